@@ -1,0 +1,31 @@
+// Shared helpers for the e2e specs.
+import { expect, type Page } from '@playwright/test';
+import type { RealmTestHook } from '../src/ui/runtime';
+
+declare global {
+  interface Window {
+    __realm: RealmTestHook;
+  }
+}
+
+/** Collects console errors, uncaught page errors, and requests that leave the app's origin. */
+export function watchPage(page: Page, origin: string) {
+  const errors: string[] = [];
+  const foreignRequests: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  page.on('request', (req) => {
+    const url = req.url();
+    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) foreignRequests.push(url);
+  });
+  return { errors, foreignRequests };
+}
+
+/** Opens the app and waits until the runtime (backend, worker, storage) is up. */
+export async function openApp(page: Page, query = '?backend=webgpu') {
+  await page.goto(`/${query}`);
+  await expect(page.locator('.app[data-ready="true"]')).toBeVisible();
+  await page.waitForFunction(() => typeof window.__realm !== 'undefined');
+}

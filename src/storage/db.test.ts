@@ -1,0 +1,86 @@
+import 'fake-indexeddb/auto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RealmStore, StorageFullError, type ChunkRecord } from './db';
+
+let store: RealmStore;
+let n = 0;
+beforeEach(async () => {
+  store = await RealmStore.open(`test-db-${n++}`);
+});
+afterEach(() => store.close());
+
+const chunk = (corpusId: string, seq: number): ChunkRecord => ({
+  corpusId,
+  seq,
+  id: `doc${seq}`,
+  title: `T${seq}`,
+  text: `text ${seq}`,
+  tokenIds: new Int32Array([2, seq, 3]),
+});
+
+describe('RealmStore', () => {
+  it('round-trips settings', async () => {
+    await store.putSetting('activeCorpus', 'tiny');
+    expect(await store.getSetting('activeCorpus')).toBe('tiny');
+    expect(await store.getSetting('missing')).toBeUndefined();
+  });
+
+  it('stores chunks by corpus and seq, with typed arrays intact', async () => {
+    await store.putChunks([0, 1, 2, 3].map((i) => chunk('a', i)));
+    await store.putChunks([0, 1].map((i) => chunk('b', i)));
+    expect(await store.countChunks('a')).toBe(4);
+    expect(await store.countChunks('b')).toBe(2);
+    const page = await store.getChunks('a', 1, 2);
+    expect(page.map((c) => c.seq)).toEqual([1, 2]);
+    expect(page[0].tokenIds).toBeInstanceOf(Int32Array);
+    expect(Array.from(page[0].tokenIds!)).toEqual([2, 1, 3]);
+    expect((await store.getChunkByDocId('a', 'doc3'))?.seq).toBe(3);
+  });
+
+  it('deletes a corpus with its chunks and embeddings but leaves the others', async () => {
+    await store.putCorpus({ id: 'a', name: 'A', source: 'x', status: 'ready', createdAt: 0, stats: {} });
+    await store.putChunks([chunk('a', 0), chunk('b', 0)]);
+    await store.putEmbeddings({
+      corpusId: 'a', version: 1, snapshotStep: 0, runId: 'r', createdAt: 0, dim: 2, count: 1,
+      vectors: new Float32Array([1, 2]),
+    });
+    await store.deleteCorpus('a');
+    expect(await store.getCorpus('a')).toBeUndefined();
+    expect(await store.countChunks('a')).toBe(0);
+    expect(await store.countChunks('b')).toBe(1);
+    expect(await store.latestEmbeddings('a')).toBeUndefined();
+  });
+
+  it('finds the latest index version and prunes old ones', async () => {
+    for (const version of [1, 2, 10]) {
+      await store.putEmbeddings({
+        corpusId: 'a', version, snapshotStep: version * 5, runId: 'r', createdAt: 0, dim: 2, count: 1,
+        vectors: new Float32Array([version, 0]),
+      });
+    }
+    expect((await store.latestEmbeddings('a'))?.version).toBe(10);
+    await store.pruneEmbeddings('a', 2);
+    expect(await store.getEmbeddings('a', 1)).toBeUndefined();
+    expect((await store.getEmbeddings('a', 2))?.vectors[0]).toBe(2);
+  });
+
+  it('keeps checkpoints and logs per run, and deletes a run whole', async () => {
+    for (const step of [10, 20]) {
+      await store.putCheckpoint({
+        runId: 'r1', step, createdAt: 0, phase: 'realm', weights: [], optimizer: [], rngState: [1], indexVersion: 1,
+      });
+    }
+    await store.appendRunLogs([{ runId: 'r1', seq: 0, kind: 'step', record: { loss: 1 } }]);
+    expect((await store.latestCheckpoint('r1'))?.step).toBe(20);
+    await store.deleteRun('r1');
+    expect(await store.latestCheckpoint('r1')).toBeUndefined();
+    expect(await store.getRunLogs('r1')).toEqual([]);
+  });
+
+  it('turns a quota error into a StorageFullError that says what to do', async () => {
+    const db = store.db as unknown as { put: (...a: unknown[]) => Promise<unknown> };
+    db.put = () => Promise.reject(Object.assign(new Error('full'), { name: 'QuotaExceededError' }));
+    await expect(store.putSetting('k', 1)).rejects.toBeInstanceOf(StorageFullError);
+    await expect(store.putSetting('k', 1)).rejects.toThrow(/Nothing already stored was lost/);
+  });
+});

@@ -1,0 +1,304 @@
+// The one module that imports idb. Everything persistent goes through the typed accessors here:
+// corpora and their chunks, vocabularies, index embeddings (by index version), checkpoints, runs and
+// their logs, and small settings. The schema has a version and an explicit upgrade path.
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+
+export const DB_NAME = 'realm-webgpu';
+/** Bump when a store or index changes; add a step to `upgrade` below for every bump. */
+export const DB_VERSION = 1;
+
+/** A corpus as listed in the UI. Chunks of a corpus in `staging` are not yet usable. */
+export interface CorpusRecord {
+  id: string;
+  name: string;
+  /** 'bundled:tiny', 'bundled:default', or 'import:<file name>'. */
+  source: string;
+  status: 'staging' | 'ready';
+  createdAt: number;
+  /** Free-form statistics (passages, tokens, spans by type, ...). */
+  stats: Record<string, number>;
+}
+
+/** One passage (block) of a corpus: at most 128 wordpieces, with its salient spans. */
+export interface ChunkRecord {
+  corpusId: string;
+  /** Position in the corpus, 0-based and dense: the row of this chunk in the index. */
+  seq: number;
+  /** Hex SHA-1 of `title + "\n" + text`: the document id used to forbid trivial retrievals. */
+  id: string;
+  title: string;
+  text: string;
+  /** Wordpiece ids of `[CLS] title [SEP] body [SEP]`, filled in once the corpus is tokenized. */
+  tokenIds?: Int32Array;
+  /** Salient spans in character offsets of `text`. */
+  spans?: { start: number; end: number; type: string }[];
+  source?: string;
+}
+
+export interface VocabRecord {
+  corpusId: string;
+  /** Wordpieces in id order. */
+  tokens: string[];
+}
+
+/** A document index built by the index builder: `Embed_doc(z)` for every chunk, by index version. */
+export interface EmbeddingRecord {
+  corpusId: string;
+  version: number;
+  /** Trainer step whose parameters θ′ built this index. */
+  snapshotStep: number;
+  runId: string;
+  createdAt: number;
+  dim: number;
+  count: number;
+  /** [count, dim] row-major. */
+  vectors: Float32Array;
+}
+
+export interface CheckpointRecord {
+  runId: string;
+  step: number;
+  createdAt: number;
+  phase: string;
+  /** Named weight buffers (Float32 data) and their shapes. */
+  weights: { name: string; shape: number[]; data: ArrayBuffer }[];
+  /** Optimizer slots, serialised the same way as the weights. */
+  optimizer: { name: string; shape: number[]; data: ArrayBuffer }[];
+  rngState: number[];
+  /** Index version the trainer was using when the checkpoint was taken. */
+  indexVersion: number;
+  extra?: Record<string, unknown>;
+}
+
+export interface RunRecord {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  corpusId: string;
+  config: Record<string, unknown>;
+  status: 'running' | 'paused' | 'stopped' | 'done' | 'failed';
+  step: number;
+  finalMetrics?: Record<string, number>;
+}
+
+export interface RunLogRecord {
+  runId: string;
+  seq: number;
+  kind: string;
+  record: Record<string, unknown>;
+}
+
+interface RealmSchema extends DBSchema {
+  corpora: { key: string; value: CorpusRecord };
+  chunks: { key: [string, number]; value: ChunkRecord; indexes: { byDocId: [string, string] } };
+  vocabs: { key: string; value: VocabRecord };
+  embeddings: { key: [string, number]; value: EmbeddingRecord };
+  checkpoints: { key: [string, number]; value: CheckpointRecord };
+  runs: { key: string; value: RunRecord };
+  runLogs: { key: [string, number]; value: RunLogRecord };
+  settings: { key: string; value: unknown };
+}
+
+/** IndexedDB is full or the browser refused more space. Nothing already stored was lost. */
+export class StorageFullError extends Error {
+  constructor(what: string) {
+    super(
+      `Browser storage is full while saving ${what}. Nothing already stored was lost. ` +
+        'Delete old runs or corpora in the Runs panel, or allow this site more storage, then try again.',
+    );
+    this.name = 'StorageFullError';
+  }
+}
+
+/** IndexedDB cannot be opened at all (private mode, disabled storage, a blocked upgrade). */
+export class StorageUnavailableError extends Error {
+  constructor(detail: string) {
+    super(
+      `Browser storage (IndexedDB) is unavailable: ${detail}. ` +
+        'Leave private browsing, allow site data, or close other tabs of this app, then reload.',
+    );
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+function isQuotaError(e: unknown): boolean {
+  const name = (e as { name?: string } | null)?.name ?? '';
+  return name === 'QuotaExceededError' || /quota/i.test(String((e as Error)?.message ?? ''));
+}
+
+async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    if (isQuotaError(e)) throw new StorageFullError(what);
+    throw e;
+  }
+}
+
+export type RealmDB = IDBPDatabase<RealmSchema>;
+
+/** Opens (and if needed creates or upgrades) the database. */
+export async function openRealmDB(name = DB_NAME): Promise<RealmDB> {
+  try {
+    return await openDB<RealmSchema>(name, DB_VERSION, {
+      upgrade(db, oldVersion) {
+        if (oldVersion < 1) {
+          db.createObjectStore('corpora', { keyPath: 'id' });
+          const chunks = db.createObjectStore('chunks', { keyPath: ['corpusId', 'seq'] });
+          chunks.createIndex('byDocId', ['corpusId', 'id']);
+          db.createObjectStore('vocabs', { keyPath: 'corpusId' });
+          db.createObjectStore('embeddings', { keyPath: ['corpusId', 'version'] });
+          db.createObjectStore('checkpoints', { keyPath: ['runId', 'step'] });
+          db.createObjectStore('runs', { keyPath: 'id' });
+          db.createObjectStore('runLogs', { keyPath: ['runId', 'seq'] });
+          db.createObjectStore('settings');
+        }
+        // Future versions: `if (oldVersion < 2) { ... }`, never editing the steps above.
+      },
+      blocked() {
+        // Another tab holds an older version open; openDB waits until it closes.
+      },
+    });
+  } catch (e) {
+    throw new StorageUnavailableError((e as Error).message);
+  }
+}
+
+/** Range over every key that starts with `prefix` in a compound [prefix, number] key. */
+function prefixRange(prefix: string): IDBKeyRange {
+  return IDBKeyRange.bound([prefix, -Infinity], [prefix, Infinity]);
+}
+
+/** Typed accessors. One instance per thread (page or worker); each holds its own connection. */
+export class RealmStore {
+  private constructor(readonly db: RealmDB) {}
+
+  static async open(name = DB_NAME): Promise<RealmStore> {
+    return new RealmStore(await openRealmDB(name));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // --- settings (small key/value pairs) ---
+  async getSetting<T>(key: string): Promise<T | undefined> {
+    return (await this.db.get('settings', key)) as T | undefined;
+  }
+  async putSetting(key: string, value: unknown): Promise<void> {
+    await guard(`the setting "${key}"`, () => this.db.put('settings', value, key));
+  }
+
+  // --- corpora and chunks ---
+  async listCorpora(): Promise<CorpusRecord[]> {
+    return this.db.getAll('corpora');
+  }
+  async getCorpus(id: string): Promise<CorpusRecord | undefined> {
+    return this.db.get('corpora', id);
+  }
+  async putCorpus(c: CorpusRecord): Promise<void> {
+    await guard(`corpus "${c.name}"`, () => this.db.put('corpora', c));
+  }
+  /** Writes a batch of chunks in one transaction (all or nothing). */
+  async putChunks(chunks: ChunkRecord[]): Promise<void> {
+    await guard(`${chunks.length} corpus chunks`, async () => {
+      const tx = this.db.transaction('chunks', 'readwrite');
+      await Promise.all([...chunks.map((c) => tx.store.put(c)), tx.done]);
+    });
+  }
+  async countChunks(corpusId: string): Promise<number> {
+    return this.db.count('chunks', prefixRange(corpusId));
+  }
+  /** Chunks with seq in [from, from + count), in seq order. */
+  async getChunks(corpusId: string, from: number, count: number): Promise<ChunkRecord[]> {
+    const range = IDBKeyRange.bound([corpusId, from], [corpusId, from + count - 1]);
+    return this.db.getAll('chunks', range);
+  }
+  async getChunkByDocId(corpusId: string, docId: string): Promise<ChunkRecord | undefined> {
+    return this.db.getFromIndex('chunks', 'byDocId', [corpusId, docId]);
+  }
+  async putVocab(v: VocabRecord): Promise<void> {
+    await guard('the vocabulary', () => this.db.put('vocabs', v));
+  }
+  async getVocab(corpusId: string): Promise<VocabRecord | undefined> {
+    return this.db.get('vocabs', corpusId);
+  }
+  /** Deletes a corpus with its chunks, vocabulary and embeddings, in one transaction. */
+  async deleteCorpus(corpusId: string): Promise<void> {
+    const tx = this.db.transaction(['corpora', 'chunks', 'vocabs', 'embeddings'], 'readwrite');
+    await Promise.all([
+      tx.objectStore('corpora').delete(corpusId),
+      tx.objectStore('chunks').delete(prefixRange(corpusId)),
+      tx.objectStore('vocabs').delete(corpusId),
+      tx.objectStore('embeddings').delete(prefixRange(corpusId)),
+      tx.done,
+    ]);
+  }
+
+  // --- index embeddings ---
+  async putEmbeddings(e: EmbeddingRecord): Promise<void> {
+    await guard(`index version ${e.version}`, () => this.db.put('embeddings', e));
+  }
+  async getEmbeddings(corpusId: string, version: number): Promise<EmbeddingRecord | undefined> {
+    return this.db.get('embeddings', [corpusId, version]);
+  }
+  /** The newest stored index of a corpus, if any. */
+  async latestEmbeddings(corpusId: string): Promise<EmbeddingRecord | undefined> {
+    const cursor = await this.db.transaction('embeddings').store.openCursor(prefixRange(corpusId), 'prev');
+    return cursor?.value;
+  }
+  /** Keeps the newest `keep` index versions of a corpus and deletes the rest. */
+  async pruneEmbeddings(corpusId: string, keep: number): Promise<void> {
+    const tx = this.db.transaction('embeddings', 'readwrite');
+    let cursor = await tx.store.openCursor(prefixRange(corpusId), 'prev');
+    let seen = 0;
+    while (cursor) {
+      if (++seen > keep) await cursor.delete();
+      cursor = await cursor.continue();
+    }
+    await tx.done;
+  }
+
+  // --- runs, logs and checkpoints ---
+  async putRun(r: RunRecord): Promise<void> {
+    await guard(`run ${r.id}`, () => this.db.put('runs', r));
+  }
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    return this.db.get('runs', id);
+  }
+  async listRuns(): Promise<RunRecord[]> {
+    return this.db.getAll('runs');
+  }
+  async appendRunLogs(logs: RunLogRecord[]): Promise<void> {
+    await guard('run logs', async () => {
+      const tx = this.db.transaction('runLogs', 'readwrite');
+      await Promise.all([...logs.map((l) => tx.store.put(l)), tx.done]);
+    });
+  }
+  async getRunLogs(runId: string): Promise<RunLogRecord[]> {
+    return this.db.getAll('runLogs', prefixRange(runId));
+  }
+  async putCheckpoint(c: CheckpointRecord): Promise<void> {
+    await guard(`the checkpoint at step ${c.step}`, () => this.db.put('checkpoints', c));
+  }
+  async latestCheckpoint(runId: string): Promise<CheckpointRecord | undefined> {
+    const cursor = await this.db.transaction('checkpoints').store.openCursor(prefixRange(runId), 'prev');
+    return cursor?.value;
+  }
+  /** Deletes a run with its logs and checkpoints. */
+  async deleteRun(runId: string): Promise<void> {
+    const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints'], 'readwrite');
+    await Promise.all([
+      tx.objectStore('runs').delete(runId),
+      tx.objectStore('runLogs').delete(prefixRange(runId)),
+      tx.objectStore('checkpoints').delete(prefixRange(runId)),
+      tx.done,
+    ]);
+  }
+}
+
+/** Storage used and available to this origin, when the browser tells. */
+export async function storageEstimate(): Promise<{ usage: number; quota: number } | null> {
+  const est = await globalThis.navigator?.storage?.estimate?.();
+  return est ? { usage: est.usage ?? 0, quota: est.quota ?? 0 } : null;
+}

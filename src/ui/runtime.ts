@@ -1,0 +1,53 @@
+// Starts what the app runs on: the tfjs backend of the page, the index builder (worker or fallback)
+// and the storage connection. The UI renders the resulting report; the test hook exposes it.
+import * as tf from '@tensorflow/tfjs';
+import { parseBackendRequest, selectBackend, type BackendReport } from '../model/backend';
+import { WASM_PATHS } from '../model/wasm-assets';
+import { RealmStore } from '../storage/db';
+import { moved, startIndexBuilder, type IndexBuilderHandle } from '../workers/index-builder-client';
+
+export interface Runtime {
+  backend: BackendReport;
+  builder: IndexBuilderHandle;
+  store: RealmStore;
+}
+
+export async function startRuntime(search: string): Promise<Runtime> {
+  const params = new URLSearchParams(search);
+  const { request, note } = parseBackendRequest(params.get('backend'));
+  const backend = await selectBackend({ request, wasmPaths: WASM_PATHS, notes: note ? [note] : [] });
+  const store = await RealmStore.open();
+  const builder = await startIndexBuilder(
+    { backend: backend.backend },
+    { forceMainThread: params.get('worker') === 'off' },
+  );
+  return { backend, builder, store };
+}
+
+/**
+ * `window.__realm`: a small console and test hook. Tests read state through it instead of scraping
+ * text. It only exposes what the UI can already do.
+ */
+export function makeTestHook(rt: Runtime) {
+  return {
+    backend: () => tf.getBackend(),
+    backendReport: () => rt.backend,
+    workerMode: () => rt.builder.mode,
+    workerFallbackReason: () => rt.builder.fallbackReason ?? null,
+    workerBackend: () => rt.builder.api.backendName(),
+    /** Sends `values` to the builder by transfer; returns what came back and whether our copy was detached. */
+    async roundTrip(values: number[], scale: number) {
+      const sent = new Float32Array(values);
+      const back = await rt.builder.api.scale(moved(sent), scale);
+      return { detached: sent.byteLength === 0, values: Array.from(back) };
+    },
+    putSetting: (key: string, value: unknown) => rt.store.putSetting(key, value),
+    getSetting: (key: string) => rt.store.getSetting(key),
+  };
+}
+
+export type RealmTestHook = ReturnType<typeof makeTestHook>;
+
+export function installTestHook(rt: Runtime): void {
+  (globalThis as unknown as { __realm: RealmTestHook }).__realm = makeTestHook(rt);
+}

@@ -1,0 +1,3 @@
+import * as Comlink from 'comlink';
+import { IndexBuilder } from './index-builder';
+Comlink.expose(new IndexBuilder());
