@@ -5,7 +5,9 @@ import { defineConfig } from '@playwright/test';
 
 const SYSTEM_CHROMIUM = '/usr/lib/chromium/chromium';
 const executablePath = process.env.REALM_CHROMIUM || (existsSync(SYSTEM_CHROMIUM) ? SYSTEM_CHROMIUM : undefined);
-const PORT = 4173;
+// E2E_PORT and E2E_DIST let several checkouts or agents run e2e side by side without sharing a server.
+const PORT = Number(process.env.E2E_PORT || 4173);
+const DIST = process.env.E2E_DIST || 'dist';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -37,7 +39,7 @@ export default defineConfig({
   projects: [{ name: 'chromium-webgpu', use: { browserName: 'chromium' } }],
   webServer: {
     // `npm test` builds first; this serves that production build.
-    command: `npx vite preview --port ${PORT} --strictPort`,
+    command: `npx vite preview --port ${PORT} --strictPort --outDir ${DIST}`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: !process.env.CI,
     timeout: 60_000,
