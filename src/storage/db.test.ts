@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RealmStore, StorageFullError, type ChunkRecord } from './db';
+import { ACTIVE_CORPUS_KEY, RealmStore, StorageFullError, type ChunkRecord, type CorpusRecord } from './db';
 
 let store: RealmStore;
 let n = 0;
@@ -82,5 +82,88 @@ describe('RealmStore', () => {
     db.put = () => Promise.reject(Object.assign(new Error('full'), { name: 'QuotaExceededError' }));
     await expect(store.putSetting('k', 1)).rejects.toBeInstanceOf(StorageFullError);
     await expect(store.putSetting('k', 1)).rejects.toThrow(/Nothing already stored was lost/);
+  });
+
+  describe('staging and the atomic switch', () => {
+    const corpus = (id: string, status: CorpusRecord['status'], extra: Partial<CorpusRecord> = {}): CorpusRecord => ({
+      id, name: id, source: 'test', status, createdAt: 1000, stats: {}, ...extra,
+    });
+
+    it('commits a staged corpus and makes it active in one step, leaving the old one intact', async () => {
+      await store.putCorpus(corpus('old', 'ready'));
+      await store.putChunks([chunk('old', 0), chunk('old', 1)]);
+      await store.setActiveCorpus('old');
+      await store.putCorpus(corpus('new', 'staging'));
+      await store.putChunks([chunk('new', 0)]);
+      // While staging, the old corpus is still the active one.
+      expect(await store.activeCorpusId()).toBe('old');
+      const ready = await store.commitStagedCorpus('new', { stats: { passages: 1 }, badRecords: [{ line: 3, reason: 'x' }] });
+      expect(ready.status).toBe('ready');
+      expect((await store.getCorpus('new'))?.stats).toEqual({ passages: 1 });
+      expect((await store.getCorpus('new'))?.badRecords).toEqual([{ line: 3, reason: 'x' }]);
+      expect(await store.activeCorpusId()).toBe('new');
+      expect(await store.countChunks('old')).toBe(2);
+    });
+
+    it('can commit without switching the active corpus', async () => {
+      await store.putCorpus(corpus('a', 'ready'));
+      await store.setActiveCorpus('a');
+      await store.putCorpus(corpus('b', 'staging'));
+      await store.commitStagedCorpus('b', {}, { activate: false });
+      expect(await store.activeCorpusId()).toBe('a');
+      expect((await store.getCorpus('b'))?.status).toBe('ready');
+    });
+
+    it('refuses to commit what is not staged, and changes nothing', async () => {
+      await store.putCorpus(corpus('a', 'ready'));
+      await store.setActiveCorpus('a');
+      await expect(store.commitStagedCorpus('missing')).rejects.toThrow(/nothing to commit/);
+      await store.putCorpus(corpus('r', 'ready'));
+      await expect(store.commitStagedCorpus('r')).rejects.toThrow(/nothing to commit/);
+      expect(await store.activeCorpusId()).toBe('a');
+    });
+
+    it('refuses to activate a staging corpus', async () => {
+      await store.putCorpus(corpus('s', 'staging'));
+      await expect(store.setActiveCorpus('s')).rejects.toThrow(/not ready/);
+      expect(await store.activeCorpusId()).toBeUndefined();
+    });
+
+    it('cleans up a cancelled import: deleting the staging corpus removes its chunks, vocab and eval sets only', async () => {
+      await store.putCorpus(corpus('keep', 'ready'));
+      await store.putChunks([chunk('keep', 0)]);
+      await store.setActiveCorpus('keep');
+      await store.putCorpus(corpus('stage', 'staging'));
+      await store.putChunks([0, 1, 2].map((i) => chunk('stage', i)));
+      await store.putVocab({ corpusId: 'stage', tokens: ['[PAD]'] });
+      await store.putEvalSets('stage', { cloze: [1], qaTrain: [], qaDev: [] });
+      await store.deleteCorpus('stage');
+      expect(await store.getCorpus('stage')).toBeUndefined();
+      expect(await store.countChunks('stage')).toBe(0);
+      expect(await store.getVocab('stage')).toBeUndefined();
+      expect(await store.getEvalSets('stage')).toBeUndefined();
+      expect(await store.countChunks('keep')).toBe(1);
+      expect(await store.activeCorpusId()).toBe('keep');
+    });
+
+    it('deleting the active corpus leaves no active corpus', async () => {
+      await store.putCorpus(corpus('a', 'ready'));
+      await store.setActiveCorpus('a');
+      await store.deleteCorpus('a');
+      expect(await store.getSetting(ACTIVE_CORPUS_KEY)).toBeUndefined();
+    });
+
+    it('deletes only stale staging corpora (left by a closed tab)', async () => {
+      await store.putCorpus(corpus('ready', 'ready'));
+      await store.putCorpus(corpus('stale', 'staging', { updatedAt: 1000 }));
+      await store.putCorpus(corpus('live', 'staging', { updatedAt: 1000 }));
+      await store.putChunks([chunk('stale', 0)]);
+      await store.touchStaging('live', { passages: 5 });
+      const removed = await store.deleteStaleStaging(60_000, Date.now() + 30_000);
+      expect(removed).toEqual(['stale']);
+      expect(await store.countChunks('stale')).toBe(0);
+      expect((await store.getCorpus('live'))?.stats).toEqual({ passages: 5 });
+      expect(await store.getCorpus('ready')).toBeDefined();
+    });
   });
 });

@@ -17,7 +17,22 @@ export interface CorpusRecord {
   createdAt: number;
   /** Free-form statistics (passages, tokens, spans by type, ...). */
   stats: Record<string, number>;
+  /** While staging: when the importer last wrote (ms since epoch); a stale staging corpus is a leftover. */
+  updatedAt?: number;
+  /** Records the import skipped (the first few hundred), with their 1-based line and the reason. */
+  badRecords?: { line: number; reason: string }[];
 }
+
+/** Evaluation sets shipped with a corpus (cloze and QA), kept for later evaluation. */
+export interface EvalSetsRecord {
+  cloze: unknown[];
+  qaTrain: unknown[];
+  qaDev: unknown[];
+}
+
+/** Settings key of the corpus that training uses. */
+export const ACTIVE_CORPUS_KEY = 'activeCorpus';
+const evalSetsKey = (corpusId: string) => `evalSets:${corpusId}`;
 
 /** One passage (block) of a corpus: at most 128 wordpieces, with its salient spans. */
 export interface ChunkRecord {
@@ -223,16 +238,92 @@ export class RealmStore {
   async getVocab(corpusId: string): Promise<VocabRecord | undefined> {
     return this.db.get('vocabs', corpusId);
   }
-  /** Deletes a corpus with its chunks, vocabulary and embeddings, in one transaction. */
+  /**
+   * Deletes a corpus with its chunks, vocabulary, embeddings and evaluation sets, in one transaction.
+   * If it was the active corpus, no corpus is active afterwards.
+   */
   async deleteCorpus(corpusId: string): Promise<void> {
-    const tx = this.db.transaction(['corpora', 'chunks', 'vocabs', 'embeddings'], 'readwrite');
+    const tx = this.db.transaction(['corpora', 'chunks', 'vocabs', 'embeddings', 'settings'], 'readwrite');
+    const settings = tx.objectStore('settings');
+    const clearActive = async () => {
+      if ((await settings.get(ACTIVE_CORPUS_KEY)) === corpusId) await settings.delete(ACTIVE_CORPUS_KEY);
+    };
     await Promise.all([
       tx.objectStore('corpora').delete(corpusId),
       tx.objectStore('chunks').delete(prefixRange(corpusId)),
       tx.objectStore('vocabs').delete(corpusId),
       tx.objectStore('embeddings').delete(prefixRange(corpusId)),
+      settings.delete(evalSetsKey(corpusId)),
+      clearActive(),
       tx.done,
     ]);
+  }
+
+  // --- importing through a staging corpus, and the active corpus ---
+  /**
+   * Makes a staged corpus usable and (unless `activate` is false) the active one, in one
+   * transaction: either both happen or neither. `patch` sets final fields (stats, bad records).
+   */
+  async commitStagedCorpus(
+    corpusId: string,
+    patch: Partial<Omit<CorpusRecord, 'id' | 'status'>> = {},
+    opts: { activate?: boolean } = {},
+  ): Promise<CorpusRecord> {
+    return guard(`corpus "${corpusId}"`, async () => {
+      const tx = this.db.transaction(['corpora', 'settings'], 'readwrite');
+      const corpora = tx.objectStore('corpora');
+      const staged = await corpora.get(corpusId);
+      if (!staged || staged.status !== 'staging') {
+        tx.abort();
+        await tx.done.catch(() => {});
+        throw new Error(`Corpus "${corpusId}" is not being imported, so there is nothing to commit. Import it again.`);
+      }
+      const ready: CorpusRecord = { ...staged, ...patch, id: corpusId, status: 'ready' };
+      delete ready.updatedAt;
+      await corpora.put(ready);
+      if (opts.activate !== false) await tx.objectStore('settings').put(corpusId, ACTIVE_CORPUS_KEY);
+      await tx.done;
+      return ready;
+    });
+  }
+  /** Records that a staging corpus is still being written (see `deleteStaleStaging`). */
+  async touchStaging(corpusId: string, stats?: Record<string, number>): Promise<void> {
+    const tx = this.db.transaction('corpora', 'readwrite');
+    const c = await tx.store.get(corpusId);
+    if (c && c.status === 'staging') await tx.store.put({ ...c, stats: stats ?? c.stats, updatedAt: Date.now() });
+    await tx.done;
+  }
+  /**
+   * Deletes staging corpora nobody has written to for `olderThanMs` (left over from a tab closed
+   * during an import). Returns their ids.
+   */
+  async deleteStaleStaging(olderThanMs: number, now = Date.now()): Promise<string[]> {
+    const stale = (await this.listCorpora()).filter(
+      (c) => c.status === 'staging' && now - (c.updatedAt ?? c.createdAt) >= olderThanMs,
+    );
+    for (const c of stale) await this.deleteCorpus(c.id);
+    return stale.map((c) => c.id);
+  }
+  async activeCorpusId(): Promise<string | undefined> {
+    return this.getSetting<string>(ACTIVE_CORPUS_KEY);
+  }
+  /** Makes a ready corpus the active one. */
+  async setActiveCorpus(corpusId: string): Promise<void> {
+    const tx = this.db.transaction(['corpora', 'settings'], 'readwrite');
+    const c = await tx.objectStore('corpora').get(corpusId);
+    if (!c || c.status !== 'ready') {
+      tx.abort();
+      await tx.done.catch(() => {});
+      throw new Error(`Corpus "${corpusId}" is not ready to use. Pick a corpus from the list, or import it again.`);
+    }
+    await tx.objectStore('settings').put(corpusId, ACTIVE_CORPUS_KEY);
+    await tx.done;
+  }
+  async putEvalSets(corpusId: string, sets: EvalSetsRecord): Promise<void> {
+    await guard('the evaluation sets', () => this.db.put('settings', sets, evalSetsKey(corpusId)));
+  }
+  async getEvalSets(corpusId: string): Promise<EvalSetsRecord | undefined> {
+    return (await this.db.get('settings', evalSetsKey(corpusId))) as EvalSetsRecord | undefined;
   }
 
   // --- index embeddings ---
