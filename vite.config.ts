@@ -2,6 +2,7 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import type { Plugin } from 'vite';
+import { fileURLToPath } from 'node:url';
 
 // The dev server injects an inline React-refresh preamble that index.html's CSP would block, so the
 // CSP is dropped in `vite dev` only. Builds and `vite preview` (what users and tests run) keep it.
@@ -28,6 +29,13 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
+    // Two pages: the app, and the kernel lab (lab.html) that the kernel tests and benchmarks drive.
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL('./index.html', import.meta.url)),
+        lab: fileURLToPath(new URL('./lab.html', import.meta.url)),
+      },
+    },
   },
   preview: { port: 4173, strictPort: true },
   server: { port: 5173 },
