@@ -1,0 +1,189 @@
+// `npm run bench:mips`: the fused MIPS kernel against its peers, measured side by side in one page
+// (the kernel lab, lab.html) in headless Chromium on WebGPU, in one run. Prints one markdown table
+// and saves it to bench/results/mips.md.
+//
+// Steps: vite build --outDir dist-bench; vite preview on a free port; Chromium (same executable and
+// flags as playwright.config.ts); window.__lab.benchCell for each cell.
+// Env: BENCH_QUICK=1 runs a small plan (a smoke test of the driver); REALM_CHROMIUM picks the browser.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { chromium } from '@playwright/test';
+import type { BenchCell, BenchRow, Impl, KernelLab } from '../src/kernels/lab';
+
+declare global {
+  interface Window {
+    __lab: KernelLab;
+  }
+}
+
+const SYSTEM_CHROMIUM = '/usr/lib/chromium/chromium';
+const DIST = 'dist-bench';
+const D = 128;
+const K = 10;
+
+interface PlannedCell extends BenchCell {
+  /** Implementations left out of this cell, and why. */
+  skipped: { impl: Impl; why: string }[];
+}
+
+const ALL: Impl[] = ['kernel-f32', 'kernel-int8', 'matmul-topk-webgpu', 'matmul-topk-wasm', 'ts-loop', 'hnsw'];
+
+/** The plan, sized so that the run ends in minutes on SwiftShader (WebGPU emulated on the CPU). */
+function plan(quick: boolean): PlannedCell[] {
+  const cells: PlannedCell[] = [];
+  const add = (n: number, b: number, impls: Impl[], skipped: { impl: Impl; why: string }[] = [], reps = 3) =>
+    cells.push({ n, d: D, b, k: K, impls, reps, skipped });
+  if (quick) {
+    add(2000, 4, ALL, [], 1);
+    return cells;
+  }
+  const hnswSkip = { impl: 'hnsw' as const, why: 'mememo builds its graph at ~1 ms per vector here: minutes beyond 10k' };
+  for (const b of [1, 16, 64]) add(10_000, b, b === 16 ? ALL : ALL.filter((i) => i !== 'hnsw'), b === 16 ? [] : [{ impl: 'hnsw', why: 'graph built once, for B = 16 only' }]);
+  for (const b of [1, 16, 64]) add(100_000, b, ALL.filter((i) => i !== 'hnsw'), [hnswSkip]);
+  const slow = (what: string) => `would take minutes per search on SwiftShader (${what})`;
+  for (const b of [1, 16]) {
+    add(1_000_000, b, ['kernel-f32', 'kernel-int8', ...(b === 1 ? (['ts-loop'] as Impl[]) : [])], [
+      { impl: 'matmul-topk-webgpu', why: slow('a [B, 1M] score matrix, then a full sort') },
+      { impl: 'matmul-topk-wasm', why: slow('a [B, 1M] score matrix') },
+      ...(b === 1 ? [] : [{ impl: 'ts-loop' as const, why: slow('2 G multiply-adds in JS') }]),
+      hnswSkip,
+    ], 1);
+  }
+  cells.push({
+    n: 1_000_000, d: D, b: 64, k: K, impls: [], reps: 0,
+    skipped: ALL.map((impl) => ({ impl, why: 'B = 64 at 1M: minutes per search on SwiftShader for every method' })),
+  });
+  return cells;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForServer(url: string, child: ChildProcess, timeoutMs = 60_000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`vite preview exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`vite preview did not answer at ${url} within ${timeoutMs / 1000} s`);
+}
+
+const fmt = (x: number | null, digits = 1) => (x === null ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
+
+function table(
+  rows: ((BenchRow & { asked: number }) | { impl: Impl; n: number; b: number; skipped: string })[],
+  baseline: Map<string, number>,
+) {
+  const lines = [
+    '| N | B | implementation | median ms / search | speedup vs matMul+topk (webgpu) | effective GB/s | recall@10 | note |',
+    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of rows) {
+    const n = r.n >= 1e6 ? `${r.n / 1e6}M` : `${r.n / 1e3}k`;
+    if ('skipped' in r) {
+      lines.push(`| ${n} | ${r.b} | ${r.impl} | skipped | | | | ${r.skipped} |`);
+      continue;
+    }
+    const base = baseline.get(`${r.n}/${r.b}`);
+    const speedup = r.ms !== null && base !== undefined ? `${(base / r.ms).toFixed(2)}x` : '–';
+    const gbs = r.ms !== null ? (r.indexBytes / 1e9 / (r.ms / 1000)).toFixed(3) : '–';
+    const recall = r.recall === null ? '' : r.recall.toFixed(3);
+    const note = [r.reps < r.asked ? 'one timed run (slow warm-up)' : `median of ${r.reps}`, r.note].filter(Boolean).join('; ');
+    lines.push(`| ${n} | ${r.b} | ${r.impl} | ${fmt(r.ms)} | ${speedup} | ${gbs} | ${recall} | ${note} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const quick = process.env.BENCH_QUICK === '1';
+  console.log(`building the lab page into ${DIST}/ ...`);
+  const build = spawnSync('npx', ['vite', 'build', '--outDir', DIST, '--logLevel', 'warn'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('vite build failed');
+  const port = await freePort();
+  const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--outDir', DIST], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  const executablePath = process.env.REALM_CHROMIUM || (existsSync(SYSTEM_CHROMIUM) ? SYSTEM_CHROMIUM : undefined);
+  const browser = await chromium
+    .launch({
+      executablePath,
+      headless: true,
+      args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    })
+    .catch((e) => {
+      process.kill(-server.pid!);
+      throw e;
+    });
+  try {
+    const url = `http://localhost:${port}/lab.html?backend=webgpu`;
+    await waitForServer(url, server);
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    await page.goto(url);
+    await page.waitForFunction(() => window.__lab?.ready === true, undefined, { timeout: 120_000 });
+    const backend = await page.evaluate(() => window.__lab.backend());
+    if (backend !== 'webgpu') throw new Error(`the lab page runs on ${backend}, not webgpu: no WebGPU in this browser`);
+    const report = await page.evaluate(() => window.__lab.report());
+    const dot4 = await page.evaluate(() => window.__lab.hasBuiltinDot4());
+    const a = report?.adapter;
+    const device = a
+      ? `${a.vendor} ${a.architecture} ${a.description}`.trim() + (a.software ? ' (software adapter: WebGPU emulated on the CPU)' : '')
+      : 'unknown adapter';
+
+    const rows: Parameters<typeof table>[0] = [];
+    const baseline = new Map<string, number>();
+    for (const cell of plan(quick)) {
+      const { skipped, ...spec } = cell;
+      if (spec.impls.length > 0) {
+        const t0 = Date.now();
+        const got = await page.evaluate((c) => window.__lab.benchCell(c), spec);
+        for (const r of got) {
+          if (r.impl === 'matmul-topk-webgpu' && r.ms !== null) baseline.set(`${r.n}/${r.b}`, r.ms);
+          rows.push({ ...r, asked: spec.reps });
+          console.log(`N=${r.n} B=${r.b} ${r.impl}: ${fmt(r.ms)} ms${r.recall !== null ? `, recall@10 ${r.recall.toFixed(3)}` : ''}`);
+        }
+        console.log(`  (cell took ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      }
+      for (const s of skipped) rows.push({ impl: s.impl, n: cell.n, b: cell.b, skipped: s.why });
+    }
+
+    const header = [
+      `MIPS top-${K}, d = ${D}, measured ${new Date().toISOString().slice(0, 10)} in headless Chromium on ${device}.`,
+      `dot4I8Packed: ${dot4 ? 'available' : 'missing (unpacked fallback)'}. Speedups are against matMul + topk on webgpu in the same cell;`,
+      'effective GB/s = index bytes read per search (N x d x 4 for f32, N x (d + 4) for int8) / time.',
+    ].join('\n');
+    const out = `${header}\n\n${table(rows, baseline)}\n`;
+    console.log(`\n${out}`);
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync('bench/results/mips.md', out);
+    console.log('saved to bench/results/mips.md');
+  } finally {
+    await browser.close();
+    try {
+      process.kill(-server.pid!);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+main().catch((e: Error) => {
+  console.error(e.message);
+  process.exit(1);
+});
