@@ -2,13 +2,14 @@
 // (the kernel lab, lab.html) in headless Chromium on WebGPU, in one run. Prints one markdown table
 // and saves it to bench/results/mips.md.
 //
-// Steps: vite build --outDir dist-bench; vite preview on a free port; Chromium (same executable and
-// flags as playwright.config.ts); window.__lab.benchCell for each cell.
+// Steps: vite build of lab.html alone into dist-bench/ (its own minimal config, so that work in
+// progress elsewhere in the app cannot break the benchmark); vite preview on a free port; Chromium
+// (same executable and flags as playwright.config.ts); window.__lab.benchCell for each cell.
 // Env: BENCH_QUICK=1 runs a small plan (a smoke test of the driver); REALM_CHROMIUM picks the browser.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
+import { build, preview } from 'vite';
 import type { BenchCell, BenchRow, Impl, KernelLab } from '../src/kernels/lab';
 
 declare global {
@@ -63,32 +64,6 @@ function plan(quick: boolean): PlannedCell[] {
   return cells;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForServer(url: string, child: ChildProcess, timeoutMs = 60_000) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`vite preview exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`vite preview did not answer at ${url} within ${timeoutMs / 1000} s`);
-}
-
 const fmt = (x: number | null, digits = 1) => (x === null ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
 
 function table(
@@ -118,13 +93,22 @@ function table(
 async function main() {
   const quick = process.env.BENCH_QUICK === '1';
   console.log(`building the lab page into ${DIST}/ ...`);
-  const build = spawnSync('npx', ['vite', 'build', '--outDir', DIST, '--logLevel', 'warn'], { stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('vite build failed');
-  const port = await freePort();
-  const server = spawn('npx', ['vite', 'preview', '--port', String(port), '--strictPort', '--outDir', DIST], {
-    stdio: 'ignore',
-    detached: true,
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  await build({
+    configFile: false,
+    root,
+    base: './',
+    logLevel: 'warn',
+    build: {
+      outDir: DIST,
+      emptyOutDir: true,
+      target: 'es2022',
+      chunkSizeWarningLimit: 8192,
+      rollupOptions: { input: { lab: fileURLToPath(new URL('../lab.html', import.meta.url)) } },
+    },
   });
+  const server = await preview({ configFile: false, root, logLevel: 'warn', build: { outDir: DIST }, preview: { port: 0 } });
+  const port = (server.httpServer.address() as { port: number }).port;
   const executablePath = process.env.REALM_CHROMIUM || (existsSync(SYSTEM_CHROMIUM) ? SYSTEM_CHROMIUM : undefined);
   const browser = await chromium
     .launch({
@@ -132,13 +116,12 @@ async function main() {
       headless: true,
       args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     })
-    .catch((e) => {
-      process.kill(-server.pid!);
+    .catch(async (e) => {
+      await server.close();
       throw e;
     });
   try {
     const url = `http://localhost:${port}/lab.html?backend=webgpu`;
-    await waitForServer(url, server);
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
     await page.goto(url);
@@ -181,11 +164,7 @@ async function main() {
     console.log('saved to bench/results/mips.md');
   } finally {
     await browser.close();
-    try {
-      process.kill(-server.pid!);
-    } catch {
-      // already gone
-    }
+    await server.close();
   }
 }
 
