@@ -1,0 +1,245 @@
+// The one configuration type of the REALM model and its trainer (nanoGPT style: every field has a
+// one-line comment), the presets `tiny` / `small` / `base`, and the parameter and FLOP counts that the
+// README's presets table prints.
+
+export type Marginalisation = 'per-mask' | 'joint';
+export type MaskingStrategy = 'salient' | 'random-token' | 'random-span';
+export type RefreshPolicyName = 'sync' | 'async';
+export type PresetName = 'tiny' | 'small' | 'base';
+
+export interface RealmConfig {
+  // ---- the three BERT encoders (Embed_input, Embed_doc, knowledge-augmented encoder) ----
+  vocabSize: number; // wordpieces; ids PAD=0 UNK=1 CLS=2 SEP=3 MASK=4 (the corpus tokenizer sets it)
+  hidden: number; // width H of every encoder
+  layers: number; // transformer blocks per encoder
+  heads: number; // attention heads; hidden must divide by it
+  intermediate: number; // width of the GELU feed-forward layer
+  maxPositions: number; // learned position embeddings; >= every max length below
+  typeVocab: number; // segment embeddings: 0 = query x, 1 = document z
+  dropout: number; // dropout on embeddings, attention outputs and feed-forward outputs
+  attentionDropout: number; // dropout on the attention probabilities
+  layerNormEps: number; // epsilon of every LayerNorm
+  initStd: number; // std of the truncated-normal weight initialisation (BERT: 0.02)
+  // ---- retriever ----
+  retrieverDim: number; // d: width of Embed_input(x) and Embed_doc(z) after projection + LayerNorm
+  shareRetrieverWeights: boolean; // true: Embed_input and Embed_doc share one BERT (REALM default: separate)
+  k: number; // candidate documents per query INCLUDING the null document (REALM: 8), so k-1 come from the index
+  maxQueryLength: number; // tokens of [CLS] x [SEP] for Embed_input, and of the query part of the reader input
+  maxDocLength: number; // tokens of [CLS] title [SEP] body [SEP] for Embed_doc
+  maxReaderLength: number; // tokens of [CLS] x [SEP] title [SEP] body [SEP]; the document is cut to fit
+  maxMasks: number; // masked positions per query (longer salient spans are cut)
+  // ---- loss and data ----
+  marginalisation: Marginalisation; // 'per-mask' (released code, the default) or 'joint' (paper)
+  masking: MaskingStrategy; // how REALM queries are masked: salient spans (default) or the ablations
+  mlmProbability: number; // share of tokens masked in the MLM warm-up (BERT: 0.15)
+  ictRemoveProbability: number; // ICT: probability that the pseudo-query sentence is removed from its passage (0.9)
+  // ---- index refresh ----
+  refresh: RefreshPolicyName; // 'sync': re-embed the corpus on the trainer's thread; 'async': the worker
+  refreshEvery: number; // steps between refreshes of the MIPS index (paper: about 500)
+  // ---- optimisation ----
+  learningRate: number; // peak learning rate of AdamW
+  weightDecay: number; // decoupled weight decay (not applied to biases and LayerNorm)
+  warmupFraction: number; // share of each phase spent warming the learning rate up linearly
+  clipNorm: number; // clip gradients by this global norm
+  batchSize: number; // REALM and MLM batch size (queries per step)
+  ictBatchSize: number; // ICT batch size; the in-batch negatives are the other passages
+  ictSteps: number; // steps of the Inverse Cloze Task warm start
+  mlmSteps: number; // steps of the plain-MLM warm start of the knowledge-augmented encoder
+  realmSteps: number; // steps of REALM pre-training
+  seed: number; // seed of the run's random number generator (data, masks, dropout, init)
+}
+
+const COMMON: Omit<
+  RealmConfig,
+  | 'hidden'
+  | 'layers'
+  | 'heads'
+  | 'intermediate'
+  | 'maxPositions'
+  | 'retrieverDim'
+  | 'k'
+  | 'maxQueryLength'
+  | 'maxDocLength'
+  | 'maxReaderLength'
+  | 'batchSize'
+  | 'ictBatchSize'
+  | 'learningRate'
+  | 'ictSteps'
+  | 'mlmSteps'
+  | 'realmSteps'
+> = {
+  vocabSize: 8000,
+  typeVocab: 2,
+  dropout: 0.1,
+  attentionDropout: 0.1,
+  layerNormEps: 1e-6,
+  initStd: 0.02,
+  shareRetrieverWeights: false,
+  maxMasks: 8,
+  marginalisation: 'per-mask',
+  masking: 'salient',
+  mlmProbability: 0.15,
+  ictRemoveProbability: 0.9,
+  refresh: 'sync',
+  refreshEvery: 50,
+  weightDecay: 0.01,
+  warmupFraction: 0.1,
+  clipNorm: 1.0,
+  seed: 1,
+};
+
+export const PRESETS: Record<PresetName, RealmConfig> = {
+  // Unit tests and the learning bench on the cpu backend.
+  tiny: {
+    ...COMMON,
+    hidden: 64,
+    layers: 2,
+    heads: 2,
+    intermediate: 128,
+    maxPositions: 128,
+    retrieverDim: 64,
+    k: 4,
+    maxQueryLength: 32,
+    maxDocLength: 64,
+    maxReaderLength: 96,
+    batchSize: 8,
+    ictBatchSize: 16,
+    learningRate: 1e-3,
+    dropout: 0.0,
+    attentionDropout: 0.0,
+    refreshEvery: 20,
+    ictSteps: 200,
+    mlmSteps: 200,
+    realmSteps: 200,
+  },
+  // The default demo in the browser.
+  small: {
+    ...COMMON,
+    hidden: 256,
+    layers: 4,
+    heads: 4,
+    intermediate: 1024,
+    maxPositions: 256,
+    retrieverDim: 128,
+    k: 8,
+    maxQueryLength: 48,
+    maxDocLength: 144,
+    maxReaderLength: 192,
+    batchSize: 8,
+    ictBatchSize: 32,
+    learningRate: 5e-4,
+    ictSteps: 1000,
+    mlmSteps: 1000,
+    realmSteps: 2000,
+  },
+  // BERT-base sized, for real GPUs (REALM's own size).
+  base: {
+    ...COMMON,
+    hidden: 768,
+    layers: 12,
+    heads: 12,
+    intermediate: 3072,
+    maxPositions: 512,
+    retrieverDim: 128,
+    k: 8,
+    maxQueryLength: 64,
+    maxDocLength: 288,
+    maxReaderLength: 352,
+    batchSize: 16,
+    ictBatchSize: 64,
+    learningRate: 1e-4,
+    refreshEvery: 500,
+    ictSteps: 10000,
+    mlmSteps: 10000,
+    realmSteps: 20000,
+  },
+};
+
+/** A config is wrong in a way the user must fix (the message says how). */
+export class RealmConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RealmConfigError';
+  }
+}
+
+/** A preset with overrides, checked. */
+export function makeConfig(preset: PresetName = 'tiny', overrides: Partial<RealmConfig> = {}): RealmConfig {
+  const base = PRESETS[preset];
+  if (!base) throw new RealmConfigError(`unknown preset "${preset}": use tiny, small or base`);
+  const cfg = { ...base, ...overrides };
+  validateConfig(cfg);
+  return cfg;
+}
+
+export function validateConfig(c: RealmConfig): void {
+  const need = (ok: boolean, msg: string) => {
+    if (!ok) throw new RealmConfigError(msg);
+  };
+  need(c.hidden % c.heads === 0, `hidden (${c.hidden}) must be a multiple of heads (${c.heads})`);
+  need(c.k >= 2, `k (${c.k}) counts the null document, so it must be at least 2`);
+  need(
+    c.maxPositions >= Math.max(c.maxQueryLength, c.maxDocLength, c.maxReaderLength),
+    `maxPositions (${c.maxPositions}) must be at least the longest input (${Math.max(c.maxQueryLength, c.maxDocLength, c.maxReaderLength)})`,
+  );
+  need(c.maxReaderLength > c.maxQueryLength + 2, 'maxReaderLength must leave room for a document after the query');
+  need(c.vocabSize > 5, 'vocabSize must include the 5 special tokens and some wordpieces');
+  need(c.marginalisation === 'per-mask' || c.marginalisation === 'joint', 'marginalisation is per-mask or joint');
+  for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);
+}
+
+/** Parameters of one BERT encoder (embeddings, blocks, final LayerNorm). */
+export function encoderParams(c: RealmConfig): number {
+  const h = c.hidden;
+  const emb = (c.vocabSize + c.maxPositions + c.typeVocab) * h;
+  const block = 4 * (h * h + h) + 2 * h * c.intermediate + c.intermediate + h + 2 * 2 * h;
+  return emb + c.layers * block + 2 * h;
+}
+
+/** Parameter counts of the whole model, by part. */
+export function countParams(c: RealmConfig) {
+  const enc = encoderParams(c);
+  const projection = c.hidden * c.retrieverDim + c.retrieverDim + 2 * c.retrieverDim;
+  const embedInput = enc + projection;
+  const embedDoc = (c.shareRetrieverWeights ? 0 : enc) + projection;
+  const mlmHead = c.hidden * c.hidden + c.hidden + 2 * c.hidden + c.vocabSize; // transform + LN + output bias (tied)
+  const reader = enc + mlmHead;
+  return { embedInput, embedDoc, reader, total: embedInput + embedDoc + reader };
+}
+
+/** Forward FLOPs of one encoder over n sequences of length L (matmuls only; 2 FLOPs per multiply-add). */
+export function encoderForwardFlops(c: RealmConfig, n: number, L: number): number {
+  const h = c.hidden;
+  const perToken = c.layers * (2 * 4 * h * h + 2 * 2 * h * c.intermediate);
+  const attention = c.layers * 2 * 2 * L * L * h; // QK^T and PV
+  return n * (L * perToken + attention);
+}
+
+/**
+ * Training FLOPs of one REALM step (forward + backward ≈ 3x forward), at full lengths: Embed_input
+ * over B queries, Embed_doc over B(k-1) retrieved passages + the null document, the reader over Bk
+ * pairs, and the tied MLM head over Bk·maxMasks positions. The query embedding for the search is one
+ * more forward of Embed_input. Index refreshes are not counted.
+ */
+export function realmStepFlops(c: RealmConfig): number {
+  const B = c.batchSize;
+  const fwd =
+    encoderForwardFlops(c, B, c.maxQueryLength) +
+    encoderForwardFlops(c, B * (c.k - 1) + 1, c.maxDocLength) +
+    encoderForwardFlops(c, B * c.k, c.maxReaderLength) +
+    B * c.k * c.maxMasks * 2 * (c.hidden * c.hidden + c.hidden * c.vocabSize);
+  return 3 * fwd + encoderForwardFlops(c, B, c.maxQueryLength);
+}
+
+/** Training FLOPs of one ICT step: both retrievers over the batch. */
+export function ictStepFlops(c: RealmConfig): number {
+  const B = c.ictBatchSize;
+  return 3 * (encoderForwardFlops(c, B, c.maxQueryLength) + encoderForwardFlops(c, B, c.maxDocLength));
+}
+
+/** Training FLOPs of one MLM warm-up step over passages of maxDocLength. */
+export function mlmStepFlops(c: RealmConfig): number {
+  const B = c.batchSize;
+  const masks = Math.ceil(c.maxDocLength * c.mlmProbability);
+  return 3 * (encoderForwardFlops(c, B, c.maxDocLength) + B * masks * 2 * (c.hidden * c.hidden + c.hidden * c.vocabSize));
+}
