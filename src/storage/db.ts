@@ -68,6 +68,8 @@ export interface EmbeddingRecord {
   count: number;
   /** [count, dim] row-major. */
   vectors: Float32Array;
+  /** Document id of each row (rows follow chunk seq order). */
+  ids?: string[];
 }
 
 export interface CheckpointRecord {

@@ -1,30 +1,206 @@
 // The asynchronous index builder (REALM.md, "Asynchronous index refresh"). A plain class so that it
 // runs the same in a Web Worker (behind Comlink) and on the main thread (the fallback).
+//
+// build(): receives a snapshot θ′ of Embed_doc's weights (transferred, no copy), streams the corpus
+// chunks from IndexedDB in batches, embeds them with Embed_doc(θ′) on this thread's own backend, stores
+// the index under its version, and returns {version, vectors [N, d], ids} by transfer.
+// A newer build, or cancel(), stops an older build at its next batch.
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendReport, type BackendRequest } from '../model/backend';
+import type { NamedWeights } from '../model/bert';
+import type { RealmConfig } from '../model/config';
+import { ProgressMeter, type Progress } from '../model/progress';
+import { DocEmbedder } from '../model/retriever';
 import { WASM_PATHS } from '../model/wasm-assets';
+import { RealmStore } from '../storage/db';
 
 export interface IndexBuilderInit {
-  /** Backend to use; the page passes its own request so both sides agree. */
+  /** Backend to use; the page passes its own choice so both sides agree. */
   backend?: BackendRequest;
+}
+
+export interface BuildRequest {
+  /** Index version this build produces (increasing per run). */
+  version: number;
+  corpusId: string;
+  runId: string;
+  /** Trainer step whose parameters θ′ are in `weights`. */
+  snapshotStep: number;
+  config: RealmConfig;
+  /** snapshotDocEncoder(model): Embed_doc's parameters, moved to the builder. */
+  weights: NamedWeights;
+  /** Chunks embedded per batch (default 64). */
+  batchSize?: number;
+  /** Store the index in IndexedDB under its version (default true). */
+  persist?: boolean;
+  /** Main-thread mode: yield to the event loop after each batch so the trainer can step. */
+  yieldBetweenBatches?: boolean;
+}
+
+export interface BuiltIndex {
+  version: number;
+  snapshotStep: number;
+  corpusId: string;
+  /** [count, dim] row-major; row i is the chunk with seq i. */
+  vectors: Float32Array;
+  ids: string[];
+  dim: number;
+  count: number;
+  durationMs: number;
+  chunksPerSecond: number;
+}
+
+/** A build that stopped because it was cancelled or replaced by a newer snapshot. Not a failure. */
+export class BuildCancelledError extends Error {
+  constructor(
+    readonly version: number,
+    reason: string,
+  ) {
+    super(`Index build v${version} stopped: ${reason}.`);
+    this.name = 'BuildCancelledError';
+  }
+}
+
+/** The builder's GPU device was lost (driver reset, GPU removed, tab in the background too long). */
+export class GpuDeviceLostError extends Error {
+  constructor(detail: string) {
+    super(
+      `The index builder lost its GPU device (${detail}). The builder restarts; training goes on with the index ` +
+        'it has. If this repeats, close other GPU-heavy tabs or reload the page.',
+    );
+    this.name = 'GpuDeviceLostError';
+  }
+}
+
+/** The corpus has no tokenized chunks to index. */
+export class EmptyCorpusError extends Error {
+  constructor(corpusId: string, detail: string) {
+    super(`Corpus "${corpusId}" cannot be indexed: ${detail}. Re-import the corpus or pick another one.`);
+    this.name = 'EmptyCorpusError';
+  }
 }
 
 export class IndexBuilder {
   private report: BackendReport | null = null;
+  private store: RealmStore | null = null;
+  /** Newest version asked for; an older build stops at its next batch. */
+  private newest = -1;
+  private readonly cancelled = new Set<number>();
+  private deviceLost: string | null = null;
 
   /** Sets up this thread's own tfjs backend (webgpu when available) and reports it. */
   async init(opts: IndexBuilderInit = {}): Promise<BackendReport> {
     if (!this.report) {
-      // The worker never runs the webgpu-vs-wasm probe: the page decides and passes the result.
+      // The builder never runs the webgpu-vs-wasm probe: the page decides and passes its choice.
       this.report = await selectBackend({ request: opts.backend ?? 'webgpu', wasmPaths: WASM_PATHS, probe: false });
+      this.watchDevice();
     }
     return this.report;
+  }
+
+  private watchDevice(): void {
+    if (tf.getBackend() !== 'webgpu') return;
+    const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+    device?.lost.then((info) => {
+      this.deviceLost = `${info.reason}: ${info.message}`;
+    });
   }
 
   /** The backend tfjs reports right now on this thread. */
   backendName(): string {
     return tf.getBackend();
+  }
+
+  /** Test hook: behave as if the GPU device had been lost. */
+  simulateDeviceLoss(): void {
+    this.deviceLost = 'simulated device loss';
+  }
+
+  /** Stops the build of `version` (or every build when omitted) at its next batch. */
+  cancel(version?: number): void {
+    if (version === undefined) this.newest = Number.MAX_SAFE_INTEGER;
+    else this.cancelled.add(version);
+  }
+
+  private async openStore(): Promise<RealmStore> {
+    this.store ??= await RealmStore.open();
+    return this.store;
+  }
+
+  private check(version: number): void {
+    if (this.deviceLost) throw new GpuDeviceLostError(this.deviceLost);
+    if (this.cancelled.has(version)) throw new BuildCancelledError(version, 'cancelled');
+    if (this.newest > version) throw new BuildCancelledError(version, `a newer snapshot (v${this.newest}) arrived`);
+  }
+
+  /** Re-embeds the whole corpus with Embed_doc(θ′). Progress goes to `onProgress` (a Comlink proxy in a worker). */
+  async build(req: BuildRequest, onProgress?: (p: Progress) => void): Promise<BuiltIndex> {
+    await this.init();
+    const { version } = req;
+    this.newest = Math.max(this.newest, version);
+    this.check(version);
+    const store = await this.openStore();
+    const count = await store.countChunks(req.corpusId);
+    if (count === 0) throw new EmptyCorpusError(req.corpusId, 'it has no chunks');
+    const dim = req.config.retrieverDim;
+    const batchSize = req.batchSize ?? 64;
+    const vectors = new Float32Array(count * dim); // [N, d]
+    const ids: string[] = new Array(count);
+    const meter = new ProgressMeter('index-build', 'chunks', count);
+    const t0 = performance.now();
+    const embedder = DocEmbedder.fromWeights(req.config, req.weights);
+    try {
+      onProgress?.(meter.at(0, `v${version}`));
+      for (let from = 0; from < count; from += batchSize) {
+        this.check(version);
+        const chunks = await store.getChunks(req.corpusId, from, batchSize);
+        const tokens = chunks.map((c, i) => {
+          if (!c.tokenIds || c.seq !== from + i) {
+            throw new EmptyCorpusError(req.corpusId, `chunk ${from + i} is missing or not tokenized`);
+          }
+          ids[c.seq] = c.id;
+          return c.tokenIds;
+        });
+        const emb = embedder.embed(tokens, batchSize); // [n, d]
+        const data = await emb.data();
+        emb.dispose();
+        vectors.set(data as Float32Array, from * dim);
+        const done = Math.min(from + batchSize, count);
+        onProgress?.(meter.at(done, `v${version}`));
+        if (req.yieldBetweenBatches) await new Promise((r) => setTimeout(r, 0));
+      }
+      this.check(version);
+    } finally {
+      embedder.dispose();
+    }
+    const durationMs = performance.now() - t0;
+    if (req.persist !== false) {
+      await store.putEmbeddings({
+        corpusId: req.corpusId,
+        version,
+        snapshotStep: req.snapshotStep,
+        runId: req.runId,
+        createdAt: Date.now(),
+        dim,
+        count,
+        vectors,
+        ids,
+      });
+      await store.pruneEmbeddings(req.corpusId, 2);
+    }
+    const built: BuiltIndex = {
+      version,
+      snapshotStep: req.snapshotStep,
+      corpusId: req.corpusId,
+      vectors,
+      ids,
+      dim,
+      count,
+      durationMs,
+      chunksPerSecond: count / (durationMs / 1000),
+    };
+    return Comlink.transfer(built, [vectors.buffer]);
   }
 
   /**
