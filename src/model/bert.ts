@@ -103,6 +103,24 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardCtx
   return ctx.training && rate > 0 ? (tf.dropout(x, rate, undefined, ctx.seed()) as T) : x;
 }
 
+/**
+ * Rows of a [R, H] table at int32 `indices` (any shape S) -> [...S, H]. Same as tf.gather, but its
+ * gradient scatters with ScatterNd: tf.gather's gradient (UnsortedSegmentSum) is not registered on the
+ * wasm backend and costs O(R x n) on cpu.
+ */
+export function gatherRows(table: tf.Tensor, indices: tf.Tensor): tf.Tensor {
+  const shape = [...indices.shape, table.shape[1] as number];
+  const flat = indices.reshape([-1]) as tf.Tensor1D; // [n]
+  const f = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([flat]);
+    return {
+      value: tf.gather(t, flat), // [n, H]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(saved[0].reshape([-1, 1]), dy, t.shape),
+    };
+  });
+  return (f(table) as tf.Tensor).reshape(shape);
+}
+
 /** GELU, tanh approximation (as in BERT's released code). */
 export function gelu<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => {
@@ -185,8 +203,8 @@ export class BertEncoder {
     return tf.tidy(() => {
       const positions = tf.range(0, len, 1, 'int32'); // [L]
       let x = tf.add(
-        tf.add(tf.gather(this.w('token_embedding'), ids), tf.gather(this.w('position_embedding'), positions)),
-        tf.gather(this.w('segment_embedding'), segments),
+        tf.add(gatherRows(this.w('token_embedding'), ids), gatherRows(this.w('position_embedding'), positions)),
+        gatherRows(this.w('segment_embedding'), segments),
       ) as tf.Tensor3D; // [N, L, H]
       x = dropout(x, this.cfg.dropout, ctx);
       // Additive mask: 0 for real tokens, -1e9 for padding keys. [N, 1, 1, L]

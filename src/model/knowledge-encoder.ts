@@ -3,7 +3,7 @@
 // Linear(H, H) -> GELU -> LayerNorm, then the output layer tied to the input token embeddings, plus a
 // per-token bias.
 import * as tf from '@tensorflow/tfjs';
-import { BertEncoder, dense, gelu, layerNorm, ParamStore, SEP_ID, CLS_ID, type ForwardCtx } from './bert';
+import { BertEncoder, dense, gatherRows, gelu, layerNorm, ParamStore, SEP_ID, CLS_ID, type ForwardCtx } from './bert';
 import type { RealmConfig } from './config';
 
 export class KnowledgeAugmentedEncoder {
@@ -31,9 +31,9 @@ export class KnowledgeAugmentedEncoder {
       const [n, len] = ids.shape;
       const m = positions.shape[1];
       const h = this.encoder.forward(ids, segments, ctx); // [N, L, H]
-      const rowStart = tf.mul(tf.range(0, n, 1, 'int32'), len).reshape([n, 1]); // [N, 1]
+      const rowStart = tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(len, 'int32')).reshape([n, 1]); // [N, 1]
       const flatPos = tf.add(positions, rowStart).reshape([-1]); // [N*M]
-      const hm = tf.gather(h.reshape([n * len, this.cfg.hidden]), flatPos); // [N*M, H]
+      const hm = gatherRows(h.reshape([n * len, this.cfg.hidden]), flatPos); // [N*M, H]
       const p = (name: string) => this.store.get(`${this.prefix}/mlm/${name}`);
       const t = layerNorm(gelu(dense(hm, p('transform/kernel'), p('transform/bias'))), p('ln/gamma'), p('ln/beta'), this.cfg.layerNormEps); // [N*M, H]
       const logits = tf.add(tf.matMul(t, this.encoder.tokenEmbedding(), false, true), p('output_bias')); // [N*M, V]

@@ -1,0 +1,72 @@
+// The plain-MLM warm start of the knowledge-augmented encoder (REALM.md, bias 4): BERT masking on the
+// corpus passages. mlmProbability of the ordinary tokens are chosen; of those 80% become [MASK], 10% a
+// random wordpiece, 10% stay. The loss is the cross-entropy of the tied MLM head at the chosen positions.
+import * as tf from '@tensorflow/tfjs';
+import { MASK_ID, padBatch, type ForwardCtx } from './bert';
+import type { RealmConfig } from './config';
+import type { RealmModel } from './realm-model';
+import type { Rng } from './rng';
+
+const FIRST_WORDPIECE = 5; // ids below are PAD, UNK, CLS, SEP, MASK
+
+export interface MlmBatch {
+  rows: number[][]; // masked inputs
+  positions: Int32Array; // [B*M], 0 where padded
+  targets: Int32Array; // [B*M], -1 where padded
+  m: number;
+}
+
+export function makeMlmBatch(docs: readonly ArrayLike<number>[], rows: readonly number[], rng: Rng, cfg: RealmConfig): MlmBatch {
+  const inputs: number[][] = [];
+  const chosen: { pos: number; target: number }[][] = [];
+  for (const row of rows) {
+    const ids = Array.from(docs[row]).slice(0, cfg.maxDocLength);
+    const picks: { pos: number; target: number }[] = [];
+    ids.forEach((id, pos) => {
+      if (id < FIRST_WORDPIECE || rng.next() >= cfg.mlmProbability) return;
+      picks.push({ pos, target: id });
+      const r = rng.next();
+      if (r < 0.8) ids[pos] = MASK_ID;
+      else if (r < 0.9) ids[pos] = FIRST_WORDPIECE + rng.int(cfg.vocabSize - FIRST_WORDPIECE);
+    });
+    if (picks.length === 0) {
+      // always at least one mask per row: the first ordinary token
+      const pos = ids.findIndex((id) => id >= FIRST_WORDPIECE);
+      if (pos >= 0) {
+        picks.push({ pos, target: ids[pos] });
+        ids[pos] = MASK_ID;
+      }
+    }
+    inputs.push(ids);
+    chosen.push(picks);
+  }
+  const m = Math.max(1, ...chosen.map((c) => c.length));
+  const positions = new Int32Array(rows.length * m);
+  const targets = new Int32Array(rows.length * m).fill(-1);
+  chosen.forEach((c, i) =>
+    c.forEach(({ pos, target }, j) => {
+      positions[i * m + j] = pos;
+      targets[i * m + j] = target;
+    }),
+  );
+  return { rows: inputs, positions, targets, m };
+}
+
+/** Mean cross-entropy over the chosen positions, and the share predicted right. */
+export function mlmLoss(model: RealmModel, batch: MlmBatch, ctx: ForwardCtx): { loss: tf.Scalar; accuracy: tf.Scalar } {
+  return tf.tidy(() => {
+    const b = batch.rows.length;
+    const { ids, segments } = padBatch(batch.rows, model.config.maxDocLength);
+    const positions = tf.tensor2d(batch.positions, [b, batch.m], 'int32');
+    const logits = model.reader.mlmLogits(ids, segments, positions, ctx); // [B, M, V]
+    const t = tf.tensor2d(batch.targets, [b, batch.m], 'int32');
+    const valid = tf.cast(tf.greaterEqual(t, 0), 'float32'); // [B, M]
+    const safe = tf.maximum(t, tf.scalar(0, 'int32'));
+    const logp = tf.sum(tf.mul(tf.logSoftmax(logits, -1), tf.oneHot(safe, model.config.vocabSize)), -1); // [B, M]
+    const n = tf.maximum(tf.sum(valid), 1);
+    const loss = tf.div(tf.neg(tf.sum(tf.mul(logp, valid))), n) as tf.Scalar;
+    const right = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), safe), 'float32'), valid);
+    const accuracy = tf.div(tf.sum(right), n) as tf.Scalar;
+    return { loss, accuracy };
+  });
+}

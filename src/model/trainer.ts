@@ -1,0 +1,270 @@
+// The trainer: phases ICT -> MLM -> REALM, each with its own step count; AdamW with warm-up and decay
+// per phase and global-norm clipping; a seeded RNG (a cpu run is reproducible); a pluggable index
+// refresh policy; one StepMetrics per step; checkpoints as transferable buffers.
+//
+// Steppable: `await trainer.step()` takes exactly one step (or returns null when every phase is done),
+// so the page can interleave UI updates, pause and resume, and an index build in a worker.
+import * as tf from '@tensorflow/tfjs';
+import type { ForwardCtx, NamedWeights } from './bert';
+import type { RealmConfig } from './config';
+import { documentStore, sampleDistinct, sampleRows, type TrainingData } from './data';
+import { evaluateCloze, type ClozeEval } from './evaluate';
+import { ictLoss, ictRecall, makeIctBatch } from './ict';
+import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
+import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
+import { makeMlmBatch, mlmLoss } from './mlm';
+import { AdamW, learningRateAt } from './optimizer';
+import { RealmModel } from './realm-model';
+import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type DocumentStore, type RealmBatchStats } from './realm-step';
+import { Rng } from './rng';
+
+/** Same shape as storage's CheckpointRecord (src/model does not import storage). */
+export interface RealmCheckpoint {
+  runId: string;
+  step: number;
+  createdAt: number;
+  phase: string;
+  weights: NamedWeights;
+  optimizer: NamedWeights;
+  rngState: number[];
+  indexVersion: number;
+  extra?: Record<string, unknown>;
+}
+
+/** A checkpoint that does not fit this trainer (another config, or a corrupt record). */
+export class CheckpointMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointMismatchError';
+  }
+}
+
+export interface TrainerOptions {
+  config: RealmConfig;
+  data: TrainingData;
+  /** Index refresh policy; default: SyncRefresher(config.refreshEvery). */
+  refresher?: IndexRefresher;
+  /** Builds the MIPS index for evaluation (and for the default refresher). */
+  indexFactory?: IndexFactory;
+  onRefresh?: (r: RefreshRecord) => void;
+}
+
+export interface StepDetail {
+  /** REALM steps: the batch statistics (p(z|x), retrieval utility per query). */
+  realm?: RealmBatchStats;
+  /** ICT steps: in-batch accuracy. */
+  ictAccuracy?: number;
+}
+
+export class RealmTrainer {
+  readonly config: RealmConfig;
+  readonly model: RealmModel;
+  readonly docs: DocumentStore;
+  private readonly data: TrainingData;
+  private readonly optimizer: AdamW;
+  private rng: Rng;
+  private readonly refresher: IndexRefresher;
+  private readonly indexFactory?: IndexFactory;
+  private readonly onRefresh?: (r: RefreshRecord) => void;
+  private readonly ictRows: number[];
+  /** Global step: the number of steps taken so far. */
+  stepCount = 0;
+  indexVersion = 0;
+  lastDetail: StepDetail = {};
+
+  constructor(opts: TrainerOptions) {
+    this.config = { ...opts.config, vocabSize: Math.max(opts.config.vocabSize, opts.data.vocabSize) };
+    this.data = opts.data;
+    this.rng = new Rng(this.config.seed);
+    const initRng = new Rng(this.config.seed ^ 0x5eed);
+    this.model = new RealmModel(this.config, () => initRng.nextUint32());
+    this.docs = documentStore(opts.data.passages, this.config.maxDocLength);
+    this.optimizer = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: this.config.weightDecay, clipNorm: this.config.clipNorm });
+    this.indexFactory = opts.indexFactory;
+    this.refresher = opts.refresher ?? new SyncRefresher(this.config.refreshEvery, opts.indexFactory);
+    this.onRefresh = opts.onRefresh;
+    const held = new Set(opts.data.ictHeldOut);
+    this.ictRows = opts.data.passages.map((_, i) => i).filter((i) => !held.has(i));
+  }
+
+  get totalSteps(): number {
+    return this.config.ictSteps + this.config.mlmSteps + this.config.realmSteps;
+  }
+
+  /** Phase of the next step, its index in the phase and the phase length; null when done. */
+  phaseAt(step = this.stepCount): { phase: Phase; phaseStep: number; phaseSteps: number } | null {
+    const { ictSteps, mlmSteps, realmSteps } = this.config;
+    if (step < ictSteps) return { phase: 'ict', phaseStep: step, phaseSteps: ictSteps };
+    if (step < ictSteps + mlmSteps) return { phase: 'mlm', phaseStep: step - ictSteps, phaseSteps: mlmSteps };
+    if (step < ictSteps + mlmSteps + realmSteps) return { phase: 'realm', phaseStep: step - ictSteps - mlmSteps, phaseSteps: realmSteps };
+    return null;
+  }
+
+  get done(): boolean {
+    return this.phaseAt() === null;
+  }
+
+  private variablesOf(phase: Phase): Map<string, tf.Variable> {
+    const all = this.model.variables();
+    if (phase === 'realm') return all;
+    const prefixes = phase === 'ict' ? ['embed_input/', 'embed_doc/'] : ['reader/'];
+    return new Map([...all].filter(([name]) => prefixes.some((p) => name.startsWith(p))));
+  }
+
+  /** Takes one training step. Returns its metrics, or null when every phase is done. */
+  async step(): Promise<StepMetrics | null> {
+    const at = this.phaseAt();
+    if (!at) return null;
+    const t0 = performance.now();
+    const { phase, phaseStep, phaseSteps } = at;
+    const lr = learningRateAt(phaseStep, phaseSteps, this.config.learningRate, this.config.warmupFraction);
+    const ctx: ForwardCtx = { training: true, seed: () => this.rng.nextUint32() };
+    const vars = this.variablesOf(phase);
+    const byTfName = new Map([...vars].map(([name, v]) => [v.name, name]));
+    let accuracy = NaN;
+    let staleness = 0;
+    let detail: StepDetail = {};
+    let lossFn: () => tf.Scalar;
+    let after: () => void = () => {};
+    if (phase === 'ict') {
+      const rows = sampleDistinct(this.rng, this.ictRows, this.config.ictBatchSize);
+      const batch = makeIctBatch(this.data.passages, rows, this.rng, this.config);
+      let acc: tf.Scalar | null = null;
+      lossFn = () => {
+        const r = ictLoss(this.model, batch, ctx);
+        acc = tf.keep(r.accuracy);
+        return r.loss;
+      };
+      after = () => {
+        if (acc) {
+          detail = { ictAccuracy: acc.dataSync()[0] };
+          acc.dispose();
+        }
+      };
+    } else if (phase === 'mlm') {
+      const rows = sampleRows(this.rng, this.docs.tokens.length, this.config.batchSize);
+      const batch = makeMlmBatch(this.docs.tokens, rows, this.rng, this.config);
+      let acc: tf.Scalar | null = null;
+      lossFn = () => {
+        const r = mlmLoss(this.model, batch, ctx);
+        acc = tf.keep(r.accuracy);
+        return r.loss;
+      };
+      after = () => {
+        if (acc) {
+          accuracy = acc.dataSync()[0];
+          acc.dispose();
+        }
+      };
+    } else {
+      const inUse = await this.refresher.onStep({ step: this.stepCount, model: this.model, docs: this.docs });
+      if (inUse.refreshed) this.onRefresh?.(inUse.refreshed);
+      this.indexVersion = inUse.index.version;
+      staleness = this.stepCount - inUse.snapshotStep;
+      if (this.data.queries.length === 0) throw new Error('no REALM training queries: the corpus has no masked sentences; check the masking step');
+      const queries = sampleRows(this.rng, this.data.queries.length, this.config.batchSize).map((i) => this.data.queries[i]);
+      const batch = prepareRealmBatch(this.model, inUse.index, this.docs, queries);
+      let stats: (() => RealmBatchStats) | null = null;
+      lossFn = () => {
+        const fwd = realmForward(this.model, batch, ctx);
+        const r = realmLossAndStats(fwd, batch, this.config.marginalisation);
+        stats = r.stats;
+        return r.terms.loss;
+      };
+      after = () => {
+        disposeBatch(batch);
+        if (stats) {
+          const s = stats();
+          accuracy = s.masks > 0 ? s.correct / s.masks : NaN;
+          detail = { realm: s };
+        }
+      };
+    }
+    const { value, grads } = tf.variableGrads(lossFn, [...vars.values()]);
+    const named = new Map<string, tf.Tensor>();
+    for (const [tfName, g] of Object.entries(grads)) named.set(byTfName.get(tfName)!, g);
+    const gradNorm = this.optimizer.apply(vars, named, lr);
+    const loss = (await value.data())[0];
+    tf.dispose([value, ...Object.values(grads)]);
+    after();
+    this.lastDetail = detail;
+    this.stepCount++;
+    const realm = detail.realm;
+    return {
+      phase,
+      step: this.stepCount,
+      phaseStep: phaseStep + 1,
+      loss,
+      mlmAccuracy: accuracy,
+      meanPNull: realm ? realm.meanPNull : NaN,
+      meanRetrievalUtility: realm ? realm.meanRetrievalUtility : NaN,
+      retrievalEntropy: realm ? realm.retrievalEntropy : NaN,
+      indexVersion: phase === 'realm' ? this.indexVersion : 0,
+      staleness,
+      learningRate: lr,
+      gradNorm,
+      stepMs: performance.now() - t0,
+      time: Date.now(),
+    };
+  }
+
+  /** Runs steps until `untilStep` (global) or the end; `onStep` sees every record. */
+  async run(untilStep = this.totalSteps, onStep?: (m: StepMetrics) => void): Promise<void> {
+    while (this.stepCount < untilStep) {
+      const m = await this.step();
+      if (!m) break;
+      onStep?.(m);
+    }
+  }
+
+  /** ICT recall@1 and @5 on the held-out passages (fixed seed, so comparable across calls). */
+  ictRecall(): { recallAt1: number; recallAt5: number } {
+    return ictRecall(this.model, this.data.passages, this.data.ictHeldOut, new Rng(this.config.seed + 7));
+  }
+
+  /** Held-out cloze accuracy with retrieval and null-only, recall@5, on an index built from the current weights. */
+  evaluate(queries = this.data.heldOut): ClozeEval & EvalMetrics {
+    const index = freshIndex(this.model, this.docs, this.indexVersion, this.indexFactory);
+    try {
+      const e = evaluateCloze(this.model, index, this.docs, queries);
+      return { ...e, step: this.stepCount, time: Date.now() };
+    } finally {
+      index.dispose();
+    }
+  }
+
+  checkpoint(runId: string): RealmCheckpoint {
+    return {
+      runId,
+      step: this.stepCount,
+      createdAt: Date.now(),
+      phase: this.phaseAt()?.phase ?? 'done',
+      weights: this.model.getWeights(),
+      optimizer: this.optimizer.getState(),
+      rngState: this.rng.state(),
+      indexVersion: this.indexVersion,
+      extra: { config: this.config },
+    };
+  }
+
+  /** Restores weights, optimiser state, RNG and step; the next REALM step rebuilds the index. */
+  restore(c: RealmCheckpoint): void {
+    const names = new Set(this.model.store.names());
+    const missing = [...names].filter((n) => !c.weights.some((w) => w.name === n));
+    if (missing.length > 0) {
+      throw new CheckpointMismatchError(`the checkpoint lacks ${missing.length} weights (first: ${missing[0]}): it was saved by a model with another config; start a new run or load that config`);
+    }
+    this.model.setWeights(c.weights);
+    this.optimizer.setState(c.optimizer);
+    this.rng = Rng.fromState(c.rngState);
+    this.stepCount = c.step;
+    this.indexVersion = c.indexVersion;
+    this.refresher.reset();
+  }
+
+  dispose(): void {
+    this.refresher.dispose();
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
