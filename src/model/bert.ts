@@ -111,8 +111,9 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardCtx
 export function gatherRows(table: tf.Tensor, indices: tf.Tensor): tf.Tensor {
   const shape = [...indices.shape, table.shape[1] as number];
   const flat = indices.reshape([-1]) as tf.Tensor1D; // [n]
-  const f = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([flat]);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const t = args[0] as tf.Tensor;
+    (args[1] as tf.GradSaveFunc)([flat]);
     return {
       value: tf.gather(t, flat), // [n, H]
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(saved[0].reshape([-1, 1]), dy, t.shape),
