@@ -1,8 +1,10 @@
 // Main-thread client of the index builder. Creates the worker; if a Worker cannot be created or fails
-// to start, runs the same IndexBuilder class on the main thread and says so.
+// to start, runs the same IndexBuilder class on the main thread and says so. `BuilderSupervisor`
+// restarts a builder whose worker died or lost its GPU, so that the trainer carries on.
 import * as Comlink from 'comlink';
 import type { BackendReport } from '../model/backend';
-import { IndexBuilder, type IndexBuilderInit } from './index-builder';
+import type { Progress } from '../model/progress';
+import { IndexBuilder, type BuildRequest, type BuiltIndex, type IndexBuilderInit } from './index-builder';
 
 /** The builder's API as the main thread sees it: every method is async, in both modes. */
 export type IndexBuilderApi = Comlink.Remote<IndexBuilder> | IndexBuilder;
@@ -13,6 +15,8 @@ export interface IndexBuilderHandle {
   /** Why the builder runs on the main thread, when it does. */
   fallbackReason?: string;
   backend: BackendReport;
+  /** Resolves with a reason if the worker dies after it started (never in main-thread mode). */
+  crashed: Promise<string>;
   terminate(): void;
 }
 
@@ -29,13 +33,31 @@ export async function startIndexBuilder(
     try {
       worker = new Worker(new URL('./index-builder.worker.ts', import.meta.url), { type: 'module', name: 'index-builder' });
       const w = worker;
+      let onCrash: (reason: string) => void = () => {};
+      const crashed = new Promise<string>((resolve) => (onCrash = resolve));
       const api = Comlink.wrap<IndexBuilder>(w);
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const failed = new Promise<never>((_, reject) => {
-        w.addEventListener('error', (e) => reject(new Error(e.message || 'the worker script failed to load')));
-        setTimeout(() => reject(new Error(`the worker did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+        w.addEventListener('error', (e) => {
+          const why = e.message || 'the worker script failed';
+          onCrash(why);
+          reject(new Error(why));
+        });
+        timer = setTimeout(() => reject(new Error(`the worker did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       });
+      failed.catch(() => {});
       const backend = await Promise.race([api.init(init), failed]);
-      return { api, mode: 'worker', backend, terminate: () => w.terminate() };
+      clearTimeout(timer);
+      return {
+        api,
+        mode: 'worker',
+        backend,
+        crashed,
+        terminate: () => {
+          onCrash('terminated');
+          w.terminate();
+        },
+      };
     } catch (e) {
       worker?.terminate();
       reason = `a Web Worker could not be started (${(e as Error).message})`;
@@ -43,10 +65,96 @@ export async function startIndexBuilder(
   }
   const builder = new IndexBuilder();
   const backend = await builder.init(init);
-  return { api: builder, mode: 'main-thread', fallbackReason: reason, backend, terminate: () => {} };
+  return {
+    api: builder,
+    mode: 'main-thread',
+    fallbackReason: reason,
+    backend,
+    crashed: new Promise<string>(() => {}),
+    terminate: () => builder.cancel(),
+  };
 }
 
 /** Marks a typed array to be moved (not copied) to the builder; the sender's copy is detached. */
 export function moved<T extends ArrayBufferView>(x: T): T {
   return Comlink.transfer(x, [x.buffer as ArrayBuffer]);
+}
+
+/** The builder's worker died (or was killed) during a build. */
+export class BuilderCrashedError extends Error {
+  constructor(reason: string) {
+    super(`The index-builder worker stopped (${reason}); it is being restarted and training goes on with the current index.`);
+    this.name = 'BuilderCrashedError';
+  }
+}
+
+/**
+ * Owns the current builder handle. `build()` moves the weights to the builder and rejects with
+ * BuilderCrashedError if the worker dies meanwhile; the supervisor then starts a fresh builder.
+ */
+export class BuilderSupervisor {
+  restarts = 0;
+  private restarting: Promise<void> | null = null;
+
+  private constructor(
+    public handle: IndexBuilderHandle,
+    private readonly init: IndexBuilderInit,
+    private readonly opts: { forceMainThread?: boolean },
+  ) {
+    this.watch();
+  }
+
+  static async start(init: IndexBuilderInit, opts: { forceMainThread?: boolean } = {}): Promise<BuilderSupervisor> {
+    return new BuilderSupervisor(await startIndexBuilder(init, opts), init, opts);
+  }
+
+  get mode(): 'worker' | 'main-thread' {
+    return this.handle.mode;
+  }
+
+  private watch(): void {
+    const h = this.handle;
+    h.crashed.then(() => {
+      if (this.handle === h) this.restart();
+    });
+  }
+
+  /** Replaces the builder with a fresh one (after a crash or a lost GPU device). */
+  restart(): Promise<void> {
+    this.restarting ??= (async () => {
+      this.handle.terminate();
+      this.handle = await startIndexBuilder(this.init, this.opts);
+      this.restarts++;
+      this.watch();
+    })().finally(() => (this.restarting = null));
+    return this.restarting;
+  }
+
+  async build(req: BuildRequest, onProgress?: (p: Progress) => void): Promise<BuiltIndex> {
+    if (this.restarting) await this.restarting;
+    const h = this.handle;
+    const payload: BuildRequest = { ...req, yieldBetweenBatches: h.mode === 'main-thread' };
+    const message = Comlink.transfer(payload, req.weights.map((w) => w.data));
+    const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
+    const crash = h.crashed.then((why) => Promise.reject(new BuilderCrashedError(why)));
+    try {
+      return await Promise.race([h.api.build(message, progress), crash]);
+    } catch (e) {
+      if ((e as Error).name === 'GpuDeviceLostError') void this.restart();
+      throw e;
+    }
+  }
+
+  cancel(version?: number): void {
+    void this.handle.api.cancel(version);
+  }
+
+  /** Test and UI hook: kill the worker as if it had crashed. */
+  kill(): void {
+    this.handle.terminate();
+  }
+
+  terminate(): void {
+    this.handle.terminate();
+  }
 }

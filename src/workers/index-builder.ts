@@ -84,8 +84,11 @@ export class EmptyCorpusError extends Error {
 export class IndexBuilder {
   private report: BackendReport | null = null;
   private store: RealmStore | null = null;
-  /** Newest version asked for; an older build stops at its next batch. */
-  private newest = -1;
+  /** Ticket of the newest build asked for; a build with an older ticket stops at its next batch. */
+  private newest = 0;
+  private newestVersion = -1;
+  /** Tickets of running builds by version, and the tickets cancelled. */
+  private readonly running = new Map<number, number>();
   private readonly cancelled = new Set<number>();
   private deviceLost: string | null = null;
 
@@ -119,8 +122,8 @@ export class IndexBuilder {
 
   /** Stops the build of `version` (or every build when omitted) at its next batch. */
   cancel(version?: number): void {
-    if (version === undefined) this.newest = Number.MAX_SAFE_INTEGER;
-    else this.cancelled.add(version);
+    if (version === undefined) this.newest++;
+    else if (this.running.has(version)) this.cancelled.add(this.running.get(version)!);
   }
 
   private async openStore(): Promise<RealmStore> {
@@ -128,18 +131,31 @@ export class IndexBuilder {
     return this.store;
   }
 
-  private check(version: number): void {
+  private check(version: number, ticket: number): void {
     if (this.deviceLost) throw new GpuDeviceLostError(this.deviceLost);
-    if (this.cancelled.has(version)) throw new BuildCancelledError(version, 'cancelled');
-    if (this.newest > version) throw new BuildCancelledError(version, `a newer snapshot (v${this.newest}) arrived`);
+    if (this.cancelled.has(ticket)) throw new BuildCancelledError(version, 'cancelled');
+    if (this.newest > ticket) throw new BuildCancelledError(version, `a newer snapshot (v${this.newestVersion}) arrived`);
   }
 
   /** Re-embeds the whole corpus with Embed_doc(θ′). Progress goes to `onProgress` (a Comlink proxy in a worker). */
   async build(req: BuildRequest, onProgress?: (p: Progress) => void): Promise<BuiltIndex> {
-    await this.init();
     const { version } = req;
-    this.newest = Math.max(this.newest, version);
-    this.check(version);
+    // Arrival order decides which snapshot is newer (version numbers restart with every run).
+    const ticket = ++this.newest;
+    this.newestVersion = version;
+    this.running.set(version, ticket);
+    try {
+      return await this.buildTicket(req, ticket, onProgress);
+    } finally {
+      if (this.running.get(version) === ticket) this.running.delete(version);
+      this.cancelled.delete(ticket);
+    }
+  }
+
+  private async buildTicket(req: BuildRequest, ticket: number, onProgress?: (p: Progress) => void): Promise<BuiltIndex> {
+    const { version } = req;
+    await this.init();
+    this.check(version, ticket);
     const store = await this.openStore();
     const count = await store.countChunks(req.corpusId);
     if (count === 0) throw new EmptyCorpusError(req.corpusId, 'it has no chunks');
@@ -153,7 +169,7 @@ export class IndexBuilder {
     try {
       onProgress?.(meter.at(0, `v${version}`));
       for (let from = 0; from < count; from += batchSize) {
-        this.check(version);
+        this.check(version, ticket);
         const chunks = await store.getChunks(req.corpusId, from, batchSize);
         const tokens = chunks.map((c, i) => {
           if (!c.tokenIds || c.seq !== from + i) {
@@ -170,7 +186,7 @@ export class IndexBuilder {
         onProgress?.(meter.at(done, `v${version}`));
         if (req.yieldBetweenBatches) await new Promise((r) => setTimeout(r, 0));
       }
-      this.check(version);
+      this.check(version, ticket);
     } finally {
       embedder.dispose();
     }
