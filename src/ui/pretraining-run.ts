@@ -1,0 +1,282 @@
+// The pre-training run in the page: ICT warm start -> MLM warm-up -> REALM with index refresh
+// through the index builder (a Web Worker, or the main thread as a fallback). Not a React component:
+// hooks and panels subscribe to its events. Start, pause, resume, stop; a checkpoint every C steps and
+// on pause; step metrics appended to the run log at each checkpoint, so a reload loses at most one
+// checkpoint interval and resumes from the last checkpoint with its stored index.
+import { createMipsIndex } from '../kernels/mips-index';
+import type { RealmConfig } from '../model/config';
+import type { TrainingData } from '../model/data';
+import type { EvalMetrics, RefreshRecord, StepMetrics } from '../model/metrics';
+import type { Progress } from '../model/progress';
+import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
+import type { RealmStore, RunRecord } from '../storage/db';
+import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
+import type { BuilderSupervisor } from '../workers/index-builder-client';
+
+export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
+
+export interface RunSettings {
+  runId: string;
+  corpusId: string;
+  config: RealmConfig;
+  policy: RefreshPolicy;
+  /** Checkpoint every C steps (and on pause). */
+  checkpointEvery: number;
+  /** Evaluate held-out cloze accuracy and recall@5 every E steps (0: never). */
+  evalEvery: number;
+}
+
+export interface BuildEndEvent extends BuildEvent {
+  ok: boolean;
+  error?: string;
+  chunks?: number;
+  durationMs?: number;
+}
+
+export interface RunEvents {
+  step?: (m: StepMetrics) => void;
+  refresh?: (r: RefreshRecord) => void;
+  buildStart?: (e: BuildEvent) => void;
+  buildEnd?: (e: BuildEndEvent) => void;
+  buildProgress?: (p: Progress) => void;
+  evaluated?: (e: EvalMetrics) => void;
+  checkpoint?: (step: number) => void;
+  status?: (s: RunStatus) => void;
+  error?: (e: Error) => void;
+}
+
+/** Everything a run records, kept in memory for the charts and written to the run log. */
+export interface RunHistory {
+  steps: StepMetrics[];
+  refreshes: RefreshRecord[];
+  builds: BuildEndEvent[];
+  evals: EvalMetrics[];
+}
+
+export class PretrainingRun {
+  status: RunStatus = 'idle';
+  readonly history: RunHistory = { steps: [], refreshes: [], builds: [], evals: [] };
+  private readonly trainer: RealmTrainer;
+  private readonly refresher: AsyncRefresher;
+  private loop: Promise<void> | null = null;
+  /** Step records not yet in the run log. */
+  private unsaved: { kind: string; record: object }[] = [];
+  private logSeq = 0;
+  private lastCheckpointStep = -1;
+
+  private constructor(
+    readonly settings: RunSettings,
+    data: TrainingData,
+    private readonly store: RealmStore,
+    readonly builder: BuilderSupervisor,
+    private readonly events: RunEvents,
+  ) {
+    this.refresher = new AsyncRefresher({
+      policy: settings.policy,
+      every: Math.max(1, settings.config.refreshEvery),
+      builder,
+      corpusId: settings.corpusId,
+      runId: settings.runId,
+      factory: createMipsIndex,
+      onBuildStart: (e) => events.buildStart?.(e),
+      onBuildEnd: (e) => {
+        this.history.builds.push(e);
+        this.log('build', e);
+        events.buildEnd?.(e);
+      },
+      onBuildProgress: (p) => events.buildProgress?.(p),
+      onError: (e) => events.error?.(e),
+    });
+    this.trainer = new RealmTrainer({
+      config: settings.config,
+      data,
+      refresher: this.refresher,
+      indexFactory: createMipsIndex,
+      onRefresh: (r) => {
+        this.history.refreshes.push(r);
+        this.log('refresh', r);
+        events.refresh?.(r);
+      },
+    });
+  }
+
+  /** A new run: stores its record, ready to start. */
+  static async create(settings: RunSettings, data: TrainingData, store: RealmStore, builder: BuilderSupervisor, events: RunEvents = {}) {
+    const run = new PretrainingRun(settings, data, store, builder, events);
+    await run.saveRecord('paused');
+    return run;
+  }
+
+  /**
+   * Resumes a stored run from its last checkpoint, and from its stored index when that index was built
+   * by this run (otherwise the first REALM step rebuilds it). Also reloads the logged metrics.
+   */
+  static async resume(
+    runId: string,
+    data: TrainingData,
+    store: RealmStore,
+    builder: BuilderSupervisor,
+    events: RunEvents = {},
+  ): Promise<PretrainingRun> {
+    const record = await store.getRun(runId);
+    if (!record) throw new Error(`Run ${runId} is not in this browser's storage; start a new run.`);
+    const settings = record.config as unknown as RunSettings;
+    const run = new PretrainingRun(settings, data, store, builder, events);
+    const logs = await store.getRunLogs(runId);
+    run.logSeq = logs.length;
+    const checkpoint = await store.latestCheckpoint(runId);
+    const restoredStep = checkpoint?.step ?? 0;
+    for (const l of logs) {
+      const r = l.record as never;
+      if (l.kind === 'step' && (r as StepMetrics).step <= restoredStep) run.history.steps.push(r);
+      if (l.kind === 'refresh' && (r as RefreshRecord).swapStep < restoredStep) run.history.refreshes.push(r);
+      if (l.kind === 'build') run.history.builds.push(r);
+      if (l.kind === 'eval' && (r as EvalMetrics).step <= restoredStep) run.history.evals.push(r);
+    }
+    if (checkpoint) {
+      run.trainer.restore(checkpoint as RealmCheckpoint);
+      run.lastCheckpointStep = checkpoint.step;
+      const stored = await store.latestEmbeddings(settings.corpusId);
+      if (stored && stored.runId === runId && stored.snapshotStep <= checkpoint.step && stored.ids) {
+        run.refresher.seed(createMipsIndex(stored.version, stored.vectors, stored.ids, stored.dim), stored.snapshotStep);
+      }
+    }
+    run.setStatus('paused');
+    return run;
+  }
+
+  get step(): number {
+    return this.trainer.stepCount;
+  }
+
+  get totalSteps(): number {
+    return this.trainer.totalSteps;
+  }
+
+  get phase() {
+    return this.trainer.phaseAt();
+  }
+
+  /** The trainer, for the inspector and evaluation (read-only use). */
+  get realmTrainer(): RealmTrainer {
+    return this.trainer;
+  }
+
+  get refreshing(): boolean {
+    return this.refresher.building;
+  }
+
+  start(): void {
+    if (this.status === 'running' || this.status === 'done' || this.status === 'stopped') return;
+    this.setStatus('running');
+    this.loop = this.runLoop();
+  }
+
+  /** Pauses after the current step and writes a checkpoint. */
+  async pause(): Promise<void> {
+    if (this.status !== 'running') return;
+    this.setStatus('paused');
+    await this.loop;
+    await this.checkpoint();
+  }
+
+  resume(): void {
+    if (this.status === 'paused') this.start();
+  }
+
+  /** Stops for good (a checkpoint is kept, so it can still be exported). */
+  async stop(): Promise<void> {
+    const wasRunning = this.status === 'running';
+    this.setStatus('stopped');
+    if (wasRunning) await this.loop;
+    await this.checkpoint();
+    this.refresher.dispose();
+  }
+
+  dispose(): void {
+    this.trainer.dispose();
+  }
+
+  private async runLoop(): Promise<void> {
+    const { checkpointEvery, evalEvery } = this.settings;
+    try {
+      while (this.status === 'running') {
+        const m = await this.trainer.step();
+        if (!m) {
+          await this.evaluate();
+          await this.checkpoint();
+          this.setStatus('done');
+          break;
+        }
+        this.history.steps.push(m);
+        this.log('step', m);
+        this.events.step?.(m);
+        if (evalEvery > 0 && m.step % evalEvery === 0) await this.evaluate();
+        if (checkpointEvery > 0 && m.step % checkpointEvery === 0) await this.checkpoint();
+        // Let the page paint and the worker's messages arrive between steps.
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    } catch (e) {
+      this.setStatus('failed');
+      this.events.error?.(e as Error);
+      await this.saveRecord('failed').catch(() => {});
+    }
+  }
+
+  private async evaluate(): Promise<void> {
+    const e = this.trainer.evaluate();
+    const metrics: EvalMetrics = {
+      step: e.step,
+      clozeAccuracy: e.clozeAccuracy,
+      clozeAccuracyNullOnly: e.clozeAccuracyNullOnly,
+      recallAt5: e.recallAt5,
+      time: e.time,
+    };
+    this.history.evals.push(metrics);
+    this.log('eval', metrics);
+    this.events.evaluated?.(metrics);
+  }
+
+  private log(kind: string, record: object): void {
+    this.unsaved.push({ kind, record });
+  }
+
+  /** Writes a checkpoint, the unsaved log records and the run record. */
+  async checkpoint(): Promise<void> {
+    const step = this.trainer.stepCount;
+    if (step === this.lastCheckpointStep && this.unsaved.length === 0) return;
+    const logs = this.unsaved.map((l) => ({ runId: this.settings.runId, seq: this.logSeq++, kind: l.kind, record: l.record as Record<string, unknown> }));
+    this.unsaved = [];
+    if (logs.length > 0) await this.store.appendRunLogs(logs);
+    if (step !== this.lastCheckpointStep) {
+      await this.store.putCheckpoint(this.trainer.checkpoint(this.settings.runId));
+      this.lastCheckpointStep = step;
+      this.events.checkpoint?.(step);
+    }
+    await this.saveRecord(this.status === 'running' ? 'running' : (this.status as RunRecord['status']));
+  }
+
+  private async saveRecord(status: RunRecord['status']): Promise<void> {
+    const last = this.history.steps.at(-1);
+    const lastEval = this.history.evals.at(-1);
+    const existing = await this.store.getRun(this.settings.runId);
+    await this.store.putRun({
+      id: this.settings.runId,
+      createdAt: existing?.createdAt ?? Date.now(),
+      updatedAt: Date.now(),
+      corpusId: this.settings.corpusId,
+      config: this.settings as unknown as Record<string, unknown>,
+      status,
+      step: this.trainer.stepCount,
+      finalMetrics: {
+        ...(last ? { loss: last.loss, mlmAccuracy: last.mlmAccuracy } : {}),
+        ...(lastEval ? { clozeAccuracy: lastEval.clozeAccuracy, recallAt5: lastEval.recallAt5 } : {}),
+      },
+    });
+  }
+
+  private setStatus(s: RunStatus): void {
+    this.status = s;
+    this.events.status?.(s);
+  }
+}
