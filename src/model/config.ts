@@ -243,3 +243,10 @@ export function mlmStepFlops(c: RealmConfig): number {
   const masks = Math.ceil(c.maxDocLength * c.mlmProbability);
   return 3 * (encoderForwardFlops(c, B, c.maxDocLength) + B * masks * 2 * (c.hidden * c.hidden + c.hidden * c.vocabSize));
 }
+
+/** 'per-mask' | 'per_mask' | 'joint' from a command line or URL. */
+export function parseMarginalisationOption(v: string): Marginalisation {
+  if (v === 'per-mask' || v === 'per_mask') return 'per-mask';
+  if (v === 'joint') return 'joint';
+  throw new RealmConfigError(`unknown marginalisation "${v}": use per-mask or joint`);
+}

@@ -1,0 +1,151 @@
+// `npm run train -- --corpus synthetic --preset tiny --steps 200`: headless REALM training in Node.
+// Progress goes to stderr, one JSON line per step (StepMetrics) and per refresh/evaluation to stdout
+// (or --metrics FILE), and a checkpoint (FILE.json header + FILE.bin buffers) is written at the end.
+// The options mirror the page's training settings (see `--help`).
+import { mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
+import { makeConfig, parseMarginalisationOption, type PresetName, type RealmConfig } from '../src/model/config';
+import { syntheticWorld, type TrainingData } from '../src/model/data';
+import { Rng } from '../src/model/rng';
+import { RealmTrainer } from '../src/model/trainer';
+import { formatEta, ProgressMeter } from '../src/model/progress';
+
+const HELP = `usage: npm run train -- [options]
+  --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
+  --preset tiny|small|base       model size (default tiny)
+  --steps N                      REALM steps (default: the preset's)
+  --ict-steps N, --mlm-steps N   warm-start steps (default: the preset's)
+  --backend wasm|cpu             tfjs backend (default wasm)
+  --seed N, --lr X, --batch N, --k N, --mode per-mask|joint, --refresh-every N, --dropout X
+  --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
+  --metrics FILE                 JSON lines here instead of stdout
+  --out PATH                     checkpoint PATH.json + PATH.bin (default $TMPDIR/realm-runs/<time>/checkpoint)
+  --resume PATH                  continue from PATH.json + PATH.bin`;
+
+function parseArgs(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') out.set('help', '1');
+    else if (a.startsWith('--')) {
+      const [k, v] = a.includes('=') ? [a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a.slice(2), argv[++i]];
+      if (v === undefined) throw new Error(`option --${k} needs a value (see --help)`);
+      out.set(k, v);
+    } else throw new Error(`unexpected argument "${a}" (see --help)`);
+  }
+  return out;
+}
+
+function num(args: Map<string, string>, key: string): number | undefined {
+  const v = args.get(key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number, got "${v}"`);
+  return n;
+}
+
+export function loadData(spec: string, seed: number): TrainingData {
+  if (spec === 'synthetic' || spec.startsWith('synthetic:')) {
+    const n = spec.includes(':') ? Number(spec.split(':')[1]) : 60;
+    return syntheticWorld(n, { seedRng: new Rng(seed + 1000) });
+  }
+  throw new Error(
+    `cannot read corpus folder "${spec}" yet: the tokenizer and salient-span masking (src/model/tokenizer.ts, masking.ts) ` +
+      'are not wired into the trainer in this checkout. Use --corpus synthetic for now.',
+  );
+}
+
+export function configFromArgs(args: Map<string, string>, data: TrainingData): RealmConfig {
+  const preset = (args.get('preset') ?? 'tiny') as PresetName;
+  const over: Partial<RealmConfig> = { vocabSize: data.vocabSize };
+  const set = <K extends keyof RealmConfig>(k: K, v: RealmConfig[K] | undefined) => {
+    if (v !== undefined) over[k] = v;
+  };
+  set('realmSteps', num(args, 'steps'));
+  set('ictSteps', num(args, 'ict-steps'));
+  set('mlmSteps', num(args, 'mlm-steps'));
+  set('seed', num(args, 'seed'));
+  set('learningRate', num(args, 'lr'));
+  set('batchSize', num(args, 'batch'));
+  set('k', num(args, 'k'));
+  set('refreshEvery', num(args, 'refresh-every'));
+  const dropout = num(args, 'dropout');
+  set('dropout', dropout);
+  set('attentionDropout', dropout);
+  if (args.has('mode')) over.marginalisation = parseMarginalisationOption(args.get('mode')!);
+  return makeConfig(preset, over);
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.has('help')) {
+    console.log(HELP);
+    return;
+  }
+  const backend = args.get('backend') ?? 'wasm';
+  if (backend === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
+  await tf.ready();
+  const seed = num(args, 'seed') ?? 1;
+  const data = loadData(args.get('corpus') ?? 'synthetic', seed);
+  const config = configFromArgs(args, data);
+  const metricsFile = args.get('metrics');
+  const sink = metricsFile ? createWriteStream(metricsFile) : process.stdout;
+  const emit = (kind: string, record: object) => sink.write(JSON.stringify({ kind, ...record }) + '\n');
+  const trainer = new RealmTrainer({ config, data, onRefresh: (r) => emit('refresh', r) });
+  if (args.has('resume')) {
+    const p = args.get('resume')!;
+    trainer.restore(decodeCheckpoint(readFileSync(`${p}.json`, 'utf8'), readFileSync(`${p}.bin`)));
+  }
+  const evalEvery = num(args, 'eval-every') ?? 0;
+  const meter = new ProgressMeter('train', 'steps', trainer.totalSteps - trainer.stepCount);
+  const start = trainer.stepCount;
+  process.stderr.write(
+    `REALM ${args.get('preset') ?? 'tiny'} on ${tf.getBackend()}: ${trainer.model.parameterCount().toLocaleString()} parameters, ` +
+      `${data.passages.length} passages, ${data.queries.length} training queries, ${data.heldOut.length} held-out; ` +
+      `ICT ${config.ictSteps}, MLM ${config.mlmSteps}, REALM ${config.realmSteps} steps\n`,
+  );
+  const evaluate = (label: string) => {
+    const e = trainer.evaluate();
+    const ict = trainer.ictRecall();
+    emit('eval', { label, ...e, ictRecallAt1: ict.recallAt1, ictRecallAt5: ict.recallAt5 });
+    process.stderr.write(
+      `\n[eval ${label}] cloze acc ${e.clozeAccuracy.toFixed(3)} (null only ${e.clozeAccuracyNullOnly.toFixed(3)}), ` +
+        `recall@5 ${e.recallAt5.toFixed(3)}, ICT recall@1/5 ${ict.recallAt1.toFixed(3)}/${ict.recallAt5.toFixed(3)}\n`,
+    );
+  };
+  let lastPhase = trainer.phaseAt()?.phase;
+  while (!trainer.done) {
+    const m = (await trainer.step())!;
+    emit('step', m);
+    const p = meter.at(trainer.stepCount - start);
+    process.stderr.write(
+      `\r${m.phase} ${m.phaseStep}  step ${m.step}/${trainer.totalSteps}  loss ${m.loss.toFixed(3)}` +
+        (Number.isNaN(m.mlmAccuracy) ? '' : `  acc ${m.mlmAccuracy.toFixed(2)}`) +
+        (m.phase === 'realm' ? `  p(null) ${m.meanPNull.toFixed(2)}  RU ${m.meanRetrievalUtility.toFixed(3)}  stale ${m.staleness}` : '') +
+        `  ${m.stepMs.toFixed(0)} ms  ETA ${formatEta(p.etaSeconds)}   `,
+    );
+    const next = trainer.phaseAt()?.phase;
+    if (next !== lastPhase || (evalEvery > 0 && m.step % evalEvery === 0)) evaluate(next !== lastPhase ? `end of ${m.phase}` : `step ${m.step}`);
+    lastPhase = next;
+  }
+  const out = args.get('out') ?? join(tmpdir(), 'realm-runs', new Date().toISOString().replace(/[:.]/g, '-'), 'checkpoint');
+  mkdirSync(dirname(out), { recursive: true });
+  const { header, data: bin } = encodeCheckpoint(trainer.checkpoint('cli'));
+  writeFileSync(`${out}.json`, header);
+  writeFileSync(`${out}.bin`, bin);
+  process.stderr.write(`checkpoint: ${out}.json + ${out}.bin (${(bin.byteLength / 1e6).toFixed(1)} MB)\n`);
+  trainer.dispose();
+  if (metricsFile) (sink as ReturnType<typeof createWriteStream>).end();
+}
+
+if (process.argv[1]?.endsWith('train.ts')) {
+  main().catch((e) => {
+    console.error(`train: ${(e as Error).message}`);
+    process.exit(1);
+  });
+}
