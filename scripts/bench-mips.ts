@@ -6,10 +6,10 @@
 // progress elsewhere in the app cannot break the benchmark); vite preview on a free port; Chromium
 // (same executable and flags as playwright.config.ts); window.__lab.benchCell for each cell.
 // Env: BENCH_QUICK=1 runs a small plan (a smoke test of the driver); REALM_CHROMIUM picks the browser.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from '@playwright/test';
-import { build, preview } from 'vite';
+import { build } from 'vite';
+import { serveAndLaunch } from './bench-browser';
 import type { BenchCell, BenchRow, Impl, KernelLab } from '../src/kernels/lab';
 
 declare global {
@@ -18,7 +18,6 @@ declare global {
   }
 }
 
-const SYSTEM_CHROMIUM = '/usr/lib/chromium/chromium';
 const DIST = 'dist-bench';
 const D = 128;
 const K = 10;
@@ -107,21 +106,9 @@ async function main() {
       rollupOptions: { input: { lab: fileURLToPath(new URL('../lab.html', import.meta.url)) } },
     },
   });
-  const server = await preview({ configFile: false, root, logLevel: 'warn', build: { outDir: DIST }, preview: { port: 0 } });
-  const port = (server.httpServer.address() as { port: number }).port;
-  const executablePath = process.env.REALM_CHROMIUM || (existsSync(SYSTEM_CHROMIUM) ? SYSTEM_CHROMIUM : undefined);
-  const browser = await chromium
-    .launch({
-      executablePath,
-      headless: true,
-      args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    })
-    .catch(async (e) => {
-      await server.close();
-      throw e;
-    });
+  const { browser, baseUrl, close } = await serveAndLaunch(root, DIST);
   try {
-    const url = `http://localhost:${port}/lab.html?backend=webgpu`;
+    const url = `${baseUrl}/lab.html?backend=webgpu`;
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
     await page.goto(url);
@@ -163,8 +150,7 @@ async function main() {
     writeFileSync('bench/results/mips.md', out);
     console.log('saved to bench/results/mips.md');
   } finally {
-    await browser.close();
-    await server.close();
+    await close();
   }
 }
 
