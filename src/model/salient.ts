@@ -106,6 +106,6 @@ export function spansBySentence(text: string, spans: SalientSpan[]): { sentence:
 }
 
 /** REALM masks one salient span per sentence: pick one uniformly (null when the sentence has none). */
-export function chooseSpan(spans: SalientSpan[], rng: Rng): SalientSpan | null {
+export function chooseSpan<T>(spans: readonly T[], rng: Rng): T | null {
   return spans.length === 0 ? null : spans[rng.int(spans.length)];
 }
