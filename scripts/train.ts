@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
-import { makeConfig, parseMarginalisationOption, type PresetName, type RealmConfig } from '../src/model/config';
+import { makeConfig, PRESETS, parseMarginalisationOption, type MaskingStrategy, type PresetName, type RealmConfig } from '../src/model/config';
 import { syntheticWorld, type TrainingData } from '../src/model/data';
 import { Rng } from '../src/model/rng';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatEta, ProgressMeter } from '../src/model/progress';
+import { corpusTrainingData, type CorpusDataOptions } from './corpus-loader';
 
 const HELP = `usage: npm run train -- [options]
   --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
@@ -20,6 +21,8 @@ const HELP = `usage: npm run train -- [options]
   --steps N                      REALM steps (default: the preset's)
   --ict-steps N, --mlm-steps N   warm-start steps (default: the preset's)
   --backend wasm|cpu             tfjs backend (default wasm)
+  --masking salient|random-token|random-span   how a corpus folder's sentences are masked (default salient)
+  --max-queries N                sample at most N training queries from a corpus folder
   --seed N, --lr X, --batch N, --k N, --mode per-mask|joint, --refresh-every N, --dropout X
   --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
   --metrics FILE                 JSON lines here instead of stdout
@@ -48,15 +51,25 @@ function num(args: Map<string, string>, key: string): number | undefined {
   return n;
 }
 
-export function loadData(spec: string, seed: number): TrainingData {
+/**
+ * The training data named by `--corpus`: the synthetic world (`synthetic[:N]`, N people), or a corpus
+ * folder with passages.jsonl, vocab.txt and cloze.jsonl (e.g. public/corpus/tiny), masked with the
+ * preset's query length and mask limit.
+ */
+export function loadData(spec: string, seed: number, opts: Omit<CorpusDataOptions, 'seed'> = {}): TrainingData {
   if (spec === 'synthetic' || spec.startsWith('synthetic:')) {
     const n = spec.includes(':') ? Number(spec.split(':')[1]) : 60;
     return syntheticWorld(n, { seedRng: new Rng(seed + 1000) });
   }
-  throw new Error(
-    `cannot read corpus folder "${spec}" yet: the tokenizer and salient-span masking (src/model/tokenizer.ts, masking.ts) ` +
-      'are not wired into the trainer in this checkout. Use --corpus synthetic for now.',
+  const data = corpusTrainingData(spec, { ...opts, seed });
+  const r = data.report;
+  process.stderr.write(
+    `corpus ${spec}: ${data.passages.length} passages, ${r.masking.examples} masked sentences (${r.masking.salient} salient, ` +
+      `${r.masking.fallback} random-span fallbacks, ${r.masking.heldOut} held out)` +
+      (r.queriesBeforeSample > data.queries.length ? `, ${data.queries.length} sampled` : '') +
+      `, ${r.clozeUsed} cloze items (${r.clozeDropped} dropped), vocabulary ${data.vocabSize}\n`,
   );
+  return data;
 }
 
 export function configFromArgs(args: Map<string, string>, data: TrainingData): RealmConfig {
@@ -76,6 +89,7 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   const dropout = num(args, 'dropout');
   set('dropout', dropout);
   set('attentionDropout', dropout);
+  if (args.has('masking')) over.masking = args.get('masking') as MaskingStrategy;
   if (args.has('mode')) over.marginalisation = parseMarginalisationOption(args.get('mode')!);
   return makeConfig(preset, over);
 }
@@ -91,7 +105,13 @@ async function main() {
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
   await tf.ready();
   const seed = num(args, 'seed') ?? 1;
-  const data = loadData(args.get('corpus') ?? 'synthetic', seed);
+  const preset = PRESETS[(args.get('preset') ?? 'tiny') as PresetName] ?? PRESETS.tiny;
+  const data = loadData(args.get('corpus') ?? 'synthetic', seed, {
+    masking: (args.get('masking') as MaskingStrategy | undefined) ?? preset.masking,
+    maxQueryLength: preset.maxQueryLength,
+    maxMasks: preset.maxMasks,
+    maxQueries: num(args, 'max-queries'),
+  });
   const config = configFromArgs(args, data);
   const metricsFile = args.get('metrics');
   const sink = metricsFile ? createWriteStream(metricsFile) : process.stdout;

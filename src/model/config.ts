@@ -185,6 +185,7 @@ export function validateConfig(c: RealmConfig): void {
   need(c.maxReaderLength > c.maxQueryLength + 2, 'maxReaderLength must leave room for a document after the query');
   need(c.vocabSize > 5, 'vocabSize must include the 5 special tokens and some wordpieces');
   need(c.marginalisation === 'per-mask' || c.marginalisation === 'joint', 'marginalisation is per-mask or joint');
+  need(['salient', 'random-token', 'random-span'].includes(c.masking), `unknown masking "${c.masking}": use salient, random-token or random-span`);
   for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);
 }
 

@@ -1,0 +1,65 @@
+// Node-only: reads a corpus folder (`public/corpus/tiny`, `public/corpus/default`, or any folder with
+// the same files) into what `buildTrainingData` (src/model/corpus-data.ts) takes. src/model stays
+// free of fs so that it runs in the browser; the page fetches the same files instead.
+//   passages.jsonl   one {id, title, text, spans?: [start, end, type][]} per line, in index order
+//   vocab.txt        one wordpiece per line, id = line number
+//   cloze.jsonl      held-out cloze items {sentence, masked, answer, type, sourceId, start, end, ...}
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MaskingStrategy } from '../src/model/config';
+import { parseCloze, parsePassages, type ClozeItem } from '../src/model/corpus-format';
+import { buildTrainingData, type CorpusDataReport, type CorpusPassageInput } from '../src/model/corpus-data';
+import type { TrainingData } from '../src/model/data';
+import { Rng } from '../src/model/rng';
+import { WordPieceTokenizer } from '../src/model/tokenizer';
+
+export interface LoadedCorpus {
+  dir: string;
+  passages: CorpusPassageInput[];
+  cloze: ClozeItem[];
+  tokenizer: WordPieceTokenizer;
+}
+
+/** The folder lacks a file the trainer needs. */
+export class CorpusDirError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorpusDirError';
+  }
+}
+
+export function loadCorpusDir(dir: string): LoadedCorpus {
+  const file = (name: string) => {
+    const p = join(dir, name);
+    if (!existsSync(p)) throw new CorpusDirError(`${p} is missing: a corpus folder needs passages.jsonl, vocab.txt and cloze.jsonl (build one with \`npm run build:corpus\`)`);
+    return readFileSync(p, 'utf8');
+  };
+  const passages = parsePassages(file('passages.jsonl')) as CorpusPassageInput[];
+  const tokenizer = WordPieceTokenizer.fromText(file('vocab.txt'));
+  const cloze = parseCloze(file('cloze.jsonl'));
+  return { dir, passages, cloze, tokenizer };
+}
+
+export interface CorpusDataOptions {
+  masking?: MaskingStrategy;
+  seed?: number;
+  maxQueryLength?: number;
+  maxMasks?: number;
+  maxQueries?: number;
+  /** Use only the first N cloze items as the held-out set (all are still excluded from training). */
+  maxHeldOut?: number;
+}
+
+/** TrainingData from a corpus folder, with the masking report. */
+export function corpusTrainingData(dir: string, o: CorpusDataOptions = {}): TrainingData & { report: CorpusDataReport; corpus: LoadedCorpus } {
+  const corpus = loadCorpusDir(dir);
+  const data = buildTrainingData(corpus.passages, corpus.tokenizer, corpus.cloze, {
+    masking: o.masking ?? 'salient',
+    rng: new Rng((o.seed ?? 1) + 2000),
+    maxQueryLength: o.maxQueryLength,
+    maxMasks: o.maxMasks,
+    maxQueries: o.maxQueries,
+  });
+  if (o.maxHeldOut !== undefined) data.heldOut = data.heldOut.slice(0, o.maxHeldOut);
+  return { ...data, corpus };
+}

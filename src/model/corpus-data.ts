@@ -1,0 +1,176 @@
+// Training data from a real corpus (the bundled `public/corpus/<name>/` or an imported one), in token
+// ids, as the trainer consumes it (`TrainingData`, data.ts). Pure: no fs, runs in the page and in Node.
+//
+//   passages      title ids + sentence ids (sentences by `splitSentences`), in corpus order: row i is
+//                 passage i, the same order as the chunks in IndexedDB and the rows of the MIPS index.
+//   queries       REALM's x: every sentence (or a seeded sample of at most `maxQueries`) masked by the
+//                 chosen strategy (masking.ts), `sourceDocId` = its passage, EXCEPT the sentences of the
+//                 held-out cloze items (the sentence holding [start, end) of an item in its passage).
+//   heldOut       the cloze items as queries: exactly the answer span's wordpieces masked, `answer` =
+//                 those ids (recall@k looks for a passage holding them).
+//   ictHeldOut    a seeded share of the passages that ICT never trains on (for ICT recall@k).
+import { splitSentences, type SentenceSpan } from './blocks';
+import type { MaskingStrategy } from './config';
+import { heldOutKey } from './corpus-format';
+import type { ClozeQuery, TokenizedPassage, TrainingData } from './data';
+import { createMasker, maskPassage, type CharSpan, type MaskedExample, type MaskingStats } from './masking';
+import type { Rng } from './rng';
+import { tagSalientSpans } from './salient';
+import type { WordPieceTokenizer } from './tokenizer';
+
+/** A salient span as the corpus files store it: `[start, end, type]`, or as an object. */
+export type StoredSpan = readonly [number, number, string] | { start: number; end: number; type: string };
+
+/** One passage of a corpus. `spans` (character offsets into `text`) are tagged when absent. */
+export interface CorpusPassageInput {
+  id: string;
+  title: string;
+  text: string;
+  spans?: readonly StoredSpan[];
+}
+
+/** A held-out cloze item: the answer's [start, end) in its source passage's text. */
+export interface ClozeItemInput {
+  answer: string;
+  sourceId: string;
+  start: number;
+  end: number;
+  type?: string;
+  sentence?: string;
+  masked?: string;
+  /** Where the item's sentence starts in the passage text; found from [start, end) when absent. */
+  sentenceStart?: number;
+}
+
+export interface BuildDataOptions {
+  masking: MaskingStrategy;
+  rng: Rng;
+  /** Tokens of `[CLS] x [SEP]` (the model's maxQueryLength): long sentences are cut to a window around the mask. */
+  maxQueryLength?: number;
+  /** Most masked positions per training query (the model's maxMasks). */
+  maxMasks?: number;
+  /** Keep at most this many training queries (a seeded sample). Default: all. */
+  maxQueries?: number;
+  /** Share of passages held out of ICT. Default 0.1. */
+  ictHeldOutShare?: number;
+}
+
+export interface CorpusDataReport {
+  /** Counts of the training-query masker (salient spans, fallbacks to a random span, held-out skips). */
+  masking: MaskingStats;
+  /** Cloze items used, and those dropped (unknown passage, or no wordpiece under the answer). */
+  clozeUsed: number;
+  clozeDropped: number;
+  /** Sentences masked before the maxQueries sample. */
+  queriesBeforeSample: number;
+}
+
+/** The cloze set does not fit the corpus it was given with. */
+export class CorpusDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorpusDataError';
+  }
+}
+
+export function toCharSpan(s: StoredSpan): CharSpan {
+  return Array.isArray(s) ? { start: s[0], end: s[1], type: s[2] } : { ...(s as CharSpan) };
+}
+
+/** The sentence of `text` that holds [start, end) (the one that holds `start` when none holds both). */
+export function sentenceHolding(sentences: readonly SentenceSpan[], start: number, end: number): SentenceSpan | null {
+  return sentences.find((s) => s.start <= start && end <= s.end) ?? sentences.find((s) => s.start <= start && start < s.end) ?? null;
+}
+
+/** Title ids and sentence ids of one passage (at least one sentence, possibly empty). */
+export function tokenizePassage(p: CorpusPassageInput, tokenizer: WordPieceTokenizer, sentences = splitSentences(p.text)): TokenizedPassage {
+  const ids = sentences.map((s) => tokenizer.encode(p.text.slice(s.start, s.end))).filter((s) => s.length > 0);
+  return { id: p.id, title: tokenizer.encode(p.title), sentences: ids.length > 0 ? ids : [[]] };
+}
+
+export function buildTrainingData(
+  corpus: readonly CorpusPassageInput[],
+  tokenizer: WordPieceTokenizer,
+  cloze: readonly ClozeItemInput[],
+  opts: BuildDataOptions,
+): TrainingData & { report: CorpusDataReport } {
+  const { rng } = opts;
+  const maxLength = opts.maxQueryLength ?? 128;
+  const byId = new Map<string, number>();
+  corpus.forEach((p, i) => {
+    if (byId.has(p.id)) throw new CorpusDataError(`passage id ${p.id} appears twice (rows ${byId.get(p.id)} and ${i}); rebuild the corpus`);
+    byId.set(p.id, i);
+  });
+  const sentencesOf = corpus.map((p) => splitSentences(p.text));
+
+  // Held-out cloze queries, and the keys of their sentences.
+  const held = new Set<string>();
+  const heldOut: ClozeQuery[] = [];
+  let dropped = 0;
+  // The answer span is the only span offered, so the salient masker masks exactly its wordpieces
+  // (windowed to maxLength, never cut by a mask limit).
+  const clozeMasker = createMasker('salient', { vocabSize: tokenizer.size, maxLength });
+  for (const c of cloze) {
+    const row = byId.get(c.sourceId);
+    const sentence = row === undefined ? null : sentenceHolding(sentencesOf[row], c.start, c.end);
+    if (row === undefined || !sentence) {
+      dropped++;
+      continue;
+    }
+    held.add(heldOutKey(c.sourceId, c.sentenceStart ?? sentence.start));
+    held.add(heldOutKey(c.sourceId, sentence.start));
+    const text = corpus[row].text;
+    const { ids, offsets } = tokenizer.encodeWithOffsets(text.slice(sentence.start, sentence.end));
+    const ex = clozeMasker.mask(
+      {
+        ids,
+        offsets: offsets.map(([a, b]) => [a + sentence.start, b + sentence.start]),
+        spans: [{ start: c.start, end: c.end, type: c.type ?? 'answer' }],
+        sourceDocId: c.sourceId,
+      },
+      rng,
+    );
+    if (!ex || ex.spanType === undefined) {
+      dropped++; // no wordpiece under the answer: the masker fell back to a random span
+      continue;
+    }
+    heldOut.push({ inputIds: ex.inputIds, maskPositions: ex.maskPositions, targets: ex.targets, sourceDocId: ex.sourceDocId, answer: [...ex.targets] });
+  }
+
+  // Training queries: every other sentence, masked by the chosen strategy.
+  const masker = createMasker(opts.masking, { vocabSize: tokenizer.size, maxLength, maxMasks: opts.maxMasks });
+  let queries: MaskedExample[] = [];
+  corpus.forEach((p) => {
+    const spans = (p.spans ?? tagSalientSpans(p.text)).map(toCharSpan);
+    queries.push(...maskPassage({ id: p.id, text: p.text, spans }, tokenizer, masker, rng, held));
+  });
+  const before = queries.length;
+  if (opts.maxQueries !== undefined && queries.length > opts.maxQueries) {
+    // A seeded sample, kept in corpus order.
+    const keep = new Set(shuffledPrefix(rng, queries.length, opts.maxQueries));
+    queries = queries.filter((_, i) => keep.has(i));
+  }
+
+  const passages = corpus.map((p, i) => tokenizePassage(p, tokenizer, sentencesOf[i]));
+  const share = opts.ictHeldOutShare ?? 0.1;
+  const ictHeldOut = shuffledPrefix(rng, corpus.length, Math.round(corpus.length * share)).sort((a, b) => a - b);
+  return {
+    passages,
+    queries,
+    heldOut,
+    ictHeldOut,
+    vocabSize: tokenizer.size,
+    report: { masking: masker.stats, clozeUsed: heldOut.length, clozeDropped: dropped, queriesBeforeSample: before },
+  };
+}
+
+/** `count` distinct integers of [0, n), a seeded partial Fisher-Yates shuffle. */
+function shuffledPrefix(rng: Rng, n: number, count: number): number[] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  const c = Math.min(n, count);
+  for (let i = 0; i < c; i++) {
+    const j = i + rng.int(n - i);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a.slice(0, c);
+}
