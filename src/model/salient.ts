@@ -20,21 +20,86 @@ export interface SalientSpan {
 }
 
 const MONTH = '(?:January|February|March|April|May|June|July|August|September|October|November|December)';
+const ERA = '(?: BC| AD| B\\.C\\.| A\\.D\\.)';
 const DATE_PATTERNS: RegExp[] = [
   new RegExp(`\\b\\d{1,2} ${MONTH},? \\d{3,4}\\b`, 'g'), // 14 July 1789
   new RegExp(`\\b${MONTH} \\d{1,2}, \\d{3,4}\\b`, 'g'), // July 14, 1789
   new RegExp(`\\b${MONTH} \\d{3,4}\\b`, 'g'), // July 1789
-  /\b\d{1,2}(?:st|nd|rd|th) century\b/g, // 18th century
-  /\b(?:1[0-9]{3}|20[0-9]{2})s?\b/g, // 1789, 1960s
+  new RegExp(`\\b\\d{1,2}(?:st|nd|rd|th)(?: and \\d{1,2}(?:st|nd|rd|th))? centur(?:y|ies)${ERA}?(?![\\w])`, 'g'), // 18th century, 6th century BC
+  new RegExp(`\\b\\d{1,4}${ERA}(?![\\w])`, 'g'), // 478 BC
+  /(?<![+\d.,])\b(?:1[0-9]{3}|20[0-9]{2})s?\b(?![.,]\d)/g, // 1789, 1960s (not +1345, not 1,500)
+  /(?<=\b(?:in|since|until|around|circa|about|year) )\d{3}\b(?=[.,;)]|\s+(?:and|to|when|which|after|before|during)\b|$)/g, // in 622
 ];
 const LEADING = /^(?:(?:on|in|at|by|since|from|until|till|during|about|around|circa|the|of)\s+)+/i;
 const TRAILING = /[\s.,;:!?'"()[\]]+$|'s$/;
+// Lower-case words that may sit inside a name: "Strait of Magellan", "Tierra del Fuego", "von Rundstedt".
+const CONNECTORS = new Set(['of', 'de', 'del', 'della', 'da', 'di', 'du', 'des', 'la', 'le', 'von', 'van', 'der', 'den', 'y', 'al', 'el', 'bin', 'ibn']);
+// Heads that decide the type of a name whatever the tagger said.
+const PLACE_HEADS = new Set([
+  'River', 'Lake', 'Sea', 'Ocean', 'Bay', 'Gulf', 'Mountains', 'Mountain', 'Range', 'Valley', 'Island', 'Islands', 'Isles',
+  'Peninsula', 'Land', 'Desert', 'Falls', 'Strait', 'Straits', 'Canal', 'Zone', 'Coast', 'City', 'County', 'Province',
+  'State', 'Republic', 'Kingdom', 'Empire', 'Hills', 'Plain', 'Plains', 'Plateau', 'Basin', 'Channel', 'Sound', 'Harbor',
+  'Harbour', 'Park', 'Forest', 'Glacier', 'Cape', 'Mount', 'Peak', 'Volcano', 'Archipelago', 'Territory', 'Region',
+]);
+const PLACE_FIRST = new Set(['Lake', 'Mount', 'Cape', 'Gulf', 'Strait', 'Bay', 'Isle', 'Fort', 'Port', 'Lac', 'Rio', 'Sierra']);
+const ORG_HEADS = new Set([
+  'University', 'Army', 'Party', 'Company', 'Church', 'Society', 'Bank', 'Corporation', 'Organization', 'Organisation',
+  'League', 'Institute', 'Navy', 'College', 'Council', 'Group', 'Front', 'Brigade', 'Movement', 'Association', 'Armada',
+  'Academy', 'Congress', 'Parliament', 'Senate', 'Court', 'Agency', 'Commission', 'Committee', 'Federation', 'Foundation',
+  'Inc', 'Corp', 'Ltd', 'Museum', 'Library', 'Orchestra', 'Order', 'Brotherhood', 'Legion', 'Guard', 'Force', 'Forces',
+]);
+// Titles: "King of England" is not a name; "King Arthur" is a person.
+const TITLES = new Set(['King', 'Queen', 'Prince', 'Princess', 'Duke', 'Emperor', 'Empress', 'President', 'Pope', 'Bishop', 'Saint', 'Sir', 'Lord', 'Lady', 'General', 'Chancellor', 'Governor', 'Elector', 'Czar', 'Tsar', 'Sultan', 'Caliph', 'Archbishop', 'Earl', 'Count']);
+// Capitalised words that start sentences or name things that are not salient spans.
+const STOP = new Set([
+  'A', 'An', 'The', 'In', 'On', 'At', 'By', 'For', 'From', 'With', 'To', 'Of', 'As', 'If', 'But', 'And', 'Or', 'It', 'Its',
+  'He', 'She', 'His', 'Her', 'They', 'Their', 'This', 'These', 'That', 'Those', 'There', 'Here', 'When', 'Where', 'Who',
+  'What', 'Which', 'Why', 'How', 'After', 'Before', 'During', 'Since', 'Until', 'While', 'Although', 'Though', 'However',
+  'People', 'Examples', 'Countries', 'Money', 'Located', 'Also', 'Some', 'Many', 'Most', 'All', 'One', 'Two', 'Both',
+  'Each', 'Every', 'Other', 'Such', 'No', 'Not', 'Our', 'We', 'You', 'Your', 'My', 'I', 'Is', 'Was', 'Are', 'Were',
+  'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday', 'Today', 'Yesterday', 'Tomorrow',
+  'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December',
+  'God', 'Christ', 'Mr', 'Mrs', 'Dr', 'St', 'Examples', 'Its',
+]);
+// Adjectives of nationality, religion or language stand alone in no name ("an English writer"), but
+// may start one whose head says what it is ("Spanish Armada", "English Channel").
+const DEMONYM = /^(?:[A-Z][\p{L}]*(?:ish|ian|ians|ese|ist|ists|ic|ans|ch)|Greek|Latin|Roman|Thai|Arab|Dutch|Swiss|Celtic|Jewish|Muslim|Catholic|Protestant|Christian|Marxist|Revolutionary)$/u;
+// Heads of names that are not people, places, organisations or dates (events, works, currencies, eras).
+const NOT_SALIENT_HEADS = new Set([
+  'War', 'Wars', 'Revolution', 'Reformation', 'Renaissance', 'Convention', 'Treaty', 'Address', 'Commandments', 'Bible',
+  'Testament', 'Gospel', 'Age', 'Era', 'Period', 'Epoch', 'Shilling', 'Pound', 'Lek', 'Taka', 'Dollar', 'Euro', 'Franc',
+  'Peso', 'Rupee', 'Rupiah', 'Dinar', 'Dirham', 'Krona', 'Krone', 'Yen', 'Yuan', 'Lira', 'Ruble', 'Rouble', 'Rand', 'Real',
+  'Won', 'Riyal', 'Rial', 'Afghani', 'Kwacha', 'Cedi', 'Naira', 'Dong', 'Baht', 'Ringgit', 'Zloty', 'Forint', 'Koruna',
+  'Manat', 'Som', 'Lari', 'Dram', 'Leu', 'Lev', 'Hryvnia', 'Kuna', 'Mark', 'Doctrine', 'Act', 'Plan', 'Day',
+]);
+const NOT_SALIENT_FIRST = new Set(['Battle', 'Siege', 'Treaty', 'Battle of', 'War']);
+const PERSON_VERBS = /^\s+(?:was born|died|lived|wrote|painted|composed|married|ruled|reigned|invented|discovered|founded|led|won|fought|became|succeeded|was the (?:son|daughter|wife|husband|father|mother))\b/;
+const PLACE_PREPOSITIONS = /\b(?:in|from|to|into|near|at|through|across|off|toward|towards|of|on|between|and|Ocean|Sea) $/;
+const CAP_WORD = /^(?:[A-Z][\p{L}'’]*(?:-[\p{L}'’]+)*\.?|[A-Z]\.|(?:al|el)-[A-Z][\p{L}'’]*|[IVX]+)$/u;
 
 interface Candidate extends SalientSpan {
   priority: number;
+  /** Typed by default, not by evidence: may take the type of the span it is an alias or list item of. */
+  weak?: boolean;
 }
 
-/** Shrinks [start, end) past leading prepositions and trailing punctuation. */
+/** Events, works, currencies and eras, which are not salient spans here. */
+function notSalient(name: string): boolean {
+  const words = name.replace(/\.$/, '').split(/\s+/);
+  return NOT_SALIENT_HEADS.has(words[words.length - 1]) || (words.length > 1 && NOT_SALIENT_FIRST.has(words[0]));
+}
+
+/** The type a name's head or first word forces, if any. */
+function headType(name: string): SpanType | null {
+  if (notSalient(name)) return null;
+  const words = name.split(/\s+/);
+  const last = words[words.length - 1].replace(/\.$/, '');
+  if (ORG_HEADS.has(last)) return 'organization';
+  if (PLACE_HEADS.has(last) || (words.length > 1 && PLACE_FIRST.has(words[0]))) return 'place';
+  return null;
+}
+
+/** Shrinks [start, end) past leading prepositions, trailing punctuation and, for names, lower-case edge words. */
 function clean(text: string, start: number, end: number, type: SpanType, priority: number): Candidate | null {
   let s = text.slice(start, end);
   const lead = LEADING.exec(s)?.[0].length ?? 0;
@@ -47,8 +112,22 @@ function clean(text: string, start: number, end: number, type: SpanType, priorit
     s = s.slice(1);
     start++;
   }
+  if (type !== 'date') {
+    // "western Germany" -> "Germany", "Missouri river" -> "Missouri", "site of Cambridge" -> "Cambridge".
+    for (let m = /^([a-z][\p{L}-]*)\s+/u.exec(s); m; m = /^([a-z][\p{L}-]*)\s+/u.exec(s)) {
+      if (CONNECTORS.has(m[1]) && /^(?:von|van|al|el|bin|ibn|de|da|di|du|la|le)$/.test(m[1]) && /^\S+\s+[A-Z]/.test(s)) break;
+      s = s.slice(m[0].length);
+      start += m[0].length;
+    }
+    let m: RegExpExecArray | null;
+    while ((m = /\s+([a-z][\p{L}-]*)$/u.exec(s))) s = s.slice(0, m.index);
+    if (!/^[\p{Lu}\p{N}]|^(?:von|van|al|el|de|da|di|du|la|le)\s/u.test(s)) return null;
+  } else if (!/\d/.test(s) && !new RegExp(MONTH).test(s)) {
+    return null; // compromise-dates also tags "before", "central Europe": keep dates with a number or a month
+  }
   if (!/[A-Za-z0-9]/.test(s)) return null;
-  return { start, end: start + s.length, type, text: s, priority };
+  if (type !== 'date' && (notSalient(s) || DEMONYM.test(s))) return null;
+  return { start, end: start + s.length, type: (type !== 'date' && headType(s)) || type, text: s, priority };
 }
 
 interface CompromiseMatch {
@@ -73,6 +152,72 @@ function fromCompromise(text: string, matches: CompromiseMatch[], type: SpanType
   }
 }
 
+/**
+ * Runs of capitalised words ("Strait of Magellan", "Wagga Wagga", "Strindberg") that compromise missed
+ * or cut short, typed by their head word, a title, the verb after them or the preposition before them.
+ */
+function capitalisedRuns(text: string, priority: number): Candidate[] {
+  const out: Candidate[] = [];
+  const tokens = [...text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’.-]*/gu)].map((m) => {
+    let w = m[0];
+    while (/[.'’-]$/.test(w) && !/^(?:[A-Z]|St|Mt|Ft|Jr|Sr|Dr)\.$/.test(w)) w = w.slice(0, -1);
+    return { w, start: m.index!, end: m.index! + w.length };
+  });
+  const sentenceStart = (i: number) => i === 0 || /[.!?]["')]?\s+$/.test(text.slice(tokens[i - 1].end, tokens[i].start + 0) + ' ') && /[.!?]/.test(text.slice(tokens[i - 1].end, tokens[i].start));
+  let i = 0;
+  while (i < tokens.length) {
+    const isCap = (k: number): boolean =>
+      k < tokens.length &&
+      CAP_WORD.test(tokens[k].w) &&
+      (!STOP.has(tokens[k].w.replace(/\.$/, '')) || (tokens[k].w === 'I' && k > i && CAP_WORD.test(tokens[k - 1].w)));
+    const adjacent = (a: number, b: number) => /^[ ]$/.test(text.slice(tokens[a].end, tokens[b].start));
+    if (!isCap(i) || /^[IVX]+$/.test(tokens[i].w)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    for (;;) {
+      if (isCap(j + 1) && adjacent(j, j + 1)) j++;
+      else if (
+        j + 2 < tokens.length &&
+        CONNECTORS.has(tokens[j + 1].w) &&
+        adjacent(j, j + 1) &&
+        adjacent(j + 1, j + 2) &&
+        isCap(j + 2) &&
+        !TITLES.has(tokens[i].w)
+      )
+        j += 2;
+      else if (j + 3 < tokens.length && tokens[j + 1].w === 'of' && tokens[j + 2].w === 'the' && adjacent(j, j + 1) && adjacent(j + 2, j + 3) && isCap(j + 3) && !TITLES.has(tokens[i].w))
+        j += 3;
+      else break;
+    }
+    const first = tokens[i];
+    const last = tokens[j];
+    const name = text.slice(first.start, last.end);
+    const words = j - i + 1;
+    i = j + 1;
+    if (words === 1 && (TITLES.has(first.w) || DEMONYM.test(name) || /^[A-Z]{2,4}$/.test(name) || /-/.test(name) && name.split('-').every((p) => DEMONYM.test(p)))) continue;
+    if (notSalient(name)) continue;
+    if (DEMONYM.test(first.w) && !headType(name)) continue; // "American Revolutionary", but keep "Spanish Armada"
+    const after0 = text.slice(last.end, last.end + 20);
+    if (/^\s+(?:is|are|was|were) spoken\b/.test(after0)) continue; // a language
+    let type = headType(name);
+    const after = text.slice(last.end, last.end + 40);
+    const before = text.slice(Math.max(0, first.start - 12), first.start);
+    if (!type && (TITLES.has(first.w) || PERSON_VERBS.test(after))) type = 'person';
+    if (!type && PLACE_PREPOSITIONS.test(before) && !sentenceStart(tokens.indexOf(first))) type = 'place';
+    if (!type && /^\s+was\b/.test(after)) type = 'person';
+    // Otherwise: two or three plain capitalised words look like a person's name, one word like a place.
+    if (!type) type = words >= 2 && words <= 3 && !/ (?:of|de|del|da|la|le|y) /.test(name) ? 'person' : 'place';
+    out.push({ start: first.start, end: last.end, type, text: name, priority, weak: !headType(name) });
+  }
+  return out;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** Named entities and dates of `text`, sorted by start, non-overlapping. */
 export function tagSalientSpans(text: string): SalientSpan[] {
   const cands: Candidate[] = [];
@@ -82,19 +227,42 @@ export function tagSalientSpans(text: string): SalientSpan[] {
   }
   const doc = nlp(text);
   const opts = { offset: true };
-  fromCompromise(text, doc.people().json(opts) as CompromiseMatch[], 'person', 1, cands);
-  fromCompromise(text, doc.organizations().json(opts) as CompromiseMatch[], 'organization', 2, cands);
-  fromCompromise(text, doc.places().json(opts) as CompromiseMatch[], 'place', 3, cands);
+  const entities: Candidate[] = [];
+  fromCompromise(text, doc.people().json(opts) as CompromiseMatch[], 'person', 1, entities);
+  fromCompromise(text, doc.organizations().json(opts) as CompromiseMatch[], 'organization', 2, entities);
+  fromCompromise(text, doc.places().json(opts) as CompromiseMatch[], 'place', 3, entities);
+  // A capitalised run that holds a compromise entity and more ("Garcia" in "Garcia Lorca") replaces it.
+  const runs = capitalisedRuns(text, 5);
+  for (const run of runs) {
+    const inside = entities.filter((e) => e.start >= run.start && e.end <= run.end);
+    if (inside.length === 0) continue;
+    if (inside.some((e) => e.start === run.start && e.end === run.end)) continue;
+    const grown = { ...run, type: headType(run.text) ?? inside[0].type, priority: inside[0].priority };
+    for (const e of inside) entities.splice(entities.indexOf(e), 1);
+    entities.push(grown);
+  }
+  cands.push(...entities, ...runs);
   const dates = (doc as unknown as { dates(): { json(o: object): CompromiseMatch[] } }).dates();
   fromCompromise(text, dates.json(opts), 'date', 4, cands);
   // Higher priority first, then earlier, then longer; keep what does not overlap what is kept.
   cands.sort((a, b) => a.priority - b.priority || a.start - b.start || b.end - a.end);
-  const kept: SalientSpan[] = [];
+  const kept: Candidate[] = [];
   for (const c of cands) {
     if (kept.some((k) => c.start < k.end && k.start < c.end)) continue;
-    kept.push({ start: c.start, end: c.end, type: c.type, text: c.text });
+    kept.push(c);
   }
-  return kept.sort((a, b) => a.start - b.start);
+  kept.sort((a, b) => a.start - b.start);
+  // "Cordoba is also known as Cordova", "Thailand includes Bangkok, Chao Phraya and Nan": a weakly typed
+  // alias or list item takes the type of the sentence's first span.
+  for (const sent of splitSentences(text)) {
+    const inside = kept.filter((k) => k.start >= sent.start && k.end <= sent.end);
+    const head = inside[0];
+    if (!head || head.type === 'date') continue;
+    const cue = new RegExp(`^${escapeRegExp(head.text)}\\s+(?:is|was|are|were)?\\s*(?:also\\s+)?(?:known as|called|includes?|comprises?)\\b`);
+    if (!cue.test(text.slice(head.start, sent.end))) continue;
+    for (const k of inside.slice(1)) if (k.weak) k.type = head.type;
+  }
+  return kept.map((c) => ({ start: c.start, end: c.end, type: c.type, text: c.text }));
 }
 
 /** Each sentence of `text` with the salient spans inside it. */
