@@ -1,0 +1,320 @@
+// Builds the bundled corpora in public/corpus/ (`npm run build:corpus`):
+//
+//   public/corpus/default/   all passages (WordNet 3.1 instances and classes, countries-list facts)
+//   public/corpus/tiny/      a connected cluster of them: some western European countries, their
+//                            capitals, and the WordNet places inside them (for tests and quick runs)
+//   public/corpus/ATTRIBUTION.md
+//
+// Each corpus folder holds manifest.json, passages.jsonl, vocab.txt, cloze.jsonl, qa-train.jsonl and
+// qa-dev.jsonl (formats in src/model/corpus-format.ts). Steps: raw passages and facts from the sources
+// (build-corpus-sources.ts) -> a WordPiece vocabulary trained on that corpus -> blocks of at most 128
+// wordpieces for `[CLS] title [SEP] text [SEP]`, cut on sentence boundaries, id = SHA-1 of
+// `title + "\n" + text` -> salient spans (stats) -> held-out cloze items -> QA train/dev split.
+//
+// Deterministic: inputs are sorted, choices use hashes of ids and a seeded RNG, nothing depends on the
+// clock, so a rerun reproduces the committed bytes.
+//   npm run build:corpus                    rebuild both corpora into public/corpus/
+//   npm run build:corpus -- --only tiny     rebuild one
+//   npm run build:corpus -- --check         rebuild into a temporary folder and compare bytes with
+//                                           public/corpus/ (exit status 1 on any difference)
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { splitIntoBlocks, splitSentences } from '../src/model/blocks';
+import {
+  toJsonl,
+  vocabToText,
+  type ClozeItem,
+  type CorpusManifest,
+  type CorpusPassage,
+  type CorpusStats,
+  type QaItem,
+} from '../src/model/corpus-format';
+import { Rng } from '../src/model/rng';
+import { chooseSpan, SPAN_TYPES, tagSalientSpans, type SalientSpan, type SpanType } from '../src/model/salient';
+import { WordPieceTokenizer } from '../src/model/tokenizer';
+import { loadSources, type Fact, type RawPassage } from './build-corpus-sources';
+
+export type CorpusName = 'default' | 'tiny';
+
+interface CorpusSpec {
+  id: CorpusName;
+  name: string;
+  description: string;
+  vocabSize: number;
+  /** Share of passages that give one held-out cloze item. */
+  clozeShare: number;
+  /** Share of questions that go to qa-dev.jsonl. */
+  devShare: number;
+  seed: number;
+}
+
+const SPECS: Record<CorpusName, CorpusSpec> = {
+  default: {
+    id: 'default',
+    name: 'Bundled default corpus (WordNet + countries)',
+    description:
+      'Encyclopedic passages generated from WordNet 3.1 noun instances (people, places, events) and their classes, and country facts from countries-list.',
+    vocabSize: 8192,
+    clozeShare: 0.08,
+    devShare: 0.2,
+    seed: 20240601,
+  },
+  tiny: {
+    id: 'tiny',
+    name: 'Bundled tiny corpus (western Europe)',
+    description:
+      'A connected subset of the default corpus: eleven western European countries, their capitals, languages and currencies, and the WordNet places inside them.',
+    vocabSize: 2048,
+    clozeShare: 0.15,
+    devShare: 0.25,
+    seed: 20240602,
+  },
+};
+
+const MAX_PIECES = 128;
+const TINY_MAX_RAW = 480;
+const DEFAULT_OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'public', 'corpus');
+
+function sha1(s: string): string {
+  return createHash('sha1').update(s, 'utf8').digest('hex');
+}
+
+/** A number in [0, 1) from a string, for choices that must not depend on order. */
+function unitHash(s: string): number {
+  return parseInt(sha1(s).slice(0, 8), 16) / 2 ** 32;
+}
+
+const round = (x: number, digits = 4) => Number(x.toFixed(digits));
+
+/** True when `needle` (lower-case) occurs in `hay` (lower-case) with no letter or digit on either side. */
+export function containsWord(hay: string, needle: string): boolean {
+  if (!needle) return false;
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) {
+    const before = i === 0 ? '' : hay[i - 1];
+    const after = hay[i + needle.length] ?? '';
+    if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return true;
+  }
+  return false;
+}
+
+export interface BuiltCorpus {
+  manifest: CorpusManifest;
+  files: Map<string, string>;
+}
+
+/** Builds one corpus from its raw passages and facts; returns its files' contents by name. */
+export function buildCorpus(spec: CorpusSpec, raw: RawPassage[], facts: Fact[], log: (s: string) => void = () => {}): BuiltCorpus {
+  const t0 = performance.now();
+  const tokenizer = WordPieceTokenizer.train(
+    raw.flatMap((p) => [p.title, p.text]),
+    { vocabSize: spec.vocabSize },
+  );
+  log(`[${spec.id}] vocabulary: ${tokenizer.size} pieces from ${raw.length} raw passages (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+  // Blocks.
+  const passages: CorpusPassage[] = [];
+  const seen = new Set<string>();
+  for (const p of raw) {
+    for (const text of splitIntoBlocks(p.title, p.text, tokenizer, MAX_PIECES)) {
+      const id = sha1(`${p.title}\n${text}`);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      passages.push({ id, title: p.title, text, source: p.source });
+    }
+  }
+
+  // Salient spans of every passage.
+  const t1 = performance.now();
+  const spans: SalientSpan[][] = passages.map((p, i) => {
+    if (i > 0 && i % 2000 === 0) log(`[${spec.id}] tagging ${i}/${passages.length}`);
+    return tagSalientSpans(p.text);
+  });
+  const tagSeconds = (performance.now() - t1) / 1000;
+  log(`[${spec.id}] tagged ${passages.length} passages in ${tagSeconds.toFixed(1)} s (${(passages.length / tagSeconds).toFixed(0)} passages/s)`);
+
+  // Stats.
+  const byType = Object.fromEntries(SPAN_TYPES.map((t) => [t, 0])) as Record<SpanType, number>;
+  const sources: Record<string, number> = {};
+  let tokens = 0;
+  let sentences = 0;
+  let bare = 0;
+  passages.forEach((p, i) => {
+    tokens += 3 + tokenizer.encode(p.title).length + tokenizer.encode(p.text).length;
+    sources[p.source] = (sources[p.source] ?? 0) + 1;
+    for (const s of spans[i]) byType[s.type]++;
+    for (const sent of splitSentences(p.text)) {
+      sentences++;
+      if (!spans[i].some((s) => s.start >= sent.start && s.end <= sent.end)) bare++;
+    }
+  });
+
+  // Held-out cloze items: one per chosen passage, a sentence with a salient span, one span of it.
+  const rng = new Rng(spec.seed);
+  const cloze: ClozeItem[] = [];
+  passages.forEach((p, i) => {
+    if (unitHash(`cloze:${p.id}`) >= spec.clozeShare) return;
+    const withSpans = splitSentences(p.text)
+      .map((sent) => ({ sent, spans: spans[i].filter((s) => s.start >= sent.start && s.end <= sent.end) }))
+      .filter((x) => x.spans.length > 0);
+    const pickSent = chooseSpan(withSpans, rng);
+    if (!pickSent) return;
+    const span = chooseSpan(pickSent.spans, rng)!;
+    const { sent } = pickSent;
+    const sentence = p.text.slice(sent.start, sent.end);
+    cloze.push({
+      sentence,
+      masked: sentence.slice(0, span.start - sent.start) + '[MASK]' + sentence.slice(span.end - sent.start),
+      answer: span.text,
+      type: span.type,
+      sourceId: p.id,
+      start: span.start,
+      end: span.end,
+      sentenceStart: sent.start,
+      sentenceEnd: sent.end,
+    });
+  });
+
+  // Answerable: the answer appears in ANOTHER passage (title or text).
+  const lower = passages.map((p) => `${p.title}\n${p.text}`.toLowerCase());
+  const index = new Map(passages.map((p, i) => [p.id, i]));
+  let answerable = 0;
+  for (const c of cloze) {
+    const own = index.get(c.sourceId)!;
+    const a = c.answer.toLowerCase();
+    if (lower.some((h, i) => i !== own && containsWord(h, a))) answerable++;
+  }
+  const answerableRate = cloze.length ? answerable / cloze.length : 0;
+
+  // QA: questions asked twice with different answers are ambiguous and dropped.
+  const byQuestion = new Map<string, Fact[]>();
+  for (const f of facts) byQuestion.set(f.question, [...(byQuestion.get(f.question) ?? []), f]);
+  const qaTrain: QaItem[] = [];
+  const qaDev: QaItem[] = [];
+  for (const q of [...byQuestion.keys()].sort()) {
+    const fs_ = byQuestion.get(q)!;
+    const answers = [...new Set(fs_[0].answers)];
+    if (fs_.some((f) => f.answers[0] !== answers[0])) continue;
+    (unitHash(`qa:${q}`) < spec.devShare ? qaDev : qaTrain).push({ question: q, answer: answers });
+  }
+
+  const stats: CorpusStats = {
+    passages: passages.length,
+    tokens,
+    sentences,
+    spans: byType,
+    spansPerPassage: Object.fromEntries(SPAN_TYPES.map((t) => [t, round(byType[t] / passages.length, 3)])) as Record<SpanType, number>,
+    fallbackRate: round(bare / sentences),
+    sources,
+  };
+  const files = ['manifest.json', 'passages.jsonl', 'vocab.txt', 'cloze.jsonl', 'qa-train.jsonl', 'qa-dev.jsonl'];
+  const manifest: CorpusManifest = {
+    name: spec.name,
+    id: spec.id,
+    description: spec.description,
+    counts: { passages: passages.length, cloze: cloze.length, qaTrain: qaTrain.length, qaDev: qaDev.length, vocab: tokenizer.size },
+    stats,
+    vocabSize: tokenizer.size,
+    answerableRate: round(answerableRate),
+    files,
+  };
+  const out = new Map<string, string>([
+    ['manifest.json', JSON.stringify(manifest, null, 2) + '\n'],
+    ['passages.jsonl', toJsonl(passages)],
+    ['vocab.txt', vocabToText(tokenizer.vocab)],
+    ['cloze.jsonl', toJsonl(cloze)],
+    ['qa-train.jsonl', toJsonl(qaTrain)],
+    ['qa-dev.jsonl', toJsonl(qaDev)],
+  ]);
+  const perType = SPAN_TYPES.map((t) => `${t} ${stats.spansPerPassage[t]}`).join(', ');
+  log(
+    `[${spec.id}] ${passages.length} passages, ${tokens} tokens, ${sentences} sentences; salient spans per passage: ${perType}; ` +
+      `fallback rate ${(100 * stats.fallbackRate).toFixed(1)}%; cloze ${cloze.length}, answerable ${(100 * answerableRate).toFixed(1)}%; ` +
+      `QA train ${qaTrain.length}, dev ${qaDev.length} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  return { manifest, files: out };
+}
+
+/** The raw passages and facts of the tiny corpus: the best-ranked cluster passages. */
+function tinySubset(raw: RawPassage[], facts: Fact[], rank: (p: RawPassage) => number): { raw: RawPassage[]; facts: Fact[] } {
+  const ranked = raw
+    .map((p) => ({ p, r: rank(p), h: unitHash(`tiny:${p.title}\n${p.text}`) }))
+    .filter((x) => x.r >= 0)
+    .sort((a, b) => a.r - b.r || a.h - b.h)
+    .slice(0, TINY_MAX_RAW);
+  const chosen = new Set(ranked.map((x) => x.p));
+  const sub = raw.filter((p) => chosen.has(p)); // keep the default corpus's order
+  const subjects = new Set(sub.filter((p) => p.source === 'wordnet:instance' || p.source === 'countries-list:country').map((p) => p.about[0]));
+  return { raw: sub, facts: facts.filter((f) => subjects.has(f.about[0])) };
+}
+
+export interface BuildOptions {
+  outRoot?: string;
+  only?: CorpusName[];
+  log?: (s: string) => void;
+}
+
+/** Builds the corpora and writes them under outRoot (public/corpus by default). */
+export function buildCorpora(opts: BuildOptions = {}): Map<CorpusName, BuiltCorpus> {
+  const outRoot = opts.outRoot ?? DEFAULT_OUT;
+  const log = opts.log ?? (() => {});
+  const names = opts.only ?? (['tiny', 'default'] as CorpusName[]);
+  const sources = loadSources();
+  log(`sources: ${sources.passages.length} raw passages, ${sources.facts.length} facts`);
+  const built = new Map<CorpusName, BuiltCorpus>();
+  for (const name of names) {
+    const { raw, facts } = name === 'tiny' ? tinySubset(sources.passages, sources.facts, sources.tinyKeys) : { raw: sources.passages, facts: sources.facts };
+    const corpus = buildCorpus(SPECS[name], raw, facts, log);
+    const dir = path.join(outRoot, name);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [file, content] of corpus.files) fs.writeFileSync(path.join(dir, file), content);
+    built.set(name, corpus);
+  }
+  fs.mkdirSync(outRoot, { recursive: true });
+  fs.writeFileSync(path.join(outRoot, 'ATTRIBUTION.md'), sources.attribution);
+  return built;
+}
+
+/** Files under `a` and `b` (relative paths) that differ or exist on one side only. */
+export function compareTrees(a: string, b: string, files: string[]): string[] {
+  const diffs: string[] = [];
+  for (const f of files) {
+    const pa = path.join(a, f);
+    const pb = path.join(b, f);
+    if (!fs.existsSync(pa) || !fs.existsSync(pb)) diffs.push(`${f}: missing in ${fs.existsSync(pa) ? b : a}`);
+    else if (!fs.readFileSync(pa).equals(fs.readFileSync(pb))) diffs.push(`${f}: contents differ`);
+  }
+  return diffs;
+}
+
+function main(argv: string[]): number {
+  const check = argv.includes('--check');
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? (argv[onlyAt + 1].split(',') as CorpusName[]) : undefined;
+  const outAt = argv.indexOf('--out');
+  const log = (s: string) => console.log(s);
+  if (!check) {
+    buildCorpora({ outRoot: outAt >= 0 ? path.resolve(argv[outAt + 1]) : DEFAULT_OUT, only, log });
+    return 0;
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-check-'));
+  try {
+    const built = buildCorpora({ outRoot: tmp, only, log });
+    const files = ['ATTRIBUTION.md', ...[...built.keys()].flatMap((n) => built.get(n)!.manifest.files.map((f) => `${n}/${f}`))];
+    const diffs = compareTrees(tmp, DEFAULT_OUT, files);
+    if (diffs.length) {
+      console.error(`build:corpus --check: ${diffs.length} file(s) differ from public/corpus/:\n  ${diffs.join('\n  ')}\nRun npm run build:corpus and commit the result.`);
+      return 1;
+    }
+    console.log(`build:corpus --check: all ${files.length} files reproduce public/corpus/ byte for byte`);
+    return 0;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = main(process.argv.slice(2));
+}
