@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { BackendBadge } from './BackendBadge';
+import { RunPanel } from './RunPanel';
 import { installTestHook, startRuntime, type Runtime } from './runtime';
 
 type State = { kind: 'starting' } | { kind: 'ready'; rt: Runtime } | { kind: 'failed'; error: Error };
@@ -23,12 +24,12 @@ export function App() {
   }, []);
 
   const notes = state.kind === 'ready' ? state.rt.backend.notes : [];
-  const builderNote = state.kind === 'ready' ? state.rt.builder.fallbackReason : undefined;
+  const builderNote = state.kind === 'ready' ? state.rt.builder.handle.fallbackReason : undefined;
   return (
     <div className="app" data-ready={state.kind === 'ready'}>
       <header className="app-header">
         <h1>REALM in the browser</h1>
-        {state.kind === 'ready' && <BackendBadge report={state.rt.backend} builder={state.rt.builder} />}
+        {state.kind === 'ready' && <BackendBadge report={state.rt.backend} builder={state.rt.builder.handle} />}
         {state.kind === 'starting' && <span className="badge">starting the backend…</span>}
       </header>
       {(notes.length > 0 || builderNote) && (
@@ -53,6 +54,7 @@ export function App() {
             the trainer trains.
           </p>
         </section>
+        {state.kind === 'ready' && <RunPanel rt={state.rt} />}
       </main>
     </div>
   );

@@ -4,11 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { parseBackendRequest, selectBackend, type BackendReport } from '../model/backend';
 import { WASM_PATHS } from '../model/wasm-assets';
 import { RealmStore } from '../storage/db';
-import { moved, startIndexBuilder, type IndexBuilderHandle } from '../workers/index-builder-client';
+import { BuilderSupervisor, moved } from '../workers/index-builder-client';
 
 export interface Runtime {
   backend: BackendReport;
-  builder: IndexBuilderHandle;
+  /** The index builder (a worker, or the main thread when no worker can start), restarted if it dies. */
+  builder: BuilderSupervisor;
   store: RealmStore;
 }
 
@@ -17,7 +18,7 @@ export async function startRuntime(search: string): Promise<Runtime> {
   const { request, note } = parseBackendRequest(params.get('backend'));
   const backend = await selectBackend({ request, wasmPaths: WASM_PATHS, notes: note ? [note] : [] });
   const store = await RealmStore.open();
-  const builder = await startIndexBuilder(
+  const builder = await BuilderSupervisor.start(
     { backend: backend.backend },
     { forceMainThread: params.get('worker') === 'off' },
   );
@@ -33,12 +34,12 @@ export function makeTestHook(rt: Runtime) {
     backend: () => tf.getBackend(),
     backendReport: () => rt.backend,
     workerMode: () => rt.builder.mode,
-    workerFallbackReason: () => rt.builder.fallbackReason ?? null,
-    workerBackend: () => rt.builder.api.backendName(),
+    workerFallbackReason: () => rt.builder.handle.fallbackReason ?? null,
+    workerBackend: () => rt.builder.handle.api.backendName(),
     /** Sends `values` to the builder by transfer; returns what came back and whether our copy was detached. */
     async roundTrip(values: number[], scale: number) {
       const sent = new Float32Array(values);
-      const back = await rt.builder.api.scale(moved(sent), scale);
+      const back = await rt.builder.handle.api.scale(moved(sent), scale);
       return { detached: sent.byteLength === 0, values: Array.from(back) };
     },
     putSetting: (key: string, value: unknown) => rt.store.putSetting(key, value),

@@ -1,0 +1,277 @@
+// The training panel: start, pause, resume and stop a pre-training run on the active corpus; phase,
+// step, steps/s and ETA; the index in use (version, staleness) and the builder's progress; after a
+// reload, an offer to resume the last run from its checkpoint and its stored index.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { RefreshRecord, StepMetrics } from '../model/metrics';
+import { ProgressMeter, type Progress } from '../model/progress';
+import type { RunRecord } from '../storage/db';
+import { PretrainingRun, type RunEvents, type RunStatus } from './pretraining-run';
+import { benchRefresh, type RefreshBenchOptions } from './refresh-bench';
+import { ProgressBar } from './ProgressBar';
+import { loadRunData } from './run-data';
+import { runSettingsFromUrl } from './run-settings';
+import type { Runtime } from './runtime';
+import { extendTestHook } from './test-hook';
+
+/** One entry of the event log the e2e tests and the refresh timeline read. */
+export interface RunEvent {
+  type: 'step' | 'build-start' | 'build-end' | 'swap' | 'checkpoint' | 'status' | 'error';
+  /** Trainer step (steps taken so far) when the event happened. */
+  step: number;
+  time: number;
+  version?: number;
+  staleness?: number;
+  detail?: string;
+}
+
+interface View {
+  status: RunStatus;
+  step: number;
+  total: number;
+  phase: string;
+  stepsPerSecond: number;
+  indexVersion: number;
+  staleness: number;
+  lastLoss: number;
+  refreshes: RefreshRecord[];
+}
+
+const EMPTY: View = { status: 'idle', step: 0, total: 0, phase: '–', stepsPerSecond: 0, indexVersion: 0, staleness: 0, lastLoss: NaN, refreshes: [] };
+
+async function resumableRun(rt: Runtime, corpusId: string | undefined): Promise<RunRecord | null> {
+  const runs = (await rt.store.listRuns())
+    .filter((r) => (r.status === 'running' || r.status === 'paused') && (!corpusId || r.corpusId === corpusId))
+    .sort((a, b) => b.updatedAt - a.updatedAt);
+  for (const r of runs) if (await rt.store.latestCheckpoint(r.id)) return r;
+  return null;
+}
+
+export function RunPanel({ rt }: { rt: Runtime }) {
+  const [view, setView] = useState<View>(EMPTY);
+  const [build, setBuild] = useState<Progress | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [offer, setOffer] = useState<RunRecord | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const runRef = useRef<PretrainingRun | null>(null);
+  const events = useRef<RunEvent[]>([]);
+  const meter = useRef<ProgressMeter | null>(null);
+
+  const refreshView = useCallback(() => {
+    const run = runRef.current;
+    if (!run) return;
+    const last = run.history.steps.at(-1);
+    const m = meter.current;
+    setView({
+      status: run.status,
+      step: run.step,
+      total: run.totalSteps,
+      phase: run.phase?.phase ?? 'done',
+      stepsPerSecond: m ? m.at(run.step).rate : 0,
+      indexVersion: last?.indexVersion ?? 0,
+      staleness: last?.staleness ?? 0,
+      lastLoss: last?.loss ?? NaN,
+      refreshes: run.history.refreshes.slice(-5),
+    });
+  }, []);
+
+  const handlers = useCallback((): RunEvents => {
+    const at = () => runRef.current?.step ?? 0;
+    const push = (e: Omit<RunEvent, 'time'>) => events.current.push({ ...e, time: Date.now() });
+    return {
+      step: (m: StepMetrics) => {
+        push({ type: 'step', step: m.step, version: m.indexVersion, staleness: m.staleness, detail: m.phase });
+        refreshView();
+      },
+      buildStart: (e) => push({ type: 'build-start', step: e.step, version: e.version }),
+      buildEnd: (e) => {
+        push({ type: 'build-end', step: e.step, version: e.version, detail: e.ok ? 'ok' : e.error });
+        setBuild(null);
+      },
+      buildProgress: (p) => setBuild(p),
+      refresh: (r) => push({ type: 'swap', step: r.swapStep, version: r.version, staleness: r.swapStep - r.snapshotStep }),
+      checkpoint: (step) => push({ type: 'checkpoint', step }),
+      status: (s) => {
+        push({ type: 'status', step: at(), detail: s });
+        refreshView();
+      },
+      error: (e) => {
+        push({ type: 'error', step: at(), detail: e.message });
+        setError(`${e.name}: ${e.message}`);
+      },
+    };
+  }, [refreshView]);
+
+  const corpusId = useCallback(async () => {
+    const id = await rt.store.activeCorpusId();
+    if (!id) throw new Error('No corpus is active yet: load the bundled corpus or import one in the Corpus panel.');
+    return id;
+  }, [rt]);
+
+  const startNew = useCallback(async () => {
+    setError(null);
+    setBusy('Preparing the training data…');
+    try {
+      const settings = runSettingsFromUrl(window.location.search);
+      if (settings.warnings.length) setError(settings.warnings.join(' '));
+      const cid = await corpusId();
+      const data = await loadRunData(rt.store, cid, settings.config);
+      runRef.current?.dispose();
+      events.current = [];
+      const run = await PretrainingRun.create(
+        {
+          runId: `run-${Date.now().toString(36)}`,
+          corpusId: cid,
+          config: settings.config,
+          policy: settings.policy,
+          checkpointEvery: settings.checkpointEvery,
+          evalEvery: settings.evalEvery,
+        },
+        data,
+        rt.store,
+        rt.builder,
+        handlers(),
+      );
+      runRef.current = run;
+      meter.current = new ProgressMeter('training', 'steps', run.totalSteps);
+      setOffer(null);
+      run.start();
+      refreshView();
+    } catch (e) {
+      setError(`${(e as Error).name}: ${(e as Error).message}`);
+    } finally {
+      setBusy(null);
+    }
+  }, [rt, corpusId, handlers, refreshView]);
+
+  const resumeStored = useCallback(
+    async (runId: string) => {
+      setError(null);
+      setBusy('Restoring the checkpoint…');
+      try {
+        const record = await rt.store.getRun(runId);
+        if (!record) throw new Error(`Run ${runId} is gone from storage.`);
+        const settings = record.config as unknown as { config: Parameters<typeof loadRunData>[2] };
+        const data = await loadRunData(rt.store, record.corpusId, settings.config);
+        runRef.current?.dispose();
+        events.current = [];
+        const run = await PretrainingRun.resume(runId, data, rt.store, rt.builder, handlers());
+        runRef.current = run;
+        meter.current = new ProgressMeter('training', 'steps', run.totalSteps);
+        setOffer(null);
+        refreshView();
+        return run.step;
+      } catch (e) {
+        setError(`${(e as Error).name}: ${(e as Error).message}`);
+        throw e;
+      } finally {
+        setBusy(null);
+      }
+    },
+    [rt, handlers, refreshView],
+  );
+
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      const cid = await rt.store.activeCorpusId();
+      const r = await resumableRun(rt, cid);
+      if (live) setOffer(r);
+    })();
+    return () => {
+      live = false;
+    };
+  }, [rt]);
+
+  useEffect(() => {
+    extendTestHook('run', {
+      start: () => startNew(),
+      pause: () => runRef.current?.pause(),
+      resume: () => runRef.current?.resume(),
+      stop: () => runRef.current?.stop(),
+      state: () => {
+        const r = runRef.current;
+        return r ? { runId: r.settings.runId, status: r.status, step: r.step, total: r.totalSteps, phase: r.phase?.phase ?? 'done' } : null;
+      },
+      events: () => events.current,
+      resumable: async () => (await resumableRun(rt, await rt.store.activeCorpusId()))?.id ?? null,
+      resumeStored: (runId: string) => resumeStored(runId),
+      killBuilder: () => rt.builder.kill(),
+      builderRestarts: () => rt.builder.restarts,
+      builderBackend: () => rt.builder.handle.api.backendName(),
+    });
+    extendTestHook('bench', { refresh: (o: RefreshBenchOptions) => benchRefresh(rt, o) });
+  }, [rt, startNew, resumeStored]);
+
+  const run = runRef.current;
+  const running = view.status === 'running';
+  const eta = view.stepsPerSecond > 0 ? (view.total - view.step) / view.stepsPerSecond : null;
+  return (
+    <section className="panel run-panel" aria-labelledby="run-title" data-testid="run-panel">
+      <h2 id="run-title">Training</h2>
+      {offer && !run && (
+        <div className="notice" data-testid="resume-offer">
+          Run {offer.id} stopped at step {offer.step} ({offer.status}).{' '}
+          <button type="button" onClick={() => void resumeStored(offer.id)}>
+            Resume from its last checkpoint
+          </button>
+        </div>
+      )}
+      <div className="run-buttons">
+        <button type="button" onClick={() => void startNew()} disabled={running || !!busy} title="Start a new run on the active corpus: ICT, then MLM, then REALM">
+          Start
+        </button>
+        <button type="button" onClick={() => void run?.pause()} disabled={!running} title="Pause after this step and save a checkpoint">
+          Pause
+        </button>
+        <button type="button" onClick={() => run?.resume()} disabled={view.status !== 'paused'}>
+          Resume
+        </button>
+        <button type="button" onClick={() => void run?.stop()} disabled={!run || view.status === 'stopped' || view.status === 'done'}>
+          Stop
+        </button>
+      </div>
+      {busy && <p role="status">{busy}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <dl className="run-stats" data-testid="run-stats">
+        <dt>Status</dt>
+        <dd data-testid="run-status">{view.status}</dd>
+        <dt>Phase</dt>
+        <dd>{view.phase}</dd>
+        <dt>Step</dt>
+        <dd data-testid="run-step">
+          {view.step} / {view.total}
+        </dd>
+        <dt>Steps/s</dt>
+        <dd>{view.stepsPerSecond.toFixed(2)}</dd>
+        <dt>Loss</dt>
+        <dd>{Number.isFinite(view.lastLoss) ? view.lastLoss.toFixed(3) : '–'}</dd>
+        <dt title="The index version used to choose the top-k documents">Index version</dt>
+        <dd data-testid="index-version">{view.indexVersion}</dd>
+        <dt title="Steps since the snapshot of the weights that built the index in use">Staleness</dt>
+        <dd>{view.staleness} steps</dd>
+        <dt>Builder</dt>
+        <dd>{rt.builder.mode === 'worker' ? 'Web Worker' : 'main thread (slices between steps)'}</dd>
+      </dl>
+      {run && (
+        <ProgressBar
+          progress={{ task: 'training', done: view.step, total: view.total, unit: 'steps', rate: view.stepsPerSecond, etaSeconds: eta }}
+          label="Training"
+        />
+      )}
+      {build && <ProgressBar progress={build} label="Index build" testId="build-progress" />}
+      {view.refreshes.length > 0 && (
+        <ul className="refresh-list" aria-label="Recent index refreshes">
+          {view.refreshes.map((r) => (
+            <li key={r.version}>
+              v{r.version}: snapshot at step {r.snapshotStep}, swapped in at step {r.swapStep}, {r.chunks} chunks in {(r.durationMs / 1000).toFixed(1)} s
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
