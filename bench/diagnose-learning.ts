@@ -24,6 +24,7 @@ import { RealmTrainer } from '../src/model/trainer';
 import { loadData } from '../scripts/train';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
+const pickGold = (docs: DocumentStore, q: ClozeQuery) => (env('DIAG_ORACLE', '0') === '1' ? bestGold(docs, q) : goldRows(docs, q));
 
 /** Rows (not the query's own passage) whose tokens hold the answer span. */
 function goldRows(docs: DocumentStore, q: ClozeQuery): number[] {
@@ -32,6 +33,15 @@ function goldRows(docs: DocumentStore, q: ClozeQuery): number[] {
     if (docs.ids[r] !== q.sourceDocId && containsSpan(t, q.answer)) out.push(r);
   });
   return out;
+}
+
+/** Of the rows holding the answer, the one sharing the most other wordpieces with the query (an oracle retriever). */
+function bestGold(docs: DocumentStore, q: ClozeQuery): number[] {
+  const g = goldRows(docs, q);
+  if (g.length <= 1) return g;
+  const words = new Set(Array.from(q.inputIds).filter((id) => id > 4));
+  const overlap = (r: number) => new Set(Array.from(docs.tokens[r]).filter((id) => words.has(id))).size;
+  return [g.reduce((a, b) => (overlap(b) > overlap(a) ? b : a))];
 }
 
 /** Expected recall@5 of uniformly random retrieval among the N-1 other passages. */
@@ -85,7 +95,7 @@ function readerAccuracy(model: RealmModel, docs: DocumentStore, qs: ClozeQuery[]
   let n = 0;
   for (let s = 0; s < qs.length; s += 16) {
     const rows = qs.slice(s, s + 16).map((q) => {
-      const g = goldRows(docs, q);
+      const g = pickGold(docs, q);
       return { q, doc: gold && g.length ? docs.tokens[g[rng.int(g.length)]] : NULL_DOC_TOKENS };
     });
     const r = readerLoss(model, rows, EVAL_CTX);
@@ -96,15 +106,22 @@ function readerAccuracy(model: RealmModel, docs: DocumentStore, qs: ClozeQuery[]
   return right / Math.max(1, n);
 }
 
-function retrievalReport(t: RealmTrainer, data: TrainingData, label: string) {
-  const index = freshIndex(t.model, t.docs);
-  const hits = recallHits(t.model, index, t.docs, data.heldOut, 5);
+async function retrievalReport(t: RealmTrainer, data: TrainingData, label: string) {
+  const index = await freshIndex(t.model, t.docs);
+  const hits = await recallHits(t.model, index, t.docs, data.heldOut, 5);
+  // The same queries with the answer written back in place of the masks: does [MASK] confuse Embed_input?
+  const unmasked = data.heldOut.map((q) => {
+    const ids = Array.from(q.inputIds);
+    Array.from(q.maskPositions).forEach((p, j) => (ids[p] = q.targets[j]));
+    return { ...q, inputIds: ids };
+  });
+  const hitsUnmasked = await recallHits(t.model, index, t.docs, unmasked, 5);
   const trainQs = data.queries.slice(0, 200).map(asCloze);
-  const trainHits = recallHits(t.model, index, t.docs, trainQs, 5);
+  const trainHits = await recallHits(t.model, index, t.docs, trainQs, 5);
   index.dispose();
-  const ict = t.ictRecall();
+  const ict = await t.ictRecall();
   console.log(
-    `[${label}] held-out recall@5 ${(hits / data.heldOut.length).toFixed(3)} (chance ${chanceRecall(t.docs, data.heldOut).toFixed(3)}), ` +
+    `[${label}] held-out recall@5 ${(hits / data.heldOut.length).toFixed(3)} (chance ${chanceRecall(t.docs, data.heldOut).toFixed(3)}, unmasked ${(hitsUnmasked / data.heldOut.length).toFixed(3)}), ` +
       `train-query recall@5 ${(trainHits / trainQs.length).toFixed(3)} (chance ${chanceRecall(t.docs, trainQs).toFixed(3)}), ` +
       `ICT recall@1/5 ${ict.recallAt1.toFixed(3)}/${ict.recallAt5.toFixed(3)}`,
   );
@@ -123,13 +140,15 @@ async function main() {
     k: 8,
     learningRate: Number(env('DIAG_LR', '1e-3')),
     shareRetrieverWeights: env('DIAG_SHARE', '0') === '1',
+    ...(process.env.DIAG_HIDDEN ? { hidden: Number(env('DIAG_HIDDEN', '')), intermediate: 2 * Number(env('DIAG_HIDDEN', '')), heads: Number(env('DIAG_HEADS', '2')) } : {}),
+    ...(process.env.DIAG_LAYERS ? { layers: Number(env('DIAG_LAYERS', '')) } : {}),
   };
   const only = env('DIAG_ONLY', '');
   console.log(`${data.passages.length} passages, ${data.queries.length} queries, ${data.heldOut.length} held-out`);
   if (only !== 'reader') {
     const ictSteps = Number(env('DIAG_ICT', '300'));
     const t = new RealmTrainer({ config: makeConfig('tiny', { ...base, ictSteps, mlmSteps: 0, realmSteps: 0 }), data });
-    retrievalReport(t, data, 'init');
+    await retrievalReport(t, data, 'init');
     const t0 = performance.now();
     while (!t.done) {
       const m = (await t.step())!;
@@ -137,7 +156,7 @@ async function main() {
         process.stderr.write(`ict ${m.step} loss ${m.loss.toFixed(3)} acc ${t.lastDetail.ictAccuracy?.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
       }
     }
-    retrievalReport(t, data, `after ICT ${ictSteps}`);
+    await retrievalReport(t, data, `after ICT ${ictSteps}`);
     t.dispose();
   }
   if (only !== 'ict') {
@@ -163,7 +182,7 @@ async function main() {
     for (let step = 0; step < goldSteps; step++) {
       const rows = Array.from({ length: cfg.batchSize }, () => {
         const q = train[rng.int(train.length)];
-        const g = goldRows(t.docs, q);
+        const g = pickGold(t.docs, q);
         return { q, doc: t.docs.tokens[g[rng.int(g.length)]] };
       });
       const ctx: ForwardCtx = { training: true, seed: () => rng.nextUint32() };
@@ -173,7 +192,7 @@ async function main() {
         extra = [tf.keep(r.right), tf.keep(r.n)];
         return r.loss;
       }, [...vars.values()]);
-      opt.apply(vars, new Map(Object.entries(grads).map(([k, g]) => [byTf.get(k)!, g])), learningRateAt(step, goldSteps, cfg.learningRate, 0.1));
+      await opt.apply(vars, new Map(Object.entries(grads).map(([k, g]) => [byTf.get(k)!, g])), learningRateAt(step, goldSteps, cfg.learningRate, 0.1));
       if ((step + 1) % 100 === 0) process.stderr.write(`gold ${step + 1} loss ${value.dataSync()[0].toFixed(3)}\n`);
       tf.dispose([value, ...Object.values(grads), ...extra]);
     }

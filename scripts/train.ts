@@ -129,9 +129,9 @@ async function main() {
       `${data.passages.length} passages, ${data.queries.length} training queries, ${data.heldOut.length} held-out; ` +
       `ICT ${config.ictSteps}, MLM ${config.mlmSteps}, REALM ${config.realmSteps} steps\n`,
   );
-  const evaluate = (label: string) => {
-    const e = trainer.evaluate();
-    const ict = trainer.ictRecall();
+  const evaluate = async (label: string) => {
+    const e = await trainer.evaluate();
+    const ict = await trainer.ictRecall();
     emit('eval', { label, ...e, ictRecallAt1: ict.recallAt1, ictRecallAt5: ict.recallAt5 });
     process.stderr.write(
       `\n[eval ${label}] cloze acc ${e.clozeAccuracy.toFixed(3)} (null only ${e.clozeAccuracyNullOnly.toFixed(3)}), ` +
@@ -150,12 +150,12 @@ async function main() {
         `  ${m.stepMs.toFixed(0)} ms  ETA ${formatEta(p.etaSeconds)}   `,
     );
     const next = trainer.phaseAt()?.phase;
-    if (next !== lastPhase || (evalEvery > 0 && m.step % evalEvery === 0)) evaluate(next !== lastPhase ? `end of ${m.phase}` : `step ${m.step}`);
+    if (next !== lastPhase || (evalEvery > 0 && m.step % evalEvery === 0)) await evaluate(next !== lastPhase ? `end of ${m.phase}` : `step ${m.step}`);
     lastPhase = next;
   }
   const out = args.get('out') ?? join(tmpdir(), 'realm-runs', new Date().toISOString().replace(/[:.]/g, '-'), 'checkpoint');
   mkdirSync(dirname(out), { recursive: true });
-  const { header, data: bin } = encodeCheckpoint(trainer.checkpoint('cli'));
+  const { header, data: bin } = encodeCheckpoint(await trainer.checkpoint('cli'));
   writeFileSync(`${out}.json`, header);
   writeFileSync(`${out}.bin`, bin);
   process.stderr.write(`checkpoint: ${out}.json + ${out}.bin (${(bin.byteLength / 1e6).toFixed(1)} MB)\n`);

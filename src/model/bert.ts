@@ -65,8 +65,18 @@ export class ParamStore {
   names(prefix = ''): string[] {
     return [...this.vars.keys()].filter((n) => n.startsWith(prefix));
   }
-  /** Reads the named variables (all, those under a prefix, or a list of names) into transferable buffers. */
-  snapshot(which: string | string[] = ''): NamedWeights {
+  /**
+   * Reads the named variables (all, those under a prefix, or a list of names) into transferable
+   * buffers. Async: on webgpu a synchronous GPU read is slow and can lose the device, so the values
+   * are downloaded with `data()` first.
+   */
+  async snapshot(which: string | string[] = ''): Promise<NamedWeights> {
+    const names = typeof which === 'string' ? this.names(which) : which;
+    await Promise.all(names.map((name) => this.get(name).data()));
+    return this.snapshotCached(names);
+  }
+  /** The synchronous read behind `snapshot`; only for values already on the CPU (cpu backend, or after data()). */
+  snapshotCached(which: string | string[] = ''): NamedWeights {
     const names = typeof which === 'string' ? this.names(which) : which;
     return names.map((name) => {
       const v = this.get(name);

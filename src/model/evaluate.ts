@@ -21,7 +21,7 @@ export interface ClozeEval {
   queries: number;
 }
 
-export function evaluateCloze(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], batchSize = 16): ClozeEval {
+export async function evaluateCloze(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], batchSize = 16): Promise<ClozeEval> {
   let right = 0;
   let rightNull = 0;
   let tok = 0;
@@ -30,15 +30,17 @@ export function evaluateCloze(model: RealmModel, index: MipsIndex, docs: Documen
   let hits = 0;
   for (let s = 0; s < queries.length; s += batchSize) {
     const qs = queries.slice(s, s + batchSize);
-    const batch = prepareRealmBatch(model, index, docs, qs);
-    const { marginal, nullOnly } = tf.tidy(() => {
+    const batch = await prepareRealmBatch(model, index, docs, qs);
+    const predicted = tf.tidy(() => {
       const fwd = realmForward(model, batch, EVAL_CTX);
       const pz = tf.softmax(fwd.retrievalScores, -1); // [B, k]
       const probs = tf.softmax(fwd.mlmLogits, -1); // [B, k, M, V]
       const marg = tf.sum(tf.mul(pz.reshape([batch.b, batch.k, 1, 1]), probs), 1); // [B, M, V]
       const nul = fwd.mlmLogits.slice([0, 0, 0, 0], [batch.b, 1, -1, -1]).squeeze([1]); // [B, M, V]
-      return { marginal: tf.argMax(marg, -1).arraySync() as number[][], nullOnly: tf.argMax(nul, -1).arraySync() as number[][] };
+      return [tf.argMax(marg, -1), tf.argMax(nul, -1)]; // [B, M] each
     });
+    const [marginal, nullOnly] = (await Promise.all(predicted.map((t) => t.array()))) as number[][][];
+    tf.dispose(predicted);
     qs.forEach((_q, i) => {
       let all = true;
       let allNull = true;
@@ -55,7 +57,7 @@ export function evaluateCloze(model: RealmModel, index: MipsIndex, docs: Documen
       if (allNull) rightNull++;
     });
     disposeBatch(batch);
-    hits += recallHits(model, index, docs, qs, 5);
+    hits += await recallHits(model, index, docs, qs, 5);
   }
   const n = Math.max(1, queries.length);
   return {
@@ -69,19 +71,42 @@ export function evaluateCloze(model: RealmModel, index: MipsIndex, docs: Documen
 }
 
 /** How many queries have a passage containing their answer among the top `k` retrieved. */
-export function recallHits(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], k = 5): number {
-  const rows = tf.tidy(() => {
+export async function recallHits(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], k = 5): Promise<number> {
+  const found = tf.tidy(() => {
     const qEmb = model.embedInput.embedRows(
       queries.map((q) => cutQuery(q.inputIds, model.config.maxQueryLength)),
       model.config.maxQueryLength,
     ); // [B, d]
     const { indices, scores } = index.search(qEmb, Math.min(k, index.size - 1), queries.map((q) => q.sourceDocId));
     scores.dispose();
-    return indices.arraySync() as number[][];
+    return indices; // [B, k]
   });
+  const rows = (await found.array()) as number[][];
+  found.dispose();
   let hits = 0;
   queries.forEach((q, i) => {
     if (rows[i].some((r) => containsSpan(docs.tokens[r], q.answer))) hits++;
   });
   return hits;
+}
+
+/**
+ * Expected recall@k of retrieving k passages uniformly at random among the N-1 that are not the
+ * query's own: the floor a trained retriever's recall@k must be compared against (an answer such as
+ * a country name sits in many passages, so this is far from 0).
+ */
+export function chanceRecallAtK(docs: DocumentStore, queries: readonly ClozeQuery[], k = 5): number {
+  if (queries.length === 0) return NaN;
+  const n = docs.ids.length - 1;
+  let sum = 0;
+  for (const q of queries) {
+    let holding = 0;
+    docs.tokens.forEach((t, r) => {
+      if (docs.ids[r] !== q.sourceDocId && containsSpan(t, q.answer)) holding++;
+    });
+    let miss = 1;
+    for (let i = 0; i < Math.min(k, n); i++) miss *= Math.max(0, n - holding - i) / (n - i);
+    sum += 1 - miss;
+  }
+  return sum / queries.length;
 }

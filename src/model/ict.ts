@@ -47,21 +47,23 @@ export function ictLoss(model: RealmModel, batch: IctBatch, ctx: ForwardCtx): { 
  * ICT recall@1 and @5 on held-out passages: each passage's pseudo-query (a random sentence, always
  * removed from the passage) against all held-out passages.
  */
-export function ictRecall(model: RealmModel, passages: readonly TokenizedPassage[], rows: readonly number[], rng: Rng): { recallAt1: number; recallAt5: number } {
+export async function ictRecall(model: RealmModel, passages: readonly TokenizedPassage[], rows: readonly number[], rng: Rng): Promise<{ recallAt1: number; recallAt5: number }> {
   if (rows.length === 0) return { recallAt1: NaN, recallAt5: NaN };
   const batch = makeIctBatch(passages, rows, rng, model.config, 1);
-  return tf.tidy(() => {
+  const k = Math.min(5, rows.length);
+  const found = tf.tidy(() => {
     const qEmb = model.embedInput.embedRows(batch.queries, model.config.maxQueryLength); // [n, d]
     const pEmb = model.embedDoc.embedRows(batch.passages, model.config.maxDocLength); // [n, d]
     const scores = tf.matMul(qEmb, pEmb, false, true); // [n, n]
-    const k = Math.min(5, rows.length);
-    const top = tf.topk(scores, k).indices.arraySync() as number[][];
-    let r1 = 0;
-    let r5 = 0;
-    top.forEach((t, i) => {
-      if (t[0] === i) r1++;
-      if (t.includes(i)) r5++;
-    });
-    return { recallAt1: r1 / rows.length, recallAt5: r5 / rows.length };
+    return tf.topk(scores, k).indices; // [n, k]
   });
+  const top = (await found.array()) as number[][];
+  found.dispose();
+  let r1 = 0;
+  let r5 = 0;
+  top.forEach((t, i) => {
+    if (t[0] === i) r1++;
+    if (t.includes(i)) r5++;
+  });
+  return { recallAt1: r1 / rows.length, recallAt5: r5 / rows.length };
 }

@@ -35,9 +35,9 @@ export interface IndexRefresher {
 }
 
 /** Embed_doc(z) for every document with the model's current weights, [N, d] row-major. */
-export function embedCorpus(model: RealmModel, docs: DocumentStore, batchSize = 64): Float32Array {
+export async function embedCorpus(model: RealmModel, docs: DocumentStore, batchSize = 64): Promise<Float32Array> {
   const t = model.embedDoc.embedRows(docs.tokens as ArrayLike<number>[], model.config.maxDocLength, batchSize); // [N, d]
-  const data = t.dataSync() as Float32Array;
+  const data = (await t.data()) as Float32Array;
   t.dispose();
   return data;
 }
@@ -52,12 +52,12 @@ export class SyncRefresher implements IndexRefresher {
     private readonly factory: IndexFactory = denseIndexFactory,
   ) {}
 
-  onStep(ctx: RefreshContext): IndexInUse {
+  async onStep(ctx: RefreshContext): Promise<IndexInUse> {
     if (this.current && ctx.step - this.current.snapshotStep < this.every) {
       return { index: this.current.index, snapshotStep: this.current.snapshotStep };
     }
     const start = Date.now();
-    const vectors = embedCorpus(ctx.model, ctx.docs);
+    const vectors = await embedCorpus(ctx.model, ctx.docs);
     const index = this.factory(++this.version, vectors, ctx.docs.ids, ctx.model.config.retrieverDim);
     this.current?.index.dispose();
     const end = Date.now();
@@ -85,6 +85,6 @@ export class SyncRefresher implements IndexRefresher {
 }
 
 /** A fixed index over the current weights (evaluation: "at inference the index is fixed"). */
-export function freshIndex(model: RealmModel, docs: DocumentStore, version = 0, factory: IndexFactory = denseIndexFactory): MipsIndex {
-  return factory(version, embedCorpus(model, docs), docs.ids, model.config.retrieverDim);
+export async function freshIndex(model: RealmModel, docs: DocumentStore, version = 0, factory: IndexFactory = denseIndexFactory): Promise<MipsIndex> {
+  return factory(version, await embedCorpus(model, docs), docs.ids, model.config.retrieverDim);
 }

@@ -38,12 +38,14 @@ export class AdamW {
    * Clips `grads` (by name) to the global norm, then takes one AdamW step on `vars`. Returns the
    * global norm before clipping. Disposes nothing of the caller's.
    */
-  apply(vars: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): number {
+  async apply(vars: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): Promise<number> {
     const { beta1, beta2, epsilon, weightDecay, clipNorm } = this.opts;
-    const norm = tf.tidy(() => {
+    const normT = tf.tidy(() => {
       const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-      return sq.length > 0 ? tf.sqrt(tf.addN(sq)).dataSync()[0] : 0;
+      return sq.length > 0 ? tf.sqrt(tf.addN(sq)) : tf.scalar(0);
     });
+    const norm = (await normT.data())[0]; // async: a sync GPU read stalls (and can lose) a webgpu device
+    normT.dispose();
     const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
     grads.forEach((g, name) => {
       const variable = vars.get(name);
@@ -74,7 +76,8 @@ export class AdamW {
   }
 
   /** Moments as `${name}/m`, `${name}/v`, and the step counts as `${name}/t` ([1] float). */
-  getState(): NamedWeights {
+  async getState(): Promise<NamedWeights> {
+    await Promise.all([...this.m.values(), ...this.v.values()].map((t) => t.data()));
     const out: NamedWeights = [];
     this.m.forEach((m, name) => {
       const v = this.v.get(name)!;

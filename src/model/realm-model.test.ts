@@ -41,14 +41,14 @@ describe('RealmModel', () => {
     expectAllclose(a as number[][][], b as number[][][], { rtol: 1e-4, atol: 1e-5 });
   });
 
-  it('DocEmbedder.fromWeights(snapshotDocEncoder(model)) embeds like the trainer, in input order, without leaks', () => {
+  it('DocEmbedder.fromWeights(snapshotDocEncoder(model)) embeds like the trainer, in input order, without leaks', async () => {
     const docs = [
       [CLS_ID, 5, SEP_ID, 6, 7, 8, SEP_ID],
       [CLS_ID, 9, SEP_ID, ...Array(20).fill(12), SEP_ID],
       [CLS_ID, 10, SEP_ID, 13, SEP_ID],
     ].map((r) => Int32Array.from(r));
     const before = tf.memory().numTensors;
-    const snapshot = snapshotDocEncoder(model);
+    const snapshot = await snapshotDocEncoder(model);
     expect(snapshot.every((w) => w.name.startsWith('embed_doc/'))).toBe(true);
     const worker = DocEmbedder.fromWeights(cfg, snapshot);
     const e1 = worker.embed(docs, 2); // batches of 2: sorting and re-ordering are exercised
@@ -62,8 +62,9 @@ describe('RealmModel', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('rejects a snapshot from a different config', () => {
-    expect(() => DocEmbedder.fromWeights({ ...cfg, hidden: 32, intermediate: 64 }, snapshotDocEncoder(model))).toThrow(/shape/);
+  it('rejects a snapshot from a different config', async () => {
+    const snapshot = await snapshotDocEncoder(model);
+    expect(() => DocEmbedder.fromWeights({ ...cfg, hidden: 32, intermediate: 64 }, snapshot)).toThrow(/shape/);
   });
 
   it('readerInput puts the query first and cuts the document to fit', () => {

@@ -37,7 +37,7 @@ export class RealmModel {
     return n;
   }
 
-  getWeights(): NamedWeights {
+  getWeights(): Promise<NamedWeights> {
     return this.store.snapshot();
   }
 
@@ -54,6 +54,6 @@ export class RealmModel {
  * The Embed_doc parameters θ′ as transferable buffers, for the index builder:
  * `DocEmbedder.fromWeights(config, snapshotDocEncoder(model))` rebuilds it in another thread.
  */
-export function snapshotDocEncoder(model: RealmModel): NamedWeights {
+export function snapshotDocEncoder(model: RealmModel): Promise<NamedWeights> {
   return model.store.snapshot(model.embedDoc.paramNames());
 }

@@ -16,16 +16,16 @@ beforeAll(async () => {
 });
 
 describe('prepareRealmBatch', () => {
-  it('never retrieves the source passage, puts the null document at 0, and keeps mask positions', () => {
+  it('never retrieves the source passage, puts the null document at 0, and keeps mask positions', async () => {
     const data = syntheticWorld(6, { seedRng: new Rng(2) });
     const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 8, k: 5 });
     const rng = new Rng(9);
     const model = new RealmModel(cfg, () => rng.nextUint32());
     const docs = documentStore(data.passages, cfg.maxDocLength);
-    const index = freshIndex(model, docs);
+    const index = await freshIndex(model, docs);
     const before = tf.memory().numTensors;
     const queries = data.queries.slice(0, 6);
-    const batch = prepareRealmBatch(model, index, docs, queries);
+    const batch = await prepareRealmBatch(model, index, docs, queries);
     batch.retrievedRows.forEach((rows, b) => {
       expect(rows).toHaveLength(cfg.k - 1);
       expect(rows.map((r) => docs.ids[r])).not.toContain(queries[b].sourceDocId);
@@ -52,7 +52,7 @@ describe('optimizer and checkpoint files', () => {
     expect(learningRateAt(55, 100, 1, 0.1)).toBeCloseTo(0.5);
     expect(learningRateAt(100, 100, 1, 0.1)).toBe(0);
   });
-  it('AdamW: first step is lr * sign(g) + decay, clipping scales by the global norm', () => {
+  it('AdamW: first step is lr * sign(g) + decay, clipping scales by the global norm', async () => {
     const w = tf.variable(tf.tensor1d([1, -2]));
     const b = tf.variable(tf.tensor1d([0.5]));
     const opt = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-12, weightDecay: 0.1, clipNorm: 1 });
@@ -62,12 +62,12 @@ describe('optimizer and checkpoint files', () => {
     ]);
     const gw = tf.tensor1d([3, -4]);
     const gb = tf.tensor1d([0]);
-    const norm = opt.apply(vars, new Map([['w/kernel', gw], ['w/bias', gb]]), 0.01);
+    const norm = await opt.apply(vars, new Map([['w/kernel', gw], ['w/bias', gb]]), 0.01);
     expect(norm).toBeCloseTo(5);
     // m/(1-b1) = g', v/(1-b2) = g'^2 -> update = sign(g); kernel decayed, bias not
     expectAllclose(w.dataSync(), [1 - 0.01 * (1 + 0.1 * 1), -2 - 0.01 * (-1 + 0.1 * -2)], { rtol: 1e-5 });
     expectAllclose(b.dataSync(), [0.5], { rtol: 1e-6 });
-    const state = opt.getState();
+    const state = await opt.getState();
     const round = decodeCheckpoint(...(Object.values(encodeCheckpoint({ runId: 'r', step: 1, createdAt: 0, phase: 'ict', weights: [], optimizer: state, rngState: [1, 2, 3, 4], indexVersion: 0 })) as [string, Uint8Array]));
     expect(round.optimizer.map((s) => s.name)).toEqual(state.map((s) => s.name));
     expectAllclose(new Float32Array(round.optimizer[0].data), new Float32Array(state[0].data));

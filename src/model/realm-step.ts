@@ -62,17 +62,19 @@ export function cutQuery(ids: ArrayLike<number>, maxLen: number): number[] {
 }
 
 /** Steps 1-4: query embedding with the current θ, stale-index search with exclusion, reader inputs. */
-export function prepareRealmBatch(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: RealmQuery[]): PreparedRealmBatch {
+export async function prepareRealmBatch(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: RealmQuery[]): Promise<PreparedRealmBatch> {
   const cfg = model.config;
   const b = queries.length;
   const k = cfg.k;
   const qRows = queries.map((q) => cutQuery(q.inputIds, cfg.maxQueryLength));
-  const retrievedRows = tf.tidy(() => {
+  const found = tf.tidy(() => {
     const qEmb = model.embedInput.embedRows(qRows, cfg.maxQueryLength); // [B, d]
     const { indices, scores } = index.search(qEmb, k - 1, queries.map((q) => q.sourceDocId));
     scores.dispose();
-    return indices.arraySync() as number[][]; // [B, k-1]
+    return indices; // [B, k-1]
   });
+  const retrievedRows = (await found.array()) as number[][];
+  found.dispose();
   const m = Math.max(1, Math.min(cfg.maxMasks, Math.max(...queries.map((q) => q.maskPositions.length))));
   const targets = new Int32Array(b * m).fill(-1);
   const pos = new Int32Array(b * k * m);
@@ -149,7 +151,7 @@ export interface RealmBatchStats {
 }
 
 /** Loss terms plus the statistics the trainer reports (tensors in `terms` are the caller's to dispose). */
-export function realmLossAndStats(fwd: RealmForward, batch: PreparedRealmBatch, mode: RealmModel['config']['marginalisation']): { terms: RealmLossTerms; stats: () => RealmBatchStats } {
+export function realmLossAndStats(fwd: RealmForward, batch: PreparedRealmBatch, mode: RealmModel['config']['marginalisation']): { terms: RealmLossTerms; stats: () => Promise<RealmBatchStats> } {
   const terms = realmLoss(fwd.retrievalScores, fwd.mlmLogits, batch.targets, mode);
   const { b, m } = batch;
   // Computed now (inside any enclosing gradient scope) and kept, read later.
@@ -161,7 +163,8 @@ export function realmLossAndStats(fwd: RealmForward, batch: PreparedRealmBatch, 
     return { pz, entropy, argmax, ru: terms.retrievalUtility.clone() };
   });
   Object.values(kept).forEach((t) => tf.keep(t));
-  const stats = (): RealmBatchStats => {
+  const stats = async (): Promise<RealmBatchStats> => {
+    await Promise.all(Object.values(kept).map((t) => t.data()));
     const pz = kept.pz.arraySync() as number[][];
     const entropy = kept.entropy.dataSync();
     const argmax = kept.argmax.dataSync();

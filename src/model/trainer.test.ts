@@ -104,7 +104,7 @@ describe('RealmTrainer', () => {
     const cfg = microConfig(data, { realmSteps: 6, refreshEvery: 1 });
     const a = new RealmTrainer({ config: cfg, data });
     await losses(a, 5);
-    const ck = a.checkpoint('run-1');
+    const ck = await a.checkpoint('run-1');
     expect(ck.step).toBe(5);
     expect(ck.weights.every((w) => w.data instanceof ArrayBuffer)).toBe(true);
     expect(ck.optimizer.length).toBeGreaterThan(0);
@@ -125,8 +125,8 @@ describe('RealmTrainer', () => {
   it('REALM gradients match central finite differences on a tiny model (every encoder)', async () => {
     const t = new RealmTrainer({ config: microConfig(data, { dropout: 0, attentionDropout: 0 }), data });
     const model = t.model;
-    const index = freshIndex(model, t.docs);
-    const batch = prepareRealmBatch(model, index, t.docs, data.queries.slice(0, 3));
+    const index = await freshIndex(model, t.docs);
+    const batch = await prepareRealmBatch(model, index, t.docs, data.queries.slice(0, 3));
     const lossOf = () => {
       const fwd = realmForward(model, batch, EVAL_CTX);
       return realmLoss(fwd.retrievalScores, fwd.mlmLogits, batch.targets, 'joint').loss;

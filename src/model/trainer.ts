@@ -125,7 +125,7 @@ export class RealmTrainer {
     let staleness = 0;
     let detail: StepDetail = {};
     let lossFn: () => tf.Scalar;
-    let after: () => void = () => {};
+    let after: () => Promise<void> = async () => {};
     if (phase === 'ict') {
       const rows = sampleDistinct(this.rng, this.ictRows, this.config.ictBatchSize);
       const batch = makeIctBatch(this.data.passages, rows, this.rng, this.config);
@@ -135,9 +135,9 @@ export class RealmTrainer {
         acc = tf.keep(r.accuracy);
         return r.loss;
       };
-      after = () => {
+      after = async () => {
         if (acc) {
-          detail = { ictAccuracy: acc.dataSync()[0] };
+          detail = { ictAccuracy: (await (acc as tf.Scalar).data())[0] };
           acc.dispose();
         }
       };
@@ -150,9 +150,9 @@ export class RealmTrainer {
         acc = tf.keep(r.accuracy);
         return r.loss;
       };
-      after = () => {
+      after = async () => {
         if (acc) {
-          accuracy = acc.dataSync()[0];
+          accuracy = (await (acc as tf.Scalar).data())[0];
           acc.dispose();
         }
       };
@@ -163,18 +163,18 @@ export class RealmTrainer {
       staleness = this.stepCount - inUse.snapshotStep;
       if (this.data.queries.length === 0) throw new Error('no REALM training queries: the corpus has no masked sentences; check the masking step');
       const queries = sampleRows(this.rng, this.data.queries.length, this.config.batchSize).map((i) => this.data.queries[i]);
-      const batch = prepareRealmBatch(this.model, inUse.index, this.docs, queries);
-      let stats: (() => RealmBatchStats) | null = null;
+      const batch = await prepareRealmBatch(this.model, inUse.index, this.docs, queries);
+      let stats: (() => Promise<RealmBatchStats>) | null = null;
       lossFn = () => {
         const fwd = realmForward(this.model, batch, ctx);
         const r = realmLossAndStats(fwd, batch, this.config.marginalisation);
         stats = r.stats;
         return r.terms.loss;
       };
-      after = () => {
+      after = async () => {
         disposeBatch(batch);
         if (stats) {
-          const s = stats();
+          const s = await (stats as () => Promise<RealmBatchStats>)();
           accuracy = s.masks > 0 ? s.correct / s.masks : NaN;
           detail = { realm: s };
         }
@@ -183,10 +183,10 @@ export class RealmTrainer {
     const { value, grads } = tf.variableGrads(lossFn, [...vars.values()]);
     const named = new Map<string, tf.Tensor>();
     for (const [tfName, g] of Object.entries(grads)) named.set(byTfName.get(tfName)!, g);
-    const gradNorm = this.optimizer.apply(vars, named, lr);
+    const gradNorm = await this.optimizer.apply(vars, named, lr);
     const loss = (await value.data())[0];
     tf.dispose([value, ...Object.values(grads)]);
-    after();
+    await after();
     this.lastDetail = detail;
     this.stepCount++;
     const realm = detail.realm;
@@ -218,29 +218,29 @@ export class RealmTrainer {
   }
 
   /** ICT recall@1 and @5 on the held-out passages (fixed seed, so comparable across calls). */
-  ictRecall(): { recallAt1: number; recallAt5: number } {
+  ictRecall(): Promise<{ recallAt1: number; recallAt5: number }> {
     return ictRecall(this.model, this.data.passages, this.data.ictHeldOut, new Rng(this.config.seed + 7));
   }
 
   /** Held-out cloze accuracy with retrieval and null-only, recall@5, on an index built from the current weights. */
-  evaluate(queries = this.data.heldOut): ClozeEval & EvalMetrics {
-    const index = freshIndex(this.model, this.docs, this.indexVersion, this.indexFactory);
+  async evaluate(queries = this.data.heldOut): Promise<ClozeEval & EvalMetrics> {
+    const index = await freshIndex(this.model, this.docs, this.indexVersion, this.indexFactory);
     try {
-      const e = evaluateCloze(this.model, index, this.docs, queries);
+      const e = await evaluateCloze(this.model, index, this.docs, queries);
       return { ...e, step: this.stepCount, time: Date.now() };
     } finally {
       index.dispose();
     }
   }
 
-  checkpoint(runId: string): RealmCheckpoint {
+  async checkpoint(runId: string): Promise<RealmCheckpoint> {
     return {
       runId,
       step: this.stepCount,
       createdAt: Date.now(),
       phase: this.phaseAt()?.phase ?? 'done',
-      weights: this.model.getWeights(),
-      optimizer: this.optimizer.getState(),
+      weights: await this.model.getWeights(),
+      optimizer: await this.optimizer.getState(),
       rngState: this.rng.state(),
       indexVersion: this.indexVersion,
       extra: { config: this.config },

@@ -224,7 +224,7 @@ export class PretrainingRun {
   }
 
   private async evaluate(): Promise<void> {
-    const e = this.trainer.evaluate();
+    const e = await this.trainer.evaluate();
     const metrics: EvalMetrics = {
       step: e.step,
       clozeAccuracy: e.clozeAccuracy,
@@ -249,7 +249,7 @@ export class PretrainingRun {
     this.unsaved = [];
     if (logs.length > 0) await this.store.appendRunLogs(logs);
     if (step !== this.lastCheckpointStep) {
-      await this.store.putCheckpoint(this.trainer.checkpoint(this.settings.runId));
+      await this.store.putCheckpoint(await this.trainer.checkpoint(this.settings.runId));
       this.lastCheckpointStep = step;
       this.events.checkpoint?.(step);
     }

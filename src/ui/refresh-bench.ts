@@ -45,8 +45,8 @@ export async function benchRefresh(rt: Runtime, opts: RefreshBenchOptions): Prom
     const refresher = new AsyncRefresher({ policy, every: opts.every, builder: rt.builder, corpusId, runId: `bench-${policy}`, factory: createMipsIndex });
     return new RealmTrainer({ config, data, refresher, indexFactory: createMipsIndex });
   };
-  const request = (trainer: RealmTrainer, version: number): BuildRequest => ({
-    version, corpusId, runId: 'bench', snapshotStep: trainer.stepCount, config, weights: snapshotDocEncoder(trainer.model), persist: false,
+  const request = async (trainer: RealmTrainer, version: number): Promise<BuildRequest> => ({
+    version, corpusId, runId: 'bench', snapshotStep: trainer.stepCount, config, weights: await snapshotDocEncoder(trainer.model), persist: false,
   });
   const timeSteps = async (trainer: RealmTrainer, n: number) => {
     const t0 = now();
@@ -70,7 +70,7 @@ export async function benchRefresh(rt: Runtime, opts: RefreshBenchOptions): Prom
     while (stepsDuringBuilds < opts.steps) {
       let done = false;
       const t0 = now();
-      const build = rt.builder.build(request(trainer, 1000 + builds++)).then((b) => {
+      const build = rt.builder.build(await request(trainer, 1000 + builds++)).then((b) => {
         done = true;
         builtChunks += b.count;
         buildSeconds += b.durationMs / 1000;
@@ -99,8 +99,8 @@ export async function benchRefresh(rt: Runtime, opts: RefreshBenchOptions): Prom
     const local = new IndexBuilder();
     try {
       await local.init({ backend: rt.backend.backend });
-      await local.build(request(t, 1)); // warm-up
-      const built = await local.build(request(t, 2));
+      await local.build(await request(t, 1)); // warm-up
+      const built = await local.build(await request(t, 2));
       mainThreadChunksPerSecond = built.count / (built.durationMs / 1000);
     } finally {
       t.dispose();
@@ -110,8 +110,8 @@ export async function benchRefresh(rt: Runtime, opts: RefreshBenchOptions): Prom
   {
     const t = trainerWith('frozen');
     try {
-      await rt.builder.build(request(t, 3)); // warm-up
-      const built = await rt.builder.build(request(t, 4));
+      await rt.builder.build(await request(t, 3)); // warm-up
+      const built = await rt.builder.build(await request(t, 4));
       workerChunksPerSecond = built.count / (built.durationMs / 1000);
     } finally {
       t.dispose();

@@ -99,7 +99,7 @@ export class AsyncRefresher implements IndexRefresher {
     // No index yet: build one and wait, whatever the policy (there is nothing stale to use).
     // A crashed builder restarts, so retry a few times before giving up.
     for (let attempt = 1; !this.current; attempt++) {
-      if (!this.pending) this.startBuild(ctx);
+      if (!this.pending) await this.startBuild(ctx);
       refreshed = await this.swapWhenDone(step, attempt >= MAX_FAILURES);
       if (this.current) return this.inUse(refreshed);
     }
@@ -107,14 +107,14 @@ export class AsyncRefresher implements IndexRefresher {
     const since = step - this.current.snapshotStep;
 
     if (policy === 'async' && !this.pending && since >= every && this.failures < MAX_FAILURES) {
-      this.startBuild(ctx);
+      await this.startBuild(ctx);
     } else if (policy === 'sync' && since >= every) {
-      if (!this.pending) this.startBuild(ctx);
+      if (!this.pending) await this.startBuild(ctx);
       refreshed = (await this.swapWhenDone(step, false)) ?? refreshed;
     } else if (policy === 'every-R-steps' && since >= every && this.failures < MAX_FAILURES) {
       // At a snapshot point: finish the running build first so staleness stays bounded.
       if (this.pending) refreshed = (await this.swapWhenDone(step, false)) ?? refreshed;
-      if (!this.pending) this.startBuild(ctx);
+      if (!this.pending) await this.startBuild(ctx);
     }
     return this.inUse(refreshed);
   }
@@ -124,16 +124,19 @@ export class AsyncRefresher implements IndexRefresher {
     return { index: c.index, snapshotStep: c.snapshotStep, ...(refreshed ? { refreshed } : {}) };
   }
 
-  private startBuild(ctx: RefreshContext): void {
+  private async startBuild(ctx: RefreshContext): Promise<void> {
     const version = this.nextVersion++;
     const snapshotStep = ctx.step;
     const start = Date.now();
     const { builder, corpusId, runId } = this.opts;
     const pending: Pending = { version, snapshotStep, start, result: null, error: null, promise: Promise.resolve() };
+    this.pending = pending;
     this.opts.onBuildStart?.({ version, snapshotStep, time: start, step: ctx.step });
+    // θ′ is read before this step's update (the trainer awaits onStep before it takes the step).
+    const weights = await snapshotDocEncoder(ctx.model);
     pending.promise = builder
       .build(
-        { version, corpusId, runId, snapshotStep, config: ctx.model.config, weights: snapshotDocEncoder(ctx.model) },
+        { version, corpusId, runId, snapshotStep, config: ctx.model.config, weights },
         this.opts.onBuildProgress,
       )
       .then(
@@ -153,7 +156,6 @@ export class AsyncRefresher implements IndexRefresher {
           }
         },
       );
-    this.pending = pending;
   }
 
   /** Swaps a finished build in; returns its record. Clears a failed build. */

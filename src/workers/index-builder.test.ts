@@ -28,15 +28,17 @@ beforeAll(async () => {
     corpusId: 'c1', seq, id: `doc-${seq}`, title: `t${seq}`, text: `body ${seq}`, tokenIds: docTokens(seq),
   }));
   await store.putChunks(chunks);
+  docWeights = await snapshotDocEncoder(model);
 });
 afterAll(() => {
   model.dispose();
   store.close();
 });
 
+let docWeights: Awaited<ReturnType<typeof snapshotDocEncoder>> = [];
 const request = (version: number, extra = {}) => ({
   version, corpusId: 'c1', runId: 'run-a', snapshotStep: version * 10, config: cfg,
-  weights: snapshotDocEncoder(model), batchSize: 5, ...extra,
+  weights: structuredClone(docWeights), batchSize: 5, ...extra,
 });
 
 describe('IndexBuilder.build', () => {
