@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { BackendBadge } from './BackendBadge';
+import { CorpusPanel } from './CorpusPanel';
 import { RunPanel } from './RunPanel';
 import { installTestHook, startRuntime, type Runtime } from './runtime';
 
@@ -54,6 +55,7 @@ export function App() {
             the trainer trains.
           </p>
         </section>
+        {state.kind === 'ready' && <CorpusPanel store={state.rt.store} />}
         {state.kind === 'ready' && <RunPanel rt={state.rt} />}
       </main>
     </div>

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseBackendRequest, selectBackend, type BackendReport } from '../model/backend';
 import { WASM_PATHS } from '../model/wasm-assets';
 import { RealmStore } from '../storage/db';
+import { corpusControllerFor } from './corpus-controller';
 import { BuilderSupervisor, moved } from '../workers/index-builder-client';
 
 export interface Runtime {
@@ -44,6 +45,20 @@ export function makeTestHook(rt: Runtime) {
     },
     putSetting: (key: string, value: unknown) => rt.store.putSetting(key, value),
     getSetting: (key: string) => rt.store.getSetting(key),
+    // Corpora (see CorpusPanel): what is stored, which one is active, and the import under way.
+    listCorpora: async () =>
+      (await rt.store.listCorpora()).map(({ id, name, source, status, stats }) => ({ id, name, source, status, stats })),
+    activeCorpus: async () => (await rt.store.activeCorpusId()) ?? null,
+    countChunks: (corpusId: string) => rt.store.countChunks(corpusId),
+    /** The running import ('import' or 'bundled') with its progress task, or null when idle. */
+    corpusJob: () => {
+      const s = corpusControllerFor(rt.store).state.getState();
+      return s.job ? { kind: s.job.kind, label: s.job.label, task: s.job.progress?.task ?? null } : null;
+    },
+    /** Whether the corpus panel has finished its start-up (cleanup, and loading the tiny corpus on first start). */
+    corpusStarted: () => corpusControllerFor(rt.store).state.getState().started,
+    /** 'worker' or 'main-thread' once the corpus importer has started, else null. */
+    corpusImporterMode: () => corpusControllerFor(rt.store).state.getState().importerMode,
   };
 }
 

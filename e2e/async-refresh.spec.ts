@@ -1,0 +1,106 @@
+// The asynchronous index refresh end to end: the trainer steps in the page on WebGPU while the index
+// builder re-embeds the corpus in its worker on WebGPU; new indexes are swapped in; a reload resumes
+// from the last checkpoint without losing stored chunks.
+import { expect, test, type Page } from '@playwright/test';
+import { openApp, watchPage } from './helpers';
+
+interface RunEvent {
+  type: string;
+  step: number;
+  time: number;
+  version?: number;
+  staleness?: number;
+  detail?: string;
+}
+
+interface RunHook {
+  start(): Promise<void>;
+  pause(): Promise<void>;
+  state(): { runId: string; status: string; step: number; total: number; phase: string } | null;
+  events(): RunEvent[];
+  resumable(): Promise<string | null>;
+  resumeStored(runId: string): Promise<number>;
+  builderBackend(): Promise<string>;
+}
+
+const CKPT = 3;
+const QUERY = `?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=80&refresh=async&every=1&ckpt=${CKPT}&batch=2&seed=3`;
+
+const run = <T>(page: Page, fn: (r: RunHook) => T | Promise<T>) =>
+  page.evaluate(`(${fn.toString()})(window.__realm.run)`) as Promise<T>;
+
+async function openWithCorpus(page: Page) {
+  await openApp(page, QUERY);
+  await page.waitForFunction(() => {
+    const h = window.__realm as unknown as { corpusStarted?: () => boolean; run?: unknown };
+    return !!h.run && !!h.corpusStarted?.();
+  });
+  // On first start the app loads the bundled tiny corpus; wait until it is the active one.
+  const activeCorpus = () => page.evaluate(() => window.__realm.activeCorpus());
+  await expect.poll(activeCorpus, { timeout: 120_000 }).not.toBeNull();
+  return (await activeCorpus())!;
+}
+
+test('the trainer keeps stepping while the worker rebuilds the index, then swaps it in; a reload resumes', async ({ page, baseURL }) => {
+  test.setTimeout(600_000);
+  const watch = watchPage(page, baseURL!);
+  const corpusId = await openWithCorpus(page);
+  const chunks = await page.evaluate((id) => window.__realm.countChunks(id), corpusId);
+  expect(chunks).toBeGreaterThan(100);
+
+  // Both jobs on WebGPU: the trainer in the page, the builder in its worker.
+  expect(await page.evaluate(() => window.__realm.backend())).toBe('webgpu');
+  expect(await page.evaluate(() => window.__realm.workerMode())).toBe('worker');
+  expect(await run(page, (r) => r.builderBackend())).toBe('webgpu');
+
+  await run(page, (r) => r.start());
+  // Wait for at least two refreshes after the first index (three swaps in all).
+  await expect
+    .poll(async () => (await run(page, (r) => r.events())).filter((e) => e.type === 'swap').length, { timeout: 450_000, intervals: [2000] })
+    .toBeGreaterThanOrEqual(3);
+  const events = await run(page, (r) => r.events());
+  const steps = events.filter((e) => e.type === 'step');
+  const swaps = events.filter((e) => e.type === 'swap');
+  const starts = events.filter((e) => e.type === 'build-start');
+  const ends = events.filter((e) => e.type === 'build-end' && e.detail === 'ok');
+
+  // Steps were taken while a build was in flight (between its start and end events).
+  const overlapping = starts.map((s) => {
+    const end = ends.find((e) => e.version === s.version);
+    return end ? steps.filter((st) => st.time > s.time && st.time < end.time).length : 0;
+  });
+  expect(Math.max(...overlapping)).toBeGreaterThan(0);
+
+  // The index version in use increases, refresh after refresh.
+  const versions = swaps.map((s) => s.version!);
+  expect(versions).toEqual([...versions].sort((a, b) => a - b));
+  expect(new Set(versions).size).toBe(versions.length);
+  const realmVersions = steps.filter((s) => s.detail === 'realm').map((s) => s.version!);
+  expect(realmVersions.at(-1)!).toBeGreaterThan(realmVersions[0]);
+
+  // The staleness drops at every swap after the first: the step that uses the new index is fresher.
+  for (const swap of swaps.slice(1)) {
+    const using = steps.find((s) => s.step === swap.step + 1);
+    const before = steps.find((s) => s.step === swap.step);
+    if (using && before) expect(using.staleness!).toBeLessThan(before.staleness! + 1);
+    if (using) expect(using.staleness).toBe(swap.staleness);
+  }
+
+  // A reload mid-training resumes from the last checkpoint: at most one checkpoint interval is lost.
+  await expect
+    .poll(async () => (await run(page, (r) => r.events())).filter((e) => e.type === 'checkpoint').length, { timeout: 120_000 })
+    .toBeGreaterThan(0);
+  const before = await run(page, (r) => ({ state: r.state()!, ckpt: Math.max(...r.events().filter((e) => e.type === 'checkpoint').map((e) => e.step)) }));
+  await page.reload();
+  await openWithCorpus(page);
+  expect(await page.evaluate((id) => window.__realm.countChunks(id), corpusId)).toBe(chunks);
+  await expect(page.getByTestId('resume-offer')).toBeVisible();
+  const runId = await run(page, (r) => r.resumable());
+  expect(runId).toBe(before.state.runId);
+  const resumedStep = await page.evaluate((id) => (window.__realm as unknown as { run: RunHook }).run.resumeStored(id), runId!);
+  expect(resumedStep).toBeGreaterThanOrEqual(before.ckpt);
+  expect(resumedStep).toBeLessThanOrEqual(before.state.step + CKPT);
+  expect(resumedStep % CKPT).toBe(0);
+  expect(before.state.step - resumedStep).toBeLessThanOrEqual(CKPT);
+  expect(watch.errors).toEqual([]);
+});
