@@ -24,6 +24,7 @@ export interface RealmConfig {
   retrieverDim: number; // d: width of Embed_input(x) and Embed_doc(z) after projection + LayerNorm
   shareRetrieverWeights: boolean; // true: Embed_input and Embed_doc share one BERT (REALM default: separate)
   k: number; // candidate documents per query INCLUDING the null document (REALM: 8), so k-1 come from the index
+  retrievalTemperature?: number; // p(z|x) = softmax(f(x,z)/τ) in the REALM step and evaluation (default 1, REALM's; MIPS ranking is unchanged)
   maxQueryLength: number; // tokens of [CLS] x [SEP] for Embed_input, and of the query part of the reader input
   maxDocLength: number; // tokens of [CLS] title [SEP] body [SEP] for Embed_doc
   maxReaderLength: number; // tokens of [CLS] x [SEP] title [SEP] body [SEP]; the document is cut to fit
@@ -76,6 +77,7 @@ const COMMON: Omit<
   initStd: 0.02,
   shareRetrieverWeights: false,
   maxMasks: 8,
+  retrievalTemperature: 1,
   marginalisation: 'per-mask',
   masking: 'salient',
   mlmProbability: 0.15,
@@ -177,6 +179,7 @@ export function validateConfig(c: RealmConfig): void {
     if (!ok) throw new RealmConfigError(msg);
   };
   need(c.hidden % c.heads === 0, `hidden (${c.hidden}) must be a multiple of heads (${c.heads})`);
+  need((c.retrievalTemperature ?? 1) > 0, `retrievalTemperature (${c.retrievalTemperature}) must be above 0`);
   need(c.k >= 2, `k (${c.k}) counts the null document, so it must be at least 2`);
   need(
     c.maxPositions >= Math.max(c.maxQueryLength, c.maxDocLength, c.maxReaderLength),

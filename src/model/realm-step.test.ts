@@ -8,7 +8,8 @@ import { documentStore, syntheticWorld } from './data';
 import { freshIndex } from './index-refresh';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
-import { disposeBatch, prepareRealmBatch } from './realm-step';
+import { disposeBatch, prepareRealmBatch, realmForward } from './realm-step';
+import { EVAL_CTX } from './bert';
 import { Rng } from './rng';
 
 beforeAll(async () => {
@@ -42,6 +43,32 @@ describe('prepareRealmBatch', () => {
     expect(tf.memory().numTensors).toBe(before);
     index.dispose();
     model.dispose();
+  });
+});
+
+describe('retrievalTemperature', () => {
+  it('divides f(x, z) by τ in p(z|x) and leaves the reader alone', async () => {
+    const data = syntheticWorld(6, { seedRng: new Rng(2) });
+    const run = async (tau: number) => {
+      const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 8, k: 4, retrievalTemperature: tau });
+      const rng = new Rng(9);
+      const model = new RealmModel(cfg, () => rng.nextUint32());
+      const docs = documentStore(data.passages, cfg.maxDocLength);
+      const index = await freshIndex(model, docs);
+      const batch = await prepareRealmBatch(model, index, docs, data.queries.slice(0, 3));
+      const fwd = realmForward(model, batch, EVAL_CTX);
+      const out = { scores: fwd.retrievalScores.arraySync() as number[][], logits: await fwd.mlmLogits.data() };
+      tf.dispose([fwd.retrievalScores, fwd.mlmLogits]);
+      disposeBatch(batch);
+      index.dispose();
+      model.dispose();
+      return out;
+    };
+    const plain = await run(1);
+    const soft = await run(4);
+    expectAllclose(soft.scores.flat(), plain.scores.flat().map((x) => x / 4), { rtol: 1e-5, atol: 1e-6 });
+    expectAllclose(soft.logits, plain.logits);
+    expect(() => makeConfig('tiny', { retrievalTemperature: 0 })).toThrow(/retrievalTemperature/);
   });
 });
 

@@ -129,7 +129,9 @@ export function realmForward(model: RealmModel, batch: PreparedRealmBatch, ctx: 
     const nullEmb = model.embedDoc.embed(batch.nullIds, batch.nullSegments, ctx); // [1, d]
     const nullScore = tf.matMul(qEmb, nullEmb, false, true); // [B, 1]
     const docScores = tf.sum(tf.mul(qEmb.reshape([b, 1, d]), docEmb), -1); // [B, k-1]
-    const retrievalScores = tf.concat([nullScore, docScores], 1) as tf.Tensor2D; // [B, k]
+    const tau = model.config.retrievalTemperature ?? 1;
+    const raw = tf.concat([nullScore, docScores], 1) as tf.Tensor2D; // [B, k]
+    const retrievalScores = (tau === 1 ? raw : tf.div(raw, tau)) as tf.Tensor2D; // [B, k] f(x,z)/τ
     const logits = model.reader.mlmLogits(batch.readerIds, batch.readerSegments, batch.positions, ctx); // [B*k, M, V]
     const mlmLogits = logits.reshape([b, k, m, model.config.vocabSize]) as tf.Tensor4D; // [B, k, M, V]
     return { retrievalScores, mlmLogits };
