@@ -1,5 +1,6 @@
 // Importing a user's corpus through the file picker: bad lines are listed, a cancelled import leaves
 // the stored corpora as they were, and corpora survive a reload.
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { openApp, watchPage } from './helpers';
 
@@ -49,6 +50,11 @@ test('import a .jsonl corpus with bad lines, cancel a second import, and keep bo
   await corpusIdle(page);
   const before = await page.evaluate(() => window.__realm.listCorpora());
   expect(before.every((c) => c.status === 'ready')).toBe(true);
+  // On first start the app loaded the bundled tiny corpus, whole, and made it active.
+  const tiny = JSON.parse(readFileSync('public/corpus/tiny/manifest.json', 'utf8')) as { counts: { passages: number } };
+  expect(before.map((c) => c.id)).toEqual(['bundled:tiny']);
+  expect(await page.evaluate(() => window.__realm.countChunks('bundled:tiny'))).toBe(tiny.counts.passages);
+  expect(await page.evaluate(() => window.__realm.activeCorpus())).toBe('bundled:tiny');
 
   // 1. Import through the file picker.
   const input = page.getByTestId('corpus-file-input');

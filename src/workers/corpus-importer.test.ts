@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Progress } from '../model/progress';
 import { RealmStore, type CorpusRecord } from '../storage/db';
@@ -200,14 +201,59 @@ describe('CorpusImporter.importFile', () => {
   });
 });
 
+describe('CorpusImporter with the real tokenizer, blocks and tagger', () => {
+  it('imports markdown: trains a vocabulary, cuts blocks within 128 wordpieces, tags spans', async () => {
+    const sentences = Array.from({ length: 40 }, (_, i) => `Marie Curie worked in Paris with Pierre Curie in ${1895 + (i % 10)} on radium sample ${i}.`);
+    const md = `# Marie Curie\n${sentences.join(' ')}\n\n# Niels Bohr\nNiels Bohr was born in Copenhagen in 1885.\n`;
+    const out = await new CorpusImporter().importFile(new Blob([md]), { jobId: 'r', fileName: 'science.md', dbName, vocabSize: 300 });
+    expect(out.status).toBe('done');
+    if (out.status !== 'done') return;
+    const { stats } = out.corpus;
+    expect(stats.passages).toBe(2);
+    expect(stats.chunks).toBeGreaterThan(2); // the long section needs several blocks
+    const chunks = await store.getChunks(out.corpus.id, 0, 100);
+    const vocab = (await store.getVocab(out.corpus.id))!.tokens;
+    expect(vocab.length).toBe(stats.vocabSize);
+    expect(vocab.length).toBeLessThanOrEqual(300);
+    for (const c of chunks) {
+      expect(c.tokenIds!.length).toBeLessThanOrEqual(128);
+      expect(c.tokenIds![0]).toBe(2);
+      expect(c.tokenIds![c.tokenIds!.length - 1]).toBe(3);
+      expect(c.id).toBe(sha1(`${c.title}\n${c.text}`));
+    }
+    // Every sentence lands whole in one block.
+    const bodies = chunks.filter((c) => c.title === 'Marie Curie').map((c) => c.text);
+    for (const sentence of sentences) expect(bodies.filter((b) => b.includes(sentence))).toHaveLength(1);
+    const bohr = chunks.find((c) => c.title === 'Niels Bohr')!;
+    const types = new Set(bohr.spans!.map((s) => `${s.type}:${bohr.text.slice(s.start, s.end)}`));
+    expect(types.has('date:1885')).toBe(true);
+    expect(stats['spans.date']).toBeGreaterThan(0);
+  });
+
+  it('skips a record whose title leaves no room for a body, and keeps the rest', async () => {
+    const longTitle = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
+    const file = new Blob([jsonl([{ title: 'Short', text: 'A short passage.' }, { title: longTitle, text: 'Body.' }])]);
+    const out = await new CorpusImporter().importFile(file, { jobId: 't', fileName: 't.jsonl', dbName, vocabSize: 200 });
+    expect(out.status).toBe('done');
+    if (out.status !== 'done') return;
+    expect(out.corpus.stats.chunks).toBe(1);
+    expect(out.bad).toEqual([{ line: 2, reason: expect.stringMatching(/too long for a block/) }]);
+    expect(out.corpus.stats.badRecords).toBe(1);
+  });
+});
+
 describe('CorpusImporter.installBundled', () => {
   const passage = (title: string, text: string, source = 'test') => ({ id: sha1(`${title}\n${text}`), title, text, source });
+  const cloze = (sentence: string, answer: string, start: number) => ({
+    sentence, masked: sentence.replace(answer, '[MASK]'), answer, type: 'place', sourceId: 'x',
+    start, end: start + answer.length, sentenceStart: 0, sentenceEnd: sentence.length,
+  });
   const bundle: Record<string, string> = {
     'manifest.json': JSON.stringify({ name: 'Tiny test bundle' }),
     'vocab.txt': [...SPECIALS, 'rome', 'is', 'old', 'paris', 'big'].join('\n') + '\n',
     'passages.jsonl': jsonl([passage('Rome', 'Rome is old.'), passage('Paris', 'Paris is big.'), '{oops']),
-    'cloze.jsonl': jsonl([{ q: 'a' }, { q: 'b' }]),
-    'qa-train.jsonl': jsonl([{ question: 'q', answers: ['a'] }]),
+    'cloze.jsonl': jsonl([cloze('Rome is old.', 'Rome', 0), cloze('Paris is big.', 'Paris', 0)]),
+    'qa-train.jsonl': jsonl([{ question: 'Which city is old?', answer: ['Rome'] }]),
     'qa-dev.jsonl': '',
   };
   const fakeFetch = (files: Record<string, string>): typeof fetch =>
@@ -233,7 +279,7 @@ describe('CorpusImporter.installBundled', () => {
     expect(chunks.map((c) => c.id)).toEqual([sha1('Rome\nRome is old.'), sha1('Paris\nParis is big.')]);
     expect(Array.from(chunks[0].tokenIds!)).toEqual([2, 5, 3, 5, 6, 7, 3]);
     expect((await store.getVocab('bundled:tiny'))?.tokens).toHaveLength(10);
-    expect((await store.getEvalSets('bundled:tiny'))?.cloze).toEqual([{ q: 'a' }, { q: 'b' }]);
+    expect((await store.getEvalSets('bundled:tiny'))?.cloze).toEqual([cloze('Rome is old.', 'Rome', 0), cloze('Paris is big.', 'Paris', 0)]);
     expect(await store.activeCorpusId()).toBe('mine');
     expect(seen.at(-1)).toMatchObject({ task: 'import', unit: 'bytes', done: seen.at(-1)!.total });
   });
@@ -246,6 +292,43 @@ describe('CorpusImporter.installBundled', () => {
     const again = await importer.installBundled(opts);
     expect(again).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/already stored/) } });
     expect(await store.countChunks('bundled:tiny')).toBe(2);
+  });
+
+  it('fails on a malformed evaluation file, naming its line, and stores nothing', async () => {
+    const out = await new CorpusImporter(standIn, fakeFetch({ ...bundle, 'qa-dev.jsonl': jsonl([{ question: 'q', answer: [] }]) })).installBundled({
+      jobId: 'e', corpusId: 'bundled:tiny', baseUrl: 'http://app.test/corpus/tiny/', dbName,
+    });
+    expect(out).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/qa-dev\.jsonl.*1/) } });
+    expect(await store.listCorpora()).toEqual([]);
+  });
+
+  it('installs the real bundled tiny corpus: every passage with its id, its vocab and eval sets', async () => {
+    const dir = new URL('../../public/corpus/tiny/', import.meta.url);
+    const diskFetch = (async (input: RequestInfo | URL) => {
+      const name = String(input).split('/').pop()!;
+      const body = await readFile(new URL(name, dir)).catch(() => null);
+      return body ? new Response(body, { headers: { 'content-length': String(body.length) } }) : new Response('', { status: 404 });
+    }) as typeof fetch;
+    const manifest = JSON.parse(await readFile(new URL('manifest.json', dir), 'utf8')) as { counts: Record<string, number> };
+    const t0 = performance.now();
+    const out = await new CorpusImporter(undefined, diskFetch).installBundled({
+      jobId: 'tiny', corpusId: 'bundled:tiny', baseUrl: 'http://app.test/corpus/tiny/', dbName,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    expect(out.status).toBe('done');
+    if (out.status !== 'done') return;
+    expect(out.badCount).toBe(0);
+    expect(out.corpus.stats).toMatchObject({
+      chunks: manifest.counts.passages, vocabSize: manifest.counts.vocab, cloze: manifest.counts.cloze,
+      qaTrain: manifest.counts.qaTrain, qaDev: manifest.counts.qaDev, duplicates: 0,
+    });
+    const lines = (await readFile(new URL('passages.jsonl', dir), 'utf8')).trim().split('\n');
+    const first = JSON.parse(lines[0]) as { id: string; title: string; text: string };
+    const stored = await store.getChunks('bundled:tiny', 0, 1);
+    expect(stored[0]).toMatchObject({ id: first.id, title: first.title, text: first.text, seq: 0 });
+    expect(first.id).toBe(sha1(`${first.title}\n${first.text}`));
+    expect(out.corpus.stats.spans).toBeGreaterThan(manifest.counts.passages);
+    expect(seconds).toBeLessThan(60);
   });
 
   it('says what to do when a bundled file is missing, and stores nothing', async () => {

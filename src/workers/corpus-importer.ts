@@ -22,6 +22,7 @@ import {
   type CorpusFormat,
   type ParsedPassage,
 } from '../model/corpus-parse';
+import { parseCloze, parseQa, parseVocab } from '../model/corpus-format';
 import { ProgressMeter, type Progress } from '../model/progress';
 import { RealmStore, type ChunkRecord, type CorpusRecord, type EvalSetsRecord } from '../storage/db';
 import { realTextTools, type CorpusTokenizer, type TextTools } from './corpus-importer-tools';
@@ -352,9 +353,16 @@ export class CorpusImporter {
       const write = async (passages: ParsedPassage[]) => {
         // Small slices keep the thread responsive (it may be the page's main thread).
         for (let i = 0; i < passages.length; i += 32) {
-          const blocks = passages.slice(i, i + 32).flatMap((p) =>
-            this.tools.splitIntoBlocks(p.title, p.text, tokenizer, maxPieces).map((text) => ({ title: p.title, text })),
-          );
+          const blocks = passages.slice(i, i + 32).flatMap((p) => {
+            try {
+              return this.tools.splitIntoBlocks(p.title, p.text, tokenizer, maxPieces).map((text) => ({ title: p.title, text }));
+            } catch (e) {
+              // A title too long to leave room for a body in a block: that record is skipped.
+              job.addBad([{ line: p.line, reason: (e as Error).message }]);
+              stats.badRecords = job.badCount;
+              return [];
+            }
+          });
           await writer.add(blocks);
           done += Math.min(32, passages.length - i);
           job.report(tokenizing.at(done, detail2()));
@@ -403,23 +411,19 @@ export class CorpusImporter {
       const manifest = (await (await get('manifest.json', true))?.json().catch(() => null)) as { name?: string } | null;
       if (manifest?.name && !opts.name) record.name = manifest.name;
       const vocab = (await get('vocab.txt'))!;
-      const tokens = (await vocab.text()).split('\n').map((t) => t.replace(/\r$/, ''));
-      while (tokens.length > 0 && tokens[tokens.length - 1] === '') tokens.pop();
+      const tokens = parseVocab(await vocab.text());
       const tokenizer = this.tools.tokenizerFromVocab(tokens);
       stats.vocabSize = tokens.length;
       await store.putVocab({ corpusId: opts.corpusId, tokens });
-      const readJsonl = async (file: string): Promise<unknown[]> => {
+      // Checked with the bundle's own parsers: a malformed evaluation file fails the install with its line.
+      const readJsonl = async <T>(file: string, parse: (text: string) => T[]): Promise<T[]> => {
         const res = await get(file, true);
-        if (!res) return [];
-        return (await res.text())
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => JSON.parse(l) as unknown);
+        return res ? parse(await res.text()) : [];
       };
       const evalSets: EvalSetsRecord = {
-        cloze: await readJsonl('cloze.jsonl'),
-        qaTrain: await readJsonl('qa-train.jsonl'),
-        qaDev: await readJsonl('qa-dev.jsonl'),
+        cloze: await readJsonl('cloze.jsonl', parseCloze),
+        qaTrain: await readJsonl('qa-train.jsonl', (t) => parseQa(t, 'qa-train.jsonl')),
+        qaDev: await readJsonl('qa-dev.jsonl', (t) => parseQa(t, 'qa-dev.jsonl')),
       };
       await store.putEvalSets(opts.corpusId, evalSets);
       stats.cloze = evalSets.cloze.length;
