@@ -22,10 +22,17 @@ async function main() {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
     await page.goto(`${baseUrl}/?backend=webgpu`);
-    await page.waitForFunction(() => {
-      const h = (window as unknown as { __realm?: { corpusStarted?: () => boolean; bench?: unknown } }).__realm;
-      return !!h?.bench && !!h.corpusStarted?.();
-    }, undefined, { timeout: 180_000 });
+    // The app loads the bundled tiny corpus on first start: wait until it is the active corpus.
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const ready = await page.evaluate(async () => {
+        const h = (window as unknown as { __realm?: { activeCorpus?: () => Promise<string | null>; bench?: unknown } }).__realm;
+        return !!h?.bench && !!(await h.activeCorpus?.());
+      });
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error('the app did not load its bundled corpus within 3 minutes');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     const info = await page.evaluate(() => (window as unknown as { __realm: { backendReport: () => { adapter: { vendor: string; architecture: string; software: boolean } | null } } }).__realm.backendReport());
     console.log(`measuring ${steps} steps per cell, R = ${every}, preset ${preset} ...`);
     const r: RefreshBenchResult = await page.evaluate(
