@@ -60,7 +60,7 @@ export interface SentenceToMask {
 export interface MaskingOptions {
   /** Size of the vocabulary: random replacements are drawn from [5, vocabSize). */
   vocabSize: number;
-  /** Most tokens of `[CLS] x [SEP]`; longer sentences are cut to a window. Default 128. */
+  /** Most tokens of `[CLS] x [SEP]`; longer sentences are cut to a window around the mask (default 128). */
   maxLength?: number;
   /** Most masked positions per example; a longer salient span is cut. Default: no limit. */
   maxMasks?: number;

@@ -1,5 +1,5 @@
 // The REALM pre-training loss, both marginalisations (REALM.md), in log space with logsumexp.
-// Candidate 0 is the null document. With log p(z|x) = log_softmax_z f(x,z) and
+// Candidate 0 is the null document (z = 0). With log p(z|x) = log_softmax_z f(x,z) and
 // log p(y_j|z,x) = log_softmax_V(logits)[y_j]:
 //   per-mask (released code): log p(y|x) = mean_j logsumexp_z [log p(z|x) + log p(y_j|z,x)]
 //   joint (paper):            log p(y|x) = logsumexp_z [log p(z|x) + sum_j log p(y_j|z,x)]
