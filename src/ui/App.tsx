@@ -1,10 +1,28 @@
-import { useEffect, useState } from 'react';
+// The studio: one page of panels (corpus, model & run config, training, index, charts, inspector,
+// embedding map, runs), each inside its own error boundary. The config lives in the URL.
+import { useEffect, useState, type ReactNode } from 'react';
 import { BackendBadge } from './BackendBadge';
+import { ChartsPanel } from './ChartsPanel';
+import { ConfigPanel } from './ConfigPanel';
 import { CorpusPanel } from './CorpusPanel';
+import { EmbeddingMapPanel } from './EmbeddingMapPanel';
+import { IndexPanel } from './IndexPanel';
+import { InspectorPanel } from './InspectorPanel';
+import { PanelBoundary } from './PanelBoundary';
 import { RunPanel } from './RunPanel';
+import { RunsPanel } from './RunsPanel';
 import { installTestHook, startRuntime, type Runtime } from './runtime';
+import { ThemeToggle } from './ThemeToggle';
 
 type State = { kind: 'starting' } | { kind: 'ready'; rt: Runtime } | { kind: 'failed'; error: Error };
+
+function Area({ name, area, children }: { name: string; area: string; children: ReactNode }) {
+  return (
+    <div className={`area area-${area}`}>
+      <PanelBoundary name={name}>{children}</PanelBoundary>
+    </div>
+  );
+}
 
 export function App() {
   const [state, setState] = useState<State>({ kind: 'starting' });
@@ -30,8 +48,10 @@ export function App() {
     <div className="app" data-ready={state.kind === 'ready'}>
       <header className="app-header">
         <h1>REALM in the browser</h1>
+        <span className="muted tagline">Retrieval-augmented language model pre-training, on your GPU</span>
         {state.kind === 'ready' && <BackendBadge report={state.rt.backend} builder={state.rt.builder.handle} />}
         {state.kind === 'starting' && <span className="badge">starting the backend…</span>}
+        <ThemeToggle />
       </header>
       {(notes.length > 0 || builderNote) && (
         <ul className="notices" data-testid="backend-notes">
@@ -44,20 +64,37 @@ export function App() {
       {state.kind === 'failed' && (
         <div className="error" role="alert">
           <strong>{state.error.name}:</strong> {state.error.message}
+          <p>Reload the page, or open it with ?backend=wasm to train without WebGPU.</p>
         </div>
       )}
-      <main className="panels">
-        <section className="panel">
-          <h2>Retrieval-augmented language model pre-training</h2>
-          <p>
-            REALM learns to retrieve passages from a corpus while it learns to fill in masked words. This page trains a
-            small REALM on your GPU through WebGPU; an index builder in a Web Worker keeps re-embedding the corpus while
-            the trainer trains.
-          </p>
-        </section>
-        {state.kind === 'ready' && <CorpusPanel store={state.rt.store} />}
-        {state.kind === 'ready' && <RunPanel rt={state.rt} />}
-      </main>
+      {state.kind === 'ready' && (
+        <main className="studio">
+          <Area name="Corpus" area="corpus">
+            <CorpusPanel store={state.rt.store} />
+          </Area>
+          <Area name="Model & run config" area="config">
+            <ConfigPanel rt={state.rt} />
+          </Area>
+          <Area name="Training" area="training">
+            <RunPanel rt={state.rt} />
+          </Area>
+          <Area name="Charts" area="charts">
+            <ChartsPanel rt={state.rt} />
+          </Area>
+          <Area name="Index" area="index">
+            <IndexPanel rt={state.rt} />
+          </Area>
+          <Area name="Inspector" area="inspector">
+            <InspectorPanel rt={state.rt} />
+          </Area>
+          <Area name="Embedding map" area="map">
+            <EmbeddingMapPanel rt={state.rt} />
+          </Area>
+          <Area name="Runs" area="runs">
+            <RunsPanel rt={state.rt} />
+          </Area>
+        </main>
+      )}
     </div>
   );
 }

@@ -3,7 +3,7 @@
 // reload, an offer to resume the last run from its checkpoint and its stored index.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RefreshRecord, StepMetrics } from '../model/metrics';
-import { ProgressMeter, type Progress } from '../model/progress';
+import { ProgressMeter } from '../model/progress';
 import type { RunRecord } from '../storage/db';
 import { PretrainingRun, type RunEvents, type RunStatus } from './pretraining-run';
 import { benchRefresh, type RefreshBenchOptions } from './refresh-bench';
@@ -12,17 +12,7 @@ import { loadRunData } from './run-data';
 import { runSettingsFromUrl } from './run-settings';
 import type { Runtime } from './runtime';
 import { extendTestHook } from './test-hook';
-
-/** One entry of the event log the e2e tests and the refresh timeline read. */
-export interface RunEvent {
-  type: 'step' | 'build-start' | 'build-end' | 'swap' | 'checkpoint' | 'status' | 'error';
-  /** Trainer step (steps taken so far) when the event happened. */
-  step: number;
-  time: number;
-  version?: number;
-  staleness?: number;
-  detail?: string;
-}
+import { useStudio } from './studio-store';
 
 interface View {
   status: RunStatus;
@@ -48,12 +38,11 @@ async function resumableRun(rt: Runtime, corpusId: string | undefined): Promise<
 
 export function RunPanel({ rt }: { rt: Runtime }) {
   const [view, setView] = useState<View>(EMPTY);
-  const [build, setBuild] = useState<Progress | null>(null);
+  const build = useStudio((s) => s.build);
   const [error, setError] = useState<string | null>(null);
   const [offer, setOffer] = useState<RunRecord | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const runRef = useRef<PretrainingRun | null>(null);
-  const events = useRef<RunEvent[]>([]);
   const meter = useRef<ProgressMeter | null>(null);
 
   const refreshView = useCallback(() => {
@@ -76,18 +65,22 @@ export function RunPanel({ rt }: { rt: Runtime }) {
 
   const handlers = useCallback((): RunEvents => {
     const at = () => runRef.current?.step ?? 0;
-    const push = (e: Omit<RunEvent, 'time'>) => events.current.push({ ...e, time: Date.now() });
+    const { record: push, setBuild, setBuildProgress } = useStudio.getState();
     return {
       step: (m: StepMetrics) => {
         push({ type: 'step', step: m.step, version: m.indexVersion, staleness: m.staleness, detail: m.phase });
         refreshView();
       },
-      buildStart: (e) => push({ type: 'build-start', step: e.step, version: e.version }),
-      buildEnd: (e) => {
-        push({ type: 'build-end', step: e.step, version: e.version, detail: e.ok ? 'ok' : e.error });
-        setBuild(null);
+      buildStart: (e) => {
+        setBuild({ version: e.version, snapshotStep: e.snapshotStep, start: e.time, progress: null });
+        push({ type: 'build-start', step: e.step, version: e.version, snapshotStep: e.snapshotStep });
       },
-      buildProgress: (p) => setBuild(p),
+      buildEnd: (e) => {
+        setBuild(null);
+        push({ type: 'build-end', step: e.step, version: e.version, snapshotStep: e.snapshotStep, detail: e.ok ? 'ok' : e.error });
+      },
+      buildProgress: (p) => setBuildProgress(p),
+      evaluated: (m) => push({ type: 'eval', step: m.step }),
       refresh: (r) => push({ type: 'swap', step: r.swapStep, version: r.version, staleness: r.swapStep - r.snapshotStep }),
       checkpoint: (step) => push({ type: 'checkpoint', step }),
       status: (s) => {
@@ -116,7 +109,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       const cid = await corpusId();
       const data = await loadRunData(rt.store, cid, settings.config);
       runRef.current?.dispose();
-      events.current = [];
+      useStudio.getState().setRun(null);
       const run = await PretrainingRun.create(
         {
           runId: `run-${Date.now().toString(36)}`,
@@ -132,6 +125,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         handlers(),
       );
       runRef.current = run;
+      useStudio.getState().setRun(run);
       meter.current = new ProgressMeter('training', 'steps', run.totalSteps);
       setOffer(null);
       run.start();
@@ -153,9 +147,10 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         const settings = record.config as unknown as { config: Parameters<typeof loadRunData>[2] };
         const data = await loadRunData(rt.store, record.corpusId, settings.config);
         runRef.current?.dispose();
-        events.current = [];
+        useStudio.getState().setRun(null);
         const run = await PretrainingRun.resume(runId, data, rt.store, rt.builder, handlers());
         runRef.current = run;
+        useStudio.getState().setRun(run);
         meter.current = new ProgressMeter('training', 'steps', run.totalSteps);
         setOffer(null);
         refreshView();
@@ -192,7 +187,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         const r = runRef.current;
         return r ? { runId: r.settings.runId, status: r.status, step: r.step, total: r.totalSteps, phase: r.phase?.phase ?? 'done' } : null;
       },
-      events: () => events.current,
+      events: () => useStudio.getState().events,
       resumable: async () => (await resumableRun(rt, await rt.store.activeCorpusId()))?.id ?? null,
       resumeStored: (runId: string) => resumeStored(runId),
       killBuilder: () => rt.builder.kill(),
@@ -262,7 +257,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
           label="Training"
         />
       )}
-      {build && <ProgressBar progress={build} label="Index build" testId="build-progress" />}
+      {build?.progress && <ProgressBar progress={build.progress} label="Index build" testId="build-progress" />}
       {view.refreshes.length > 0 && (
         <ul className="refresh-list" aria-label="Recent index refreshes">
           {view.refreshes.map((r) => (

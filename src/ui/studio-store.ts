@@ -1,0 +1,75 @@
+// The studio's shared state: the pre-training run in the page and what it has reported, so every panel
+// (training, index, charts, inspector, embedding map, runs) reads one source. The Training panel owns
+// the run and writes here; the other panels subscribe with `useStudio(selector)`.
+import { create } from 'zustand';
+import type { Progress } from '../model/progress';
+import type { RealmQuery } from '../model/realm-step';
+import type { PretrainingRun, RunStatus } from './pretraining-run';
+
+/** One entry of the event log the e2e tests and the refresh timeline read. */
+export interface RunEvent {
+  type: 'step' | 'build-start' | 'build-end' | 'swap' | 'checkpoint' | 'status' | 'error' | 'eval';
+  /** Trainer step (steps taken so far) when the event happened. */
+  step: number;
+  time: number;
+  version?: number;
+  /** build-start: the step whose weights θ′ were snapshotted. */
+  snapshotStep?: number;
+  staleness?: number;
+  detail?: string;
+}
+
+/** The index build under way: from the snapshot of θ′ until its swap (or failure). */
+export interface BuildInFlight {
+  version: number;
+  snapshotStep: number;
+  /** Date.now() when the snapshot was sent. */
+  start: number;
+  progress: Progress | null;
+}
+
+/** A masked sentence the user pinned in the inspector, watched across refreshes (and on the map). */
+export interface PinnedQuery {
+  /** Stable key of the sentence (its source and position). */
+  id: string;
+  /** The sentence as shown, with [MASK] in place of the span. */
+  text: string;
+  query: RealmQuery;
+  /** Index rows (chunk seq) of its retrieved passages at the latest inspection, best first. */
+  topRows: number[];
+}
+
+export interface StudioState {
+  /** The run in the page (new, resumed, or imported and opened), or null. */
+  run: PretrainingRun | null;
+  status: RunStatus;
+  /** Bumped on every event of the run: subscribe to it to redraw from `run.history`. */
+  tick: number;
+  /** The run's events in order (steps, builds, swaps, checkpoints, evaluations, errors). */
+  events: RunEvent[];
+  build: BuildInFlight | null;
+  pinned: PinnedQuery | null;
+  setPinned(p: PinnedQuery | null): void;
+  setRun(run: PretrainingRun | null): void;
+  record(e: Omit<RunEvent, 'time'>): void;
+  setBuild(b: BuildInFlight | null): void;
+  setBuildProgress(p: Progress): void;
+}
+
+export const useStudio = create<StudioState>((set) => ({
+  run: null,
+  status: 'idle',
+  tick: 0,
+  events: [],
+  build: null,
+  pinned: null,
+  setPinned: (pinned) => set({ pinned }),
+  setRun: (run) => set((s) => ({ run, status: run?.status ?? 'idle', events: [], build: null, tick: s.tick + 1 })),
+  record: (e) =>
+    set((s) => {
+      s.events.push({ ...e, time: Date.now() });
+      return { tick: s.tick + 1, status: s.run?.status ?? s.status };
+    }),
+  setBuild: (build) => set((s) => ({ build, tick: s.tick + 1 })),
+  setBuildProgress: (progress) => set((s) => (s.build ? { build: { ...s.build, progress } } : {})),
+}));
