@@ -7,7 +7,8 @@
 // public/corpus/tiny), LEARNING_QUICK=1 for a short smoke run, LEARNING_STEPS="ict,mlm,realm"
 // (default 400,1000,600), LEARNING_K (8), LEARNING_LR (1e-3), LEARNING_BATCH (8), LEARNING_SEED (1),
 // LEARNING_SHARE (1: one BERT for both embedders; 0: separate, REALM's default),
-// LEARNING_TAU (1: temperature of p(z|x)), LEARNING_MODE=per-mask|joint. About 15 minutes on 2 shared cores.
+// LEARNING_TAU (1: temperature of p(z|x)), LEARNING_MODE=per-mask|joint,
+// LEARNING_EXCLUDE=passage|sentence (the trivial candidate, see trivialExclusion in config.ts). About 15 minutes on 2 shared cores.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -41,10 +42,11 @@ async function main() {
     learningRate: Number(env('LR', '1e-3')),
     shareRetrieverWeights: env('SHARE', '1') === '1',
     retrievalTemperature: Number(env('TAU', '1')),
+    trivialExclusion: env('EXCLUDE', 'passage') === 'sentence' ? 'sentence' : 'passage',
     ...(process.env.LEARNING_MODE ? { marginalisation: parseMarginalisationOption(env('MODE', '')) } : {}),
   });
   const trainer = new RealmTrainer({ config, data });
-  const chance = chanceRecallAtK(trainer.docs, data.heldOut, 5);
+  const chance = chanceRecallAtK(trainer.docs, data.heldOut, 5, config.trivialExclusion);
   const t0 = performance.now();
   const rows: string[][] = [];
   const record = async (stage: string) => {
@@ -75,7 +77,7 @@ async function main() {
     `${what}: ${data.passages.length} passages, ${data.queries.length} training queries, ` +
     `${data.heldOut.length} held-out cloze queries; tiny preset (${trainer.model.parameterCount().toLocaleString()} parameters), ` +
     `batch ${config.batchSize}, k = ${config.k} (incl. null), ${config.marginalisation}, lr ${config.learningRate}, ` +
-    `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
+    `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
     `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n`;
   console.log(text);
   if (!quick) {

@@ -24,6 +24,7 @@ const HELP = `usage: npm run train -- [options]
   --masking salient|random-token|random-span   how a corpus folder's sentences are masked (default salient)
   --max-queries N                sample at most N training queries from a corpus folder
   --seed N, --lr X, --batch N, --k N, --mode per-mask|joint, --refresh-every N, --dropout X
+  --exclude passage|sentence     the trivial candidate: never retrieve the query's passage (REALM), or retrieve it without the query sentence
   --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
   --metrics FILE                 JSON lines here instead of stdout
   --out PATH                     checkpoint PATH.json + PATH.bin (default $TMPDIR/realm-runs/<time>/checkpoint)
@@ -91,6 +92,7 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('attentionDropout', dropout);
   if (args.has('masking')) over.masking = args.get('masking') as MaskingStrategy;
   if (args.has('mode')) over.marginalisation = parseMarginalisationOption(args.get('mode')!);
+  if (args.has('exclude')) over.trivialExclusion = args.get('exclude') === 'sentence' ? 'sentence' : 'passage';
   return makeConfig(preset, over);
 }
 

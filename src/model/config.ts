@@ -3,6 +3,7 @@
 // README's presets table prints.
 
 export type Marginalisation = 'per-mask' | 'joint';
+export type TrivialExclusion = 'passage' | 'sentence';
 export type MaskingStrategy = 'salient' | 'random-token' | 'random-span';
 export type RefreshPolicyName = 'sync' | 'async';
 export type PresetName = 'tiny' | 'small' | 'base';
@@ -31,6 +32,7 @@ export interface RealmConfig {
   maxMasks: number; // masked positions per query (longer salient spans are cut)
   // ---- loss and data ----
   marginalisation: Marginalisation; // 'per-mask' (released code, the default) or 'joint' (paper)
+  trivialExclusion: TrivialExclusion; // the trivial candidate: 'passage' (REALM) never retrieves the query's own passage; 'sentence' retrieves it with the query sentence cut out
   masking: MaskingStrategy; // how REALM queries are masked: salient spans (default) or the ablations
   mlmProbability: number; // share of tokens masked in the MLM warm-up (BERT: 0.15)
   ictRemoveProbability: number; // ICT: probability that the pseudo-query sentence is removed from its passage (0.9)
@@ -79,6 +81,7 @@ const COMMON: Omit<
   maxMasks: 8,
   retrievalTemperature: 1,
   marginalisation: 'per-mask',
+  trivialExclusion: 'passage',
   masking: 'salient',
   mlmProbability: 0.15,
   ictRemoveProbability: 0.9,
@@ -188,6 +191,7 @@ export function validateConfig(c: RealmConfig): void {
   need(c.maxReaderLength > c.maxQueryLength + 2, 'maxReaderLength must leave room for a document after the query');
   need(c.vocabSize > 5, 'vocabSize must include the 5 special tokens and some wordpieces');
   need(c.marginalisation === 'per-mask' || c.marginalisation === 'joint', 'marginalisation is per-mask or joint');
+  need(c.trivialExclusion === 'passage' || c.trivialExclusion === 'sentence', 'trivialExclusion is passage or sentence');
   need(['salient', 'random-token', 'random-span'].includes(c.masking), `unknown masking "${c.masking}": use salient, random-token or random-span`);
   for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);
 }

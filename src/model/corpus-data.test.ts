@@ -76,6 +76,19 @@ describe('buildTrainingData', () => {
     }
   });
 
+  it("records each query's sentence index: the sentence trivialExclusion 'sentence' cuts out of its passage", () => {
+    const d = build(1);
+    for (const q of [...d.queries, ...d.heldOut]) {
+      const row = d.passages.findIndex((p) => p.id === q.sourceDocId);
+      const restored = Array.from(q.inputIds);
+      Array.from(q.maskPositions).forEach((p, j) => (restored[p] = q.targets[j]));
+      expect(q.sourceSentence).toBeDefined();
+      expect(d.passages[row].sentences[q.sourceSentence!]).toEqual(restored.slice(1, -1));
+    }
+    // A held-out item in a passage's second sentence points at index 1.
+    expect(d.heldOut.some((q) => q.sourceDocId === 'a3' && q.sourceSentence === 1)).toBe(true);
+  });
+
   it('uses precomputed spans when given, and tags spans when absent', () => {
     const d = build(3);
     const fromA4 = d.queries.filter((q) => q.sourceDocId === 'a4');

@@ -134,7 +134,9 @@ export function buildTrainingData(
       dropped++; // no wordpiece under the answer: the masker fell back to a random span
       continue;
     }
-    heldOut.push({ inputIds: ex.inputIds, maskPositions: ex.maskPositions, targets: ex.targets, sourceDocId: ex.sourceDocId, answer: [...ex.targets] });
+    // Its index among the passage's non-empty sentences, as tokenizePassage keeps them.
+    const sourceSentence = sentencesOf[row].filter((s) => s.start < sentence.start && tokenizer.encode(text.slice(s.start, s.end)).length > 0).length;
+    heldOut.push({ inputIds: ex.inputIds, maskPositions: ex.maskPositions, targets: ex.targets, sourceDocId: ex.sourceDocId, sourceSentence, answer: [...ex.targets] });
   }
 
   // Training queries: every other sentence, masked by the chosen strategy.

@@ -36,7 +36,11 @@ export function docTokens(p: { title: number[]; sentences: number[][] }, maxLen:
 }
 
 export function documentStore(passages: TokenizedPassage[], maxDocLength: number): DocumentStore {
-  return { ids: passages.map((p) => p.id), tokens: passages.map((p) => docTokens(p, maxDocLength)) };
+  return {
+    ids: passages.map((p) => p.id),
+    tokens: passages.map((p) => docTokens(p, maxDocLength)),
+    withoutSentence: (row, sentence) => docTokens(passages[row], maxDocLength, sentence),
+  };
 }
 
 /** True when `needle` occurs contiguously in `hay`. */

@@ -7,7 +7,7 @@ import { EVAL_CTX } from './bert';
 import { containsSpan, type ClozeQuery } from './data';
 import type { MipsIndex } from './mips';
 import type { RealmModel } from './realm-model';
-import { cutQuery, disposeBatch, prepareRealmBatch, realmForward, type DocumentStore } from './realm-step';
+import { cutQuery, disposeBatch, prepareRealmBatch, realmForward, trivialCandidate, type DocumentStore } from './realm-step';
 
 export interface ClozeEval {
   /** Share of queries whose every masked token is predicted right, with retrieval. */
@@ -72,12 +72,13 @@ export async function evaluateCloze(model: RealmModel, index: MipsIndex, docs: D
 
 /** How many queries have a passage containing their answer among the top `k` retrieved. */
 export async function recallHits(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], k = 5): Promise<number> {
+  const trivial = queries.map((q) => trivialCandidate(model.config.trivialExclusion, docs, q));
   const found = tf.tidy(() => {
     const qEmb = model.embedInput.embedRows(
       queries.map((q) => cutQuery(q.inputIds, model.config.maxQueryLength)),
       model.config.maxQueryLength,
     ); // [B, d]
-    const { indices, scores } = index.search(qEmb, Math.min(k, index.size - 1), queries.map((q) => q.sourceDocId));
+    const { indices, scores } = index.search(qEmb, Math.min(k, index.size - 1), trivial.map((t) => t.excludeId));
     scores.dispose();
     return indices; // [B, k]
   });
@@ -85,24 +86,28 @@ export async function recallHits(model: RealmModel, index: MipsIndex, docs: Docu
   found.dispose();
   let hits = 0;
   queries.forEach((q, i) => {
-    if (rows[i].some((r) => containsSpan(docs.tokens[r], q.answer))) hits++;
+    if (rows[i].some((r) => containsSpan(trivial[i].tokensOf(r), q.answer))) hits++;
   });
   return hits;
 }
 
 /**
- * Expected recall@k of retrieving k passages uniformly at random among the N-1 that are not the
- * query's own: the floor a trained retriever's recall@k must be compared against (an answer such as
- * a country name sits in many passages, so this is far from 0).
+ * Expected recall@k of retrieving k passages uniformly at random among the candidates the search may
+ * return (every passage but the query's own; with trivialExclusion 'sentence', its own passage too,
+ * seen without the query sentence): the floor a trained retriever's recall@k must be compared
+ * against (an answer such as a country name sits in many passages, so this is far from 0).
  */
-export function chanceRecallAtK(docs: DocumentStore, queries: readonly ClozeQuery[], k = 5): number {
+export function chanceRecallAtK(docs: DocumentStore, queries: readonly ClozeQuery[], k = 5, mode: 'passage' | 'sentence' = 'passage'): number {
   if (queries.length === 0) return NaN;
-  const n = docs.ids.length - 1;
   let sum = 0;
   for (const q of queries) {
+    const { excludeId, tokensOf } = trivialCandidate(mode, docs, q);
+    let n = 0;
     let holding = 0;
-    docs.tokens.forEach((t, r) => {
-      if (docs.ids[r] !== q.sourceDocId && containsSpan(t, q.answer)) holding++;
+    docs.ids.forEach((id, r) => {
+      if (id === excludeId) return;
+      n++;
+      if (containsSpan(tokensOf(r), q.answer)) holding++;
     });
     let miss = 1;
     for (let i = 0; i < Math.min(k, n); i++) miss *= Math.max(0, n - holding - i) / (n - i);

@@ -37,6 +37,8 @@ export interface MaskedExample {
   sourceDocId: string;
   /** Type of the masked salient span ('salient' only, and not on a fallback). */
   spanType?: string;
+  /** Index of the sentence among its passage's non-empty sentences (TokenizedPassage.sentences). */
+  sourceSentence?: number;
 }
 
 /** A span in the same character coordinates as the sentence's wordpiece offsets. */
@@ -321,18 +323,20 @@ export function maskPassage(
   heldOut: ReadonlySet<string> = new Set(),
 ): MaskedExample[] {
   const out: MaskedExample[] = [];
+  let sentence = -1; // counts the non-empty sentences, as tokenizePassage keeps them
   for (const sent of splitSentences(passage.text)) {
+    const { ids, offsets } = tokenizer.encodeWithOffsets(passage.text.slice(sent.start, sent.end));
+    if (ids.length > 0) sentence++;
     if (heldOut.has(heldOutKey(passage.id, sent.start))) {
       masker.stats.heldOut++;
       continue;
     }
-    const { ids, offsets } = tokenizer.encodeWithOffsets(passage.text.slice(sent.start, sent.end));
     const spans = (passage.spans ?? []).filter((sp) => sp.start >= sent.start && sp.end <= sent.end);
     const ex = masker.mask(
       { ids, offsets: offsets.map(([a, b]) => [a + sent.start, b + sent.start]), spans, sourceDocId: passage.id },
       rng,
     );
-    if (ex) out.push(ex);
+    if (ex) out.push({ ...ex, sourceSentence: sentence });
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { expectAllclose } from '../testing/allclose';
 import { CLS_ID, SEP_ID } from './bert';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint';
 import { makeConfig } from './config';
-import { documentStore, syntheticWorld } from './data';
+import { docTokens, documentStore, syntheticWorld } from './data';
 import { freshIndex } from './index-refresh';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
@@ -43,6 +43,48 @@ describe('prepareRealmBatch', () => {
     expect(tf.memory().numTensors).toBe(before);
     index.dispose();
     model.dispose();
+  });
+});
+
+describe('trivialExclusion', () => {
+  it("'sentence' may retrieve the source passage, but without the query's sentence; 'passage' never retrieves it", async () => {
+    const data = syntheticWorld(3, { seedRng: new Rng(4) });
+    const n = data.passages.length;
+    // Every passage is a candidate (k - 1 = N), so the source row is retrieved whenever it is allowed.
+    const queries = data.queries.slice(0, 3).map((q) => {
+      const row = data.passages.findIndex((p) => p.id === q.sourceDocId);
+      const restored = Array.from(q.inputIds);
+      Array.from(q.maskPositions).forEach((p, j) => (restored[p] = q.targets[j]));
+      const sentence = data.passages[row].sentences.findIndex((s) => s.join() === restored.slice(1, -1).join());
+      expect(sentence).toBeGreaterThanOrEqual(0);
+      return { ...q, sourceSentence: sentence, row };
+    });
+    for (const mode of ['passage', 'sentence'] as const) {
+      const k = mode === 'sentence' ? n + 1 : n;
+      const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 8, k, trivialExclusion: mode, maxReaderLength: 128, maxPositions: 160 });
+      const rng = new Rng(9);
+      const model = new RealmModel(cfg, () => rng.nextUint32());
+      const docs = documentStore(data.passages, cfg.maxDocLength);
+      const index = await freshIndex(model, docs);
+      const batch = await prepareRealmBatch(model, index, docs, queries);
+      const reader = batch.readerIds.arraySync() as number[][];
+      queries.forEach((q, b) => {
+        const z = batch.retrievedRows[b].indexOf(q.row);
+        if (mode === 'passage') {
+          expect(z).toBe(-1);
+          return;
+        }
+        expect(z).toBeGreaterThanOrEqual(0);
+        const expected = Array.from(docTokens(data.passages[q.row], cfg.maxDocLength, q.sourceSentence));
+        const row = reader[b * k + z + 1];
+        const docPart = row.slice(row.indexOf(SEP_ID) + 1).filter((t) => t !== 0);
+        expect(docPart).toEqual(expected.slice(1)); // the reader drops the document's [CLS]
+        expect(expected.length).toBeLessThan(docs.tokens[q.row].length);
+      });
+      disposeBatch(batch);
+      index.dispose();
+      model.dispose();
+    }
   });
 });
 

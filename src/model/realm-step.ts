@@ -22,12 +22,31 @@ export interface RealmQuery {
   targets: ArrayLike<number>;
   /** Id of the passage x was cut from (excluded from retrieval), or null. */
   sourceDocId: string | null;
+  /** Index of x among its passage's sentences (TokenizedPassage.sentences), when known. */
+  sourceSentence?: number;
 }
 
 /** The documents behind the index rows: tokens of `[CLS] title [SEP] body [SEP]` by row. */
 export interface DocumentStore {
   readonly ids: readonly string[];
   readonly tokens: readonly ArrayLike<number>[];
+  /** Tokens of row `row` with its sentence `sentence` cut out (for trivialExclusion 'sentence'). */
+  withoutSentence?(row: number, sentence: number): ArrayLike<number>;
+}
+
+/**
+ * REALM's trivial candidate. 'passage': the query's own passage is never retrieved (the paper).
+ * 'sentence': it may be retrieved, but the reader and the recall check see it with the query's
+ * sentence cut out, so the masked span can only be copied from the rest of the passage (its title,
+ * its other sentences). Returns the id to exclude from the search and the tokens of a retrieved row.
+ */
+export function trivialCandidate(mode: 'passage' | 'sentence', docs: DocumentStore, q: RealmQuery) {
+  const cut = mode === 'sentence' && q.sourceSentence !== undefined && q.sourceDocId !== null && docs.withoutSentence !== undefined;
+  return {
+    excludeId: cut ? null : q.sourceDocId,
+    tokensOf: (row: number): ArrayLike<number> =>
+      cut && docs.ids[row] === q.sourceDocId ? docs.withoutSentence!(row, q.sourceSentence!) : docs.tokens[row],
+  };
 }
 
 export interface PreparedRealmBatch {
@@ -67,9 +86,10 @@ export async function prepareRealmBatch(model: RealmModel, index: MipsIndex, doc
   const b = queries.length;
   const k = cfg.k;
   const qRows = queries.map((q) => cutQuery(q.inputIds, cfg.maxQueryLength));
+  const trivial = queries.map((q) => trivialCandidate(cfg.trivialExclusion, docs, q));
   const found = tf.tidy(() => {
     const qEmb = model.embedInput.embedRows(qRows, cfg.maxQueryLength); // [B, d]
-    const { indices, scores } = index.search(qEmb, k - 1, queries.map((q) => q.sourceDocId));
+    const { indices, scores } = index.search(qEmb, k - 1, trivial.map((t) => t.excludeId));
     scores.dispose();
     return indices; // [B, k-1]
   });
@@ -85,7 +105,7 @@ export async function prepareRealmBatch(model: RealmModel, index: MipsIndex, doc
     for (let j = 0; j < n; j++) {
       if (q.maskPositions[j] < qRows[i].length - 1) targets[i * m + j] = q.targets[j];
     }
-    const candidates = [NULL_DOC_TOKENS, ...retrievedRows[i].map((row) => docs.tokens[row])];
+    const candidates = [NULL_DOC_TOKENS, ...retrievedRows[i].map((row) => trivial[i].tokensOf(row))];
     candidates.forEach((doc, z) => {
       if (z > 0) docRows.push(Array.from(doc).slice(0, cfg.maxDocLength));
       readerRows.push(readerInput(qRows[i], doc, cfg.maxReaderLength));
