@@ -1,6 +1,16 @@
 import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ACTIVE_CORPUS_KEY, RealmStore, StorageFullError, type ChunkRecord, type CorpusRecord } from './db';
+import {
+  ACTIVE_CORPUS_KEY,
+  RealmStore,
+  RunExistsError,
+  StorageFullError,
+  requestPersistentStorage,
+  storageStatus,
+  type ChunkRecord,
+  type CorpusRecord,
+  type RunRecord,
+} from './db';
 
 let store: RealmStore;
 let n = 0;
@@ -75,6 +85,90 @@ describe('RealmStore', () => {
     await store.deleteRun('r1');
     expect(await store.latestCheckpoint('r1')).toBeUndefined();
     expect(await store.getRunLogs('r1')).toEqual([]);
+  });
+
+  describe('runs for the Runs panel', () => {
+    const runRecord = (id: string, createdAt: number, corpusId = 'c'): RunRecord => ({
+      id, createdAt, updatedAt: createdAt, corpusId, config: { seed: 1 }, status: 'done', step: 4, finalMetrics: { loss: 2.5 },
+    });
+    const embeddings = (corpusId: string, version: number, runId: string) => ({
+      corpusId, version, snapshotStep: 0, runId, createdAt: 0, dim: 1, count: 1, vectors: new Float32Array([version]),
+    });
+
+    it('deletes a run with its logs, checkpoints, embeddings and kept vocabulary, and nothing of other runs', async () => {
+      for (const id of ['r1', 'r2']) {
+        await store.putRunBundle({
+          run: runRecord(id, 1),
+          logs: [{ runId: id, seq: 0, kind: 'step', record: { loss: 1 } }],
+          checkpoints: [{ runId: id, step: 4, createdAt: 0, phase: 'mlm', weights: [], optimizer: [], rngState: [1], indexVersion: 0 }],
+          vocab: ['[PAD]', id],
+        });
+      }
+      await store.putEmbeddings(embeddings('c', 1, 'r1'));
+      await store.putEmbeddings(embeddings('c', 2, 'r2'));
+      await store.putEmbeddings(embeddings('other', 1, 'r1'));
+      await store.deleteRun('r1');
+      expect(await store.getRun('r1')).toBeUndefined();
+      expect(await store.getRunLogs('r1')).toEqual([]);
+      expect(await store.checkpointSteps('r1')).toEqual([]);
+      expect(await store.getRunVocab('r1')).toBeUndefined();
+      expect(await store.getEmbeddings('c', 1)).toBeUndefined();
+      expect(await store.latestEmbeddings('other')).toBeUndefined();
+      // The other run keeps everything.
+      expect((await store.getRun('r2'))?.step).toBe(4);
+      expect(await store.getRunLogs('r2')).toHaveLength(1);
+      expect(await store.checkpointSteps('r2')).toEqual([4]);
+      expect(await store.getRunVocab('r2')).toEqual(['[PAD]', 'r2']);
+      expect((await store.getEmbeddings('c', 2))?.runId).toBe('r2');
+    });
+
+    it('lists runs newest first with their checkpoint step, log count and whether the corpus is here', async () => {
+      await store.putCorpus({ id: 'c', name: 'C', source: 'x', status: 'ready', createdAt: 0, stats: {} });
+      await store.putRun(runRecord('old', 100));
+      await store.putRun(runRecord('new', 200, 'gone'));
+      for (const step of [2, 4]) {
+        await store.putCheckpoint({ runId: 'old', step, createdAt: 0, phase: 'mlm', weights: [], optimizer: [], rngState: [1], indexVersion: 0 });
+      }
+      await store.appendRunLogs([0, 1, 2].map((seq) => ({ runId: 'old', seq, kind: 'step', record: {} })));
+      const list = await store.listRunSummaries();
+      expect(list.map((s) => s.run.id)).toEqual(['new', 'old']);
+      expect(list[0]).toMatchObject({ checkpointStep: null, checkpointCount: 0, logCount: 0, corpus: 'missing', hasOwnVocab: false });
+      expect(list[1]).toMatchObject({ checkpointStep: 4, checkpointCount: 2, logCount: 3, corpus: 'ready' });
+    });
+
+    it('never overwrites a stored run when a bundle with its id is put, and writes nothing of that bundle', async () => {
+      await store.putRun(runRecord('r', 1));
+      const bundle = {
+        run: { ...runRecord('r', 2), step: 99 },
+        logs: [{ runId: 'r', seq: 0, kind: 'step', record: { loss: 9 } }],
+        checkpoints: [],
+        vocab: ['x'],
+      };
+      await expect(store.putRunBundle(bundle)).rejects.toBeInstanceOf(RunExistsError);
+      expect((await store.getRun('r'))?.step).toBe(4);
+      expect(await store.getRunLogs('r')).toEqual([]);
+      expect(await store.getRunVocab('r')).toBeUndefined();
+      await expect(store.putRunBundle({ ...bundle, run: runRecord('s', 1) })).rejects.toThrow(/must carry its id/);
+    });
+
+    it('reports storage as unknown where the browser does not say, and persistence as unsupported', async () => {
+      const nav = globalThis.navigator as unknown as { storage?: unknown };
+      const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+      try {
+        Object.defineProperty(globalThis, 'navigator', { value: { ...nav, storage: undefined }, configurable: true });
+        expect(await storageStatus()).toEqual({ known: false, usage: null, quota: null, persisted: null });
+        expect(await requestPersistentStorage()).toBe('unsupported');
+        Object.defineProperty(globalThis, 'navigator', {
+          value: { storage: { estimate: async () => ({ usage: 10, quota: 1000 }), persisted: async () => false, persist: async () => true } },
+          configurable: true,
+        });
+        expect(await storageStatus()).toEqual({ known: true, usage: 10, quota: 1000, persisted: false });
+        expect(await requestPersistentStorage()).toBe('granted');
+      } finally {
+        if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+        else delete (globalThis as { navigator?: unknown }).navigator;
+      }
+    });
   });
 
   it('turns a quota error into a StorageFullError that says what to do', async () => {

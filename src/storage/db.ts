@@ -33,6 +33,8 @@ export interface EvalSetsRecord {
 /** Settings key of the corpus that training uses. */
 export const ACTIVE_CORPUS_KEY = 'activeCorpus';
 const evalSetsKey = (corpusId: string) => `evalSets:${corpusId}`;
+/** Settings key of the vocabulary kept with an imported run (its corpus may not be in this browser). */
+const runVocabKey = (runId: string) => `runVocab:${runId}`;
 
 /** One passage (block) of a corpus: at most 128 wordpieces, with its salient spans. */
 export interface ChunkRecord {
@@ -378,15 +380,154 @@ export class RealmStore {
     const cursor = await this.db.transaction('checkpoints').store.openCursor(prefixRange(runId), 'prev');
     return cursor?.value;
   }
-  /** Deletes a run with its logs and checkpoints. */
+  /**
+   * Deletes a run with everything it owns, in one transaction: its record, logs, checkpoints, the index
+   * embeddings it built (whatever their corpus) and the vocabulary kept with an imported run.
+   */
   async deleteRun(runId: string): Promise<void> {
-    const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints'], 'readwrite');
+    const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'embeddings', 'settings'], 'readwrite');
+    // Embeddings are keyed by [corpusId, version]; the run that built them is a field, so scan.
+    const deleteEmbeddings = async () => {
+      let cursor = await tx.objectStore('embeddings').openCursor();
+      while (cursor) {
+        if (cursor.value.runId === runId) await cursor.delete();
+        cursor = await cursor.continue();
+      }
+    };
     await Promise.all([
       tx.objectStore('runs').delete(runId),
       tx.objectStore('runLogs').delete(prefixRange(runId)),
       tx.objectStore('checkpoints').delete(prefixRange(runId)),
+      tx.objectStore('settings').delete(runVocabKey(runId)),
+      deleteEmbeddings(),
       tx.done,
     ]);
+  }
+  /** Steps of a run's stored checkpoints, oldest first (reads keys only, not the weights). */
+  async checkpointSteps(runId: string): Promise<number[]> {
+    const keys = await this.db.getAllKeys('checkpoints', prefixRange(runId));
+    return keys.map((k) => k[1]);
+  }
+  /** Every checkpoint of a run, oldest first. */
+  async getCheckpoints(runId: string): Promise<CheckpointRecord[]> {
+    return this.db.getAll('checkpoints', prefixRange(runId));
+  }
+  /**
+   * The runs for the Runs panel, newest first, each with its latest checkpoint step, how many log
+   * records it has, and whether its corpus is in this browser (a run can only resume on its corpus).
+   */
+  async listRunSummaries(): Promise<RunSummary[]> {
+    const [runs, corpora] = await Promise.all([this.listRuns(), this.listCorpora()]);
+    const corpusStatus = new Map(corpora.map((c) => [c.id, c.status]));
+    const summaries = await Promise.all(
+      runs.map(async (run): Promise<RunSummary> => {
+        const [steps, logCount, vocab] = await Promise.all([
+          this.checkpointSteps(run.id),
+          this.db.count('runLogs', prefixRange(run.id)),
+          this.getRunVocab(run.id),
+        ]);
+        return {
+          run,
+          checkpointStep: steps.length > 0 ? steps[steps.length - 1] : null,
+          checkpointCount: steps.length,
+          logCount,
+          corpus: corpusStatus.get(run.corpusId) ?? 'missing',
+          hasOwnVocab: vocab !== undefined,
+        };
+      }),
+    );
+    return summaries.sort((a, b) => b.run.createdAt - a.run.createdAt || (a.run.id < b.run.id ? 1 : -1));
+  }
+  /** The vocabulary kept with an imported run (for runs whose corpus may not be in this browser). */
+  async getRunVocab(runId: string): Promise<string[] | undefined> {
+    return (await this.db.get('settings', runVocabKey(runId))) as string[] | undefined;
+  }
+  /**
+   * Stores a whole run (record, logs, checkpoints, and optionally the vocabulary it was trained with)
+   * in one transaction. Never overwrites: if a run with this id exists, nothing is written and a
+   * RunExistsError is thrown.
+   */
+  async putRunBundle(b: { run: RunRecord; logs: RunLogRecord[]; checkpoints: CheckpointRecord[]; vocab?: string[] }): Promise<void> {
+    const id = b.run.id;
+    if ([...b.logs, ...b.checkpoints].some((r) => r.runId !== id)) {
+      throw new Error(`Every log and checkpoint of run ${id} must carry its id; import the run again.`);
+    }
+    await guard(`run ${id}`, async () => {
+      const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'settings'], 'readwrite');
+      if ((await tx.objectStore('runs').getKey(id)) !== undefined) {
+        tx.abort();
+        await tx.done.catch(() => {});
+        throw new RunExistsError(id);
+      }
+      await Promise.all([
+        tx.objectStore('runs').add(b.run),
+        ...b.logs.map((l) => tx.objectStore('runLogs').put(l)),
+        ...b.checkpoints.map((c) => tx.objectStore('checkpoints').put(c)),
+        ...(b.vocab ? [tx.objectStore('settings').put(b.vocab, runVocabKey(id))] : []),
+        tx.done,
+      ]);
+    });
+  }
+}
+
+/** What the Runs panel lists for one stored run. */
+export interface RunSummary {
+  run: RunRecord;
+  /** Step of the latest checkpoint, or null when the run has none yet. */
+  checkpointStep: number | null;
+  checkpointCount: number;
+  logCount: number;
+  /** Whether the run's corpus is in this browser: only then can the run resume. */
+  corpus: CorpusRecord['status'] | 'missing';
+  /** Whether a vocabulary was kept with the run (it was imported). */
+  hasOwnVocab: boolean;
+}
+
+/** A run with this id is already stored; nothing was overwritten. */
+export class RunExistsError extends Error {
+  constructor(readonly runId: string) {
+    super(`A run with id "${runId}" is already stored in this browser. Import it under a new id, or delete the stored one first.`);
+    this.name = 'RunExistsError';
+  }
+}
+
+/** Storage used and the quota of this origin, and whether the browser keeps it under pressure. */
+export interface StorageStatus {
+  /** False when the browser does not say (no navigator.storage.estimate). */
+  known: boolean;
+  usage: number | null;
+  quota: number | null;
+  /** True when the browser promised not to evict this site's data; null when it cannot say. */
+  persisted: boolean | null;
+}
+
+export async function storageStatus(): Promise<StorageStatus> {
+  const storage = globalThis.navigator?.storage;
+  let persisted: boolean | null = null;
+  try {
+    if (storage?.persisted) persisted = await storage.persisted();
+  } catch {
+    persisted = null;
+  }
+  try {
+    const est = await storage?.estimate?.();
+    if (est && typeof est.usage === 'number' && typeof est.quota === 'number') {
+      return { known: true, usage: est.usage, quota: est.quota, persisted };
+    }
+  } catch {
+    // Some browsers throw in private windows: report "unknown" below.
+  }
+  return { known: false, usage: null, quota: null, persisted };
+}
+
+/** Asks the browser to keep this site's data under storage pressure ("Keep my data"). */
+export async function requestPersistentStorage(): Promise<'granted' | 'denied' | 'unsupported'> {
+  const storage = globalThis.navigator?.storage;
+  if (!storage?.persist) return 'unsupported';
+  try {
+    return (await storage.persist()) ? 'granted' : 'denied';
+  } catch {
+    return 'denied';
   }
 }
 
