@@ -1,12 +1,156 @@
-// Placeholder: the studio's Model & run config panel is being built (issue #8).
+// The Model & run config panel: every setting of the next run, kept in the page's URL (so copying the
+// link shares the setup), one-click setups, and the backend (which needs a reload to change).
+import { useState } from 'react';
+import { BACKEND_ORDER } from '../model/backend';
+import type { PresetName } from '../model/config';
+import { defaultValue, PRESET_NAMES, RUN_PARAMS, runSettingsFromUrl, withParam, type RunParam } from './run-settings';
 import type { Runtime } from './runtime';
+import { useStudio } from './studio-store';
+import './config-panel.css';
+
+/** One-click setups: each replaces every run setting (the backend stays). */
+export const SETUPS: readonly { name: string; help: string; query: string }[] = [
+  { name: 'Smoke test', help: 'A few steps of each phase: checks that everything runs (seconds on a GPU).', query: 'preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2' },
+  { name: 'Classroom demo', help: 'Tiny model, a few hundred steps: watch the index refresh while it trains.', query: 'preset=tiny&ict=100&mlm=200&realm=300&refresh=async&every=20&eval=50&ckpt=25' },
+  { name: 'Frozen index', help: 'The ablation: the index built after ICT is never refreshed.', query: 'preset=tiny&ict=100&mlm=200&realm=300&refresh=frozen&eval=50&ckpt=25' },
+  { name: 'Small (GPU)', help: 'The small preset (4 layers, hidden 256): for a real GPU.', query: 'preset=small&refresh=async&eval=200&ckpt=100' },
+];
+
+function currentSearch(): string {
+  return window.location.search;
+}
+
+function setSearch(search: string): void {
+  window.history.replaceState(null, '', `${window.location.pathname}${search}${window.location.hash}`);
+}
 
 export function ConfigPanel({ rt }: { rt: Runtime }) {
-  void rt;
+  const [search, setSearchState] = useState(currentSearch);
+  const [copied, setCopied] = useState(false);
+  const running = useStudio((s) => s.status === 'running');
+  const params = new URLSearchParams(search);
+  const settings = runSettingsFromUrl(search);
+  const preset = settings.preset;
+  const urlBackend = params.get('backend') ?? 'auto';
+  const activeBackend = rt.backend.backend;
+
+  const update = (next: string) => {
+    setSearch(next);
+    setSearchState(next);
+    setCopied(false);
+  };
+  const setParam = (key: string, value: string | null) => update(withParam(search, key, value));
+  const applySetup = (query: string) => {
+    const next = new URLSearchParams(query);
+    const backend = params.get('backend');
+    if (backend) next.set('backend', backend);
+    update(`?${next.toString()}`);
+  };
+  const copyLink = async () => {
+    try {
+      await navigator.clipboard.writeText(window.location.href);
+      setCopied(true);
+    } catch {
+      window.prompt('Copy this link to share the setup:', window.location.href);
+    }
+  };
+
   return (
     <section className="panel panel-config" aria-labelledby="config-title" data-testid="config-panel">
-      <h2 id="config-title">Model & run config</h2>
-      <p className="muted">Not built yet.</p>
+      <h2 id="config-title">Model &amp; run config</h2>
+      <p className="muted config-note">
+        Settings for the next run; they live in the page's URL, so the link reproduces this setup.
+        {running && ' The run in progress keeps the settings it started with.'}
+      </p>
+      <div className="config-setups" role="group" aria-label="One-click setups">
+        {SETUPS.map((s) => (
+          <button key={s.name} type="button" title={s.help} onClick={() => applySetup(s.query)}>
+            {s.name}
+          </button>
+        ))}
+      </div>
+      <div className="config-grid">
+        <label htmlFor="cfg-preset" title="Model size: tiny (hidden 32, 2 layers), small (hidden 256, 4 layers), base (BERT-base sized).">
+          Preset
+        </label>
+        <select id="cfg-preset" value={preset} onChange={(e) => setParam('preset', e.target.value === 'tiny' ? null : e.target.value)}>
+          {PRESET_NAMES.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+        {RUN_PARAMS.map((p) => (
+          <ParamField key={p.key} param={p} preset={preset} value={params.get(p.key)} onChange={(v) => setParam(p.key, v)} />
+        ))}
+        <label htmlFor="cfg-backend" title="The tfjs backend of the page. Changing it reloads the page (a backend cannot be swapped under a live model).">
+          Backend
+        </label>
+        <div className="config-backend">
+          <select id="cfg-backend" value={urlBackend} onChange={(e) => setParam('backend', e.target.value === 'auto' ? null : e.target.value)}>
+            {['auto', ...BACKEND_ORDER].map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+          {urlBackend !== 'auto' && urlBackend !== activeBackend && (
+            <button type="button" onClick={() => window.location.reload()} title="Reload the page on the chosen backend (stored runs and corpora are kept)">
+              Reload on {urlBackend}
+            </button>
+          )}
+        </div>
+      </div>
+      {settings.warnings.length > 0 && (
+        <ul className="notices" data-testid="config-warnings">
+          {settings.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      )}
+      <div className="config-actions">
+        <button type="button" onClick={() => void copyLink()} title="Copy the page's link: opening it restores these settings">
+          Copy link to this setup
+        </button>
+        <button type="button" onClick={() => update(params.get('backend') ? `?backend=${params.get('backend')}` : '')} title="Back to the tiny preset's defaults">
+          Reset
+        </button>
+        {copied && <span role="status">Link copied.</span>}
+      </div>
     </section>
+  );
+}
+
+function ParamField({ param, preset, value, onChange }: { param: RunParam; preset: PresetName; value: string | null; onChange: (v: string | null) => void }) {
+  const id = `cfg-${param.key}`;
+  const fallback = defaultValue(param, preset);
+  const k = param.kind;
+  return (
+    <>
+      <label htmlFor={id} title={param.help}>
+        {param.label}
+      </label>
+      {k.type === 'choice' ? (
+        <select id={id} value={value ?? fallback} title={param.help} onChange={(e) => onChange(e.target.value === fallback ? null : e.target.value)}>
+          {k.values.map((v) => (
+            <option key={v} value={v}>
+              {v}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input
+          id={id}
+          type="number"
+          inputMode={k.type === 'int' ? 'numeric' : 'decimal'}
+          min={k.min}
+          step={k.type === 'int' ? 1 : 'any'}
+          placeholder={fallback}
+          value={value ?? ''}
+          title={`${param.help} Empty: ${fallback} (the preset's value).`}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </>
   );
 }

@@ -1,7 +1,7 @@
-// Settings of a pre-training run as the plain run panel reads them from the URL, e.g.
-// `?preset=tiny&ict=20&mlm=20&realm=200&refresh=async&every=5&ckpt=10&eval=50&seed=1`.
-// (The studio's config panel writes the same parameters.)
-import { makeConfig, type PresetName, type RealmConfig } from '../model/config';
+// Settings of a pre-training run, kept in the URL so a link reproduces a setup, e.g.
+// `?preset=tiny&ict=20&mlm=20&realm=200&refresh=async&every=5&k=4&lr=0.001&seed=1`.
+// The Model & run config panel writes these parameters; the Training panel reads them at Start.
+import { makeConfig, RealmConfigError, type PresetName, type RealmConfig } from '../model/config';
 import { REFRESH_POLICIES, type RefreshPolicy } from '../workers/async-refresher';
 
 export interface PlainRunSettings {
@@ -13,41 +13,101 @@ export interface PlainRunSettings {
   warnings: string[];
 }
 
-const PRESETS: readonly PresetName[] = ['tiny', 'small', 'base'];
+export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'small', 'base'];
+export const DEFAULT_CHECKPOINT_EVERY = 20;
+export const DEFAULT_EVAL_EVERY = 0;
+
+type Kind = { type: 'int'; min: number } | { type: 'float'; min: number } | { type: 'choice'; values: readonly string[] };
+
+/** One URL parameter of the run config: its key, what it sets, and what values it takes. */
+export interface RunParam {
+  key: string;
+  label: string;
+  /** Tooltip: what the setting does. */
+  help: string;
+  kind: Kind;
+  /** The RealmConfig field it overrides, if any. */
+  field?: keyof RealmConfig;
+}
+
+export const RUN_PARAMS: readonly RunParam[] = [
+  { key: 'ict', label: 'ICT steps', field: 'ictSteps', kind: { type: 'int', min: 0 }, help: 'Steps of the Inverse Cloze Task warm start of both embedders.' },
+  { key: 'mlm', label: 'MLM steps', field: 'mlmSteps', kind: { type: 'int', min: 0 }, help: 'Steps of the plain masked-LM warm-up of the knowledge-augmented encoder.' },
+  { key: 'realm', label: 'REALM steps', field: 'realmSteps', kind: { type: 'int', min: 0 }, help: 'Steps of REALM pre-training with retrieval.' },
+  { key: 'k', label: 'k (candidates)', field: 'k', kind: { type: 'int', min: 2 }, help: 'Documents the reader marginalises over, including the null document (REALM: 8).' },
+  { key: 'd', label: 'd (retriever width)', field: 'retrieverDim', kind: { type: 'int', min: 2 }, help: 'Width of Embed_input(x) and Embed_doc(z): the inner product f(x,z) is taken in this space.' },
+  { key: 'mode', label: 'Marginalisation', field: 'marginalisation', kind: { type: 'choice', values: ['per-mask', 'joint'] }, help: 'per-mask: each masked token is marginalised over the documents on its own (the released code). joint: one document explains all masks of a sentence (the paper).' },
+  { key: 'masking', label: 'Masking', field: 'masking', kind: { type: 'choice', values: ['salient', 'random-token', 'random-span'] }, help: 'How REALM queries are masked: salient spans (names, places, dates) or the random ablations.' },
+  { key: 'exclude', label: 'Trivial candidate', field: 'trivialExclusion', kind: { type: 'choice', values: ['passage', 'sentence'] }, help: "passage: never retrieve the passage the query comes from (REALM). sentence: it may be retrieved, with the query sentence cut out." },
+  { key: 'refresh', label: 'Index refresh', kind: { type: 'choice', values: REFRESH_POLICIES }, help: 'async: a Web Worker re-embeds the corpus while training goes on (REALM). sync: training waits for each rebuild. frozen: the index after ICT is never refreshed. every-R-steps: sync, every R steps.' },
+  { key: 'every', label: 'Refresh every', field: 'refreshEvery', kind: { type: 'int', min: 1 }, help: 'Steps between index refreshes (the paper: about 500).' },
+  { key: 'lr', label: 'Learning rate', field: 'learningRate', kind: { type: 'float', min: 1e-7 }, help: 'Peak learning rate of AdamW (linear warm-up, then linear decay, in each phase).' },
+  { key: 'batch', label: 'Batch size', field: 'batchSize', kind: { type: 'int', min: 1 }, help: 'Masked queries per REALM and MLM step.' },
+  { key: 'seed', label: 'Seed', field: 'seed', kind: { type: 'int', min: 0 }, help: 'Seed of the data order, masks, dropout and initialisation.' },
+  { key: 'ckpt', label: 'Checkpoint every', kind: { type: 'int', min: 1 }, help: 'Save a checkpoint (and the metrics) every C steps; a reload loses at most this much.' },
+  { key: 'eval', label: 'Evaluate every', kind: { type: 'int', min: 0 }, help: 'Held-out cloze accuracy and recall@5 every E steps (0: at the end only).' },
+];
+
+/** Parses one parameter's value: the parsed value, or a warning. */
+export function parseParam(p: RunParam, raw: string): { value: string | number } | { warning: string } {
+  const k = p.kind;
+  if (k.type === 'choice') {
+    return k.values.includes(raw) ? { value: raw } : { warning: `Ignored ${p.key}=${raw}: use one of ${k.values.join(', ')}.` };
+  }
+  const n = Number(raw);
+  if (raw.trim() !== '' && Number.isFinite(n) && n >= k.min && (k.type === 'float' || Number.isInteger(n))) return { value: n };
+  return { warning: `Ignored ${p.key}=${raw}: it must be ${k.type === 'int' ? 'an integer' : 'a number'} of at least ${k.min}.` };
+}
 
 export function runSettingsFromUrl(search: string): PlainRunSettings {
-  const p = new URLSearchParams(search);
+  const params = new URLSearchParams(search);
   const warnings: string[] = [];
-  const int = (key: string, min: number): number | undefined => {
-    const v = p.get(key);
-    if (v === null) return undefined;
-    const n = Number(v);
-    if (Number.isInteger(n) && n >= min) return n;
-    warnings.push(`Ignored ${key}=${v}: it must be an integer of at least ${min}.`);
-    return undefined;
-  };
-  const presetParam = p.get('preset');
+  const presetParam = params.get('preset');
   let preset: PresetName = 'tiny';
-  if (presetParam && (PRESETS as readonly string[]).includes(presetParam)) preset = presetParam as PresetName;
+  if (presetParam && (PRESET_NAMES as readonly string[]).includes(presetParam)) preset = presetParam as PresetName;
   else if (presetParam) warnings.push(`Unknown preset "${presetParam}"; using tiny.`);
-  const policyParam = p.get('refresh');
-  let policy: RefreshPolicy = 'async';
-  if (policyParam && (REFRESH_POLICIES as readonly string[]).includes(policyParam)) policy = policyParam as RefreshPolicy;
-  else if (policyParam) warnings.push(`Unknown refresh policy "${policyParam}"; using async.`);
-  const overrides: Partial<RealmConfig> = {};
-  const set = <K extends keyof RealmConfig>(key: K, v: RealmConfig[K] | undefined) => v !== undefined && (overrides[key] = v);
-  set('ictSteps', int('ict', 0));
-  set('mlmSteps', int('mlm', 0));
-  set('realmSteps', int('realm', 0));
-  set('refreshEvery', int('every', 1));
-  set('seed', int('seed', 0));
-  set('batchSize', int('batch', 1));
+  const values = new Map<string, string | number>();
+  for (const p of RUN_PARAMS) {
+    const raw = params.get(p.key);
+    if (raw === null) continue;
+    const r = parseParam(p, raw);
+    if ('warning' in r) warnings.push(r.warning);
+    else values.set(p.key, r.value);
+  }
+  const overrides: Record<string, unknown> = {};
+  for (const p of RUN_PARAMS) if (p.field && values.has(p.key)) overrides[p.field] = values.get(p.key);
+  let config: RealmConfig;
+  try {
+    config = makeConfig(preset, overrides as Partial<RealmConfig>);
+  } catch (e) {
+    if (!(e instanceof RealmConfigError)) throw e;
+    warnings.push(`These settings do not fit together (${e.message}); using the ${preset} preset's defaults.`);
+    config = makeConfig(preset);
+  }
   return {
     preset,
-    config: makeConfig(preset, overrides),
-    policy,
-    checkpointEvery: int('ckpt', 1) ?? 20,
-    evalEvery: int('eval', 0) ?? 0,
+    config,
+    policy: (values.get('refresh') as RefreshPolicy | undefined) ?? 'async',
+    checkpointEvery: (values.get('ckpt') as number | undefined) ?? DEFAULT_CHECKPOINT_EVERY,
+    evalEvery: (values.get('eval') as number | undefined) ?? DEFAULT_EVAL_EVERY,
     warnings,
   };
+}
+
+/** The value a parameter has when the URL leaves it out: the preset's, or the run defaults. */
+export function defaultValue(p: RunParam, preset: PresetName): string {
+  if (p.field) return String(makeConfig(preset)[p.field]);
+  if (p.key === 'refresh') return 'async';
+  if (p.key === 'ckpt') return String(DEFAULT_CHECKPOINT_EVERY);
+  if (p.key === 'eval') return String(DEFAULT_EVAL_EVERY);
+  return '';
+}
+
+/** `search` with `key` set to `value`, or removed when value is null or empty; other parameters kept. */
+export function withParam(search: string, key: string, value: string | null): string {
+  const params = new URLSearchParams(search);
+  if (value === null || value === '') params.delete(key);
+  else params.set(key, value);
+  const s = params.toString();
+  return s ? `?${s}` : '';
 }

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { makeConfig } from '../model/config';
+import { defaultValue, RUN_PARAMS, runSettingsFromUrl, withParam } from './run-settings';
+
+describe('run settings in the URL', () => {
+  it('reads every parameter into the config, the refresh policy and the intervals', () => {
+    const s = runSettingsFromUrl('?preset=tiny&ict=3&mlm=4&realm=5&k=6&d=12&mode=joint&masking=random-span&exclude=sentence&refresh=frozen&every=7&lr=0.002&batch=3&seed=9&ckpt=11&eval=13');
+    expect(s.warnings).toEqual([]);
+    expect(s.config).toEqual(
+      makeConfig('tiny', {
+        ictSteps: 3,
+        mlmSteps: 4,
+        realmSteps: 5,
+        k: 6,
+        retrieverDim: 12,
+        marginalisation: 'joint',
+        masking: 'random-span',
+        trivialExclusion: 'sentence',
+        refreshEvery: 7,
+        learningRate: 0.002,
+        batchSize: 3,
+        seed: 9,
+      }),
+    );
+    expect([s.policy, s.checkpointEvery, s.evalEvery]).toEqual(['frozen', 11, 13]);
+  });
+
+  it('ignores bad values with a warning and keeps the preset default', () => {
+    const s = runSettingsFromUrl('?preset=huge&k=1&lr=-1&mode=both&ict=2.5&refresh=never');
+    expect(s.preset).toBe('tiny');
+    expect(s.config).toEqual(makeConfig('tiny'));
+    expect(s.policy).toBe('async');
+    expect(s.warnings).toHaveLength(6);
+    expect(s.warnings.join(' ')).toMatch(/preset "huge".*k=1.*mode=both.*refresh=never.*lr=-1/s);
+  });
+
+  it('falls back to the preset when values do not fit together, and says why', () => {
+    const s = runSettingsFromUrl('?d=0');
+    expect(s.warnings[0]).toMatch(/d=0/);
+    const t = runSettingsFromUrl('?preset=small&ict=1');
+    expect(t.config.hidden).toBe(256);
+    expect(t.config.ictSteps).toBe(1);
+  });
+
+  it('round-trips through the URL: each parameter written is read back', () => {
+    let search = '';
+    for (const p of RUN_PARAMS) {
+      const value = p.kind.type === 'choice' ? p.kind.values[p.kind.values.length - 1] : String(p.kind.min + 2);
+      search = withParam(search, p.key, value);
+    }
+    const s = runSettingsFromUrl(search);
+    expect(s.warnings).toEqual([]);
+    for (const p of RUN_PARAMS) if (p.field) expect(String(s.config[p.field])).toBe(new URLSearchParams(search).get(p.key));
+    expect(withParam('?a=1&k=4', 'k', null)).toBe('?a=1');
+    expect(withParam('?k=4', 'k', '')).toBe('');
+  });
+
+  it('shows the preset value as the default of a parameter left out', () => {
+    const k = RUN_PARAMS.find((p) => p.key === 'k')!;
+    expect(defaultValue(k, 'tiny')).toBe(String(makeConfig('tiny').k));
+    expect(defaultValue(k, 'small')).toBe(String(makeConfig('small').k));
+  });
+});
