@@ -136,7 +136,7 @@ export function buildTrainingData(
     }
     // Its index among the passage's non-empty sentences, as tokenizePassage keeps them.
     const sourceSentence = sentencesOf[row].filter((s) => s.start < sentence.start && tokenizer.encode(text.slice(s.start, s.end)).length > 0).length;
-    heldOut.push({ inputIds: ex.inputIds, maskPositions: ex.maskPositions, targets: ex.targets, sourceDocId: ex.sourceDocId, sourceSentence, answer: [...ex.targets] });
+    heldOut.push({ inputIds: ex.inputIds, maskPositions: ex.maskPositions, targets: ex.targets, sourceDocId: ex.sourceDocId, sourceSentence, answer: [...ex.targets], spanType: ex.spanType });
   }
 
   // Training queries: every other sentence, masked by the chosen strategy.

@@ -15,6 +15,8 @@ export interface TokenizedPassage {
 /** A held-out cloze query, with the answer span's ids for recall@k ("a passage holding the answer"). */
 export interface ClozeQuery extends RealmQuery {
   answer: number[];
+  /** Type of the masked span (person, place, date, ...) when the corpus knows it. */
+  spanType?: string;
 }
 
 export interface TrainingData {

@@ -267,4 +267,11 @@ export class RealmTrainer {
     this.optimizer.dispose();
     this.model.dispose();
   }
+
+  // ---- Read-only views for the retrieval inspector (issue #8). Nothing below changes the trainer. ----
+
+  /** The training data the run was built from: passages (index rows), REALM queries, held-out cloze set. */
+  get trainingData(): Readonly<TrainingData> {
+    return this.data;
+  }
 }
