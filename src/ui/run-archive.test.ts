@@ -1,0 +1,356 @@
+import 'fake-indexeddb/auto';
+import { strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RealmStore, RunExistsError, type CheckpointRecord, type RunLogRecord, type RunRecord } from '../storage/db';
+import {
+  RUN_ARCHIVE_VERSION,
+  RunArchiveError,
+  RunNotFoundError,
+  archiveFileName,
+  crc32,
+  exportRunArchive,
+  fromJson,
+  importRunArchive,
+  readRunArchive,
+  toJson,
+  type RunArchiveManifest,
+} from './run-archive';
+
+let store: RealmStore;
+let n = 0;
+beforeEach(async () => {
+  store = await RealmStore.open(`archive-db-${n++}`);
+});
+afterEach(() => store.close());
+
+/** Deterministic pseudo-random floats, so the buffers are not all zeros. */
+function floats(count: number, seed: number): ArrayBuffer {
+  const a = new Float32Array(count);
+  let s = seed;
+  for (let i = 0; i < count; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    a[i] = (s / 2 ** 32 - 0.5) * 3;
+  }
+  return a.buffer;
+}
+
+const RUN_ID = 'run-abc';
+const CORPUS = 'bundled:tiny';
+const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', '##s', 'paris', 'é'];
+
+function runRecord(): RunRecord {
+  return {
+    id: RUN_ID,
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_100_000,
+    corpusId: CORPUS,
+    config: { runId: RUN_ID, corpusId: CORPUS, config: { hidden: 32, layers: 2, k: 4, seed: 3, ictSteps: 1 }, policy: 'async', checkpointEvery: 2, evalEvery: 0 },
+    status: 'done',
+    step: 6,
+    finalMetrics: { loss: 4.25, mlmAccuracy: 0.125, clozeAccuracy: 0, recallAt5: 0.5 },
+  };
+}
+
+function logs(): RunLogRecord[] {
+  const out: RunLogRecord[] = [];
+  for (let step = 1; step <= 6; step++) {
+    out.push({
+      runId: RUN_ID,
+      seq: out.length,
+      kind: 'step',
+      // The warm-up phases log NaN for the REALM-only metrics: the archive must keep them.
+      record: { phase: step <= 2 ? 'ict' : 'mlm', step, loss: 6 - step / 3, meanPNull: NaN, retrievalEntropy: step > 4 ? Infinity : -0, time: 1e12 + step },
+    });
+  }
+  out.push({ runId: RUN_ID, seq: out.length, kind: 'eval', record: { step: 6, clozeAccuracy: 0, clozeAccuracyNullOnly: 0, recallAt5: 0.5, time: 1 } });
+  out.push({ runId: RUN_ID, seq: out.length, kind: 'refresh', record: { version: 1, snapshotStep: 4, swapStep: 5, chunks: 10, nested: { list: [1, 2] } } });
+  return out;
+}
+
+function checkpoint(step: number): CheckpointRecord {
+  return {
+    runId: RUN_ID,
+    step,
+    createdAt: 1_700_000_050_000 + step,
+    phase: 'mlm',
+    weights: [
+      { name: 'reader/embeddings/word', shape: [9, 4], data: floats(36, step) },
+      { name: 'reader/layer_0/attention/q/bias', shape: [4], data: floats(4, step + 1) },
+    ],
+    optimizer: [
+      { name: 'reader/embeddings/word/m', shape: [9, 4], data: floats(36, step + 2) },
+      { name: 'reader/embeddings/word/t', shape: [1], data: Float32Array.of(step).buffer },
+    ],
+    rngState: [12345, 678, 9, 10],
+    indexVersion: 1,
+    extra: { config: { hidden: 32, retrievalTemperature: 1 } },
+  };
+}
+
+async function storeRun() {
+  await store.putCorpus({ id: CORPUS, name: 'tiny', source: 'bundled:tiny', status: 'ready', createdAt: 0, stats: {} });
+  await store.putVocab({ corpusId: CORPUS, tokens: VOCAB });
+  await store.putRun(runRecord());
+  await store.appendRunLogs(logs());
+  await store.putCheckpoint(checkpoint(4));
+  await store.putCheckpoint(checkpoint(6));
+}
+
+const bytesOf = (b: ArrayBuffer) => Array.from(new Uint8Array(b));
+
+/** Rewrites an archive: `edit` changes the unpacked files; the manifest is then re-listed unless `keepManifest`. */
+function rezip(zip: Uint8Array, edit: (files: Record<string, Uint8Array>) => void, keepManifest = false): Uint8Array {
+  const files = unzipSync(zip);
+  edit(files);
+  if (!keepManifest && files['manifest.json']) {
+    const m = JSON.parse(strFromU8(files['manifest.json'])) as RunArchiveManifest;
+    m.entries = Object.keys(files)
+      .filter((p) => p !== 'manifest.json')
+      .map((path) => ({ path, bytes: files[path].byteLength, crc32: crc32(files[path]) }));
+    files['manifest.json'] = strToU8(JSON.stringify(m));
+  }
+  return zipSync(files as Zippable);
+}
+
+async function expectProblem(p: Promise<unknown> | (() => unknown), problem: string, message?: RegExp) {
+  const promise = typeof p === 'function' ? Promise.resolve().then(p) : p;
+  const e = await promise.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(RunArchiveError);
+  expect((e as RunArchiveError).problem).toBe(problem);
+  expect((e as Error).message).toMatch(/Nothing was imported/);
+  if (message) expect((e as Error).message).toMatch(message);
+}
+
+describe('run archive', () => {
+  it('JSON keeps NaN, ±Infinity and -0, and leaves ordinary values alone', () => {
+    const v = { a: NaN, b: [Infinity, -Infinity, -0, 0, 1.5], c: 'NaN', d: { $float: 'x' } };
+    const back = fromJson(toJson(v)) as typeof v;
+    expect(back.a).toBeNaN();
+    expect(back.b.map((x) => Object.is(x, -0) ? '-0' : x)).toEqual([Infinity, -Infinity, '-0', 0, 1.5]);
+    expect(back.c).toBe('NaN');
+    expect(back.d).toEqual({ $float: 'x' });
+  });
+
+  it('computes the standard CRC-32', () => {
+    expect(crc32(strToU8('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+
+  it('names the download after the run', () => {
+    expect(archiveFileName('run-lx3')).toBe('run-lx3.realm.zip');
+    expect(archiveFileName('a/b c')).toBe('a_b_c.realm.zip');
+  });
+
+  it('exports the documented layout: manifest, run, metrics, latest checkpoint, vocabulary', async () => {
+    await storeRun();
+    const zip = await exportRunArchive(store, RUN_ID, new Date('2025-01-02T03:04:05Z'));
+    const files = unzipSync(zip);
+    expect(Object.keys(files).sort()).toEqual([
+      'checkpoint/manifest.json',
+      'checkpoint/optimizer/0000.bin',
+      'checkpoint/optimizer/0001.bin',
+      'checkpoint/weights/0000.bin',
+      'checkpoint/weights/0001.bin',
+      'manifest.json',
+      'metrics.jsonl',
+      'run.json',
+      'vocab.json',
+    ]);
+    const m = JSON.parse(strFromU8(files['manifest.json'])) as RunArchiveManifest;
+    expect(m).toMatchObject({ format: 'realm-webgpu-run', version: RUN_ARCHIVE_VERSION, runId: RUN_ID, corpusId: CORPUS, checkpointStep: 6, exportedAt: '2025-01-02T03:04:05.000Z' });
+    expect(m.entries).toHaveLength(8);
+    expect(strFromU8(files['metrics.jsonl']).trim().split('\n')).toHaveLength(logs().length);
+    const ck = JSON.parse(strFromU8(files['checkpoint/manifest.json'])) as { step: number; weights: { name: string; shape: number[]; dtype: string; path: string }[] };
+    expect(ck.step).toBe(6);
+    expect(ck.weights[0]).toMatchObject({ name: 'reader/embeddings/word', shape: [9, 4], dtype: 'float32', path: 'checkpoint/weights/0000.bin' });
+    expect(bytesOf(files['checkpoint/weights/0000.bin'].slice().buffer)).toEqual(bytesOf(checkpoint(6).weights[0].data));
+    expect(JSON.parse(strFromU8(files['vocab.json']))).toEqual({ corpusId: CORPUS, tokens: VOCAB });
+  });
+
+  it('round-trips: export, delete, import gives back the same record, logs and checkpoint bytes', async () => {
+    await storeRun();
+    const run = await store.getRun(RUN_ID);
+    const storedLogs = await store.getRunLogs(RUN_ID);
+    const latest = (await store.latestCheckpoint(RUN_ID))!;
+    const zip = await exportRunArchive(store, RUN_ID);
+    await store.deleteRun(RUN_ID);
+    expect(await store.getRun(RUN_ID)).toBeUndefined();
+
+    const result = await importRunArchive(store, zip);
+    expect(result).toEqual({ runId: RUN_ID, renamedFrom: null, corpusId: CORPUS, corpusPresent: true, vocabMatches: true, step: 6, checkpointStep: 6 });
+    expect(await store.getRun(RUN_ID)).toEqual(run);
+    const back = await store.getRunLogs(RUN_ID);
+    expect(back).toEqual(storedLogs);
+    expect((back[0].record as { meanPNull: number }).meanPNull).toBeNaN();
+    expect(Object.is((back[0].record as { retrievalEntropy: number }).retrievalEntropy, -0)).toBe(true);
+    const ck = (await store.latestCheckpoint(RUN_ID))!;
+    expect(await store.checkpointSteps(RUN_ID)).toEqual([6]);
+    const { weights, optimizer, ...rest } = ck;
+    const { weights: w0, optimizer: o0, ...rest0 } = latest;
+    expect(rest).toEqual(rest0);
+    for (const [a, b] of [
+      [weights, w0],
+      [optimizer, o0],
+    ]) {
+      expect(a.map((w) => [w.name, w.shape])).toEqual(b.map((w) => [w.name, w.shape]));
+      a.forEach((w, i) => expect(bytesOf(w.data)).toEqual(bytesOf(b[i].data)));
+    }
+    // The vocabulary travels with the run, and a second export gives the same entries.
+    expect(await store.getRunVocab(RUN_ID)).toEqual(VOCAB);
+    const again = unzipSync(await exportRunArchive(store, RUN_ID));
+    const first = unzipSync(zip);
+    for (const path of Object.keys(first).filter((p) => p !== 'manifest.json')) expect(again[path]).toEqual(first[path]);
+  });
+
+  it('exports a run with no checkpoint yet, and imports it back', async () => {
+    await store.putRun({ ...runRecord(), status: 'running', step: 1 });
+    const zip = await exportRunArchive(store, RUN_ID);
+    expect(Object.keys(unzipSync(zip))).not.toContain('checkpoint/manifest.json');
+    await store.deleteRun(RUN_ID);
+    const r = await importRunArchive(store, zip);
+    expect(r).toMatchObject({ checkpointStep: null, corpusPresent: false, vocabMatches: null });
+    expect(await store.latestCheckpoint(RUN_ID)).toBeUndefined();
+  });
+
+  it('refuses to export a run that is not stored', async () => {
+    await expect(exportRunArchive(store, 'nope')).rejects.toBeInstanceOf(RunNotFoundError);
+  });
+
+  it('never overwrites a stored run: fails by default, or imports a copy under a new id', async () => {
+    await storeRun();
+    const zip = await exportRunArchive(store, RUN_ID);
+    // Work done since the export must survive.
+    await store.putRun({ ...runRecord(), step: 8 });
+    await expect(importRunArchive(store, zip)).rejects.toBeInstanceOf(RunExistsError);
+    expect((await store.getRun(RUN_ID))?.step).toBe(8);
+
+    const copy = await importRunArchive(store, zip, { ifExists: 'copy' });
+    expect(copy).toMatchObject({ runId: `${RUN_ID}-copy`, renamedFrom: RUN_ID, step: 6 });
+    const rec = (await store.getRun(`${RUN_ID}-copy`))!;
+    expect(rec.config.runId).toBe(`${RUN_ID}-copy`);
+    expect(rec.step).toBe(6);
+    expect((await store.getRunLogs(`${RUN_ID}-copy`)).map((l) => l.runId)).toEqual(logs().map(() => `${RUN_ID}-copy`));
+    expect((await store.latestCheckpoint(`${RUN_ID}-copy`))?.runId).toBe(`${RUN_ID}-copy`);
+    const copy2 = await importRunArchive(store, zip, { ifExists: 'copy' });
+    expect(copy2.runId).toBe(`${RUN_ID}-copy2`);
+    expect((await store.getRun(RUN_ID))?.step).toBe(8);
+    expect(await store.getRunLogs(RUN_ID)).toHaveLength(logs().length);
+  });
+
+  it('imports a run whose corpus is not in this browser, and says its vocabulary cannot be compared', async () => {
+    await storeRun();
+    const zip = await exportRunArchive(store, RUN_ID);
+    await store.deleteRun(RUN_ID);
+    await store.deleteCorpus(CORPUS);
+    const r = await importRunArchive(store, zip);
+    expect(r).toMatchObject({ corpusPresent: false, vocabMatches: null });
+    const [summary] = await store.listRunSummaries();
+    expect(summary).toMatchObject({ corpus: 'missing', hasOwnVocab: true, checkpointStep: 6 });
+    // It is still exportable, with the vocabulary it was trained with.
+    const files = unzipSync(await exportRunArchive(store, RUN_ID));
+    expect(JSON.parse(strFromU8(files['vocab.json'])).tokens).toEqual(VOCAB);
+  });
+
+  it('notices a corpus of the same id with another vocabulary', async () => {
+    await storeRun();
+    const zip = await exportRunArchive(store, RUN_ID);
+    await store.deleteRun(RUN_ID);
+    await store.putVocab({ corpusId: CORPUS, tokens: [...VOCAB.slice(0, -1), 'other'] });
+    expect((await importRunArchive(store, zip)).vocabMatches).toBe(false);
+  });
+
+  describe('malformed files', () => {
+    let zip: Uint8Array;
+    beforeEach(async () => {
+      await storeRun();
+      zip = await exportRunArchive(store, RUN_ID);
+      await store.deleteRun(RUN_ID);
+    });
+    afterEach(async () => {
+      // Nothing of a rejected archive was stored.
+      expect(await store.listRuns()).toEqual([]);
+      expect(await store.getRunLogs(RUN_ID)).toEqual([]);
+    });
+
+    it('rejects a file that is not a zip', async () => {
+      await expectProblem(importRunArchive(store, strToU8('{"not": "a zip"}')), 'not-a-zip', /not a zip file/);
+      await expectProblem(importRunArchive(store, new Uint8Array(0)), 'not-a-zip');
+    });
+
+    it('rejects a truncated zip', async () => {
+      await expectProblem(importRunArchive(store, zip.slice(0, Math.floor(zip.length / 2))), 'not-a-zip');
+    });
+
+    it('rejects a foreign zip (no manifest, or another manifest)', async () => {
+      await expectProblem(importRunArchive(store, zipSync({ 'readme.txt': strToU8('hello') })), 'foreign', /no manifest\.json/);
+      await expectProblem(importRunArchive(store, zipSync({ 'manifest.json': strToU8('{"name":"x"}') })), 'foreign');
+      await expectProblem(importRunArchive(store, zipSync({ 'manifest.json': strToU8('not json') })), 'corrupt-entry', /not valid JSON/);
+    });
+
+    it('rejects an archive from a newer format version', async () => {
+      const bad = rezip(zip, (f) => {
+        const m = JSON.parse(strFromU8(f['manifest.json'])) as RunArchiveManifest;
+        f['manifest.json'] = strToU8(JSON.stringify({ ...m, version: RUN_ARCHIVE_VERSION + 1 }));
+      }, true);
+      await expectProblem(importRunArchive(store, bad), 'newer-version', /newer version/);
+    });
+
+    it('detects a damaged checkpoint buffer by its checksum', async () => {
+      const bad = rezip(zip, (f) => {
+        const b = f['checkpoint/weights/0000.bin'].slice();
+        b[5] ^= 0x40;
+        f['checkpoint/weights/0000.bin'] = b;
+      }, true);
+      await expectProblem(importRunArchive(store, bad), 'corrupt-entry', /checkpoint\/weights\/0000\.bin does not match its checksum/);
+    });
+
+    it('detects a missing entry', async () => {
+      const bad = rezip(zip, (f) => delete f['checkpoint/optimizer/0001.bin'], true);
+      await expectProblem(importRunArchive(store, bad), 'missing-entry', /0001\.bin/);
+      // Even with a manifest re-listed without it, the checkpoint still needs it.
+      const relisted = rezip(zip, (f) => delete f['checkpoint/optimizer/0001.bin']);
+      await expectProblem(importRunArchive(store, relisted), 'missing-entry', /optimizer\/0001\.bin/);
+      const noRun = rezip(zip, (f) => delete f['run.json']);
+      await expectProblem(importRunArchive(store, noRun), 'missing-entry', /run\.json/);
+    });
+
+    it('rejects a buffer whose size does not fit its shape', async () => {
+      const bad = rezip(zip, (f) => {
+        f['checkpoint/weights/0001.bin'] = f['checkpoint/weights/0001.bin'].slice(0, 12);
+      });
+      await expectProblem(importRunArchive(store, bad), 'corrupt-entry', /needs 16/);
+    });
+
+    it('rejects a malformed run record or log line, and entries not in the manifest', async () => {
+      const badRun = rezip(zip, (f) => {
+        f['run.json'] = strToU8(JSON.stringify({ ...runRecord(), status: 'exploded' }));
+      });
+      await expectProblem(importRunArchive(store, badRun), 'corrupt-entry', /unknown status/);
+      const otherRun = rezip(zip, (f) => {
+        f['run.json'] = strToU8(JSON.stringify({ ...runRecord(), id: 'someone-else' }));
+      });
+      await expectProblem(importRunArchive(store, otherRun), 'corrupt-entry', /manifest says run-abc/);
+      const badLog = rezip(zip, (f) => {
+        f['metrics.jsonl'] = strToU8(strFromU8(f['metrics.jsonl']) + '{"seq": 0, "kind": "step", "record": {}}\n');
+      });
+      await expectProblem(importRunArchive(store, badLog), 'corrupt-entry', /repeats log record 0/);
+      const notJson = rezip(zip, (f) => {
+        f['metrics.jsonl'] = strToU8('{"seq": 0, "kind": "st');
+      });
+      await expectProblem(importRunArchive(store, notJson), 'corrupt-entry', /not JSON \(line 1\)/);
+      const extra = rezip(zip, (f) => {
+        f['evil.js'] = strToU8('alert(1)');
+      }, true);
+      await expectProblem(importRunArchive(store, extra), 'corrupt-entry', /evil\.js is not listed/);
+    });
+
+    it('reads a good archive without storing anything', () => {
+      const a = readRunArchive(zip);
+      expect(a.run.id).toBe(RUN_ID);
+      expect(a.checkpoint?.weights).toHaveLength(2);
+    });
+  });
+});
