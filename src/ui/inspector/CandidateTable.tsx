@@ -1,0 +1,94 @@
+// The k candidates of one inspection, one row each: the null document and the passages the stale
+// index returned, with p(z|x) as a bar, p(y_j|z,x) per mask, the retrieval utility and the stale vs
+// current rank. A passage's title opens it in full.
+import type { CandidateInspection } from '../../model/inspection';
+import type { ChunkRecord } from '../../storage/db';
+import { EXPLAIN } from './explain';
+import type { Ranges } from './highlight';
+import { MarkedText } from './PassageView';
+
+export interface CandidateRow {
+  candidate: CandidateInspection;
+  passage: ChunkRecord | null;
+  titleRanges: Ranges;
+  textRanges: Ranges;
+}
+
+const fmt = (p: number | null, digits = 3) => (p === null || !Number.isFinite(p) ? '–' : p.toFixed(digits));
+const signed = (u: number | null) => (u === null || !Number.isFinite(u) ? '–' : `${u > 0 ? '+' : ''}${u.toFixed(2)}`);
+
+function RankCell({ c }: { c: CandidateInspection }) {
+  if (c.staleRank === null) return <td className="num muted">–</td>;
+  return (
+    <td className={c.agrees ? 'num rank-agrees' : 'num rank-differs'} title={EXPLAIN.rank}>
+      {c.staleRank} / {c.currentRank} <span aria-hidden="true">{c.agrees ? '✓' : '≠'}</span>
+      <span className="visually-hidden">{c.agrees ? 'ranks agree' : 'ranks differ'}</span>
+    </td>
+  );
+}
+
+export function CandidateTable({ rows, maskLabels, onOpen }: { rows: CandidateRow[]; maskLabels: string[]; onOpen: (i: number) => void }) {
+  return (
+    <table className="inspector-candidates" data-testid="inspector-candidates">
+      <caption className="visually-hidden">Candidates z for the sentence, with p(z|x), p(y_j|z,x) per mask, retrieval utility and ranks</caption>
+      <thead>
+        <tr>
+          <th scope="col">Candidate z</th>
+          <th scope="col" title={EXPLAIN.pz}>
+            p(z|x) <span className="help">?</span>
+          </th>
+          {maskLabels.map((l, j) => (
+            <th scope="col" key={j} title={EXPLAIN.pTarget}>
+              p(y<sub>{j + 1}</sub>|z,x)
+              <span className="th-sub">{l}</span>
+            </th>
+          ))}
+          <th scope="col" title={EXPLAIN.utility}>
+            utility <span className="help">?</span>
+          </th>
+          <th scope="col" title={EXPLAIN.rank}>
+            rank stale / now <span className="help">?</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(({ candidate: c, passage, titleRanges, textRanges }, i) => (
+          <tr key={c.z} data-testid="inspector-row" data-pz={c.pz} className={c.row === null ? 'null-doc' : undefined}>
+            <th scope="row" className="cand">
+              {c.row === null ? (
+                <span title={EXPLAIN.nullDoc}>
+                  <strong>∅ null document</strong>
+                  <span className="muted"> — the reader sees the sentence alone</span>
+                </span>
+              ) : (
+                <div className="passage" data-testid="passage">
+                  <button type="button" className="passage-open" onClick={() => onOpen(i)} title="Open the whole passage">
+                    <MarkedText text={passage?.title || c.docId || `row ${c.row}`} ranges={passage?.title ? titleRanges : []} />
+                  </button>
+                  <p className="passage-text passage-excerpt">
+                    <MarkedText text={passage?.text ?? '(passage text not found in storage)'} ranges={passage ? textRanges : []} />
+                  </p>
+                </div>
+              )}
+            </th>
+            <td className="num">
+              <span className="pz-bar" aria-hidden="true">
+                <span style={{ width: `${Math.max(0, Math.min(1, c.pz)) * 100}%` }} />
+              </span>
+              {fmt(c.pz)}
+            </td>
+            {maskLabels.map((_, j) => (
+              <td className="num" key={j}>
+                {fmt(c.pTarget[j] ?? null)}
+              </td>
+            ))}
+            <td className={`num ${c.utility !== null && c.utility > 0 ? 'util-pos' : c.utility !== null && c.utility < 0 ? 'util-neg' : ''}`} title={EXPLAIN.utility}>
+              {c.row === null ? '0 (by definition)' : signed(c.utility)}
+            </td>
+            <RankCell c={c} />
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
