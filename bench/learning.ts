@@ -43,6 +43,10 @@ async function main() {
     shareRetrieverWeights: env('SHARE', '1') === '1',
     retrievalTemperature: Number(env('TAU', '1')),
     trivialExclusion: env('EXCLUDE', 'passage') === 'sentence' ? 'sentence' : 'passage',
+    ictMaskedQueryProbability: Number(env('ICT_MASKED', '0')),
+    retrieverLearningRateScale: Number(env('RETRIEVER_LR_SCALE', '1')),
+    hidden: Number(env('HIDDEN', String(tiny.hidden))),
+    intermediate: 2 * Number(env('HIDDEN', String(tiny.hidden))),
     ...(process.env.LEARNING_MODE ? { marginalisation: parseMarginalisationOption(env('MODE', '')) } : {}),
   });
   const trainer = new RealmTrainer({ config, data });
@@ -77,7 +81,7 @@ async function main() {
     `${what}: ${data.passages.length} passages, ${data.queries.length} training queries, ` +
     `${data.heldOut.length} held-out cloze queries; tiny preset (${trainer.model.parameterCount().toLocaleString()} parameters), ` +
     `batch ${config.batchSize}, k = ${config.k} (incl. null), ${config.marginalisation}, lr ${config.learningRate}, ` +
-    `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
+    `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, retriever lr x${config.retrieverLearningRateScale} in REALM, hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
     `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n`;
   console.log(text);
   if (!quick) {

@@ -36,11 +36,13 @@ export interface RealmConfig {
   masking: MaskingStrategy; // how REALM queries are masked: salient spans (default) or the ablations
   mlmProbability: number; // share of tokens masked in the MLM warm-up (BERT: 0.15)
   ictRemoveProbability: number; // ICT: probability that the pseudo-query sentence is removed from its passage (0.9)
+  ictMaskedQueryProbability: number; // ICT: probability that the pseudo-query is one of the passage's masked REALM queries instead of a plain sentence (0 = ORQA/REALM; >0 teaches the retriever the masked queries REALM will send it)
   // ---- index refresh ----
   refresh: RefreshPolicyName; // 'sync': re-embed the corpus on the trainer's thread; 'async': the worker
   refreshEvery: number; // steps between refreshes of the MIPS index (paper: about 500)
   // ---- optimisation ----
   learningRate: number; // peak learning rate of AdamW
+  retrieverLearningRateScale: number; // REALM phase only: the embedders' learning rate is learningRate x this (1 = one rate for all; < 1 keeps the ICT-trained retriever from drifting while the reader learns)
   weightDecay: number; // decoupled weight decay (not applied to biases and LayerNorm)
   warmupFraction: number; // share of each phase spent warming the learning rate up linearly
   clipNorm: number; // clip gradients by this global norm
@@ -85,9 +87,11 @@ const COMMON: Omit<
   masking: 'salient',
   mlmProbability: 0.15,
   ictRemoveProbability: 0.9,
+  ictMaskedQueryProbability: 0,
   refresh: 'sync',
   refreshEvery: 50,
   weightDecay: 0.01,
+  retrieverLearningRateScale: 1,
   warmupFraction: 0.1,
   clipNorm: 1.0,
   seed: 1,
@@ -192,6 +196,8 @@ export function validateConfig(c: RealmConfig): void {
   need(c.vocabSize > 5, 'vocabSize must include the 5 special tokens and some wordpieces');
   need(c.marginalisation === 'per-mask' || c.marginalisation === 'joint', 'marginalisation is per-mask or joint');
   need(c.trivialExclusion === 'passage' || c.trivialExclusion === 'sentence', 'trivialExclusion is passage or sentence');
+  need(c.retrieverLearningRateScale >= 0, `retrieverLearningRateScale (${c.retrieverLearningRateScale}) must be at least 0`);
+  need(c.ictMaskedQueryProbability >= 0 && c.ictMaskedQueryProbability <= 1, `ictMaskedQueryProbability (${c.ictMaskedQueryProbability}) must be between 0 and 1`);
   need(['salient', 'random-token', 'random-span'].includes(c.masking), `unknown masking "${c.masking}": use salient, random-token or random-span`);
   for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);
 }

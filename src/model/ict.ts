@@ -6,6 +6,7 @@ import { CLS_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
 import type { RealmConfig } from './config';
 import { docTokens, type TokenizedPassage } from './data';
 import type { RealmModel } from './realm-model';
+import { cutQuery, type RealmQuery } from './realm-step';
 import type { Rng } from './rng';
 
 export interface IctBatch {
@@ -13,14 +14,34 @@ export interface IctBatch {
   passages: Int32Array[]; // [CLS] title [SEP] body (maybe without the sentence) [SEP]
 }
 
-export function makeIctBatch(passages: readonly TokenizedPassage[], rows: readonly number[], rng: Rng, cfg: RealmConfig, removeProbability = cfg.ictRemoveProbability): IctBatch {
+/**
+ * One ICT batch. `maskedQueries(row)`, when given, lists the passage's masked REALM queries: with
+ * probability cfg.ictMaskedQueryProbability one of them (its salient span already [MASK]ed) is the
+ * pseudo-query instead of a plain sentence, and its sentence is the one removed.
+ */
+export function makeIctBatch(
+  passages: readonly TokenizedPassage[],
+  rows: readonly number[],
+  rng: Rng,
+  cfg: RealmConfig,
+  removeProbability = cfg.ictRemoveProbability,
+  maskedQueries?: (row: number) => readonly RealmQuery[],
+): IctBatch {
   const queries: number[][] = [];
   const docs: Int32Array[] = [];
   for (const row of rows) {
     const p = passages[row];
-    const s = rng.int(p.sentences.length);
-    const sentence = p.sentences[s].slice(0, cfg.maxQueryLength - 2);
-    queries.push([CLS_ID, ...sentence, SEP_ID]);
+    const masked = maskedQueries && cfg.ictMaskedQueryProbability > 0 ? maskedQueries(row).filter((q) => q.sourceSentence !== undefined) : [];
+    let s: number;
+    if (masked.length > 0 && rng.next() < cfg.ictMaskedQueryProbability) {
+      const q = masked[rng.int(masked.length)];
+      s = q.sourceSentence!;
+      queries.push(cutQuery(q.inputIds, cfg.maxQueryLength));
+    } else {
+      s = rng.int(p.sentences.length);
+      const sentence = p.sentences[s].slice(0, cfg.maxQueryLength - 2);
+      queries.push([CLS_ID, ...sentence, SEP_ID]);
+    }
     const remove = p.sentences.length > 1 && rng.next() < removeProbability;
     docs.push(docTokens(p, cfg.maxDocLength, remove ? s : -1));
   }

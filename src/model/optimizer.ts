@@ -38,7 +38,8 @@ export class AdamW {
    * Clips `grads` (by name) to the global norm, then takes one AdamW step on `vars`. Returns the
    * global norm before clipping. Disposes nothing of the caller's.
    */
-  async apply(vars: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): Promise<number> {
+  /** One step; `lrScale(name)` multiplies the learning rate (and so the decay) of one variable (default 1). */
+  async apply(vars: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number, lrScale: (name: string) => number = () => 1): Promise<number> {
     const { beta1, beta2, epsilon, weightDecay, clipNorm } = this.opts;
     const normT = tf.tidy(() => {
       const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
@@ -69,7 +70,7 @@ export class AdamW {
         const vHat = tf.div(v1, 1 - beta2 ** step);
         let update = tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon));
         if (weightDecay > 0 && isDecayed(name)) update = tf.add(update, tf.mul(variable, weightDecay));
-        variable.assign(tf.sub(variable, tf.mul(update, lr)));
+        variable.assign(tf.sub(variable, tf.mul(update, lr * lrScale(name))));
       });
     });
     return norm;

@@ -121,6 +121,24 @@ describe('optimizer and checkpoint files', () => {
     expect(learningRateAt(55, 100, 1, 0.1)).toBeCloseTo(0.5);
     expect(learningRateAt(100, 100, 1, 0.1)).toBe(0);
   });
+  it('AdamW: lrScale multiplies one variable\'s step (update and decay), the others keep the full rate', async () => {
+    const a = tf.variable(tf.tensor1d([1]));
+    const r = tf.variable(tf.tensor1d([1]));
+    const opt = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-12, weightDecay: 0.1, clipNorm: 0 });
+    const vars = new Map([
+      ['reader/kernel', a],
+      ['embed_doc/kernel', r],
+    ]);
+    const grads = new Map([
+      ['reader/kernel', tf.tensor1d([2])],
+      ['embed_doc/kernel', tf.tensor1d([2])],
+    ]);
+    await opt.apply(vars, grads, 0.01, (name) => (name.startsWith('reader/') ? 1 : 0.1));
+    expectAllclose(a.dataSync(), [1 - 0.01 * (1 + 0.1)], { rtol: 1e-6 });
+    expectAllclose(r.dataSync(), [1 - 0.001 * (1 + 0.1)], { rtol: 1e-6 });
+    tf.dispose([a, r, ...grads.values()]);
+    opt.dispose();
+  });
   it('AdamW: first step is lr * sign(g) + decay, clipping scales by the global norm', async () => {
     const w = tf.variable(tf.tensor1d([1, -2]));
     const b = tf.variable(tf.tensor1d([0.5]));

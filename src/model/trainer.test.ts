@@ -98,6 +98,17 @@ describe('RealmTrainer', () => {
     t.dispose();
   }, 120_000);
 
+  it('retrieverLearningRateScale 0 freezes both embedders in REALM while the reader still learns', async () => {
+    const t = new RealmTrainer({ config: microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 3, retrieverLearningRateScale: 0 }), data });
+    const before = new Map((await t.model.getWeights()).map((w) => [w.name, new Float32Array(w.data)]));
+    await losses(t, 3);
+    const changed = (await t.model.getWeights()).filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i])).map((w) => w.name);
+    expect(changed.some((n) => n.startsWith('reader/'))).toBe(true);
+    expect([...before.keys()].filter((n) => n.startsWith('embed_doc/')).length).toBeGreaterThan(0);
+    expect(changed.filter((n) => n.startsWith('embed_input/') || n.startsWith('embed_doc/'))).toEqual([]);
+    t.dispose();
+  });
+
   it('a checkpoint (weights, optimiser, RNG, step) resumes the run exactly', async () => {
     // The index is not in the checkpoint (storage keeps it by version); the restored trainer rebuilds it
     // from the restored weights, so the run continues exactly when the index is refreshed every step.

@@ -15,7 +15,7 @@ import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
 import { makeMlmBatch, mlmLoss } from './mlm';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
-import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type DocumentStore, type RealmBatchStats } from './realm-step';
+import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type DocumentStore, type RealmBatchStats, type RealmQuery } from './realm-step';
 import { Rng } from './rng';
 
 /** Same shape as storage's CheckpointRecord (src/model does not import storage). */
@@ -67,6 +67,8 @@ export class RealmTrainer {
   private readonly indexFactory?: IndexFactory;
   private readonly onRefresh?: (r: RefreshRecord) => void;
   private readonly ictRows: number[];
+  /** The masked REALM queries of each passage row (for ICT with masked pseudo-queries). */
+  private readonly queriesByRow: RealmQuery[][];
   /** Global step: the number of steps taken so far. */
   stepCount = 0;
   indexVersion = 0;
@@ -85,6 +87,12 @@ export class RealmTrainer {
     this.onRefresh = opts.onRefresh;
     const held = new Set(opts.data.ictHeldOut);
     this.ictRows = opts.data.passages.map((_, i) => i).filter((i) => !held.has(i));
+    const rowOf = new Map(opts.data.passages.map((p, i) => [p.id, i]));
+    this.queriesByRow = opts.data.passages.map(() => []);
+    for (const q of opts.data.queries) {
+      const row = q.sourceDocId === null ? undefined : rowOf.get(q.sourceDocId);
+      if (row !== undefined) this.queriesByRow[row].push(q);
+    }
   }
 
   get totalSteps(): number {
@@ -128,7 +136,7 @@ export class RealmTrainer {
     let after: () => Promise<void> = async () => {};
     if (phase === 'ict') {
       const rows = sampleDistinct(this.rng, this.ictRows, this.config.ictBatchSize);
-      const batch = makeIctBatch(this.data.passages, rows, this.rng, this.config);
+      const batch = makeIctBatch(this.data.passages, rows, this.rng, this.config, this.config.ictRemoveProbability, (row) => this.queriesByRow[row]);
       let acc: tf.Scalar | null = null;
       lossFn = () => {
         const r = ictLoss(this.model, batch, ctx);
@@ -183,7 +191,8 @@ export class RealmTrainer {
     const { value, grads } = tf.variableGrads(lossFn, [...vars.values()]);
     const named = new Map<string, tf.Tensor>();
     for (const [tfName, g] of Object.entries(grads)) named.set(byTfName.get(tfName)!, g);
-    const gradNorm = await this.optimizer.apply(vars, named, lr);
+    const retrieverScale = phase === 'realm' ? this.config.retrieverLearningRateScale : 1;
+    const gradNorm = await this.optimizer.apply(vars, named, lr, (name) => (name.startsWith('reader/') ? 1 : retrieverScale));
     const loss = (await value.data())[0];
     tf.dispose([value, ...Object.values(grads)]);
     await after();
