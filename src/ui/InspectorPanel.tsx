@@ -10,6 +10,7 @@ import type { RealmQuery } from '../model/realm-step';
 import type { WordPieceTokenizer } from '../model/tokenizer';
 import { CandidateTable, type CandidateRow } from './inspector/CandidateTable';
 import { EXPLAIN } from './inspector/explain';
+import { formatSigned } from './inspector/format';
 import { answersRanges } from './inspector/highlight';
 import { inspectorSourceFor, NoIndexYetError, type InspectorResult } from './inspector/inspector-source';
 import { PassageDialog, type OpenPassage } from './inspector/PassageDialog';
@@ -267,13 +268,12 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
     const row = view.rows[open];
     if (!row?.passage) return null;
     const c = row.candidate;
-    const util = c.utility === null ? '–' : c.utility.toFixed(3);
     return {
       title: row.passage.title || c.docId || `row ${c.row}`,
       text: row.passage.text,
       titleRanges: row.titleRanges,
       textRanges: row.textRanges,
-      detail: `p(z|x) ${c.pz.toFixed(3)} · utility ${util} · stale rank ${c.staleRank}, current rank ${c.currentRank} · passage ${c.docId}`,
+      detail: `p(z|x) ${c.pz.toFixed(3)} · utility ${formatSigned(c.utility)} · stale rank ${c.staleRank}, current rank ${c.currentRank} · passage ${c.docId}`,
     };
   }, [view, open]);
 
@@ -350,7 +350,7 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
             {view.result.origin === 'rebuilt' && ' (rebuilt from the current weights: the stored index was gone)'} · k = {ins.k} candidates: the null
             document and {ins.k - 1} passages · τ = {ins.temperature}
             {ins.retrievalUtility !== null && (
-              <span title={EXPLAIN.utility}> · query utility {ins.retrievalUtility.toFixed(3)}</span>
+              <span title={EXPLAIN.utility}> · query utility {formatSigned(ins.retrievalUtility)}</span>
             )}
           </p>
           <CandidateTable rows={view.rows} maskLabels={ins.masks.map((m) => (m.target >= 0 ? (tok?.vocab[m.target] ?? '') : '?'))} onOpen={setOpen} />

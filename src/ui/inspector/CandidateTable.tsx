@@ -4,6 +4,7 @@
 import type { CandidateInspection } from '../../model/inspection';
 import type { ChunkRecord } from '../../storage/db';
 import { EXPLAIN } from './explain';
+import { formatProb, formatSigned } from './format';
 import type { Ranges } from './highlight';
 import { MarkedText } from './PassageView';
 
@@ -14,8 +15,6 @@ export interface CandidateRow {
   textRanges: Ranges;
 }
 
-const fmt = (p: number | null, digits = 3) => (p === null || !Number.isFinite(p) ? '–' : p.toFixed(digits));
-const signed = (u: number | null) => (u === null || !Number.isFinite(u) ? '–' : `${u > 0 ? '+' : ''}${u.toFixed(2)}`);
 
 function RankCell({ c }: { c: CandidateInspection }) {
   if (c.staleRank === null) return <td className="num muted">–</td>;
@@ -75,15 +74,15 @@ export function CandidateTable({ rows, maskLabels, onOpen }: { rows: CandidateRo
               <span className="pz-bar" aria-hidden="true">
                 <span style={{ width: `${Math.max(0, Math.min(1, c.pz)) * 100}%` }} />
               </span>
-              {fmt(c.pz)}
+              {c.pz.toFixed(3)}
             </td>
             {maskLabels.map((_, j) => (
               <td className="num" key={j}>
-                {fmt(c.pTarget[j] ?? null)}
+                {formatProb(c.pTarget[j])}
               </td>
             ))}
             <td className={`num ${c.utility !== null && c.utility > 0 ? 'util-pos' : c.utility !== null && c.utility < 0 ? 'util-neg' : ''}`} title={EXPLAIN.utility}>
-              {c.row === null ? '0 (by definition)' : signed(c.utility)}
+              {c.row === null ? '0 (by definition)' : formatSigned(c.utility)}
             </td>
             <RankCell c={c} />
           </tr>

@@ -2,6 +2,7 @@
 // each mask, the true token in bold where it appears.
 import type { MaskInspection, TokenProb } from '../../model/inspection';
 import { EXPLAIN } from './explain';
+import { formatProb, pieceName } from './format';
 
 function TopList({ items, target, vocab, label }: { items: TokenProb[]; target: number; vocab: readonly string[]; label: string }) {
   if (items.length === 0) return <p className="muted">beyond what the model reads</p>;
@@ -9,7 +10,7 @@ function TopList({ items, target, vocab, label }: { items: TokenProb[]; target: 
     <ol className="top-tokens" aria-label={label}>
       {items.map((t) => (
         <li key={t.id} className={t.id === target ? 'is-target' : undefined}>
-          <span className="tok">{vocab[t.id] ?? `#${t.id}`}</span> <span className="num">{t.p.toFixed(3)}</span>
+          <span className="tok">{pieceName(vocab, t.id)}</span> <span className="num">{formatProb(t.p)}</span>
         </li>
       ))}
     </ol>
@@ -20,7 +21,7 @@ export function Predictions({ masks, vocab }: { masks: MaskInspection[]; vocab: 
   return (
     <div className="inspector-predictions" data-testid="inspector-predictions">
       {masks.map((m, j) => {
-        const truth = m.target >= 0 ? (vocab[m.target] ?? `#${m.target}`) : null;
+        const truth = m.target >= 0 ? pieceName(vocab, m.target) : null;
         return (
           <div className="mask-prediction" key={j}>
             <h4>
@@ -38,14 +39,14 @@ export function Predictions({ masks, vocab }: { masks: MaskInspection[]; vocab: 
                   with retrieval p(y|x) <span className="help">?</span>
                 </h5>
                 <TopList items={m.top} target={m.target} vocab={vocab} label={`top tokens for mask ${j + 1} with retrieval`} />
-                {m.pMarginal !== null && <p className="muted small">answer: {m.pMarginal.toFixed(3)}</p>}
+                {m.pMarginal !== null && <p className="muted small">answer: {formatProb(m.pMarginal)}</p>}
               </div>
               <div>
                 <h5 title={EXPLAIN.nullOnly}>
                   null document only <span className="help">?</span>
                 </h5>
                 <TopList items={m.topNullOnly} target={m.target} vocab={vocab} label={`top tokens for mask ${j + 1} from the null document alone`} />
-                {m.pNullOnly !== null && <p className="muted small">answer: {m.pNullOnly.toFixed(3)}</p>}
+                {m.pNullOnly !== null && <p className="muted small">answer: {formatProb(m.pNullOnly)}</p>}
               </div>
             </div>
           </div>

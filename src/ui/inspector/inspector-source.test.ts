@@ -19,26 +19,10 @@ let data: TrainingData;
 let qs: TrainingData['queries'];
 
 function trainer(over: { ictSteps?: number; mlmSteps?: number } = {}) {
-  const config = makeConfig('tiny', {
-    vocabSize: data.vocabSize,
-    hidden: 16,
-    layers: 1,
-    heads: 2,
-    intermediate: 32,
-    retrieverDim: 8,
-    maxPositions: 64,
-    maxQueryLength: 16,
-    maxDocLength: 32,
-    maxReaderLength: 48,
-    k: 4,
-    batchSize: 2,
-    ictBatchSize: 4,
-    ictSteps: over.ictSteps ?? 0,
-    mlmSteps: over.mlmSteps ?? 0,
-    realmSteps: 4,
-    refreshEvery: 100,
-    seed: 9,
-  });
+  // Micro sizes (every step well under a second on the cpu backend), REALM from the first step unless warm-ups are asked for.
+  const sizes = { hidden: 16, layers: 1, heads: 2, intermediate: 32, retrieverDim: 8, maxPositions: 64, maxQueryLength: 16, maxDocLength: 32, maxReaderLength: 48 };
+  const schedule = { k: 4, batchSize: 2, ictBatchSize: 4, ictSteps: over.ictSteps ?? 0, mlmSteps: over.mlmSteps ?? 0, realmSteps: 4, refreshEvery: 100, seed: 9 };
+  const config = makeConfig('tiny', { vocabSize: data.vocabSize, ...sizes, ...schedule });
   return new RealmTrainer({ config, data });
 }
 
@@ -150,5 +134,24 @@ describe('InspectorSource', () => {
     expect(r.inspection.candidates.slice(1).every((c) => c.agrees)).toBe(true);
     src.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('does not disturb training: steps taken while inspections run give the same losses as without', async () => {
+    const plain = trainer();
+    const watched = trainer();
+    trainers.push(plain, watched);
+    const src = new InspectorSource(fakeStore().store);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      a.push((await plain.step())!.loss);
+      // An inspection asked before the step and awaited after it: the two interleave at every await.
+      const pending = watched.indexVersion > 0 ? src.inspect(runOf(watched), qs[i]) : null;
+      b.push((await watched.step())!.loss);
+      if (pending) await pending;
+      await src.inspect(runOf(watched), qs[i + 1]);
+    }
+    expect(b).toEqual(a);
+    src.dispose();
   });
 });
