@@ -9,10 +9,11 @@
 // LEARNING_SHARE (1: one BERT for both embedders; 0: separate, REALM's default),
 // LEARNING_TAU (1: temperature of p(z|x)), LEARNING_MODE=per-mask|joint,
 // LEARNING_EXCLUDE=passage|sentence (the trivial candidate, see trivialExclusion in config.ts). About 15 minutes on 2 shared cores.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { makeConfig, parseMarginalisationOption, PRESETS } from '../src/model/config';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { chanceRecallAtK } from '../src/model/evaluate';
 import { RealmTrainer } from '../src/model/trainer';
 import { loadData } from '../scripts/train';
@@ -59,6 +60,15 @@ async function main() {
     rows.push([stage, String(trainer.stepCount), e.clozeAccuracy.toFixed(3), e.clozeAccuracyNullOnly.toFixed(3), e.recallAt5.toFixed(3), chance.toFixed(3), r.recallAt5.toFixed(3)]);
     process.stderr.write(`\n${stage}: ${rows[rows.length - 1].join(' | ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   };
+  // LEARNING_WARM=PATH: reuse the model after ICT + MLM from PATH.json/.bin (written there by the first
+  // run with that PATH), so runs that differ only in their REALM settings skip the identical warm starts.
+  // MLM trains only the reader, so the retriever (recall@5, ICT recall) is the one ICT left.
+  const warm = process.env.LEARNING_WARM;
+  if (warm && existsSync(`${warm}.json`)) {
+    trainer.restore(decodeCheckpoint(readFileSync(`${warm}.json`, 'utf8'), readFileSync(`${warm}.bin`)));
+    if (trainer.stepCount !== ict + mlm) throw new Error(`${warm} holds step ${trainer.stepCount}, not the end of ICT ${ict} + MLM ${mlm}`);
+    await record('after ICT + MLM (restored)');
+  }
   let last = trainer.phaseAt()?.phase;
   while (!trainer.done) {
     const m = (await trainer.step())!;
@@ -71,6 +81,11 @@ async function main() {
     }
     const next = trainer.phaseAt()?.phase;
     if (next !== last) await record(`after ${m.phase.toUpperCase()}`);
+    if (warm && m.phase === 'mlm' && next !== 'mlm' && !existsSync(`${warm}.json`)) {
+      const { header, data: bin } = encodeCheckpoint(await trainer.checkpoint('bench-learning'));
+      writeFileSync(`${warm}.bin`, bin);
+      writeFileSync(`${warm}.json`, header);
+    }
     last = next;
   }
   const secs = (performance.now() - t0) / 1000;

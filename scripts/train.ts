@@ -25,6 +25,8 @@ const HELP = `usage: npm run train -- [options]
   --max-queries N                sample at most N training queries from a corpus folder
   --seed N, --lr X, --batch N, --k N, --mode per-mask|joint, --refresh-every N, --dropout X
   --exclude passage|sentence     the trivial candidate: never retrieve the query's passage (REALM), or retrieve it without the query sentence
+  --tau X                        retrieval temperature: p(z|x) = softmax(f(x,z)/X) (default 1, REALM's)
+  --retriever-lr-scale X         REALM phase: the embedders learn at lr x X (default 1)
   --ict-masked P                 share of ICT pseudo-queries that are masked REALM queries (default 0, as in ORQA/REALM)
   --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
   --metrics FILE                 JSON lines here instead of stdout
@@ -89,6 +91,8 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('k', num(args, 'k'));
   set('refreshEvery', num(args, 'refresh-every'));
   set('ictMaskedQueryProbability', num(args, 'ict-masked'));
+  set('retrievalTemperature', num(args, 'tau'));
+  set('retrieverLearningRateScale', num(args, 'retriever-lr-scale'));
   const dropout = num(args, 'dropout');
   set('dropout', dropout);
   set('attentionDropout', dropout);

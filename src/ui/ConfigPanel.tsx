@@ -144,6 +144,7 @@ function ParamField({ param, preset, value, onChange }: { param: RunParam; prese
           type="number"
           inputMode={k.type === 'int' ? 'numeric' : 'decimal'}
           min={k.min}
+          max={k.type === 'float' ? k.max : undefined}
           step={k.type === 'int' ? 1 : 'any'}
           placeholder={fallback}
           value={value ?? ''}

@@ -1,8 +1,8 @@
 // The training panel: start, pause, resume and stop a pre-training run on the active corpus; phase,
-// step, steps/s and ETA; the index in use (version, staleness) and the builder's progress; after a
-// reload, an offer to resume the last run from its checkpoint and its stored index.
+// step, steps/s and ETA; after a reload, an offer to resume the last run from its checkpoint and its
+// stored index. The index in use and the builder's progress are in the Index panel.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { RefreshRecord, StepMetrics } from '../model/metrics';
+import type { StepMetrics } from '../model/metrics';
 import { ProgressMeter } from '../model/progress';
 import type { RunRecord } from '../storage/db';
 import { PretrainingRun, type RunEvents, type RunStatus } from './pretraining-run';
@@ -20,13 +20,10 @@ interface View {
   total: number;
   phase: string;
   stepsPerSecond: number;
-  indexVersion: number;
-  staleness: number;
   lastLoss: number;
-  refreshes: RefreshRecord[];
 }
 
-const EMPTY: View = { status: 'idle', step: 0, total: 0, phase: '–', stepsPerSecond: 0, indexVersion: 0, staleness: 0, lastLoss: NaN, refreshes: [] };
+const EMPTY: View = { status: 'idle', step: 0, total: 0, phase: '–', stepsPerSecond: 0, lastLoss: NaN };
 
 async function resumableRun(rt: Runtime, corpusId: string | undefined): Promise<RunRecord | null> {
   const runs = (await rt.store.listRuns())
@@ -38,7 +35,6 @@ async function resumableRun(rt: Runtime, corpusId: string | undefined): Promise<
 
 export function RunPanel({ rt }: { rt: Runtime }) {
   const [view, setView] = useState<View>(EMPTY);
-  const build = useStudio((s) => s.build);
   const [error, setError] = useState<string | null>(null);
   const [offer, setOffer] = useState<RunRecord | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -56,10 +52,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       total: run.totalSteps,
       phase: run.phase?.phase ?? 'done',
       stepsPerSecond: m ? m.at(run.step).rate : 0,
-      indexVersion: last?.indexVersion ?? 0,
-      staleness: last?.staleness ?? 0,
       lastLoss: last?.loss ?? NaN,
-      refreshes: run.history.refreshes.slice(-5),
     });
   }, []);
 
@@ -187,6 +180,8 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         const r = runRef.current;
         return r ? { runId: r.settings.runId, status: r.status, step: r.step, total: r.totalSteps, phase: r.phase?.phase ?? 'done' } : null;
       },
+      /** The config the run in the page started with. */
+      config: () => runRef.current?.settings.config ?? null,
       events: () => useStudio.getState().events,
       resumable: async () => (await resumableRun(rt, await rt.store.activeCorpusId()))?.id ?? null,
       resumeStored: (runId: string) => resumeStored(runId),
@@ -244,28 +239,12 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         <dd>{view.stepsPerSecond.toFixed(2)}</dd>
         <dt>Loss</dt>
         <dd>{Number.isFinite(view.lastLoss) ? view.lastLoss.toFixed(3) : '–'}</dd>
-        <dt title="The index version used to choose the top-k documents">Index version</dt>
-        <dd data-testid="index-version">{view.indexVersion}</dd>
-        <dt title="Steps since the snapshot of the weights that built the index in use">Staleness</dt>
-        <dd>{view.staleness} steps</dd>
-        <dt>Builder</dt>
-        <dd>{rt.builder.mode === 'worker' ? 'Web Worker' : 'main thread (slices between steps)'}</dd>
       </dl>
       {run && (
         <ProgressBar
           progress={{ task: 'training', done: view.step, total: view.total, unit: 'steps', rate: view.stepsPerSecond, etaSeconds: eta }}
           label="Training"
         />
-      )}
-      {build?.progress && <ProgressBar progress={build.progress} label="Index build" testId="build-progress" />}
-      {view.refreshes.length > 0 && (
-        <ul className="refresh-list" aria-label="Recent index refreshes">
-          {view.refreshes.map((r) => (
-            <li key={r.version}>
-              v{r.version}: snapshot at step {r.snapshotStep}, swapped in at step {r.swapStep}, {r.chunks} chunks in {(r.durationMs / 1000).toFixed(1)} s
-            </li>
-          ))}
-        </ul>
       )}
     </section>
   );

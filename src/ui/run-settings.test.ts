@@ -42,10 +42,18 @@ describe('run settings in the URL', () => {
     expect(t.config.ictSteps).toBe(1);
   });
 
+  it('rejects a value above a maximum with a warning (ictmask is a probability)', () => {
+    const s = runSettingsFromUrl('?ictmask=1.5&tau=4');
+    expect(s.warnings).toEqual(['Ignored ictmask=1.5: it must be a number between 0 and 1.']);
+    expect(s.config.ictMaskedQueryProbability).toBe(0);
+    expect(s.config.retrievalTemperature).toBe(4);
+  });
+
   it('round-trips through the URL: each parameter written is read back', () => {
     let search = '';
     for (const p of RUN_PARAMS) {
-      const value = p.kind.type === 'choice' ? p.kind.values[p.kind.values.length - 1] : String(p.kind.min + 2);
+      const k = p.kind;
+      const value = k.type === 'choice' ? k.values[k.values.length - 1] : String(k.type === 'float' && k.max !== undefined ? (k.min + k.max) / 2 : k.min + 2);
       search = withParam(search, p.key, value);
     }
     const s = runSettingsFromUrl(search);

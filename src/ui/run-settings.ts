@@ -17,7 +17,7 @@ export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'small', 'base'];
 export const DEFAULT_CHECKPOINT_EVERY = 20;
 export const DEFAULT_EVAL_EVERY = 0;
 
-type Kind = { type: 'int'; min: number } | { type: 'float'; min: number } | { type: 'choice'; values: readonly string[] };
+type Kind = { type: 'int'; min: number } | { type: 'float'; min: number; max?: number } | { type: 'choice'; values: readonly string[] };
 
 /** One URL parameter of the run config: its key, what it sets, and what values it takes. */
 export interface RunParam {
@@ -39,6 +39,9 @@ export const RUN_PARAMS: readonly RunParam[] = [
   { key: 'mode', label: 'Marginalisation', field: 'marginalisation', kind: { type: 'choice', values: ['per-mask', 'joint'] }, help: 'per-mask: each masked token is marginalised over the documents on its own (the released code). joint: one document explains all masks of a sentence (the paper).' },
   { key: 'masking', label: 'Masking', field: 'masking', kind: { type: 'choice', values: ['salient', 'random-token', 'random-span'] }, help: 'How REALM queries are masked: salient spans (names, places, dates) or the random ablations.' },
   { key: 'exclude', label: 'Trivial candidate', field: 'trivialExclusion', kind: { type: 'choice', values: ['passage', 'sentence'] }, help: "passage: never retrieve the passage the query comes from (REALM). sentence: it may be retrieved, with the query sentence cut out." },
+  { key: 'tau', label: 'Retrieval temperature τ', field: 'retrievalTemperature', kind: { type: 'float', min: 0.01 }, help: 'p(z|x) = softmax(f(x,z)/τ). 1 is REALM; above 1 spreads the probability over more of the k documents, so more of them get a gradient.' },
+  { key: 'rlr', label: 'Retriever lr scale', field: 'retrieverLearningRateScale', kind: { type: 'float', min: 0 }, help: "In the REALM phase the embedders learn at the learning rate times this (1: one rate for all; 0: a frozen retriever)." },
+  { key: 'ictmask', label: 'Masked ICT queries', field: 'ictMaskedQueryProbability', kind: { type: 'float', min: 0, max: 1 }, help: 'Share of ICT pseudo-queries that are masked REALM queries instead of plain sentences (0 is ORQA/REALM; at most 1).' },
   { key: 'refresh', label: 'Index refresh', kind: { type: 'choice', values: REFRESH_POLICIES }, help: 'async: a Web Worker re-embeds the corpus while training goes on (REALM). sync: training waits for each rebuild. frozen: the index after ICT is never refreshed. every-R-steps: sync, every R steps.' },
   { key: 'every', label: 'Refresh every', field: 'refreshEvery', kind: { type: 'int', min: 1 }, help: 'Steps between index refreshes (the paper: about 500).' },
   { key: 'lr', label: 'Learning rate', field: 'learningRate', kind: { type: 'float', min: 1e-7 }, help: 'Peak learning rate of AdamW (linear warm-up, then linear decay, in each phase).' },
@@ -55,8 +58,10 @@ export function parseParam(p: RunParam, raw: string): { value: string | number }
     return k.values.includes(raw) ? { value: raw } : { warning: `Ignored ${p.key}=${raw}: use one of ${k.values.join(', ')}.` };
   }
   const n = Number(raw);
-  if (raw.trim() !== '' && Number.isFinite(n) && n >= k.min && (k.type === 'float' || Number.isInteger(n))) return { value: n };
-  return { warning: `Ignored ${p.key}=${raw}: it must be ${k.type === 'int' ? 'an integer' : 'a number'} of at least ${k.min}.` };
+  const max = k.type === 'float' ? (k.max ?? Infinity) : Infinity;
+  if (raw.trim() !== '' && Number.isFinite(n) && n >= k.min && n <= max && (k.type === 'float' || Number.isInteger(n))) return { value: n };
+  const range = max < Infinity ? `between ${k.min} and ${max}` : `of at least ${k.min}`;
+  return { warning: `Ignored ${p.key}=${raw}: it must be ${k.type === 'int' ? 'an integer' : 'a number'} ${range}.` };
 }
 
 export function runSettingsFromUrl(search: string): PlainRunSettings {

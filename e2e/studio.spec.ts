@@ -1,0 +1,52 @@
+// The studio as a whole: a setup shared as a link comes back on reload, and the run started from it
+// uses it; each panel is saved as a screenshot under test-results/panels/.
+import { expect, test } from '@playwright/test';
+import { openApp, watchPage } from './helpers';
+
+test('a setup shared as a link is restored on reload, and the next run uses it', async ({ page, baseURL }) => {
+  const watch = watchPage(page, baseURL!);
+  await openApp(page, '?backend=webgpu');
+  const config = page.getByTestId('config-panel');
+  await config.getByRole('button', { name: 'Smoke test' }).click();
+  await config.getByLabel('k (candidates)').fill('3');
+  await config.getByLabel('Trivial candidate').selectOption('sentence');
+  await config.getByLabel('Marginalisation').selectOption('joint');
+  await config.getByLabel('Seed').fill('11');
+  const shared = page.url();
+  const params = new URL(shared).searchParams;
+  expect(params.get('k')).toBe('3');
+  expect(params.get('exclude')).toBe('sentence');
+  expect(params.get('mode')).toBe('joint');
+  expect(params.get('realm')).toBe('8');
+  expect(params.get('backend')).toBe('webgpu');
+  await config.screenshot({ path: 'test-results/panels/config.png' });
+
+  // Someone opens the shared link in a fresh page.
+  const other = await page.context().newPage();
+  const otherWatch = watchPage(other, baseURL!);
+  await openApp(other, new URL(shared).search);
+  const restored = other.getByTestId('config-panel');
+  await expect(restored.getByLabel('k (candidates)')).toHaveValue('3');
+  await expect(restored.getByLabel('Trivial candidate')).toHaveValue('sentence');
+  await expect(restored.getByLabel('Marginalisation')).toHaveValue('joint');
+  await expect(restored.getByLabel('Seed')).toHaveValue('11');
+  await expect(restored.getByLabel('REALM steps')).toHaveValue('8');
+  await expect(restored.getByTestId('config-warnings')).toHaveCount(0);
+
+  // The run started there is configured by the link.
+  await other.waitForFunction('!!window.__realm.run && window.__realm.corpusStarted()');
+  await expect.poll(() => other.evaluate(() => window.__realm.activeCorpus()), { timeout: 120_000 }).not.toBeNull();
+  await other.evaluate('window.__realm.run.start()');
+  const cfg = await other.evaluate('window.__realm.run.config()');
+  expect(cfg).toMatchObject({ k: 3, trivialExclusion: 'sentence', marginalisation: 'joint', seed: 11, ictSteps: 2, mlmSteps: 2, realmSteps: 8, batchSize: 2 });
+  await other.evaluate('window.__realm.run.stop()');
+
+  // A bad value in a link is ignored with a warning, never a broken page.
+  await openApp(page, '?backend=webgpu&k=banana&mode=sideways');
+  await expect(page.getByTestId('config-warnings')).toContainText('Ignored k=banana');
+  await expect(page.getByTestId('config-warnings')).toContainText('Ignored mode=sideways');
+
+  expect(watch.errors).toEqual([]);
+  expect(otherWatch.errors).toEqual([]);
+  expect(watch.foreignRequests).toEqual([]);
+});
