@@ -1,12 +1,312 @@
-// Placeholder: the studio's Charts panel is being built (issue #8).
+// The Charts panel: live uPlot charts of the run's metrics by step: loss, MLM accuracy on masked
+// tokens, mean p(null), mean retrieval utility, retrieval entropy, and the held-out cloze accuracy and
+// recall@5 evaluated every E steps. uPlot draws straight to a canvas and takes new data without
+// rebuilding the chart, so thousands of steps stay smooth; the panel reads `run.history` on the store's
+// `tick` and redraws at most once per animation frame. The phases (ICT, MLM, REALM) are shaded and
+// their boundaries marked on every chart.
+import { useEffect, useRef, useState } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { EvalMetrics, StepMetrics } from '../model/metrics';
+import { EVAL_METRICS, formatMetric, PHASE_EXPLAIN, PHASE_LABEL, phaseSpans, SeriesColumns, STEP_METRICS, type PhaseSpan } from './chart-series';
 import type { Runtime } from './runtime';
+import { useStudio } from './studio-store';
+import { extendTestHook } from './test-hook';
+import { resolveCssColour, useThemeVersion, withAlpha } from './theme-colors';
+import './charts-panel.css';
+
+const SERIES_VARS = ['--series-1', '--series-2', '--series-3', '--series-4'];
+const PHASE_VARS: Record<string, string> = { ict: '--series-4', mlm: '--series-2', realm: '--series-3' };
+const CHART_HEIGHT = 150;
+
+interface ChartSpec {
+  id: string;
+  title: string;
+  explain: string;
+  /** Which columns of the source, and their labels and colours. */
+  series: { column: number; label: string; colourVar: string; explain: string }[];
+  range?: [number, number];
+  source: 'steps' | 'evals';
+  /** Draw a dot at every value (sparse evaluation points). */
+  points: boolean;
+}
+
+const SPECS: ChartSpec[] = [
+  ...STEP_METRICS.map(
+    (m, i): ChartSpec => ({
+      id: m.key,
+      title: m.label,
+      explain: m.explain,
+      series: [{ column: i, label: m.label, colourVar: SERIES_VARS[i % SERIES_VARS.length], explain: m.explain }],
+      range: m.range,
+      source: 'steps',
+      points: false,
+    }),
+  ),
+  {
+    id: 'eval',
+    title: 'Held-out cloze and recall@5',
+    explain: 'Evaluated every E steps on held-out cloze sentences that training never sees.',
+    series: EVAL_METRICS.map((m, i) => ({ column: i, label: m.label, colourVar: SERIES_VARS[[0, 3, 2][i]], explain: m.explain })),
+    range: [0, 1],
+    source: 'evals',
+    points: true,
+  },
+];
+
+/** The columns every chart reads, kept across frames and grown in place. */
+interface Columns {
+  steps: SeriesColumns<StepMetrics>;
+  evals: SeriesColumns<EvalMetrics>;
+  spans: PhaseSpan[];
+}
+
+/** uPlot plugin: shades each phase and draws a labelled line at each phase boundary. */
+function phasePlugin(getSpans: () => PhaseSpan[], colours: Record<string, string>, fg: string): uPlot.Plugin {
+  return {
+    hooks: {
+      drawClear: (u) => {
+        const { ctx } = u;
+        const { top, height } = u.bbox;
+        ctx.save();
+        for (const s of getSpans()) {
+          const x0 = u.valToPos(s.firstStep - 0.5, 'x', true);
+          const x1 = u.valToPos(s.lastStep + 0.5, 'x', true);
+          const left = Math.max(u.bbox.left, x0);
+          const right = Math.min(u.bbox.left + u.bbox.width, x1);
+          if (right <= left) continue;
+          ctx.fillStyle = withAlpha(colours[s.phase] ?? fg, 0.09);
+          ctx.fillRect(left, top, right - left, height);
+        }
+        ctx.restore();
+      },
+      draw: (u) => {
+        const { ctx } = u;
+        const { top, height, left, width } = u.bbox;
+        const dpr = devicePixelRatio || 1;
+        ctx.save();
+        ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+        ctx.textBaseline = 'top';
+        getSpans().forEach((s, i) => {
+          const x = u.valToPos(s.firstStep - 0.5, 'x', true);
+          if (x < left - 1 || x > left + width) return;
+          if (i > 0) {
+            ctx.strokeStyle = withAlpha(fg, 0.55);
+            ctx.setLineDash([4 * dpr, 3 * dpr]);
+            ctx.lineWidth = dpr;
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+          }
+          ctx.fillStyle = colours[s.phase] ?? fg;
+          ctx.fillText(PHASE_LABEL[s.phase], Math.max(left, x) + 3 * dpr, top + 2 * dpr);
+        });
+        ctx.restore();
+      },
+    },
+  };
+}
+
+function LiveChart({ spec, columns, frame, registry }: { spec: ChartSpec; columns: Columns; frame: number; registry: Map<string, uPlot> }) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const theme = useThemeVersion();
+
+  const dataOf = (): uPlot.AlignedData => {
+    const cols = spec.source === 'steps' ? columns.steps : columns.evals;
+    return [cols.x, ...spec.series.map((s) => cols.ys[s.column])] as uPlot.AlignedData;
+  };
+
+  // Create the chart (again when the theme changes: the colours are resolved once per chart).
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const colour = (v: string) => resolveCssColour(el, v);
+    const fg = colour('--fg');
+    const muted = colour('--muted');
+    const grid = withAlpha(colour('--border'), 0.9);
+    const phaseColours = Object.fromEntries(Object.entries(PHASE_VARS).map(([p, v]) => [p, colour(v)]));
+    const axis = (label: string): uPlot.Axis => ({
+      stroke: muted,
+      label,
+      labelSize: 14,
+      labelFont: '11px system-ui, sans-serif',
+      font: '11px system-ui, sans-serif',
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1, size: 4 },
+    });
+    const u = new uPlot(
+      {
+        width: Math.max(200, el.clientWidth || 300),
+        height: CHART_HEIGHT,
+        padding: [14, 8, 0, 0],
+        cursor: { sync: { key: 'realm-charts' }, drag: { x: true, y: false } },
+        legend: { show: true, live: true },
+        scales: { x: { time: false }, y: spec.range ? { range: spec.range } : { auto: true } },
+        axes: [
+          axis('step'),
+          {
+            ...axis(''),
+            size: 48,
+            values: (_u, splits) => splits.map((v) => (spec.range ? `${Math.round(v * 100)}%` : formatMetric(v))),
+          },
+        ],
+        series: [
+          { label: 'step' },
+          ...spec.series.map(
+            (s): uPlot.Series => ({
+              label: s.label,
+              stroke: colour(s.colourVar),
+              width: 1.5,
+              spanGaps: false,
+              points: spec.points ? { show: true, size: 6, fill: colour(s.colourVar) } : { show: false },
+              value: (_u, v) => formatMetric(v, spec.range),
+            }),
+          ),
+        ],
+        plugins: [phasePlugin(() => columns.spans, phaseColours, fg)],
+      },
+      dataOf(),
+      el,
+    );
+    // Explain each series in the legend by its tooltip.
+    el.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+      if (i > 0) row.setAttribute('title', spec.series[i - 1].explain);
+    });
+    plot.current = u;
+    registry.set(spec.id, u);
+    const resize = new ResizeObserver(() => {
+      const w = Math.max(200, el.clientWidth);
+      if (Math.abs(w - u.width) > 1) u.setSize({ width: w, height: CHART_HEIGHT });
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      registry.delete(spec.id);
+      plot.current = null;
+      u.destroy();
+    };
+    // The chart reads the shared columns through closures; it is rebuilt only for a new theme.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [theme]);
+
+  // New data: one setData per animation frame at most (the panel throttles `frame`).
+  useEffect(() => {
+    plot.current?.setData(dataOf());
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [frame]);
+
+  const cols = spec.source === 'steps' ? columns.steps : columns.evals;
+  const latest = spec.series.map((s) => {
+    const ys = cols.ys[s.column];
+    for (let i = ys.length - 1; i >= 0; i--) if (ys[i] !== null) return ys[i];
+    return null;
+  });
+  return (
+    <figure className="live-chart" data-testid={`chart-${spec.id}`} data-points={cols.length}>
+      <figcaption title={spec.explain}>
+        <span className="live-chart-title">{spec.title}</span>
+        <span className="live-chart-latest">
+          {spec.series.length === 1 ? formatMetric(latest[0], spec.range) : spec.series.map((s, i) => `${s.label} ${formatMetric(latest[i], spec.range)}`).join(' · ')}
+        </span>
+      </figcaption>
+      <div ref={host} className="live-chart-plot" role="img" aria-label={`${spec.title} by training step. ${spec.explain}`} />
+    </figure>
+  );
+}
 
 export function ChartsPanel({ rt }: { rt: Runtime }) {
   void rt;
+  const run = useStudio((s) => s.run);
+  // Mutable buffers shared with the charts: grown in place, never replaced.
+  const [columns] = useState<Columns>(() => ({
+    steps: new SeriesColumns<StepMetrics>(STEP_METRICS.map((m) => m.key)),
+    evals: new SeriesColumns<EvalMetrics>(EVAL_METRICS.map((m) => m.key)),
+    spans: [],
+  }));
+  const [registry] = useState(() => new Map<string, uPlot>());
+  const redraws = useRef(0);
+  const [frame, setFrame] = useState(0);
+
+  // Read run.history on every tick, at most once per animation frame.
+  useEffect(() => {
+    let pending = 0;
+    const update = () => {
+      pending = 0;
+      const r = useStudio.getState().run;
+      const c = columns;
+      const before = c.steps.length;
+      const stepsChanged = c.steps.sync(r?.history.steps);
+      const evalsChanged = c.evals.sync(r?.history.evals);
+      const changed = stepsChanged || evalsChanged;
+      const stepsMoved = c.steps.length !== before || c.steps.length === 0;
+      if (stepsMoved) c.spans = phaseSpans(r?.history.steps ?? []);
+      if (changed || stepsMoved) {
+        redraws.current++;
+        setFrame((f) => f + 1);
+      }
+    };
+    const schedule = () => {
+      if (!pending) pending = requestAnimationFrame(update);
+    };
+    schedule();
+    const unsubscribe = useStudio.subscribe((s, prev) => {
+      if (s.tick !== prev.tick || s.run !== prev.run) schedule();
+    });
+    return () => {
+      unsubscribe();
+      if (pending) cancelAnimationFrame(pending);
+    };
+  }, [columns]);
+
+  useEffect(() => {
+    extendTestHook('charts', {
+      /** Points each chart holds (what uPlot draws), and non-null values per series. */
+      points: () =>
+        Object.fromEntries(
+          [...registry].map(([id, u]) => [id, { points: u.data[0].length, values: u.data.slice(1).map((ys) => Array.from(ys as ArrayLike<number | null>).filter((v) => v !== null && v !== undefined).length) }]),
+        ),
+      canvases: () => document.querySelectorAll('[data-testid="charts-panel"] canvas').length,
+      redraws: () => redraws.current,
+      phases: () => columns.spans,
+    });
+  }, [columns, registry]);
+
+  const evalEvery = run?.settings.evalEvery ?? 0;
   return (
     <section className="panel panel-charts" aria-labelledby="charts-title" data-testid="charts-panel">
       <h2 id="charts-title">Charts</h2>
-      <p className="muted">Not built yet.</p>
+      <details className="charts-help">
+        <summary>What the charts show</summary>
+        <dl>
+          {[...STEP_METRICS, ...EVAL_METRICS].map((m) => (
+            <div key={m.key}>
+              <dt>{m.label}</dt>
+              <dd>{m.explain}</dd>
+            </div>
+          ))}
+          {(['ict', 'mlm', 'realm'] as const).map((p) => (
+            <div key={p}>
+              <dt>{PHASE_LABEL[p]} (shaded)</dt>
+              <dd>{PHASE_EXPLAIN[p]}</dd>
+            </div>
+          ))}
+        </dl>
+        <p className="muted">Hover a chart to read values at a step (all charts follow); drag across one to zoom, double-click to reset.</p>
+      </details>
+      {!run && <p className="muted">Start a run in the Training panel: the charts fill in as it trains.</p>}
+      {run && (
+        <p className="muted charts-note">
+          {columns.steps.length} steps
+          {evalEvery > 0 ? ` · held-out evaluation every ${evalEvery} steps (${columns.evals.length} so far)` : ' · held-out evaluation at the end'}
+        </p>
+      )}
+      <div className="charts-grid">
+        {SPECS.map((spec) => (
+          <LiveChart key={spec.id} spec={spec} columns={columns} frame={frame} registry={registry} />
+        ))}
+      </div>
     </section>
   );
 }
