@@ -134,9 +134,13 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
   tokRef.current = tok;
 
   const corpusId = run?.settings.corpusId ?? null;
+  // A result belongs to the run that made it: a new run (or none) clears it.
+  useEffect(() => {
+    setView(null);
+    setOpen(null);
+  }, [run]);
   useEffect(() => {
     setTok(null);
-    setView(null);
     if (!corpusId) return;
     let live = true;
     source.tokenizer(corpusId).then(

@@ -58,7 +58,8 @@ export function PinnedChart({ points, labels }: { points: PinPoint[]; labels: Re
         height: 170,
         scales: { x: { time: false }, y: { range: [0, 1] } },
         axes: [
-          { ...axis, label: 'step' },
+          // Steps are whole numbers: tick only at whole steps.
+          { ...axis, label: 'step', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] },
           { ...axis, label: 'p(z|x)', size: 50 },
         ],
         series,
@@ -71,13 +72,23 @@ export function PinnedChart({ points, labels }: { points: PinPoint[]; labels: Re
     plot.current = { u, keys: signature };
   }, [points, labels]);
 
-  useEffect(
-    () => () => {
+  // Follow the panel's width; destroy the chart with the component.
+  useEffect(() => {
+    const el = host.current;
+    const ro =
+      el && typeof ResizeObserver !== 'undefined'
+        ? new ResizeObserver(() => {
+            const w = Math.max(280, el.clientWidth);
+            if (plot.current && Math.abs(plot.current.u.width - w) > 1) plot.current.u.setSize({ width: w, height: 170 });
+          })
+        : null;
+    if (el) ro?.observe(el);
+    return () => {
+      ro?.disconnect();
       plot.current?.u.destroy();
       plot.current = null;
-    },
-    [],
-  );
+    };
+  }, []);
 
   return (
     <div
