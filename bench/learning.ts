@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { makeConfig, parseMarginalisationOption, PRESETS } from '../src/model/config';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
+import { Bm25Retriever } from '../src/model/bm25';
 import { chanceRecallAtK } from '../src/model/evaluate';
 import { RealmTrainer } from '../src/model/trainer';
 import { loadData } from '../scripts/train';
@@ -52,6 +53,7 @@ async function main() {
   });
   const trainer = new RealmTrainer({ config, data });
   const chance = chanceRecallAtK(trainer.docs, data.heldOut, 5, config.trivialExclusion);
+  const bm25 = new Bm25Retriever(trainer.docs).recallAtK(data.heldOut, 5, config.trivialExclusion);
   const t0 = performance.now();
   const rows: string[][] = [];
   const record = async (stage: string) => {
@@ -97,7 +99,7 @@ async function main() {
     `${data.heldOut.length} held-out cloze queries; tiny preset (${trainer.model.parameterCount().toLocaleString()} parameters), ` +
     `batch ${config.batchSize}, k = ${config.k} (incl. null), ${config.marginalisation}, lr ${config.learningRate}, ` +
     `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, retriever lr x${config.retrieverLearningRateScale} in REALM, hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
-    `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n`;
+    `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${bm25.toFixed(3)}.\n`;
   console.log(text);
   if (!quick) {
     mkdirSync('bench/results', { recursive: true });
