@@ -17,7 +17,7 @@ import { PassageDialog, type OpenPassage } from './inspector/PassageDialog';
 import { PinnedChart } from './inspector/PinnedChart';
 import { pinLabels, pinPoint, topRowsOf, usePinHistory, watchSwaps } from './inspector/pin-history';
 import { Predictions } from './inspector/Predictions';
-import { querySentence, sentenceChoices, sentenceKey, type QuerySentence, type SourceKind } from './inspector/query-sentence';
+import { latestBatchQueries, querySentence, sentenceChoices, sentenceKey, type QuerySentence, type SentenceChoice, type SourceKind } from './inspector/query-sentence';
 import './inspector/inspector.css';
 import type { Runtime } from './runtime';
 import { useStudio } from './studio-store';
@@ -36,6 +36,7 @@ type Message = { tone: 'info' | 'error'; text: string };
 
 const SOURCES: { kind: SourceKind; label: string; hint: string }[] = [
   { kind: 'heldout', label: 'Held-out cloze', hint: 'Sentences never trained on; their masked span is a named entity or date.' },
+  { kind: 'batch', label: 'Current batch', hint: 'The masked sentences of the training step just taken ("Latest batch" takes a later one).' },
   { kind: 'training', label: 'Training sentences', hint: 'The masked sentences the trainer samples its batches from.' },
   { kind: 'typed', label: 'Type your own', hint: 'Any sentence with [MASK] where the model should fill in a word.' },
 ];
@@ -122,7 +123,8 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
   const pinLabelMap = usePinHistory((s) => s.labels);
   const [tok, setTok] = useState<WordPieceTokenizer | null>(null);
   const [kind, setKind] = useState<SourceKind>('heldout');
-  const [pick, setPick] = useState({ heldout: 0, training: 0 });
+  const [pick, setPick] = useState({ heldout: 0, batch: 0, training: 0 });
+  const [batch, setBatch] = useState<SentenceChoice[]>([]);
   const [typed, setTyped] = useState({ text: 'The capital of France is [MASK].', answer: 'Paris' });
   const [view, setView] = useState<InspectView | null>(null);
   const [message, setMessage] = useState<Message | null>(null);
@@ -153,10 +155,22 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
   }, [source, corpusId]);
 
   const choices = useMemo(() => {
-    if (!tok || !run) return { heldout: [], training: [] };
+    if (!tok || !run) return { heldout: [], batch, training: [] };
     const d = run.realmTrainer.trainingData;
-    return { heldout: sentenceChoices(tok, 'heldout', d.heldOut), training: sentenceChoices(tok, 'training', d.queries) };
-  }, [tok, run]);
+    return { heldout: sentenceChoices(tok, 'heldout', d.heldOut), batch, training: sentenceChoices(tok, 'training', d.queries) };
+  }, [tok, run, batch]);
+  const hasBatch = !!run && latestBatchQueries(run.realmTrainer) !== null;
+  /** Takes the trainer's latest batch (a snapshot: the list does not change under the user's pointer). */
+  const snapshotBatch = useCallback(() => {
+    const r = useStudio.getState().run;
+    const t = tokRef.current;
+    const qs = r ? latestBatchQueries(r.realmTrainer) : null;
+    if (!r || !t || !qs) return setBatch([]);
+    const all = r.realmTrainer.trainingData.queries;
+    // Keyed by the sentence's place among the training queries, so a pinned batch sentence stays the same sentence.
+    setBatch(sentenceChoices(t, 'batch', qs).map((c) => ({ ...c, index: Math.max(all.indexOf(c.query), 0) })));
+    setPick((p) => ({ ...p, batch: 0 }));
+  }, []);
 
   /** Inspects one query and shows it; resolves to the result (null when it could not run). */
   const inspect = useCallback(
@@ -199,10 +213,10 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
     }
     const c = choices[kind][pick[kind]];
     if (!c) {
-      setMessage({ tone: 'info', text: kind === 'heldout' ? 'This corpus has no held-out cloze sentences: pick a training sentence or type one.' : 'No training sentences yet.' });
+      setMessage({ tone: 'info', text: kind === 'heldout' ? 'This corpus has no held-out cloze sentences: pick a training sentence or type one.' : kind === 'batch' ? 'No REALM batch yet: the current batch appears once the REALM phase has taken a step.' : 'No training sentences yet.' });
       return null;
     }
-    return inspect(sentenceKey(kind, c.index), c.query, c.spanType);
+    return inspect(sentenceKey(kind === 'batch' ? 'training' : kind, c.index), c.query, c.spanType);
   }, [kind, tok, typed, choices, pick, inspect]);
 
   const runId = run?.settings.runId ?? null;
@@ -300,9 +314,19 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
       >
         <fieldset>
           <legend>Sentence x</legend>
-          {SOURCES.map((s) => (
+          {SOURCES.filter((s) => s.kind !== 'batch' || hasBatch).map((s) => (
             <label key={s.kind} title={s.hint}>
-              <input type="radio" name="inspector-source" value={s.kind} checked={kind === s.kind} onChange={() => setKind(s.kind)} /> {s.label}
+              <input
+                type="radio"
+                name="inspector-source"
+                value={s.kind}
+                checked={kind === s.kind}
+                onChange={() => {
+                  setKind(s.kind);
+                  if (s.kind === 'batch') snapshotBatch();
+                }}
+              />{' '}
+              {s.label}
             </label>
           ))}
         </fieldset>
@@ -319,7 +343,7 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
           </div>
         ) : (
           <label className="sentence-pick">
-            <span className="visually-hidden">{kind === 'heldout' ? 'Held-out sentence' : 'Training sentence'}</span>
+            <span className="visually-hidden">{kind === 'heldout' ? 'Held-out sentence' : kind === 'batch' ? 'Sentence of the current batch' : 'Training sentence'}</span>
             <select value={pick[kind]} onChange={(e) => setPick({ ...pick, [kind]: Number(e.target.value) })} disabled={list.length === 0} data-testid="inspector-sentence-pick">
               {list.length === 0 && <option value={0}>{run ? 'no sentences' : 'start a run first'}</option>}
               {list.map((c, i) => (
@@ -330,6 +354,11 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
               ))}
             </select>
           </label>
+        )}
+        {kind === 'batch' && (
+          <button type="button" onClick={snapshotBatch} title="Take the sentences of the latest training step">
+            Latest batch
+          </button>
         )}
         <button type="submit" disabled={busy || !run} data-testid="inspector-inspect">
           {busy ? 'Inspecting…' : 'Inspect'}

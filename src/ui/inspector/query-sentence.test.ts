@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLS_ID, MASK_ID, SEP_ID } from '../../model/bert';
 import { queryFromTypedText } from '../../model/inspection';
 import { WordPieceTokenizer } from '../../model/tokenizer';
-import { querySentence, sentenceChoices } from './query-sentence';
+import { latestBatchQueries, querySentence, sentenceChoices } from './query-sentence';
 
 const tok = new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'paris', 'is', 'the', 'capital', 'of', 'france', '.', 'new', 'york', 'born', 'in', '18', '##99', 'ab', '##ba']);
 const id = (w: string) => tok.vocab.indexOf(w);
@@ -56,5 +56,14 @@ describe('querySentence', () => {
       [1, '[MASK] is', null],
     ]);
     expect(sentenceChoices(tok, 'training', [q, q, q], 2)).toHaveLength(2);
+  });
+});
+
+describe('latestBatchQueries', () => {
+  it('reads the trainer\'s latest batch when it exposes one, else null', () => {
+    const q = { inputIds: [CLS_ID, MASK_ID, SEP_ID], maskPositions: [1], targets: [5], sourceDocId: null };
+    expect(latestBatchQueries({ lastRealmQueries: [q] })).toEqual([q]);
+    expect(latestBatchQueries({})).toBeNull();
+    expect(latestBatchQueries({ lastRealmQueries: 'no' })).toBeNull();
   });
 });

@@ -79,8 +79,17 @@ export function querySentence(tokenizer: WordPieceTokenizer, query: RealmQuery):
   return { pieces, masked, answers, spanOfMask };
 }
 
-/** Where a query comes from: the held-out cloze set, the training sentences, or the user's typing. */
-export type SourceKind = 'heldout' | 'training' | 'typed';
+/** Where a query comes from: the held-out cloze set, the trainer's latest batch, the training sentences, or the user's typing. */
+export type SourceKind = 'heldout' | 'batch' | 'training' | 'typed';
+
+/**
+ * The masked sentences of the trainer's latest REALM batch, or null when the trainer does not expose
+ * them (a `lastRealmQueries` array on the trainer; read structurally so the inspector works either way).
+ */
+export function latestBatchQueries(trainer: object): readonly RealmQuery[] | null {
+  const q = (trainer as { lastRealmQueries?: unknown }).lastRealmQueries;
+  return Array.isArray(q) ? (q as RealmQuery[]) : null;
+}
 
 export interface SentenceChoice {
   kind: Exclude<SourceKind, 'typed'>;
