@@ -3,18 +3,7 @@ import { makeConfig } from '../model/config';
 import type { RunLogRecord } from '../storage/db';
 import { RUN_ARCHIVE_VERSION } from './run-archive';
 import { runSettingsFromUrl } from './run-settings';
-import {
-  ARCHIVE_PROBLEM_TITLES,
-  deleteBlock,
-  describeRunConfig,
-  finalMetricsView,
-  formatWhen,
-  lossSeries,
-  readBlob,
-  runConfigSearch,
-  sparklineData,
-  storageView,
-} from './runs-view';
+import { ARCHIVE_PROBLEM_TITLES, deleteBlock, describeRunConfig, finalMetricsView, formatWhen, lossSeries, readBlob, runConfigSearch, shownStatus, sparklineData, storageView } from './runs-view';
 
 /** The settings a run stores (RunSettings), as the Training panel makes them from a URL. */
 function settingsFrom(search: string): Record<string, unknown> {
@@ -166,6 +155,16 @@ describe('final metrics, storage, deleting, archive problems', () => {
     expect(deleteBlock('a', { runId: 'a', status: 'running' })).toMatch(/stop it/);
     expect(deleteBlock('a', { runId: 'a', status: 'paused' })).toMatch(/stop it/);
     for (const status of ['stopped', 'done', 'failed']) expect(deleteBlock('a', { runId: 'a', status })).toBeNull();
+  });
+
+  it('shows the live status of the page’s run, and tells a finished or interrupted stored run apart', () => {
+    const run = { id: 'a', status: 'running', step: 12 };
+    expect(shownStatus(run, 12, { runId: 'a', status: 'running' })).toBe('running');
+    expect(shownStatus(run, 12, { runId: 'b', status: 'running' })).toBe('done');
+    expect(shownStatus({ ...run, step: 5 }, 12, null)).toBe('interrupted');
+    expect(shownStatus({ ...run, step: 5 }, null, null)).toBe('interrupted');
+    expect(shownStatus({ ...run, status: 'stopped', step: 5 }, 12, null)).toBe('stopped');
+    expect(shownStatus({ ...run, status: 'paused', step: 5 }, 12, { runId: 'a', status: 'idle' })).toBe('paused');
   });
 
   it('has a title for every archive problem', () => {

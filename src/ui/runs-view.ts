@@ -229,3 +229,14 @@ export async function readBlob(blob: Blob, onProgress: (p: Progress) => void, ta
   if (done !== out.byteLength) throw new Error('The file changed while it was read; pick it again.');
   return out;
 }
+
+/**
+ * The status to show for a stored run. The run open in this page shows its live status. A stored
+ * 'running' run that no page is training is either done (all its steps taken: the record was saved
+ * just before the last status change) or interrupted (its tab closed; it resumes from its checkpoint).
+ */
+export function shownStatus(run: { id: string; status: string; step: number }, totalSteps: number | null, pageRun: PageRun | null): string {
+  if (pageRun && pageRun.runId === run.id && pageRun.status !== 'idle') return pageRun.status;
+  if (run.status !== 'running') return run.status;
+  return totalSteps !== null && run.step >= totalSteps ? 'done' : 'interrupted';
+}
