@@ -41,7 +41,8 @@ export function decodeCheckpoint(header: string, data: Uint8Array): RealmCheckpo
   const read = (es: BufferEntry[]): NamedWeights =>
     es.map((e) => {
       if (e.offset + e.bytes > data.byteLength) throw new Error(`checkpoint data is truncated at ${e.name}: copy the .bin file again`);
-      return { name: e.name, shape: e.shape, data: data.slice(e.offset, e.offset + e.bytes).buffer };
+      // A copy of exactly these bytes: a Node Buffer's slice() is a view on its whole (pooled) memory.
+      return { name: e.name, shape: e.shape, data: new Uint8Array(data.buffer, data.byteOffset + e.offset, e.bytes).slice().buffer };
     });
   return { ...h, weights: read(h.weights), optimizer: read(h.optimizer) };
 }

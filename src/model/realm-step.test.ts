@@ -159,6 +159,15 @@ describe('optimizer and checkpoint files', () => {
     expect(round.optimizer.map((s) => s.name)).toEqual(state.map((s) => s.name));
     expectAllclose(new Float32Array(round.optimizer[0].data), new Float32Array(state[0].data));
     expect(round.rngState).toEqual([1, 2, 3, 4]);
+    // Read back from a file, the bytes come as a Node Buffer on a larger pooled memory: each buffer
+    // must still be exactly its own bytes.
+    const file = encodeCheckpoint({ runId: 'r', step: 1, createdAt: 0, phase: 'ict', weights: [], optimizer: state, rngState: [1], indexVersion: 0 });
+    const pooled = Buffer.concat([Buffer.alloc(8, 7), Buffer.from(file.data), Buffer.alloc(8, 7)]).subarray(8, 8 + file.data.byteLength);
+    const fromFile = decodeCheckpoint(file.header, pooled);
+    fromFile.optimizer.forEach((e, i) => {
+      expect(e.data.byteLength).toBe(state[i].data.byteLength);
+      expectAllclose(new Float32Array(e.data), new Float32Array(state[i].data));
+    });
     tf.dispose([w, b, gw, gb]);
     opt.dispose();
   });
