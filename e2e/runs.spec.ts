@@ -47,6 +47,12 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   await expect
     .poll(() => hook(page, (h) => h.run.events().some((e) => e.type === 'checkpoint')), { timeout: 300_000, intervals: [1000] })
     .toBe(true);
+  // While it trains, it is listed as the page's run and cannot be deleted.
+  const row = panel.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
+  await expect(row).toContainText('in this page');
+  if ((await hook(page, (h) => h.run.state()))!.status === 'running') {
+    await expect(row.getByRole('button', { name: `Delete run ${runId}` })).toBeDisabled();
+  }
   await hook(page, (h) => h.run.stop());
   const state = (await hook(page, (h) => h.run.state()))!;
   expect(state.status).toBe('stopped');
@@ -56,7 +62,6 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   expect(before.logs).toBeGreaterThanOrEqual(state.step);
 
   // Listed, with the status, steps, final metrics and a loss sparkline (the list refreshed by itself).
-  const row = panel.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
   await expect(row).toHaveAttribute('data-status', 'stopped');
   await expect(row.getByTestId('run-steps')).toHaveText(`${state.step} / 12`);
   await expect(row).toContainText('tiny · ICT 2 · MLM 2 · REALM 8');
@@ -66,8 +71,10 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   await expect(row.getByTestId('run-sparkline')).toHaveAttribute('data-points', String(state.step));
   await expect(row.locator('canvas')).toHaveCount(1);
   const metricsBefore = (await row.getByTestId('run-metrics').textContent())!;
-  // The run stopped in this page may be deleted; it shows as the page's run.
-  await expect(row).toContainText('in this page');
+  // 'Open config' links to the page with this run's settings (those equal to the preset's left out).
+  const href = await row.getByRole('link', { name: 'Open config' }).getAttribute('href');
+  const params = Object.fromEntries(new URLSearchParams(href!));
+  expect(params).toEqual({ backend: 'webgpu', preset: 'tiny', ict: '2', mlm: '2', realm: '8', every: '2', ckpt: '2', eval: '4', batch: '2', seed: '3' });
 
   // Export: a download named <runId>.realm.zip that is a zip with our manifest and the latest checkpoint.
   const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Export' }).click()]);
