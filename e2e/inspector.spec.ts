@@ -105,6 +105,21 @@ test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it an
   await expect(chart.locator('canvas')).toHaveCount(1);
 
   await panel.screenshot({ path: 'test-results/panels/inspector.png' });
+
+  // A typed sentence: without [MASK] the panel says what to type; with one (and an answer) it is inspected.
+  await panel.getByRole('radio', { name: 'Type your own' }).check();
+  const sentence = panel.getByLabel('Sentence with [MASK]');
+  await sentence.fill('Molise is a region of south central Italy.');
+  await panel.getByTestId('inspector-inspect').click();
+  await expect(panel.getByTestId('inspector-message')).toContainText('[MASK]');
+  await sentence.fill('[MASK] is a region of south central Italy.');
+  await panel.getByLabel('Answer (optional)').fill('Molise');
+  await panel.getByTestId('inspector-inspect').click();
+  await expect.poll(async () => (await hook(page, (h) => h.inspector.result()))?.key ?? '').toMatch(/^typed:/);
+  const typed = (await hook(page, (h) => h.inspector.result()))!;
+  expect(typed.rows).toHaveLength(typed.k);
+  expect(Math.abs(typed.rows.reduce((s, x) => s + x.pz, 0) - 1)).toBeLessThan(1e-3);
+  await expect(panel.getByTestId('inspector-sentence').locator('mark.masked-span')).toHaveText('molise');
   expect(watch.errors).toEqual([]);
   expect(watch.foreignRequests).toEqual([]);
 });

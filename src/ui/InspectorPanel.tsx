@@ -80,7 +80,9 @@ function StageNote({ stage }: { stage: string }) {
       ? 'No run yet. Press Start in the Training panel: the inspector shows what the model retrieves once training reaches its REALM phase and the first index is built.'
       : stage === 'ict' || stage === 'mlm'
         ? `The run is in its ${stage.toUpperCase()} warm-up: retrieval starts in the REALM phase, with the first index. Wait for it (the Index panel shows the first build), then press Inspect.`
-        : 'The first index is being built; retrieval starts with it. Press Inspect in a moment.';
+        : stage === 'done'
+          ? 'This run ended without a REALM phase, so it has no index to inspect: start a run with REALM steps.'
+          : 'The first index is being built; retrieval starts with it. Press Inspect in a moment.';
   return (
     <p className="inspector-note" role="status" data-testid="inspector-stage">
       {text}
