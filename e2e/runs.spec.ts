@@ -38,6 +38,12 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   await expect.poll(() => page.evaluate(() => window.__realm.activeCorpus()), { timeout: 120_000 }).not.toBeNull();
   const panel = page.getByTestId('runs-panel');
   await expect(panel.getByTestId('runs-storage-text')).toContainText(/used|does not say/);
+  // Asking the browser to keep the data gets an answer either way.
+  const persist = panel.getByRole('button', { name: 'Keep my data (persist)' });
+  if (await persist.isVisible()) {
+    await persist.click();
+    await expect(panel.locator('.runs-storage-note')).toContainText(/keep this site|declined|cannot promise/);
+  }
 
   // Train the tiny run until its first checkpoint (step 2, the end of ICT), then stop it: stopping
   // finishes the step under way and stores a last checkpoint. (Running all 12 steps takes minutes on

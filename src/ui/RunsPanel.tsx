@@ -6,11 +6,12 @@ import { useCallback, useEffect, useRef, useState, type ChangeEvent } from 'reac
 import type { Progress } from '../model/progress';
 import { requestPersistentStorage, RunExistsError, storageStatus, type RunSummary, type StorageStatus } from '../storage/db';
 import { formatAmount, ProgressBar } from './ProgressBar';
-import { archiveFileName, exportRunArchive, importRunArchive, RunArchiveError, RUN_ARCHIVE_SUFFIX, type ImportResult } from './run-archive';
+import { archiveFileName, exportRunArchive, importRunArchive, RunArchiveError, RUN_ARCHIVE_SUFFIX } from './run-archive';
 import { RunSparkline } from './RunSparkline';
 import {
   ARCHIVE_PROBLEM_TITLES,
   deleteBlock,
+  describeImport,
   describeRunConfig,
   finalMetricsView,
   formatWhen,
@@ -56,16 +57,6 @@ function download(bytes: Uint8Array, name: string): void {
 function lastCheckpointStep(events: { type: string; step: number }[]): number {
   for (let i = events.length - 1; i >= 0; i--) if (events[i].type === 'checkpoint') return events[i].step;
   return -1;
-}
-
-function importMessage(r: ImportResult, file: string): Message {
-  const parts = [
-    `Imported ${file} as run ${r.runId}${r.renamedFrom ? ` (a copy of ${r.renamedFrom})` : ''}: step ${r.step}, ` +
-      (r.checkpointStep !== null ? `with its checkpoint at step ${r.checkpointStep}.` : 'without a checkpoint.'),
-  ];
-  if (!r.corpusPresent) parts.push(`Its corpus (${r.corpusId}) is not in this browser: you can look at the run and export it, but resuming it needs that corpus.`);
-  if (r.vocabMatches === false) parts.push(`The corpus ${r.corpusId} here has another vocabulary than the one the run was trained with, so its checkpoint does not fit this corpus.`);
-  return { kind: parts.length > 1 ? 'warn' : 'ok', text: parts.join(' '), testId: 'runs-import-done' };
 }
 
 const PERSIST_RESULT: Record<'granted' | 'denied' | 'unsupported', string> = {
@@ -304,7 +295,7 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
       await nextFrame();
       try {
         const result = await importRunArchive(rt.store, bytes, { ifExists });
-        setMessage(importMessage(result, name));
+        setMessage({ ...describeImport(result, name), testId: 'runs-import-done' });
       } catch (e) {
         if (e instanceof RunExistsError) {
           setPending({ bytes, name, runId: e.runId });

@@ -3,7 +3,7 @@ import { makeConfig } from '../model/config';
 import type { RunLogRecord } from '../storage/db';
 import { RUN_ARCHIVE_VERSION } from './run-archive';
 import { runSettingsFromUrl } from './run-settings';
-import { ARCHIVE_PROBLEM_TITLES, deleteBlock, describeRunConfig, finalMetricsView, formatWhen, lossSeries, readBlob, runConfigSearch, shownStatus, sparklineData, storageView } from './runs-view';
+import { ARCHIVE_PROBLEM_TITLES, deleteBlock, describeImport, describeRunConfig, finalMetricsView, formatWhen, lossSeries, readBlob, runConfigSearch, shownStatus, sparklineData, storageView } from './runs-view';
 
 /** The settings a run stores (RunSettings), as the Training panel makes them from a URL. */
 function settingsFrom(search: string): Record<string, unknown> {
@@ -165,6 +165,20 @@ describe('final metrics, storage, deleting, archive problems', () => {
     expect(shownStatus({ ...run, step: 5 }, null, null)).toBe('interrupted');
     expect(shownStatus({ ...run, status: 'stopped', step: 5 }, 12, null)).toBe('stopped');
     expect(shownStatus({ ...run, status: 'paused', step: 5 }, 12, { runId: 'a', status: 'idle' })).toBe('paused');
+  });
+
+  it('says what an import stored, and warns when the run cannot resume here', () => {
+    const ok = { runId: 'r1', renamedFrom: null, corpusId: 'bundled:tiny', corpusPresent: true, vocabMatches: true, step: 3, checkpointStep: 3 };
+    expect(describeImport(ok, 'r1.realm.zip')).toEqual({ kind: 'ok', text: 'Imported r1.realm.zip as run r1: step 3, with its checkpoint at step 3.' });
+    const copy = describeImport({ ...ok, runId: 'r1-copy', renamedFrom: 'r1', checkpointStep: null }, 'f.zip');
+    expect(copy).toEqual({ kind: 'ok', text: 'Imported f.zip as run r1-copy (a copy of r1): step 3, without a checkpoint.' });
+    const away = describeImport({ ...ok, corpusPresent: false, vocabMatches: null }, 'f.zip');
+    expect(away.kind).toBe('warn');
+    expect(away.text).toMatch(/corpus \(bundled:tiny\) is not in this browser/);
+    expect(away.text).not.toMatch(/vocabulary/);
+    const other = describeImport({ ...ok, vocabMatches: false }, 'f.zip');
+    expect(other.kind).toBe('warn');
+    expect(other.text).toMatch(/another vocabulary/);
   });
 
   it('has a title for every archive problem', () => {

@@ -7,7 +7,7 @@ import type { Progress } from '../model/progress';
 import { ProgressMeter } from '../model/progress';
 import type { RunLogRecord, StorageStatus } from '../storage/db';
 import { formatAmount } from './ProgressBar';
-import type { RunArchiveProblem } from './run-archive';
+import type { ImportResult, RunArchiveProblem } from './run-archive';
 import { defaultValue, RUN_PARAMS } from './run-settings';
 
 export interface RunConfigView {
@@ -239,4 +239,15 @@ export function shownStatus(run: { id: string; status: string; step: number }, t
   if (pageRun && pageRun.runId === run.id && pageRun.status !== 'idle') return pageRun.status;
   if (run.status !== 'running') return run.status;
   return totalSteps !== null && run.step >= totalSteps ? 'done' : 'interrupted';
+}
+
+/** What an import stored, and what the user must know before resuming it ('warn' when its corpus is missing or differs). */
+export function describeImport(r: ImportResult, file: string): { kind: 'ok' | 'warn'; text: string } {
+  const parts = [
+    `Imported ${file} as run ${r.runId}${r.renamedFrom ? ` (a copy of ${r.renamedFrom})` : ''}: step ${r.step}, ` +
+      (r.checkpointStep !== null ? `with its checkpoint at step ${r.checkpointStep}.` : 'without a checkpoint.'),
+  ];
+  if (!r.corpusPresent) parts.push(`Its corpus (${r.corpusId}) is not in this browser: you can look at the run and export it, but resuming it needs that corpus.`);
+  if (r.vocabMatches === false) parts.push(`The corpus ${r.corpusId} here has another vocabulary than the one the run was trained with, so its checkpoint does not fit this corpus.`);
+  return { kind: parts.length > 1 ? 'warn' : 'ok', text: parts.join(' ') };
 }
