@@ -307,6 +307,29 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
         Inspector <span className="muted small">what the model retrieves for each masked word, and how much it helps</span>
       </h2>
       <StageNote stage={stage} />
+      <details className="inspector-legend">
+        <summary>How to read the inspector</summary>
+        <dl>
+          <dt>Sentence x</dt>
+          <dd>{EXPLAIN.x}</dd>
+          <dt>p(z|x)</dt>
+          <dd>{EXPLAIN.pz}</dd>
+          <dt>null document</dt>
+          <dd>{EXPLAIN.nullDoc}</dd>
+          <dt>p(y_j|z,x)</dt>
+          <dd>{EXPLAIN.pTarget}</dd>
+          <dt>utility</dt>
+          <dd>{EXPLAIN.utility}</dd>
+          <dt>rank stale / now</dt>
+          <dd>{EXPLAIN.rank}</dd>
+          <dt>with retrieval vs null document only</dt>
+          <dd>
+            {EXPLAIN.marginal} {EXPLAIN.nullOnly}
+          </dd>
+          <dt>Pin</dt>
+          <dd>{EXPLAIN.pin}</dd>
+        </dl>
+      </details>
       <form
         className="inspector-source"
         onSubmit={(e) => {
