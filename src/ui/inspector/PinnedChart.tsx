@@ -3,30 +3,23 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { resolveCssColour as resolveColour, useThemeVersion } from '../theme-colors';
 import { NULL_KEY, seriesKeys, type PinPoint } from './pin-history';
 
 const COLOURS = ['--series-1', '--series-2', '--series-3', '--series-4'];
 
-/** Resolves a CSS colour variable (light-dark() included) to what the canvas can draw. */
-function resolveColour(host: HTMLElement, cssVar: string): string {
-  const probe = host.ownerDocument.createElement('span');
-  probe.style.color = `var(${cssVar})`;
-  host.appendChild(probe);
-  const c = getComputedStyle(probe).color;
-  probe.remove();
-  return c || '#888';
-}
-
 export function PinnedChart({ points, labels }: { points: PinPoint[]; labels: Record<string, string> }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<{ u: uPlot; keys: string } | null>(null);
+  // The colours are resolved when the chart is made: a theme change makes it again.
+  const theme = useThemeVersion();
 
   useEffect(() => {
     const el = host.current;
     if (!el || points.length === 0) return;
     const keys = seriesKeys(points);
     const data: uPlot.AlignedData = [points.map((p) => p.step), ...keys.map((k) => points.map((p) => (k in p.pz ? p.pz[k] : null)))];
-    const signature = keys.map((k) => `${k}:${labels[k] ?? ''}`).join('|');
+    const signature = `${theme}|` + keys.map((k) => `${k}:${labels[k] ?? ''}`).join('|');
     if (plot.current && plot.current.keys === signature) {
       plot.current.u.setData(data);
       return;
@@ -70,7 +63,7 @@ export function PinnedChart({ points, labels }: { points: PinPoint[]; labels: Re
       el,
     );
     plot.current = { u, keys: signature };
-  }, [points, labels]);
+  }, [points, labels, theme]);
 
   // Follow the panel's width; destroy the chart with the component.
   useEffect(() => {
