@@ -204,8 +204,9 @@ export class PretrainingRun {
         const m = await this.trainer.step();
         if (!m) {
           await this.evaluate();
-          await this.checkpoint();
+          // 'done' first, so the last checkpoint stores the run record as done.
           this.setStatus('done');
+          await this.checkpoint();
           break;
         }
         this.history.steps.push(m);
@@ -241,19 +242,23 @@ export class PretrainingRun {
     this.unsaved.push({ kind, record });
   }
 
-  /** Writes a checkpoint, the unsaved log records and the run record. */
+  /**
+   * Writes a checkpoint (when the step moved), the unsaved log records and the run record with the
+   * current status (always, so a stop or the end is stored even right after a checkpoint); then tells
+   * the listeners, who can read all of it back.
+   */
   async checkpoint(): Promise<void> {
     const step = this.trainer.stepCount;
-    if (step === this.lastCheckpointStep && this.unsaved.length === 0) return;
     const logs = this.unsaved.map((l) => ({ runId: this.settings.runId, seq: this.logSeq++, kind: l.kind, record: l.record as Record<string, unknown> }));
     this.unsaved = [];
     if (logs.length > 0) await this.store.appendRunLogs(logs);
-    if (step !== this.lastCheckpointStep) {
+    const stored = step !== this.lastCheckpointStep;
+    if (stored) {
       await this.store.putCheckpoint(await this.trainer.checkpoint(this.settings.runId));
       this.lastCheckpointStep = step;
-      this.events.checkpoint?.(step);
     }
-    await this.saveRecord(this.status === 'running' ? 'running' : (this.status as RunRecord['status']));
+    await this.saveRecord(this.status as RunRecord['status']);
+    if (stored) this.events.checkpoint?.(step);
   }
 
   private async saveRecord(status: RunRecord['status']): Promise<void> {
