@@ -105,6 +105,9 @@ describe('RealmTrainer', () => {
     const changed = (await t.model.getWeights()).filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i])).map((w) => w.name);
     expect(changed.some((n) => n.startsWith('reader/'))).toBe(true);
     expect([...before.keys()].filter((n) => n.startsWith('embed_doc/')).length).toBeGreaterThan(0);
+    // The latest REALM batch is kept for the inspector.
+    expect(t.lastRealmQueries).toHaveLength(2);
+    t.lastRealmQueries.forEach((q) => expect(data.queries).toContain(q));
     expect(changed.filter((n) => n.startsWith('embed_input/') || n.startsWith('embed_doc/'))).toEqual([]);
     t.dispose();
   });

@@ -73,6 +73,8 @@ export class RealmTrainer {
   stepCount = 0;
   indexVersion = 0;
   lastDetail: StepDetail = {};
+  /** The masked queries of the latest REALM step (the inspector's "current batch"). */
+  lastRealmQueries: readonly RealmQuery[] = [];
 
   constructor(opts: TrainerOptions) {
     this.config = { ...opts.config, vocabSize: Math.max(opts.config.vocabSize, opts.data.vocabSize) };
@@ -171,6 +173,7 @@ export class RealmTrainer {
       staleness = this.stepCount - inUse.snapshotStep;
       if (this.data.queries.length === 0) throw new Error('no REALM training queries: the corpus has no masked sentences; check the masking step');
       const queries = sampleRows(this.rng, this.data.queries.length, this.config.batchSize).map((i) => this.data.queries[i]);
+      this.lastRealmQueries = queries;
       const batch = await prepareRealmBatch(this.model, inUse.index, this.docs, queries);
       let stats: (() => Promise<RealmBatchStats>) | null = null;
       lossFn = () => {

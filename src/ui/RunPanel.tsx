@@ -107,7 +107,8 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         {
           runId: `run-${Date.now().toString(36)}`,
           corpusId: cid,
-          config: settings.config,
+          // The reader's output layer is the corpus vocabulary, not the preset's placeholder size.
+          config: { ...settings.config, vocabSize: data.vocabSize },
           policy: settings.policy,
           checkpointEvery: settings.checkpointEvery,
           evalEvery: settings.evalEvery,
