@@ -59,7 +59,18 @@ async function main() {
   const record = async (stage: string) => {
     const e = await trainer.evaluate();
     const r = await trainer.ictRecall();
-    rows.push([stage, String(trainer.stepCount), e.clozeAccuracy.toFixed(3), e.clozeAccuracyNullOnly.toFixed(3), e.recallAt5.toFixed(3), chance.toFixed(3), r.recallAt5.toFixed(3)]);
+    const n = e.queries;
+    rows.push([
+      stage,
+      String(trainer.stepCount),
+      `${e.clozeAccuracy.toFixed(3)} (${Math.round(e.clozeAccuracy * n)}/${n})`,
+      `${e.clozeAccuracyNullOnly.toFixed(3)} (${Math.round(e.clozeAccuracyNullOnly * n)}/${n})`,
+      e.tokenAccuracy.toFixed(3),
+      e.tokenAccuracyNullOnly.toFixed(3),
+      e.recallAt5.toFixed(3),
+      chance.toFixed(3),
+      r.recallAt5.toFixed(3),
+    ]);
     process.stderr.write(`\n${stage}: ${rows[rows.length - 1].join(' | ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   };
   // LEARNING_WARM=PATH: reuse the model after ICT + MLM from PATH.json/.bin (written there by the first
@@ -91,7 +102,7 @@ async function main() {
     last = next;
   }
   const secs = (performance.now() - t0) / 1000;
-  const header = ['stage', 'step', 'cloze acc (retrieval)', 'cloze acc (null doc only)', 'recall@5 (answer passage)', 'recall@5 by chance', 'ICT recall@5 (held-out passages)'];
+  const header = ['stage', 'step', 'cloze acc (retrieval)', 'cloze acc (null doc only)', 'token acc (retrieval)', 'token acc (null doc only)', 'recall@5 (answer passage)', 'recall@5 by chance', 'ICT recall@5 (held-out passages)'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const what = corpus.startsWith('synthetic') ? `Synthetic world (${corpus})` : `Corpus ${corpus}`;
   const text =
