@@ -29,3 +29,17 @@ export async function openApp(page: Page, query = '?backend=webgpu') {
   await expect(page.locator('.app[data-ready="true"]')).toBeVisible();
   await page.waitForFunction(() => typeof window.__realm !== 'undefined');
 }
+
+/**
+ * Opens the app, waits until the named test-hook namespaces of the panels exist (e.g. 'run',
+ * 'inspector') and the corpus panel has started, then until a corpus is active (on first start the
+ * app loads the bundled tiny corpus).
+ */
+export async function openAppWithCorpus(page: Page, query: string, hooks: readonly string[] = ['run']) {
+  await openApp(page, query);
+  await page.waitForFunction((names) => {
+    const h = window.__realm as unknown as Record<string, unknown> & { corpusStarted?: () => boolean };
+    return names.every((n) => !!h[n]) && !!h.corpusStarted?.();
+  }, hooks);
+  await expect.poll(() => page.evaluate(() => window.__realm.activeCorpus()), { timeout: 120_000 }).not.toBeNull();
+}

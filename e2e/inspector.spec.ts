@@ -3,7 +3,7 @@
 // p(z|x) sum to 1); a pinned sentence is inspected again at the next index swap and its chart gains a
 // point; a passage opens in a dialog; an inspection leaves no tensor behind.
 import { expect, test, type Page } from '@playwright/test';
-import { openApp, watchPage } from './helpers';
+import { openAppWithCorpus, watchPage } from './helpers';
 
 // The studio's tiny URL with more REALM steps and no periodic evaluation, so a refresh after the pin
 // surely comes before the run ends (on SwiftShader a step takes seconds and an index build minutes).
@@ -32,12 +32,7 @@ const swaps = async (page: Page) => (await hook(page, (h) => h.run.events())).fi
 test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it and watch it across an index refresh', async ({ page, baseURL }) => {
   test.setTimeout(720_000);
   const watch = watchPage(page, baseURL!);
-  await openApp(page, TINY);
-  await page.waitForFunction(() => {
-    const h = window.__realm as unknown as { corpusStarted?: () => boolean; run?: unknown; inspector?: unknown };
-    return !!h.run && !!h.inspector && !!h.corpusStarted?.();
-  });
-  await expect.poll(() => page.evaluate(() => window.__realm.activeCorpus()), { timeout: 120_000 }).not.toBeNull();
+  await openAppWithCorpus(page, TINY, ['run', 'inspector']);
   const panel = page.getByTestId('inspector-panel');
 
   // No run yet: the panel says what to do, and Inspect is off.

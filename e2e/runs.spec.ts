@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { expect, test, type Page } from '@playwright/test';
-import { openApp, watchPage } from './helpers';
+import { openAppWithCorpus, watchPage } from './helpers';
 
 const QUERY = '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2&seed=3';
 
@@ -30,12 +30,7 @@ const stored = (page: Page, id: string) => page.evaluate((runId) => (window.__re
 test('a run is listed, exported as a zip, deleted, and imported back with its metrics', async ({ page, baseURL }) => {
   test.setTimeout(600_000);
   const watch = watchPage(page, baseURL!);
-  await openApp(page, QUERY);
-  await page.waitForFunction(() => {
-    const h = window.__realm as unknown as { corpusStarted?: () => boolean; run?: unknown; runs?: unknown };
-    return !!h.run && !!h.runs && !!h.corpusStarted?.();
-  });
-  await expect.poll(() => page.evaluate(() => window.__realm.activeCorpus()), { timeout: 120_000 }).not.toBeNull();
+  await openAppWithCorpus(page, QUERY, ['run', 'runs']);
   const panel = page.getByTestId('runs-panel');
   await expect(panel.getByTestId('runs-storage-text')).toContainText(/used|does not say/);
   // Asking the browser to keep the data gets an answer either way.

@@ -1,7 +1,7 @@
 // The studio as a whole: a setup shared as a link comes back on reload, and the run started from it
 // uses it; each panel is saved as a screenshot under test-results/panels/.
 import { expect, test } from '@playwright/test';
-import { openApp, watchPage } from './helpers';
+import { openApp, openAppWithCorpus, watchPage } from './helpers';
 
 test('a setup shared as a link is restored on reload, and the next run uses it', async ({ page, baseURL }) => {
   const watch = watchPage(page, baseURL!);
@@ -24,7 +24,7 @@ test('a setup shared as a link is restored on reload, and the next run uses it',
   // Someone opens the shared link in a fresh page.
   const other = await page.context().newPage();
   const otherWatch = watchPage(other, baseURL!);
-  await openApp(other, new URL(shared).search);
+  await openAppWithCorpus(other, new URL(shared).search);
   const restored = other.getByTestId('config-panel');
   await expect(restored.getByLabel('k (candidates)')).toHaveValue('3');
   await expect(restored.getByLabel('Trivial candidate')).toHaveValue('sentence');
@@ -34,8 +34,6 @@ test('a setup shared as a link is restored on reload, and the next run uses it',
   await expect(restored.getByTestId('config-warnings')).toHaveCount(0);
 
   // The run started there is configured by the link.
-  await other.waitForFunction('!!window.__realm.run && window.__realm.corpusStarted()');
-  await expect.poll(() => other.evaluate(() => window.__realm.activeCorpus()), { timeout: 120_000 }).not.toBeNull();
   await other.evaluate('window.__realm.run.start()');
   const cfg = await other.evaluate('window.__realm.run.config()');
   expect(cfg).toMatchObject({ k: 3, trivialExclusion: 'sentence', marginalisation: 'joint', seed: 11, ictSteps: 2, mlmSteps: 2, realmSteps: 8, batchSize: 2 });
@@ -49,4 +47,29 @@ test('a setup shared as a link is restored on reload, and the next run uses it',
   expect(watch.errors).toEqual([]);
   expect(otherWatch.errors).toEqual([]);
   expect(watch.foreignRequests).toEqual([]);
+});
+
+test('the whole studio at 1280x800 after a smoke run, in light and dark themes', async ({ page, baseURL }) => {
+  test.setTimeout(600_000);
+  const watch = watchPage(page, baseURL!);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await openAppWithCorpus(page, '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=4&eval=4&batch=2&seed=3');
+  await page.evaluate('window.__realm.run.start()');
+  await expect
+    .poll(() => page.evaluate('window.__realm.run.state()?.status'), { timeout: 480_000, intervals: [2_000] })
+    .toBe('done');
+  // Every panel is on the page, none shows its error boundary, and nothing scrolls sideways at 1280 px.
+  for (const id of ['corpus', 'config', 'charts', 'index', 'inspector', 'map', 'runs']) await expect(page.getByTestId(`${id}-panel`)).toBeVisible();
+  await expect(page.getByTestId('panel-error')).toHaveCount(0);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.screenshot({ path: 'test-results/panels/studio-light.png', fullPage: true });
+  // The theme toggle, by keyboard: system -> light -> dark.
+  const toggle = page.getByRole('button', { name: /Switch theme/ });
+  await toggle.focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await page.screenshot({ path: 'test-results/panels/studio-dark.png', fullPage: true });
+  expect(watch.errors).toEqual([]);
 });
