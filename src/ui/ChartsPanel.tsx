@@ -61,6 +61,14 @@ interface Columns {
   spans: PhaseSpan[];
 }
 
+/** The x range of the evaluation chart: the steps trained so far (and its own points), at least 1 wide. */
+function stepRange(steps: readonly number[], min: number | null, max: number | null): [number, number] {
+  const lo = Math.min(steps[0] ?? Infinity, min ?? Infinity);
+  const hi = Math.max(steps.at(-1) ?? -Infinity, max ?? -Infinity);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  return [lo, Math.max(hi, lo + 1)];
+}
+
 /** uPlot plugin: shades each phase and draws a labelled line at each phase boundary. */
 function phasePlugin(getSpans: () => PhaseSpan[], colours: Record<string, string>, fg: string): uPlot.Plugin {
   return {
@@ -86,11 +94,13 @@ function phasePlugin(getSpans: () => PhaseSpan[], colours: Record<string, string
         const dpr = devicePixelRatio || 1;
         ctx.save();
         ctx.font = `${11 * dpr}px system-ui, sans-serif`;
-        ctx.textBaseline = 'top';
-        getSpans().forEach((s, i) => {
+        ctx.textBaseline = 'bottom';
+        const spans = getSpans();
+        spans.forEach((s, i) => {
           const x = u.valToPos(s.firstStep - 0.5, 'x', true);
-          if (x < left - 1 || x > left + width) return;
-          if (i > 0) {
+          const xEnd = u.valToPos(s.lastStep + 0.5, 'x', true);
+          if (xEnd < left + 2 || x > left + width) return;
+          if (i > 0 && x >= left) {
             ctx.strokeStyle = withAlpha(fg, 0.55);
             ctx.setLineDash([4 * dpr, 3 * dpr]);
             ctx.lineWidth = dpr;
@@ -99,8 +109,13 @@ function phasePlugin(getSpans: () => PhaseSpan[], colours: Record<string, string
             ctx.lineTo(x, top + height);
             ctx.stroke();
           }
+          // The phase's name above the plot, where it fits before the next phase starts.
+          const label = PHASE_LABEL[s.phase];
+          const lx = Math.max(left, x) + 2 * dpr;
+          const room = (i + 1 < spans.length ? u.valToPos(spans[i + 1].firstStep - 0.5, 'x', true) : left + width) - lx;
+          if (ctx.measureText(label).width + 2 * dpr > room) return;
           ctx.fillStyle = colours[s.phase] ?? fg;
-          ctx.fillText(PHASE_LABEL[s.phase], Math.max(left, x) + 3 * dpr, top + 2 * dpr);
+          ctx.fillText(label, lx, top - 1 * dpr);
         });
         ctx.restore();
       },
@@ -112,6 +127,8 @@ function LiveChart({ spec, columns, frame, registry }: { spec: ChartSpec; column
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const theme = useThemeVersion();
+  // The step under the pointer (all charts follow one cursor), or null: the header shows its values.
+  const [cursorIdx, setCursorIdx] = useState<number | null>(null);
 
   const dataOf = (): uPlot.AlignedData => {
     const cols = spec.source === 'steps' ? columns.steps : columns.evals;
@@ -127,30 +144,29 @@ function LiveChart({ spec, columns, frame, registry }: { spec: ChartSpec; column
     const muted = colour('--muted');
     const grid = withAlpha(colour('--border'), 0.9);
     const phaseColours = Object.fromEntries(Object.entries(PHASE_VARS).map(([p, v]) => [p, colour(v)]));
-    const axis = (label: string): uPlot.Axis => ({
+    const axis: uPlot.Axis = {
       stroke: muted,
-      label,
-      labelSize: 14,
-      labelFont: '11px system-ui, sans-serif',
       font: '11px system-ui, sans-serif',
       grid: { stroke: grid, width: 1 },
       ticks: { stroke: grid, width: 1, size: 4 },
-    });
+    };
+    const multi = spec.series.length > 1;
     const u = new uPlot(
       {
         width: Math.max(200, el.clientWidth || 300),
         height: CHART_HEIGHT,
-        padding: [14, 8, 0, 0],
+        padding: [16, 8, 0, 0],
         cursor: { sync: { key: 'realm-charts' }, drag: { x: true, y: false } },
-        legend: { show: true, live: true },
-        scales: { x: { time: false }, y: spec.range ? { range: spec.range } : { auto: true } },
+        // The header and the key below the plot name the series and show their values.
+        legend: { show: false },
+        scales: {
+          // Evaluation points share the step axis of the other charts, so one cursor reads them all.
+          x: multi ? { time: false, range: (_u, min, max) => stepRange(columns.steps.x, min, max) } : { time: false },
+          y: spec.range ? { range: spec.range } : { auto: true },
+        },
         axes: [
-          axis('step'),
-          {
-            ...axis(''),
-            size: 48,
-            values: (_u, splits) => splits.map((v) => (spec.range ? `${Math.round(v * 100)}%` : formatMetric(v))),
-          },
+          { ...axis, size: 30 },
+          { ...axis, size: 50, ...(spec.range ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => `${Math.round(v * 100)}%`) } : {}) },
         ],
         series: [
           { label: 'step' },
@@ -166,14 +182,11 @@ function LiveChart({ spec, columns, frame, registry }: { spec: ChartSpec; column
           ),
         ],
         plugins: [phasePlugin(() => columns.spans, phaseColours, fg)],
+        hooks: { setCursor: [(c) => setCursorIdx(c.cursor.idx ?? null)] },
       },
       dataOf(),
       el,
     );
-    // Explain each series in the legend by its tooltip.
-    el.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
-      if (i > 0) row.setAttribute('title', spec.series[i - 1].explain);
-    });
     plot.current = u;
     registry.set(spec.id, u);
     const resize = new ResizeObserver(() => {
@@ -198,20 +211,34 @@ function LiveChart({ spec, columns, frame, registry }: { spec: ChartSpec; column
   }, [frame]);
 
   const cols = spec.source === 'steps' ? columns.steps : columns.evals;
-  const latest = spec.series.map((s) => {
+  const hovered = cursorIdx !== null && cursorIdx < cols.length ? cursorIdx : null;
+  const shown = spec.series.map((s) => {
     const ys = cols.ys[s.column];
+    if (hovered !== null) return ys[hovered];
     for (let i = ys.length - 1; i >= 0; i--) if (ys[i] !== null) return ys[i];
     return null;
   });
+  const multi = spec.series.length > 1;
+  const values = multi ? '' : formatMetric(shown[0], spec.range);
   return (
     <figure className="live-chart" data-testid={`chart-${spec.id}`} data-points={cols.length}>
       <figcaption title={spec.explain}>
         <span className="live-chart-title">{spec.title}</span>
-        <span className="live-chart-latest">
-          {spec.series.length === 1 ? formatMetric(latest[0], spec.range) : spec.series.map((s, i) => `${s.label} ${formatMetric(latest[i], spec.range)}`).join(' · ')}
+        <span className="live-chart-latest" data-testid={`chart-${spec.id}-value`}>
+          {hovered !== null ? `step ${cols.x[hovered]}${values ? `: ${values}` : ''}` : values}
         </span>
       </figcaption>
       <div ref={host} className="live-chart-plot" role="img" aria-label={`${spec.title} by training step. ${spec.explain}`} />
+      {multi && (
+        <ul className="live-chart-key">
+          {spec.series.map((s, i) => (
+            <li key={s.label} title={s.explain}>
+              <span className="live-chart-swatch" style={{ background: `var(${s.colourVar})` }} />
+              {s.label} <span className="live-chart-key-value">{formatMetric(shown[i], spec.range)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
     </figure>
   );
 }
@@ -298,7 +325,7 @@ export function ChartsPanel({ rt }: { rt: Runtime }) {
       {!run && <p className="muted">Start a run in the Training panel: the charts fill in as it trains.</p>}
       {run && (
         <p className="muted charts-note">
-          {columns.steps.length} steps
+          x axis: training step · {columns.steps.length} steps so far
           {evalEvery > 0 ? ` · held-out evaluation every ${evalEvery} steps (${columns.evals.length} so far)` : ' · held-out evaluation at the end'}
         </p>
       )}

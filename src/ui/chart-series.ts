@@ -54,7 +54,7 @@ export const EVAL_METRICS: ChartMetric<EvalMetrics>[] = [
   },
   {
     key: 'clozeAccuracyNullOnly',
-    label: 'Cloze, null doc only',
+    label: 'Cloze, null only',
     explain: 'The same held-out cloze accuracy with the null document alone, i.e. without retrieval: the gap to the line above is what retrieval adds.',
     range: [0, 1],
   },
