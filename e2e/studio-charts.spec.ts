@@ -114,6 +114,17 @@ test('start a run: the charts gain points, the timeline shows builder bars, the 
   await expect(index.getByTestId('timeline-staleness')).toHaveCount(1);
   await expect(index.getByTestId('index-version')).toHaveText(/^v\d+$/);
 
+  // Pin a held-out sentence in the inspector: the map marks the query and its top-k passages.
+  const inspector = page.getByTestId('inspector-panel');
+  await inspector.getByRole('radio', { name: 'Held-out cloze' }).check();
+  await inspector.getByTestId('inspector-sentence-pick').selectOption('0');
+  await inspector.getByTestId('inspector-inspect').click();
+  await expect(inspector.getByTestId('inspector-result')).toBeVisible();
+  await inspector.getByTestId('inspector-pin').click();
+  await expect.poll(async () => (await hook(page, (h) => h.map.state())).drawn, { timeout: 120_000 }).toMatchObject({ highlighted: 3, query: true }); // tiny: k = 4, so 3 passages
+  await expect(map.locator('.map-top li')).toHaveCount(3);
+  await expect(map.locator('.map-top li').first()).not.toHaveText(/^passage \d+$/);
+
   await charts.screenshot({ path: 'test-results/panels/charts.png' });
   await index.screenshot({ path: 'test-results/panels/index.png' });
   // Hovering a passage shows its title (the stored passage's, as text).

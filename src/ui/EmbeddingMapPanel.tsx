@@ -43,6 +43,8 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const view = useRef<MapView | null>(null);
   const drawn = useRef({ version: 0, points: 0, highlighted: 0, query: false });
+  /** Rows whose title was asked of storage (once each). */
+  const requested = useRef(new Set<number>());
   const height = Math.round(Math.min(360, Math.max(220, width * 0.72)));
 
   // Recompute the map when the index in use changes (one computation at a time; the newest wins).
@@ -119,18 +121,23 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
       const r = useStudio.getState().run;
       if (!r) return;
       for (const row of rows) {
-        if (row < 0 || titles[row] !== undefined) continue;
+        if (row < 0 || requested.current.has(row)) continue;
+        requested.current.add(row);
         void rt.store.getChunks(r.settings.corpusId, row, 1).then((c) => {
           if (c[0]) setTitles((t) => ({ ...t, [row]: c[0].title }));
         });
       }
     },
-    [rt, titles],
+    [rt],
   );
+  // A new run: forget the titles (its corpus may differ). Before the request below, so it keeps them.
+  useEffect(() => {
+    requested.current.clear();
+    setTitles({});
+  }, [run]);
   useEffect(() => {
     if (pinned) titleOf(pinned.topRows);
-  }, [pinned, titleOf]);
-  useEffect(() => setTitles({}), [run]);
+  }, [pinned, titleOf, run]);
 
   useEffect(() => {
     const el = host.current;
@@ -163,7 +170,14 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
     const queryColour = colour('--series-4');
     const fg = colour('--fg');
     const muted = colour('--muted');
-    const v = fitView(map.points, queryPoint ? [queryPoint] : [], width, height, 16);
+    // Fit the passages only: Embed_input(x) comes from another encoder and can sit far from them;
+    // a query outside the frame is drawn at the edge, in its direction.
+    const v = fitView(map.points, [], width, height, 16);
+    const edge = 10;
+    const qx = queryPoint ? v.toX(queryPoint[0]) : 0;
+    const qy = queryPoint ? v.toY(queryPoint[1]) : 0;
+    const qOutside = !!queryPoint && (qx < edge || qx > width - edge || qy < edge || qy > height - edge);
+    const qPix: [number, number] = [Math.min(width - edge, Math.max(edge, qx)), Math.min(height - edge, Math.max(edge, qy))];
     view.current = v;
     const pts = map.points;
     const n = pts.length / 2;
@@ -198,7 +212,7 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
       ctx.setLineDash([3, 3]);
       ctx.beginPath();
       for (const row of top) {
-        ctx.moveTo(v.toX(queryPoint[0]), v.toY(queryPoint[1]));
+        ctx.moveTo(qPix[0], qPix[1]);
         ctx.lineTo(v.toX(pts[2 * row]), v.toY(pts[2 * row + 1]));
       }
       ctx.stroke();
@@ -216,9 +230,8 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
       ctx.fillText(String(rank + 1), x + 8, y - 6);
     });
     if (queryPoint) {
-      const x = v.toX(queryPoint[0]);
-      const y = v.toY(queryPoint[1]);
-      ctx.fillStyle = queryColour;
+      const [x, y] = qPix;
+      ctx.fillStyle = qOutside ? withAlpha(queryColour, 0.45) : queryColour;
       ctx.strokeStyle = fg;
       ctx.lineWidth = 1.5;
       ctx.beginPath();
@@ -237,6 +250,12 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
       ctx.beginPath();
       ctx.arc(v.toX(pts[2 * hover.row]), v.toY(pts[2 * hover.row + 1]), 5, 0, 2 * Math.PI);
       ctx.stroke();
+    }
+    if (qOutside) {
+      ctx.fillStyle = muted;
+      ctx.textAlign = qPix[0] > width / 2 ? 'right' : 'left';
+      ctx.fillText('query (outside the view)', qPix[0] + (qPix[0] > width / 2 ? -12 : 12), Math.min(height - 4, Math.max(12, qPix[1] + 4)));
+      ctx.textAlign = 'left';
     }
     drawn.current = { version: map.version, points: n, highlighted: top.length, query: !!queryPoint };
   }, [map, queryPoint, pinned, hover, width, height, theme]);

@@ -160,6 +160,9 @@ export function RefreshTimeline({ timeline }: { timeline: Timeline }) {
         <span className="tl-key-item">
           <span className="tl-swatch tl-build-building" /> building now
         </span>
+        <span className="tl-key-item" title="Built; the trainer swaps it in at its next step">
+          <span className="tl-swatch tl-build-built" /> built, swap at next step
+        </span>
         <span className="tl-key-item">
           <span className="tl-swatch tl-build-failed" /> failed
         </span>
