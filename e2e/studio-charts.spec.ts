@@ -3,7 +3,7 @@
 // the first index swap (with the pinned query and its top-k once a sentence is pinned). Screenshots of
 // the three panels go to test-results/panels/.
 import { expect, test, type Page } from '@playwright/test';
-import { openApp, watchPage } from './helpers';
+import { openAppWithCorpus, watchPage } from './helpers';
 
 const TINY = '/?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2&seed=3'.slice(1);
 
@@ -37,12 +37,7 @@ test('start a run: the charts gain points, the timeline shows builder bars, the 
   test.setTimeout(900_000); // minutes on a loaded 2-core machine with SwiftShader
   const watch = watchPage(page, baseURL!);
   await page.setViewportSize({ width: 1280, height: 900 });
-  await openApp(page, TINY);
-  await page.waitForFunction(() => {
-    const h = window.__realm as unknown as { corpusStarted?: () => boolean; run?: unknown; charts?: unknown; index?: unknown; map?: unknown };
-    return !!h.run && !!h.charts && !!h.index && !!h.map && !!h.corpusStarted?.();
-  });
-  await expect.poll(() => page.evaluate(() => window.__realm.activeCorpus()), { timeout: 120_000 }).not.toBeNull();
+  await openAppWithCorpus(page, TINY, ['run', 'charts', 'index', 'map']);
 
   const charts = page.getByTestId('charts-panel');
   const index = page.getByTestId('index-panel');
