@@ -62,6 +62,10 @@ test('the whole studio at 1280x800 after a smoke run, in light and dark themes',
   for (const id of ['corpus', 'config', 'charts', 'index', 'inspector', 'map', 'runs']) await expect(page.getByTestId(`${id}-panel`)).toBeVisible();
   await expect(page.getByTestId('panel-error')).toHaveCount(0);
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+  // Inspect the first held-out sentence, so the screenshot shows what is retrieved for it.
+  const inspector = page.getByTestId('inspector-panel');
+  await inspector.getByTestId('inspector-inspect').click();
+  await expect(inspector.getByTestId('inspector-result')).toBeVisible();
   await page.emulateMedia({ colorScheme: 'light' });
   await page.screenshot({ path: 'test-results/panels/studio-light.png', fullPage: true });
   // The theme toggle, by keyboard: system -> light -> dark.
