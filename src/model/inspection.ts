@@ -53,7 +53,7 @@ export interface TokenProb {
 export interface CandidateInspection {
   /** Candidate number: 0 = the null document, 1..k-1 the retrieved rows in stale-index order. */
   z: number;
-  /** Index row (= chunk seq) of the passage, null for the null document. */
+  /** Index row (= chunk seq) of the passage, or null for the null document (z = 0) */
   row: number | null;
   docId: string | null;
   /** f(x, z) under the current θ (before the temperature). */

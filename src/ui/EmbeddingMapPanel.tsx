@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { buildEmbeddingMap, explainedRatio, projectVector, queryEmbedding, type EmbeddingMap } from '../model/embedding-map';
 import { fitView, formatExplained, nearestPoint, type MapView } from './embedding-map-view';
+import type { EmbeddingRecord } from '../storage/db';
 import type { Runtime } from './runtime';
 import { useStudio } from './studio-store';
 import { extendTestHook } from './test-hook';
@@ -73,7 +74,9 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
           // Let the trainer take its next step first: the map is never urgent.
           await new Promise((res) => setTimeout(res, 0));
           const corpusId = r.settings.corpusId;
-          const stored = (await rt.store.getEmbeddings(corpusId, v)) ?? (await rt.store.latestEmbeddings(corpusId));
+          // Versions restart with each run: only this run's vectors are its index.
+          const ours = (e: EmbeddingRecord | undefined) => (e?.runId === r.settings.runId ? e : undefined);
+          const stored = ours(await rt.store.getEmbeddings(corpusId, v)) ?? ours(await rt.store.latestEmbeddings(corpusId));
           if (!stored) throw new Error(`Index v${v} is not in this browser's storage yet; the map follows at the next refresh.`);
           const map = await buildEmbeddingMap(stored.version, stored.vectors, stored.count, stored.dim, prev);
           if (!live || useStudio.getState().run !== r) return;
