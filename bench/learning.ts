@@ -18,8 +18,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { makeConfig, parseMarginalisationOption, PRESETS } from '../src/model/config';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { Bm25Retriever } from '../src/model/bm25';
-import { chanceRecallAtK } from '../src/model/evaluate';
+import { chanceRecallAtK, utilitySummary } from '../src/model/evaluate';
 import { RealmTrainer } from '../src/model/trainer';
+import { sampleDistinct, type ClozeQuery } from '../src/model/data';
+import { Rng } from '../src/model/rng';
 import { loadData } from '../scripts/train';
 
 async function main() {
@@ -52,6 +54,7 @@ async function main() {
     retrievalTemperature: Number(env('TAU', '4')),
     trivialExclusion: env('EXCLUDE', 'passage') === 'sentence' ? 'sentence' : 'passage',
     ictMaskedQueryProbability: Number(env('ICT_MASKED', '0')),
+    mlmPairProbability: Number(env('MLM_PAIRS', '0')),
     retrieverLearningRateScale: Number(env('RETRIEVER_LR_SCALE', '0.1')),
     hidden: Number(env('HIDDEN', String(tiny.hidden))),
     intermediate: 2 * Number(env('HIDDEN', String(tiny.hidden))),
@@ -60,22 +63,38 @@ async function main() {
   const trainer = new RealmTrainer({ config, data });
   const chance = chanceRecallAtK(trainer.docs, data.heldOut, 5, config.trivialExclusion);
   const bm25 = new Bm25Retriever(trainer.docs).recallAtK(data.heldOut, 5, config.trivialExclusion);
+  // A fixed sample of training queries (seen in training, so not a test of generalisation): 4x the
+  // held-out set, for a less noisy reading of whether the retriever finds passages holding the answer.
+  const sampleRng = new Rng(seed + 99);
+  const seen: ClozeQuery[] = sampleDistinct(sampleRng, data.queries.map((_, i) => i), 260).map((i) => ({
+    ...data.queries[i],
+    answer: Array.from(data.queries[i].targets).filter((t) => t >= 0),
+  }));
+  const chanceSeen = chanceRecallAtK(trainer.docs, seen, 5, config.trivialExclusion);
   const t0 = performance.now();
   const rows: string[][] = [];
+  const fmt = (u: ReturnType<typeof utilitySummary>) => `${u.mean >= 0 ? '+' : ''}${u.mean.toFixed(3)} ± ${u.standardError.toFixed(3)} (${u.helped} / ${u.hurt})`;
+  // Per query: log p(y|x) with the retrieved documents minus with k-1 random ones (the null term cancels).
+  const gain = (ret: number[], rnd: number[]) => utilitySummary(ret.map((x, i) => x - rnd[i]));
   const record = async (stage: string) => {
     const e = await trainer.evaluate();
+    const eRandom = await trainer.evaluate(data.heldOut, seed + 123);
     const r = await trainer.ictRecall();
+    const s = await trainer.evaluate(seen);
+    const sRandom = await trainer.evaluate(seen, seed + 456);
     const n = e.queries;
     rows.push([
       stage,
       String(trainer.stepCount),
-      `${e.clozeAccuracy.toFixed(3)} (${Math.round(e.clozeAccuracy * n)}/${n})`,
-      `${e.clozeAccuracyNullOnly.toFixed(3)} (${Math.round(e.clozeAccuracyNullOnly * n)}/${n})`,
-      e.tokenAccuracy.toFixed(3),
-      e.tokenAccuracyNullOnly.toFixed(3),
-      e.recallAt5.toFixed(3),
-      chance.toFixed(3),
+      `${Math.round(e.clozeAccuracy * n)} / ${Math.round(e.clozeAccuracyNullOnly * n)} of ${n}`,
+      `${e.tokenAccuracy.toFixed(3)} / ${e.tokenAccuracyNullOnly.toFixed(3)}`,
+      `${e.logLikelihood.toFixed(2)} / ${eRandom.logLikelihood.toFixed(2)} / ${e.logLikelihoodNullOnly.toFixed(2)}`,
+      fmt(utilitySummary(e.utilities)),
+      fmt(gain(e.utilities, eRandom.utilities)),
+      `${e.recallAt5.toFixed(3)} (${chance.toFixed(3)})`,
       r.recallAt5.toFixed(3),
+      fmt(gain(s.utilities, sRandom.utilities)),
+      `${s.recallAt5.toFixed(3)} (${chanceSeen.toFixed(3)})`,
     ]);
     process.stderr.write(`\n${stage}: ${rows[rows.length - 1].join(' | ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   };
@@ -107,15 +126,33 @@ async function main() {
     }
     last = next;
   }
+  if (warm) {
+    // The trained model too, beside the warm start, for later looks at it.
+    const { header, data: bin } = encodeCheckpoint(await trainer.checkpoint('bench-learning'));
+    writeFileSync(`${warm}-final.bin`, bin);
+    writeFileSync(`${warm}-final.json`, header);
+  }
   const secs = (performance.now() - t0) / 1000;
-  const header = ['stage', 'step', 'cloze acc (retrieval)', 'cloze acc (null doc only)', 'token acc (retrieval)', 'token acc (null doc only)', 'recall@5 (answer passage)', 'recall@5 by chance', 'ICT recall@5 (held-out passages)'];
+  const header = [
+    'stage',
+    'step',
+    'held-out cloze right: retrieval / null doc',
+    'token acc: retrieval / null doc',
+    'log p(answer): retrieved / random docs / null doc',
+    'utility vs null doc ± s.e. (helped / hurt)',
+    'gain vs random docs ± s.e. (helped / hurt)',
+    'recall@5 (chance)',
+    'ICT recall@5',
+    `${seen.length} training queries: gain vs random docs`,
+    `${seen.length} training queries: recall@5 (chance)`,
+  ];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const what = corpus.startsWith('synthetic') ? `Synthetic world (${corpus})` : `Corpus ${corpus}`;
   const text =
     `${what}: ${data.passages.length} passages, ${data.queries.length} training queries, ` +
     `${data.heldOut.length} held-out cloze queries; tiny preset (${trainer.model.parameterCount().toLocaleString()} parameters), ` +
     `batch ${config.batchSize}, k = ${config.k} (incl. null), ${config.marginalisation}, lr ${config.learningRate}, ` +
-    `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, retriever lr x${config.retrieverLearningRateScale} in REALM, hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
+    `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, MLM sentence pairs ${config.mlmPairProbability}, retriever lr x${config.retrieverLearningRateScale} in REALM, hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
     `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${bm25.toFixed(3)}.\n`;
   console.log(text);
   if (!quick) {

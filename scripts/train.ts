@@ -28,6 +28,7 @@ const HELP = `usage: npm run train -- [options]
   --tau X                        retrieval temperature: p(z|x) = softmax(f(x,z)/X) (default 1, REALM's)
   --retriever-lr-scale X         REALM phase: the embedders learn at lr x X (default 1)
   --ict-masked P                 share of ICT pseudo-queries that are masked REALM queries (default 0, as in ORQA/REALM)
+  --mlm-pairs P                  share of MLM warm-up inputs that are sentence pairs in the reader's layout (default 0)
   --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
   --metrics FILE                 JSON lines here instead of stdout
   --out PATH                     checkpoint PATH.json + PATH.bin (default $TMPDIR/realm-runs/<time>/checkpoint)
@@ -91,6 +92,7 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('k', num(args, 'k'));
   set('refreshEvery', num(args, 'refresh-every'));
   set('ictMaskedQueryProbability', num(args, 'ict-masked'));
+  set('mlmPairProbability', num(args, 'mlm-pairs'));
   set('retrievalTemperature', num(args, 'tau'));
   set('retrieverLearningRateScale', num(args, 'retriever-lr-scale'));
   const dropout = num(args, 'dropout');

@@ -35,6 +35,7 @@ export interface RealmConfig {
   trivialExclusion: TrivialExclusion; // the trivial candidate: 'passage' (REALM) never retrieves the query's own passage; 'sentence' retrieves it with the query sentence cut out
   masking: MaskingStrategy; // how REALM queries are masked: salient spans (default) or the ablations
   mlmProbability: number; // share of tokens masked in the MLM warm-up (BERT: 0.15)
+  mlmPairProbability: number; // MLM warm-up: share of examples that are BERT's sentence pairs in the reader's format, [CLS] a sentence [SEP] title [SEP] the rest of its passage [SEP] (0 = whole passages only)
   ictRemoveProbability: number; // ICT: probability that the pseudo-query sentence is removed from its passage (0.9)
   ictMaskedQueryProbability: number; // ICT: probability that the pseudo-query is one of the passage's masked REALM queries instead of a plain sentence (0 = ORQA/REALM; >0 teaches the retriever the masked queries REALM will send it)
   // ---- index refresh ----
@@ -86,6 +87,7 @@ const COMMON: Omit<
   trivialExclusion: 'passage',
   masking: 'salient',
   mlmProbability: 0.15,
+  mlmPairProbability: 0,
   ictRemoveProbability: 0.9,
   ictMaskedQueryProbability: 0,
   refresh: 'sync',
@@ -197,6 +199,7 @@ export function validateConfig(c: RealmConfig): void {
   need(c.marginalisation === 'per-mask' || c.marginalisation === 'joint', 'marginalisation is per-mask or joint');
   need(c.trivialExclusion === 'passage' || c.trivialExclusion === 'sentence', 'trivialExclusion is passage or sentence');
   need(c.retrieverLearningRateScale >= 0, `retrieverLearningRateScale (${c.retrieverLearningRateScale}) must be at least 0`);
+  need(c.mlmPairProbability >= 0 && c.mlmPairProbability <= 1, `mlmPairProbability (${c.mlmPairProbability}) must be between 0 and 1`);
   need(c.ictMaskedQueryProbability >= 0 && c.ictMaskedQueryProbability <= 1, `ictMaskedQueryProbability (${c.ictMaskedQueryProbability}) must be between 0 and 1`);
   need(['salient', 'random-token', 'random-span'].includes(c.masking), `unknown masking "${c.masking}": use salient, random-token or random-span`);
   for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);

@@ -1,12 +1,19 @@
 // Held-out evaluation: cloze accuracy with retrieval (argmax of the marginal sum_z p(z|x) p(y|z,x))
 // against the same model reading only the null document (p(y|null,x)), and recall@5: the share of
 // held-out queries with a passage holding the answer among the top 5 retrieved (the query's own
-// passage excluded, as in training).
+// passage excluded, as in training). Beside the accuracies, the continuous measure REALM logs: the
+// held-out retrieval utility, per query mean_j [log sum_z p(z|x) p(y_j|z,x) - log p(y_j|null,x)]
+// (per-mask, whatever the training marginalisation), with the counts of queries it helps and hurts.
+// A reader trained with p(null) near 0 may simply do worse on the null document than on any document,
+// so the evaluation can also be run on RandomRetrieval: the same model, k-1 uniformly random passages.
+// Retrieved minus random tells whether the retrieved documents carry information.
 import * as tf from '@tensorflow/tfjs';
 import { EVAL_CTX } from './bert';
 import { containsSpan, type ClozeQuery } from './data';
-import type { MipsIndex } from './mips';
+import type { MipsIndex, MipsSearchResult } from './mips';
+import { realmLoss } from './realm-loss';
 import type { RealmModel } from './realm-model';
+import type { Rng } from './rng';
 import { cutQuery, disposeBatch, prepareRealmBatch, realmForward, trivialCandidate, type DocumentStore } from './realm-step';
 
 export interface ClozeEval {
@@ -19,6 +26,19 @@ export interface ClozeEval {
   tokenAccuracyNullOnly: number;
   recallAt5: number;
   queries: number;
+  /** Mean over queries of the per-mask log p(y|x) with retrieval, and with the null document only (nats per answer token). */
+  logLikelihood: number;
+  logLikelihoodNullOnly: number;
+  /** Held-out retrieval utility per query (logLikelihood minus its null-only value), in query order. */
+  utilities: number[];
+}
+
+/** Mean, standard error, and the counts of positive and negative values of per-query utilities. */
+export function utilitySummary(u: readonly number[]): { mean: number; standardError: number; helped: number; hurt: number } {
+  const n = u.length;
+  const mean = n > 0 ? u.reduce((a, b) => a + b, 0) / n : NaN;
+  const variance = n > 1 ? u.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : NaN;
+  return { mean, standardError: Math.sqrt(variance / n), helped: u.filter((x) => x > 0).length, hurt: u.filter((x) => x < 0).length };
 }
 
 export async function evaluateCloze(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], batchSize = 16): Promise<ClozeEval> {
@@ -28,20 +48,30 @@ export async function evaluateCloze(model: RealmModel, index: MipsIndex, docs: D
   let tokNull = 0;
   let masks = 0;
   let hits = 0;
+  let logLik = 0;
+  let logLikNull = 0;
+  const utilities: number[] = [];
   for (let s = 0; s < queries.length; s += batchSize) {
     const qs = queries.slice(s, s + batchSize);
     const batch = await prepareRealmBatch(model, index, docs, qs);
     const predicted = tf.tidy(() => {
       const fwd = realmForward(model, batch, EVAL_CTX);
+      const terms = realmLoss(fwd.retrievalScores, fwd.mlmLogits, batch.targets, 'per-mask');
       const pz = tf.softmax(fwd.retrievalScores, -1); // [B, k]
       const probs = tf.softmax(fwd.mlmLogits, -1); // [B, k, M, V]
       const marg = tf.sum(tf.mul(pz.reshape([batch.b, batch.k, 1, 1]), probs), 1); // [B, M, V]
       const nul = fwd.mlmLogits.slice([0, 0, 0, 0], [batch.b, 1, -1, -1]).squeeze([1]); // [B, M, V]
-      return [tf.argMax(marg, -1), tf.argMax(nul, -1)]; // [B, M] each
+      return [tf.argMax(marg, -1), tf.argMax(nul, -1), terms.logLikelihood, terms.retrievalUtility]; // [B, M] x 2, [B] x 2
     });
-    const [marginal, nullOnly] = (await Promise.all(predicted.map((t) => t.array()))) as number[][][];
+    const [marginal, nullOnly] = (await Promise.all(predicted.slice(0, 2).map((t) => t.array()))) as number[][][];
+    const [rowLogLik, rowUtility] = (await Promise.all(predicted.slice(2).map((t) => t.array()))) as number[][];
     tf.dispose(predicted);
     qs.forEach((_q, i) => {
+      if (Array.from({ length: batch.m }, (_, j) => batch.targets[i * batch.m + j]).some((t) => t >= 0)) {
+        logLik += rowLogLik[i];
+        logLikNull += rowLogLik[i] - rowUtility[i];
+        utilities.push(rowUtility[i]);
+      }
       let all = true;
       let allNull = true;
       for (let j = 0; j < batch.m; j++) {
@@ -67,6 +97,9 @@ export async function evaluateCloze(model: RealmModel, index: MipsIndex, docs: D
     tokenAccuracyNullOnly: tokNull / Math.max(1, masks),
     recallAt5: hits / n,
     queries: queries.length,
+    logLikelihood: logLik / Math.max(1, utilities.length),
+    logLikelihoodNullOnly: logLikNull / Math.max(1, utilities.length),
+    utilities,
   };
 }
 
@@ -114,4 +147,41 @@ export function chanceRecallAtK(docs: DocumentStore, queries: readonly ClozeQuer
     sum += 1 - miss;
   }
   return sum / queries.length;
+}
+
+/**
+ * The control for the MIPS index: `search` returns k distinct uniformly random rows per query (never the
+ * excluded id), with zero scores (the REALM step re-scores them with the current embedders anyway).
+ */
+export class RandomRetrieval implements MipsIndex {
+  readonly dim = 0;
+  readonly version = -1;
+
+  constructor(
+    readonly ids: readonly string[],
+    private readonly rng: Rng,
+  ) {}
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  search(queries: tf.Tensor2D, k: number, excludeIds?: readonly (string | null)[]): MipsSearchResult {
+    const b = queries.shape[0];
+    const rows = new Int32Array(b * k);
+    for (let i = 0; i < b; i++) {
+      const excluded = excludeIds?.[i] ?? null;
+      const chosen = new Set<number>();
+      const allowed = this.ids.filter((id) => id !== excluded).length;
+      if (allowed < k) throw new Error(`RandomRetrieval: ${k} rows asked, ${allowed} allowed`);
+      while (chosen.size < k) {
+        const r = this.rng.int(this.ids.length);
+        if (this.ids[r] !== excluded) chosen.add(r);
+      }
+      rows.set([...chosen], i * k);
+    }
+    return { indices: tf.tensor2d(rows, [b, k], 'int32'), scores: tf.zeros([b, k]) };
+  }
+
+  dispose(): void {}
 }

@@ -1,9 +1,14 @@
 // The plain-MLM warm start of the knowledge-augmented encoder (REALM.md, bias 4): BERT masking on the
-// corpus passages. mlmProbability of the ordinary tokens are chosen; of those 80% become [MASK], 10% a
-// random wordpiece, 10% stay. The loss is the cross-entropy of the tied MLM head at the chosen positions.
+// corpus. mlmProbability of the ordinary tokens are chosen; of those 80% become [MASK], 10% a random
+// wordpiece, 10% stay. The loss is the cross-entropy of the tied MLM head at the chosen positions.
+// An input is a whole passage `[CLS] title [SEP] body [SEP]`, or (mlmPairProbability) BERT's own
+// input, two segments of one document, laid out as the reader's `[CLS] x [SEP] title [SEP] body [SEP]`:
+// one sentence of a passage, then the passage without it (sentencePairInput).
 import * as tf from '@tensorflow/tfjs';
-import { MASK_ID, padBatch, type ForwardCtx } from './bert';
+import { CLS_ID, MASK_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
 import type { RealmConfig } from './config';
+import type { TrainingData } from './data';
+import { readerInput } from './knowledge-encoder';
 import type { RealmModel } from './realm-model';
 import type { Rng } from './rng';
 
@@ -16,11 +21,33 @@ export interface MlmBatch {
   m: number;
 }
 
-export function makeMlmBatch(docs: readonly ArrayLike<number>[], rows: readonly number[], rng: Rng, cfg: RealmConfig): MlmBatch {
-  const inputs: number[][] = [];
+/**
+ * A sentence pair in the reader's format: `[CLS] sentence [SEP]` (cut to maxQueryLength) followed by
+ * `rest`, the passage's `[CLS] title [SEP] body [SEP]` with that sentence cut out (readerInput drops its
+ * [CLS] and cuts it to maxReaderLength).
+ */
+export function sentencePairInput(sentence: readonly number[], rest: ArrayLike<number>, cfg: RealmConfig): Int32Array {
+  const x = [CLS_ID, ...sentence.slice(0, Math.max(1, cfg.maxQueryLength - 2)), SEP_ID];
+  return readerInput(x, rest, cfg.maxReaderLength);
+}
+
+/**
+ * The sentences a sentence pair may start with: every non-empty sentence but the held-out cloze items'
+ * (a held-out item without its sentence index keeps its whole passage out), as { row, sentence }.
+ */
+export function pairSentences(data: Pick<TrainingData, 'passages' | 'heldOut'>): { row: number; sentence: number }[] {
+  const held = new Set(data.heldOut.map((q) => `${q.sourceDocId}:${q.sourceSentence ?? '*'}`));
+  return data.passages.flatMap((p, row) =>
+    p.sentences.flatMap((s, sentence) => (s.length > 0 && !held.has(`${p.id}:${sentence}`) && !held.has(`${p.id}:*`) ? [{ row, sentence }] : [])),
+  );
+}
+
+/** BERT-masks each input (a passage, or a sentence pair from sentencePairInput). */
+export function makeMlmBatch(inputs: readonly ArrayLike<number>[], rng: Rng, cfg: RealmConfig): MlmBatch {
+  const rows: number[][] = [];
   const chosen: { pos: number; target: number }[][] = [];
-  for (const row of rows) {
-    const ids = Array.from(docs[row]).slice(0, cfg.maxDocLength);
+  for (const input of inputs) {
+    const ids = Array.from(input).slice(0, cfg.maxReaderLength);
     const picks: { pos: number; target: number }[] = [];
     ids.forEach((id, pos) => {
       if (id < FIRST_WORDPIECE || rng.next() >= cfg.mlmProbability) return;
@@ -37,7 +64,7 @@ export function makeMlmBatch(docs: readonly ArrayLike<number>[], rows: readonly 
         ids[pos] = MASK_ID;
       }
     }
-    inputs.push(ids);
+    rows.push(ids);
     chosen.push(picks);
   }
   const m = Math.max(1, ...chosen.map((c) => c.length));
@@ -49,14 +76,14 @@ export function makeMlmBatch(docs: readonly ArrayLike<number>[], rows: readonly 
       targets[i * m + j] = target;
     }),
   );
-  return { rows: inputs, positions, targets, m };
+  return { rows, positions, targets, m };
 }
 
 /** Mean cross-entropy over the chosen positions, and the share predicted right. */
 export function mlmLoss(model: RealmModel, batch: MlmBatch, ctx: ForwardCtx): { loss: tf.Scalar; accuracy: tf.Scalar } {
   return tf.tidy(() => {
     const b = batch.rows.length;
-    const { ids, segments } = padBatch(batch.rows, model.config.maxDocLength);
+    const { ids, segments } = padBatch(batch.rows, model.config.maxReaderLength);
     const positions = tf.tensor2d(batch.positions, [b, batch.m], 'int32');
     const logits = model.reader.mlmLogits(ids, segments, positions, ctx); // [B, M, V]
     const t = tf.tensor2d(batch.targets, [b, batch.m], 'int32');

@@ -8,11 +8,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { ForwardCtx, NamedWeights } from './bert';
 import type { RealmConfig } from './config';
 import { documentStore, sampleDistinct, sampleRows, type TrainingData } from './data';
-import { evaluateCloze, type ClozeEval } from './evaluate';
+import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
 import { ictLoss, ictRecall, makeIctBatch } from './ict';
 import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
 import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
-import { makeMlmBatch, mlmLoss } from './mlm';
+import { makeMlmBatch, mlmLoss, pairSentences, sentencePairInput } from './mlm';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
 import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type DocumentStore, type RealmBatchStats, type RealmQuery } from './realm-step';
@@ -69,6 +69,8 @@ export class RealmTrainer {
   private readonly ictRows: number[];
   /** The masked REALM queries of each passage row (for ICT with masked pseudo-queries). */
   private readonly queriesByRow: RealmQuery[][];
+  /** The sentences the MLM warm-up may pair with the rest of their passage: all but the held-out cloze sentences. */
+  private readonly pairSentences: { row: number; sentence: number }[];
   /** Global step: the number of steps taken so far. */
   stepCount = 0;
   indexVersion = 0;
@@ -95,6 +97,7 @@ export class RealmTrainer {
       const row = q.sourceDocId === null ? undefined : rowOf.get(q.sourceDocId);
       if (row !== undefined) this.queriesByRow[row].push(q);
     }
+    this.pairSentences = pairSentences(opts.data);
   }
 
   get totalSteps(): number {
@@ -119,6 +122,15 @@ export class RealmTrainer {
     if (phase === 'realm') return all;
     const prefixes = phase === 'ict' ? ['embed_input/', 'embed_doc/'] : ['reader/'];
     return new Map([...all].filter(([name]) => prefixes.some((p) => name.startsWith(p))));
+  }
+
+  /** An MLM warm-up input: passage `row`, or with probability mlmPairProbability a random sentence pair. */
+  private mlmInput(row: number): ArrayLike<number> {
+    const p = this.config.mlmPairProbability;
+    if (p <= 0 || this.pairSentences.length === 0 || this.rng.next() >= p) return this.docs.tokens[row];
+    const pick = this.pairSentences[this.rng.int(this.pairSentences.length)];
+    const rest = this.docs.withoutSentence?.(pick.row, pick.sentence) ?? this.docs.tokens[pick.row];
+    return sentencePairInput(this.data.passages[pick.row].sentences[pick.sentence], rest, this.config);
   }
 
   /** Takes one training step. Returns its metrics, or null when every phase is done. */
@@ -153,7 +165,7 @@ export class RealmTrainer {
       };
     } else if (phase === 'mlm') {
       const rows = sampleRows(this.rng, this.docs.tokens.length, this.config.batchSize);
-      const batch = makeMlmBatch(this.docs.tokens, rows, this.rng, this.config);
+      const batch = makeMlmBatch(rows.map((row) => this.mlmInput(row)), this.rng, this.config);
       let acc: tf.Scalar | null = null;
       lossFn = () => {
         const r = mlmLoss(this.model, batch, ctx);
@@ -234,9 +246,13 @@ export class RealmTrainer {
     return ictRecall(this.model, this.data.passages, this.data.ictHeldOut, new Rng(this.config.seed + 7));
   }
 
-  /** Held-out cloze accuracy with retrieval and null-only, recall@5, on an index built from the current weights. */
-  async evaluate(queries = this.data.heldOut): Promise<ClozeEval & EvalMetrics> {
-    const index = await freshIndex(this.model, this.docs, this.indexVersion, this.indexFactory);
+  /**
+   * Held-out cloze accuracy with retrieval and null-only, recall@5, on an index built from the current
+   * weights; with `randomDocuments` (a seed), on k-1 uniformly random passages instead (the control).
+   */
+  async evaluate(queries = this.data.heldOut, randomDocuments?: number): Promise<ClozeEval & EvalMetrics> {
+    const index =
+      randomDocuments === undefined ? await freshIndex(this.model, this.docs, this.indexVersion, this.indexFactory) : new RandomRetrieval(this.docs.ids, new Rng(randomDocuments));
     try {
       const e = await evaluateCloze(this.model, index, this.docs, queries);
       return { ...e, step: this.stepCount, time: Date.now() };

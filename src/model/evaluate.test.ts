@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EVAL_CTX, padBatch } from './bert';
+import { makeConfig } from './config';
+import { documentStore, syntheticWorld } from './data';
+import { evaluateCloze, utilitySummary } from './evaluate';
+import { freshIndex } from './index-refresh';
+import { readerInput } from './knowledge-encoder';
+import { RealmModel } from './realm-model';
+import { cutQuery } from './realm-step';
+import { NULL_DOC_TOKENS } from './retriever';
+import { Rng } from './rng';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('evaluateCloze', () => {
+  it('held-out log-likelihoods: the null-only one matches the reader run on [CLS] x [SEP] [SEP] [SEP] alone; utilities are their difference', async () => {
+    const data = syntheticWorld(6, { seedRng: new Rng(4) });
+    const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 8, k: 4 });
+    const rng = new Rng(11);
+    const model = new RealmModel(cfg, () => rng.nextUint32());
+    const docs = documentStore(data.passages, cfg.maxDocLength);
+    const index = await freshIndex(model, docs);
+    const queries = data.heldOut.slice(0, 5);
+    const before = tf.memory().numTensors;
+    const e = await evaluateCloze(model, index, docs, queries, 3);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(e.utilities).toHaveLength(queries.length);
+
+    // Independently: log p(y_j | null, x) from the reader on each query with the null document, one at a time.
+    let nullSum = 0;
+    for (const q of queries) {
+      const row = readerInput(cutQuery(q.inputIds, cfg.maxQueryLength), NULL_DOC_TOKENS, cfg.maxReaderLength);
+      const logp = tf.tidy(() => {
+        const { ids, segments } = padBatch([row], cfg.maxReaderLength);
+        const positions = tf.tensor2d(Array.from(q.maskPositions), [1, q.maskPositions.length], 'int32');
+        return tf.logSoftmax(model.reader.mlmLogits(ids, segments, positions, EVAL_CTX), -1).arraySync() as number[][][];
+      });
+      const per = Array.from(q.targets).map((t, j) => logp[0][j][t]);
+      nullSum += per.reduce((a, b) => a + b, 0) / per.length;
+    }
+    expect(e.logLikelihoodNullOnly).toBeCloseTo(nullSum / queries.length, 4);
+    const meanUtility = e.utilities.reduce((a, b) => a + b, 0) / e.utilities.length;
+    expect(e.logLikelihood - e.logLikelihoodNullOnly).toBeCloseTo(meanUtility, 5);
+    expect(e.logLikelihood).toBeLessThan(0);
+    index.dispose();
+    model.dispose();
+  });
+
+  it('summarises utilities: mean, standard error, helped and hurt counts', () => {
+    const s = utilitySummary([0.5, -0.1, 0, 0.2]);
+    expect(s.mean).toBeCloseTo(0.15, 10);
+    // sample variance: (0.35² + 0.25² + 0.15² + 0.05²) / 3 = 0.0633..., s.e. = sqrt(var / 4)
+    expect(s.standardError).toBeCloseTo(Math.sqrt((0.1225 + 0.0625 + 0.0225 + 0.0025) / 3 / 4), 10);
+    expect([s.helped, s.hurt]).toEqual([2, 1]);
+    expect(Number.isNaN(utilitySummary([]).mean)).toBe(true);
+  });
+});

@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLS_ID, MASK_ID, padBatch, SEP_ID } from './bert';
+import { makeConfig } from './config';
+import { docTokens, syntheticWorld, type TrainingData } from './data';
+import { makeMlmBatch, pairSentences, sentencePairInput } from './mlm';
+import { Rng } from './rng';
+import { RealmTrainer } from './trainer';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const passage = { id: 'p', title: [10, 11], sentences: [[20, 21, 22], [30, 31]] };
+
+describe('MLM warm-up inputs', () => {
+  it('a sentence pair is [CLS] sentence [SEP] title [SEP] rest [SEP], in segments 0 then 1', () => {
+    const cfg = makeConfig('tiny', { vocabSize: 64 });
+    const ids = Array.from(sentencePairInput(passage.sentences[1], docTokens(passage, cfg.maxDocLength, 1), cfg));
+    expect(ids).toEqual([CLS_ID, 30, 31, SEP_ID, 10, 11, SEP_ID, 20, 21, 22, SEP_ID]);
+    const { segments } = padBatch([ids], cfg.maxReaderLength);
+    expect((segments.arraySync() as number[][])[0].slice(0, ids.length)).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
+    segments.dispose();
+  });
+
+  it('cuts a long sentence to maxQueryLength and the pair to maxReaderLength', () => {
+    const cfg = makeConfig('tiny', { vocabSize: 64, maxQueryLength: 8, maxReaderLength: 14, maxDocLength: 32 });
+    const long = { id: 'q', title: [10], sentences: [Array.from({ length: 20 }, (_, i) => 20 + i), Array.from({ length: 20 }, (_, i) => 40 + i)] };
+    const ids = Array.from(sentencePairInput(long.sentences[0], docTokens(long, cfg.maxDocLength, 0), cfg));
+    expect(ids).toHaveLength(14);
+    expect(ids.slice(0, 8)).toEqual([CLS_ID, 20, 21, 22, 23, 24, 25, SEP_ID]);
+    expect(ids[ids.length - 1]).toBe(SEP_ID);
+  });
+
+  it('masks only wordpieces, targets the original ids, and masks at least one per row', () => {
+    const cfg = makeConfig('tiny', { vocabSize: 64, mlmProbability: 0.5 });
+    const inputs = [docTokens(passage, cfg.maxDocLength), sentencePairInput(passage.sentences[0], docTokens(passage, cfg.maxDocLength, 0), cfg), Int32Array.from([CLS_ID, 7, SEP_ID])];
+    const batch = makeMlmBatch(inputs, new Rng(3), { ...cfg, mlmProbability: 0.5 });
+    let masked = 0;
+    inputs.forEach((input, i) => {
+      let n = 0;
+      for (let j = 0; j < batch.m; j++) {
+        const t = batch.targets[i * batch.m + j];
+        if (t < 0) continue;
+        n++;
+        const pos = batch.positions[i * batch.m + j];
+        expect(t).toBe(input[pos]);
+        expect(t).toBeGreaterThanOrEqual(5);
+        if (batch.rows[i][pos] === MASK_ID) masked++;
+      }
+      expect(n).toBeGreaterThan(0);
+      // special tokens are never touched
+      input.forEach((id, pos) => {
+        if (id < 5) expect(batch.rows[i][pos]).toBe(id);
+      });
+    });
+    expect(masked).toBeGreaterThan(0);
+  });
+
+  it('never starts a pair with a held-out cloze sentence', () => {
+    const data: Pick<TrainingData, 'passages' | 'heldOut'> = {
+      passages: [passage, { id: 'r', title: [12], sentences: [[40], [41], []] }, { id: 's', title: [13], sentences: [[50], [51]] }],
+      heldOut: [
+        { inputIds: [CLS_ID, MASK_ID, SEP_ID], maskPositions: [1], targets: [41], sourceDocId: 'r', sourceSentence: 1, answer: [41] },
+        { inputIds: [CLS_ID, MASK_ID, SEP_ID], maskPositions: [1], targets: [50], sourceDocId: 's', answer: [50] },
+      ],
+    };
+    // r's sentence 1 is held out, r's sentence 2 is empty; s's item has no sentence index, so all of s stays out
+    expect(pairSentences(data)).toEqual([
+      { row: 0, sentence: 0 },
+      { row: 0, sentence: 1 },
+      { row: 1, sentence: 0 },
+    ]);
+  });
+
+  it('the trainer warms the reader up on sentence pairs (mlmPairProbability 1): finite losses, reproducible, no leak', async () => {
+    const data = syntheticWorld(8, { seedRng: new Rng(5) });
+    const cfg = makeConfig('tiny', {
+      vocabSize: data.vocabSize, hidden: 16, layers: 1, heads: 2, intermediate: 32, retrieverDim: 8, maxPositions: 64,
+      maxQueryLength: 16, maxDocLength: 32, maxReaderLength: 48, k: 3, batchSize: 2, ictSteps: 0, mlmSteps: 6, realmSteps: 0, mlmPairProbability: 1,
+    });
+    const run = async () => {
+      const t = new RealmTrainer({ config: cfg, data });
+      const losses: number[] = [];
+      let tensors = 0;
+      for (let i = 0; i < 6; i++) {
+        losses.push((await t.step())!.loss);
+        if (i === 1) tensors = tf.memory().numTensors;
+      }
+      expect(tf.memory().numTensors).toBe(tensors);
+      t.dispose();
+      return losses;
+    };
+    const a = await run();
+    expect(a.every(Number.isFinite)).toBe(true);
+    expect(await run()).toEqual(a);
+  });
+});
