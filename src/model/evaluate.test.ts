@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_CTX, padBatch } from './bert';
 import { makeConfig } from './config';
 import { documentStore, syntheticWorld } from './data';
-import { evaluateCloze, utilitySummary } from './evaluate';
+import { evaluateCloze, RandomRetrieval, utilitySummary } from './evaluate';
 import { freshIndex } from './index-refresh';
 import { readerInput } from './knowledge-encoder';
 import { RealmModel } from './realm-model';
@@ -47,6 +47,29 @@ describe('evaluateCloze', () => {
     expect(e.logLikelihood).toBeLessThan(0);
     index.dispose();
     model.dispose();
+  });
+
+  it('RandomRetrieval (the control) returns k distinct random rows, never the excluded passage, reproducibly by seed', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const q = tf.zeros([40, 2]) as tf.Tensor2D;
+    const rowsOf = (seed: number) => {
+      const r = new RandomRetrieval(ids, new Rng(seed)).search(q, 4, Array.from({ length: 40 }, (_, i) => ids[i % 5]));
+      r.scores.dispose();
+      const rows = r.indices.arraySync() as number[][];
+      r.indices.dispose();
+      return rows;
+    };
+    const rows = rowsOf(1);
+    rows.forEach((row, i) => {
+      expect(new Set(row).size).toBe(4);
+      expect(row.map((x) => ids[x])).not.toContain(ids[i % 5]);
+    });
+    expect(rowsOf(1)).toEqual(rows);
+    expect(rowsOf(2)).not.toEqual(rows);
+    // every allowed row turns up somewhere: the draw is not stuck on a few rows
+    expect(new Set(rows.flat()).size).toBe(5);
+    expect(() => new RandomRetrieval(ids, new Rng(1)).search(q, 5, ['a'])).toThrow(/5 rows asked, 4 allowed/);
+    q.dispose();
   });
 
   it('summarises utilities: mean, standard error, helped and hurt counts', () => {
