@@ -81,11 +81,11 @@ async function main() {
   // Per query: log p(y|x) with the retrieved documents minus with k-1 random ones (the null term cancels).
   const gain = (ret: number[], rnd: number[]) => utilitySummary(ret.map((x, i) => x - rnd[i]));
   const record = async (stage: string) => {
-    const e = await trainer.evaluate();
-    const eRandom = await trainer.evaluate(data.heldOut, seed + 123);
+    const e = await trainer.evaluate(data.heldOut, { logLikelihood: true });
+    const eRandom = await trainer.evaluate(data.heldOut, { randomDocuments: seed + 123, logLikelihood: true });
     const r = await trainer.ictRecall();
-    const s = await trainer.evaluate(seen);
-    const sRandom = await trainer.evaluate(seen, seed + 456);
+    const s = await trainer.evaluate(seen, { logLikelihood: true });
+    const sRandom = await trainer.evaluate(seen, { randomDocuments: seed + 456, logLikelihood: true });
     const n = e.queries;
     rows.push([
       stage,

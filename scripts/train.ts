@@ -140,7 +140,7 @@ async function main() {
       `ICT ${config.ictSteps}, MLM ${config.mlmSteps}, REALM ${config.realmSteps} steps\n`,
   );
   const evaluate = async (label: string) => {
-    const e = await trainer.evaluate();
+    const e = await trainer.evaluate(undefined, { logLikelihood: true });
     const ict = await trainer.ictRecall();
     emit('eval', { label, ...e, ictRecallAt1: ict.recallAt1, ictRecallAt5: ict.recallAt5 });
     process.stderr.write(

@@ -25,7 +25,9 @@ describe('evaluateCloze', () => {
     const index = await freshIndex(model, docs);
     const queries = data.heldOut.slice(0, 5);
     const before = tf.memory().numTensors;
-    const e = await evaluateCloze(model, index, docs, queries, 3);
+    const e = await evaluateCloze(model, index, docs, queries, 3, { logLikelihood: true });
+    const plain = await evaluateCloze(model, index, docs, queries, 3);
+    expect([plain.utilities, plain.clozeAccuracy, plain.tokenAccuracyNullOnly]).toEqual([[], e.clozeAccuracy, e.tokenAccuracyNullOnly]);
     expect(tf.memory().numTensors).toBe(before);
     expect(e.utilities).toHaveLength(queries.length);
 

@@ -41,7 +41,15 @@ export function utilitySummary(u: readonly number[]): { mean: number; standardEr
   return { mean, standardError: Math.sqrt(variance / n), helped: u.filter((x) => x > 0).length, hurt: u.filter((x) => x < 0).length };
 }
 
-export async function evaluateCloze(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], batchSize = 16): Promise<ClozeEval> {
+/** `logLikelihood`: also compute the log-likelihoods and utilities (the benches; the page skips them, NaN and []). */
+export async function evaluateCloze(
+  model: RealmModel,
+  index: MipsIndex,
+  docs: DocumentStore,
+  queries: readonly ClozeQuery[],
+  batchSize = 16,
+  opts: { logLikelihood?: boolean } = {},
+): Promise<ClozeEval> {
   let right = 0;
   let rightNull = 0;
   let tok = 0;
@@ -56,18 +64,18 @@ export async function evaluateCloze(model: RealmModel, index: MipsIndex, docs: D
     const batch = await prepareRealmBatch(model, index, docs, qs);
     const predicted = tf.tidy(() => {
       const fwd = realmForward(model, batch, EVAL_CTX);
-      const terms = realmLoss(fwd.retrievalScores, fwd.mlmLogits, batch.targets, 'per-mask');
+      const terms = opts.logLikelihood ? realmLoss(fwd.retrievalScores, fwd.mlmLogits, batch.targets, 'per-mask') : null;
       const pz = tf.softmax(fwd.retrievalScores, -1); // [B, k]
       const probs = tf.softmax(fwd.mlmLogits, -1); // [B, k, M, V]
       const marg = tf.sum(tf.mul(pz.reshape([batch.b, batch.k, 1, 1]), probs), 1); // [B, M, V]
       const nul = fwd.mlmLogits.slice([0, 0, 0, 0], [batch.b, 1, -1, -1]).squeeze([1]); // [B, M, V]
-      return [tf.argMax(marg, -1), tf.argMax(nul, -1), terms.logLikelihood, terms.retrievalUtility]; // [B, M] x 2, [B] x 2
+      return [tf.argMax(marg, -1), tf.argMax(nul, -1), ...(terms ? [terms.logLikelihood, terms.retrievalUtility] : [])]; // [B, M] x 2, [B] x 2
     });
     const [marginal, nullOnly] = (await Promise.all(predicted.slice(0, 2).map((t) => t.array()))) as number[][][];
     const [rowLogLik, rowUtility] = (await Promise.all(predicted.slice(2).map((t) => t.array()))) as number[][];
     tf.dispose(predicted);
     qs.forEach((_q, i) => {
-      if (Array.from({ length: batch.m }, (_, j) => batch.targets[i * batch.m + j]).some((t) => t >= 0)) {
+      if (rowLogLik && Array.from({ length: batch.m }, (_, j) => batch.targets[i * batch.m + j]).some((t) => t >= 0)) {
         logLik += rowLogLik[i];
         logLikNull += rowLogLik[i] - rowUtility[i];
         utilities.push(rowUtility[i]);
@@ -97,8 +105,8 @@ export async function evaluateCloze(model: RealmModel, index: MipsIndex, docs: D
     tokenAccuracyNullOnly: tokNull / Math.max(1, masks),
     recallAt5: hits / n,
     queries: queries.length,
-    logLikelihood: logLik / Math.max(1, utilities.length),
-    logLikelihoodNullOnly: logLikNull / Math.max(1, utilities.length),
+    logLikelihood: utilities.length > 0 ? logLik / utilities.length : NaN,
+    logLikelihoodNullOnly: utilities.length > 0 ? logLikNull / utilities.length : NaN,
     utilities,
   };
 }

@@ -248,13 +248,15 @@ export class RealmTrainer {
 
   /**
    * Held-out cloze accuracy with retrieval and null-only, recall@5, on an index built from the current
-   * weights; with `randomDocuments` (a seed), on k-1 uniformly random passages instead (the control).
+   * weights; with `randomDocuments` (a seed), on k-1 uniformly random passages instead (the control);
+   * with `logLikelihood`, also the held-out log-likelihoods and utilities (evaluateCloze).
    */
-  async evaluate(queries = this.data.heldOut, randomDocuments?: number): Promise<ClozeEval & EvalMetrics> {
+  async evaluate(queries = this.data.heldOut, opts: { randomDocuments?: number; logLikelihood?: boolean } = {}): Promise<ClozeEval & EvalMetrics> {
+    const { randomDocuments } = opts;
     const index =
       randomDocuments === undefined ? await freshIndex(this.model, this.docs, this.indexVersion, this.indexFactory) : new RandomRetrieval(this.docs.ids, new Rng(randomDocuments));
     try {
-      const e = await evaluateCloze(this.model, index, this.docs, queries);
+      const e = await evaluateCloze(this.model, index, this.docs, queries, 16, { logLikelihood: opts.logLikelihood });
       return { ...e, step: this.stepCount, time: Date.now() };
     } finally {
       index.dispose();
