@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EVAL_CTX } from './bert';
 import { containsSpan, type ClozeQuery } from './data';
 import type { MipsIndex, MipsSearchResult } from './mips';
-import { realmLoss } from './realm-loss';
+import { maskValidity, realmLoss } from './realm-loss';
 import type { RealmModel } from './realm-model';
 import type { Rng } from './rng';
 import { cutQuery, disposeBatch, prepareRealmBatch, realmForward, trivialCandidate, type DocumentStore } from './realm-step';
@@ -74,8 +74,9 @@ export async function evaluateCloze(
     const [marginal, nullOnly] = (await Promise.all(predicted.slice(0, 2).map((t) => t.array()))) as number[][][];
     const [rowLogLik, rowUtility] = (await Promise.all(predicted.slice(2).map((t) => t.array()))) as number[][];
     tf.dispose(predicted);
+    const validMasks = maskValidity(batch.targets, batch.b, batch.m).counts; // per row
     qs.forEach((_q, i) => {
-      if (rowLogLik && Array.from({ length: batch.m }, (_, j) => batch.targets[i * batch.m + j]).some((t) => t >= 0)) {
+      if (rowLogLik && validMasks[i] > 0) {
         logLik += rowLogLik[i];
         logLikNull += rowLogLik[i] - rowUtility[i];
         utilities.push(rowUtility[i]);
