@@ -203,7 +203,8 @@ export class PretrainingRun {
       while (this.status === 'running') {
         const m = await this.trainer.step();
         if (!m) {
-          await this.evaluate();
+          // The last step's evaluation is the final one when the cadence already landed on it.
+          if (this.history.evals.at(-1)?.step !== this.trainer.stepCount) await this.evaluate();
           // 'done' first, so the last checkpoint stores the run record as done.
           this.setStatus('done');
           await this.checkpoint();
