@@ -19,61 +19,23 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { makeConfig, parseMarginalisationOption, PRESETS } from '../src/model/config';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { Bm25Retriever } from '../src/model/bm25';
 import { chanceRecallAtK, utilitySummary } from '../src/model/evaluate';
 import { RealmTrainer } from '../src/model/trainer';
-import { sampleDistinct, type ClozeQuery } from '../src/model/data';
-import { Rng } from '../src/model/rng';
-import { loadData } from '../scripts/train';
+import { learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   await tf.setBackend('wasm');
   await tf.ready();
-  const env = (k: string, d: string) => process.env[`LEARNING_${k}`] ?? d;
-  const quick = env('QUICK', '0') === '1';
-  const corpus = env('CORPUS', 'public/corpus/tiny');
-  const tiny = PRESETS.tiny;
-  const [ict, mlm, realm] = env('STEPS', quick ? '20,20,20' : '400,1000,600').split(',').map(Number);
-  const seed = Number(env('SEED', '1'));
-  const data = loadData(corpus, seed, { masking: tiny.masking, maxQueryLength: tiny.maxQueryLength, maxMasks: tiny.maxMasks });
-  const config = makeConfig('tiny', {
-    vocabSize: data.vocabSize,
-    ictSteps: ict,
-    mlmSteps: mlm,
-    realmSteps: realm,
-    seed,
-    // The bench's settings (README, "Learning bench"): one BERT for both embedders (on 488 passages,
-    // separate ones reach ICT recall@5 0.45 on held-out passages and chance-level cloze recall; a
-    // shared one 0.94 and above chance), batch 8, k = 8 including the null document.
-    batchSize: Number(env('BATCH', '8')),
-    k: Number(env('K', '8')),
-    learningRate: Number(env('LR', '1e-3')),
-    shareRetrieverWeights: env('SHARE', '1') === '1',
-    // τ = 4 and the retriever at a tenth of the learning rate in REALM (README, "Learning bench"):
-    // with τ = 1 p(z|x) is one-hot after ICT, and at the full rate Adam's steps on the retriever's
-    // near-zero gradients wipe out what ICT taught it.
-    retrievalTemperature: Number(env('TAU', '4')),
-    trivialExclusion: env('EXCLUDE', 'passage') === 'sentence' ? 'sentence' : 'passage',
-    ictMaskedQueryProbability: Number(env('ICT_MASKED', '0')),
-    mlmPairProbability: Number(env('MLM_PAIRS', '0')),
-    retrieverLearningRateScale: Number(env('RETRIEVER_LR_SCALE', '0.1')),
-    hidden: Number(env('HIDDEN', String(tiny.hidden))),
-    intermediate: 2 * Number(env('HIDDEN', String(tiny.hidden))),
-    ...(process.env.LEARNING_MODE ? { marginalisation: parseMarginalisationOption(env('MODE', '')) } : {}),
-  });
+  const { ict, mlm, realm, seed, quick } = learningSchedule();
+  const data = learningData(seed);
+  const config = learningConfig(data);
   const trainer = new RealmTrainer({ config, data });
   const chance = chanceRecallAtK(trainer.docs, data.heldOut, 5, config.trivialExclusion);
   const bm25 = new Bm25Retriever(trainer.docs).recallAtK(data.heldOut, 5, config.trivialExclusion);
-  // A fixed sample of training queries (seen in training, so not a test of generalisation): 4x the
-  // held-out set, for a less noisy reading of whether the retriever finds passages holding the answer.
-  const sampleRng = new Rng(seed + 99);
-  const seen: ClozeQuery[] = sampleDistinct(sampleRng, data.queries.map((_, i) => i), 260).map((i) => ({
-    ...data.queries[i],
-    answer: Array.from(data.queries[i].targets).filter((t) => t >= 0),
-  }));
+  const seen = trainingSample(data, seed);
   const chanceSeen = chanceRecallAtK(trainer.docs, seen, 5, config.trivialExclusion);
   const t0 = performance.now();
   const rows: string[][] = [];
@@ -151,6 +113,7 @@ async function main() {
     `${seen.length} training queries: recall@5 (chance)`,
   ];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const corpus = learningEnv('CORPUS', 'public/corpus/tiny');
   const what = corpus.startsWith('synthetic') ? `Synthetic world (${corpus})` : `Corpus ${corpus}`;
   const text =
     `${what}: ${data.passages.length} passages, ${data.queries.length} training queries, ` +
