@@ -102,6 +102,8 @@ test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it an
   await panel.screenshot({ path: 'test-results/panels/inspector.png' });
 
   // A typed sentence: without [MASK] the panel says what to type; with one (and an answer) it is inspected.
+  // Paused first, so the inspection does not share the 2 cores with training steps.
+  await hook(page, (h) => h.run.pause());
   await panel.getByRole('radio', { name: 'Type your own' }).check();
   const sentence = panel.getByLabel('Sentence with [MASK]');
   await sentence.fill('Molise is a region of south central Italy.');
@@ -110,7 +112,8 @@ test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it an
   await sentence.fill('[MASK] is a region of south central Italy.');
   await panel.getByLabel('Answer (optional)').fill('Molise');
   await panel.getByTestId('inspector-inspect').click();
-  await expect.poll(async () => (await hook(page, (h) => h.inspector.result()))?.key ?? '').toMatch(/^typed:/);
+  // A wait bound, not a speed check: the inspection re-embeds the corpus when a newer index arrived since.
+  await expect.poll(async () => (await hook(page, (h) => h.inspector.result()))?.key ?? '', { timeout: 180_000 }).toMatch(/^typed:/);
   const typed = (await hook(page, (h) => h.inspector.result()))!;
   expect(typed.rows).toHaveLength(typed.k);
   expect(Math.abs(typed.rows.reduce((s, x) => s + x.pz, 0) - 1)).toBeLessThan(1e-3);
