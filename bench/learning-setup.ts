@@ -1,8 +1,10 @@
 // The learning bench's set-up, shared by bench/learning.ts and bench/reader-preference.ts: the tiny
 // corpus's training data, the bench's config from its LEARNING_* environment variables (documented in
-// bench/learning.ts), and the fixed sample of training queries it also evaluates on.
+// bench/learning.ts), the fixed sample of training queries it also evaluates on, and how it prints a
+// mean ± s.e.
 import { makeConfig, parseMarginalisationOption, PRESETS, type RealmConfig } from '../src/model/config';
 import { sampleDistinct, type ClozeQuery, type TrainingData } from '../src/model/data';
+import type { utilitySummary } from '../src/model/evaluate';
 import { Rng } from '../src/model/rng';
 import { loadData } from '../scripts/train';
 
@@ -59,4 +61,9 @@ export function trainingSample(data: TrainingData, seed: number): ClozeQuery[] {
     ...data.queries[i],
     answer: Array.from(data.queries[i].targets).filter((t) => t >= 0),
   }));
+}
+
+/** A utilitySummary as the benches print it: `+mean ± s.e. (helped / hurt)`. */
+export function formatSummary(u: ReturnType<typeof utilitySummary>, digits = 3): string {
+  return `${u.mean >= 0 ? '+' : ''}${u.mean.toFixed(digits)} ± ${u.standardError.toFixed(digits)} (${u.helped} / ${u.hurt})`;
 }

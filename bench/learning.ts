@@ -23,7 +23,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { Bm25Retriever } from '../src/model/bm25';
 import { chanceRecallAtK, utilitySummary } from '../src/model/evaluate';
 import { RealmTrainer } from '../src/model/trainer';
-import { learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';
+import { formatSummary, learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -39,7 +39,6 @@ async function main() {
   const chanceSeen = chanceRecallAtK(trainer.docs, seen, 5, config.trivialExclusion);
   const t0 = performance.now();
   const rows: string[][] = [];
-  const fmt = (u: ReturnType<typeof utilitySummary>) => `${u.mean >= 0 ? '+' : ''}${u.mean.toFixed(3)} ± ${u.standardError.toFixed(3)} (${u.helped} / ${u.hurt})`;
   // Per query: log p(y|x) with the retrieved documents minus with k-1 random ones (the null term cancels).
   const gain = (ret: number[], rnd: number[]) => utilitySummary(ret.map((x, i) => x - rnd[i]));
   const record = async (stage: string) => {
@@ -55,11 +54,11 @@ async function main() {
       `${Math.round(e.clozeAccuracy * n)} / ${Math.round(e.clozeAccuracyNullOnly * n)} of ${n}`,
       `${e.tokenAccuracy.toFixed(3)} / ${e.tokenAccuracyNullOnly.toFixed(3)}`,
       `${e.logLikelihood.toFixed(2)} / ${eRandom.logLikelihood.toFixed(2)} / ${e.logLikelihoodNullOnly.toFixed(2)}`,
-      fmt(utilitySummary(e.utilities)),
-      fmt(gain(e.utilities, eRandom.utilities)),
+      formatSummary(utilitySummary(e.utilities)),
+      formatSummary(gain(e.utilities, eRandom.utilities)),
       `${e.recallAt5.toFixed(3)} (${chance.toFixed(3)})`,
       r.recallAt5.toFixed(3),
-      fmt(gain(s.utilities, sRandom.utilities)),
+      formatSummary(gain(s.utilities, sRandom.utilities)),
       `${s.recallAt5.toFixed(3)} (${chanceSeen.toFixed(3)})`,
     ]);
     process.stderr.write(`\n${stage}: ${rows[rows.length - 1].join(' | ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);

@@ -16,7 +16,7 @@ import { utilitySummary } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { disposeBatch, prepareRealmBatch, realmForward, trivialCandidate } from '../src/model/realm-step';
 import { RealmTrainer } from '../src/model/trainer';
-import { learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
+import { formatSummary, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -65,10 +65,9 @@ async function main() {
       });
       disposeBatch(batch);
     }
-    const f = (u: ReturnType<typeof utilitySummary>, d = 3) => `${u.mean >= 0 ? '+' : ''}${u.mean.toFixed(d)} ± ${u.standardError.toFixed(d)} (${u.helped} / ${u.hurt})`;
     console.log(
       `${name}: ${queries.length} queries, ${withHolding} with a passage holding the answer among the top ${config.k - 1}, ${logpGap.length} with both kinds; ` +
-        `log p(y|z,x) holding - not: ${f(utilitySummary(logpGap))}; score gradient holding - not: ${f(utilitySummary(gradGap), 5)}`,
+        `log p(y|z,x) holding - not: ${formatSummary(utilitySummary(logpGap))}; score gradient holding - not: ${formatSummary(utilitySummary(gradGap), 5)}`,
     );
   }
   index.dispose();
