@@ -35,6 +35,7 @@ export function learningConfig(data: TrainingData): RealmConfig {
     // separate ones reach ICT recall@5 0.45 on held-out passages and chance-level cloze recall; a
     // shared one 0.94 and above chance), batch 8, k = 8 including the null document.
     batchSize: Number(learningEnv('BATCH', '8')),
+    ictBatchSize: Number(learningEnv('ICT_BATCH', String(PRESETS.tiny.ictBatchSize))),
     k: Number(learningEnv('K', '8')),
     learningRate: Number(learningEnv('LR', '1e-3')),
     shareRetrieverWeights: learningEnv('SHARE', '1') === '1',

@@ -8,7 +8,8 @@
 // queries (less noisy, but seen in training). Writes bench/results/learning-seed<N>.md.
 // Env: LEARNING_CORPUS (a corpus folder, or synthetic[:N] for the synthetic world; default
 // public/corpus/tiny), LEARNING_QUICK=1 for a short smoke run, LEARNING_STEPS="ict,mlm,realm"
-// (default 400,1000,600), LEARNING_K (8), LEARNING_LR (1e-3), LEARNING_BATCH (8), LEARNING_SEED (1),
+// (default 400,1000,600), LEARNING_K (8), LEARNING_LR (1e-3), LEARNING_BATCH (8), LEARNING_ICT_BATCH
+// (16, the tiny preset's: passages per ICT step, the in-batch negatives), LEARNING_SEED (1),
 // LEARNING_SHARE (1: one BERT for both embedders; 0: separate, REALM's default),
 // LEARNING_TAU (4: temperature of p(z|x)), LEARNING_RETRIEVER_LR_SCALE (0.1: the embedders' share of
 // the learning rate in REALM), LEARNING_ICT_MASKED (0: share of masked ICT pseudo-queries),

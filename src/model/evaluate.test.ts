@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_CTX, padBatch } from './bert';
 import { makeConfig } from './config';
-import { documentStore, syntheticWorld } from './data';
-import { evaluateCloze, RandomRetrieval, utilitySummary } from './evaluate';
+import { containsSpan, documentStore, syntheticWorld } from './data';
+import { answerRanks, evaluateCloze, RandomRetrieval, recallHits, utilitySummary } from './evaluate';
 import { freshIndex } from './index-refresh';
+import { DenseMipsIndex } from './mips';
 import { readerInput } from './knowledge-encoder';
 import { RealmModel } from './realm-model';
 import { cutQuery } from './realm-step';
@@ -81,5 +82,35 @@ describe('evaluateCloze', () => {
     expect(s.standardError).toBeCloseTo(Math.sqrt((0.1225 + 0.0625 + 0.0225 + 0.0025) / 3 / 4), 10);
     expect([s.helped, s.hurt]).toEqual([2, 1]);
     expect(Number.isNaN(utilitySummary([]).mean)).toBe(true);
+  });
+
+  it('answerRanks: the rank of the first answer passage matches a plain-number ranking of every passage; recallHits counts ranks <= 5', async () => {
+    const data = syntheticWorld(8, { seedRng: new Rng(5) });
+    const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 4, k: 4 });
+    const rng = new Rng(3);
+    const model = new RealmModel(cfg, () => rng.nextUint32());
+    const docs = documentStore(data.passages, cfg.maxDocLength);
+    const n = docs.ids.length;
+    const vectors = Float32Array.from({ length: n * 4 }, () => rng.next() * 2 - 1); // any index will do
+    const index = new DenseMipsIndex(0, vectors, docs.ids, 4);
+    const queries = data.heldOut.slice(0, 12);
+    const before = tf.memory().numTensors;
+    const { ranks, rows } = await answerRanks(model, index, docs, queries, n - 1);
+    expect(tf.memory().numTensors).toBe(before);
+    const q = tf.tidy(() => model.embedInput.embedRows(queries.map((x) => cutQuery(x.inputIds, cfg.maxQueryLength)), cfg.maxQueryLength).arraySync() as number[][]);
+    queries.forEach((query, i) => {
+      const order = docs.ids
+        .map((id, r) => ({ id, r, score: q[i].reduce((a, x, j) => a + x * vectors[r * 4 + j], 0) }))
+        .filter((c) => c.id !== query.sourceDocId)
+        .sort((a, b) => b.score - a.score)
+        .map((c) => c.r);
+      expect(rows[i]).toEqual(order);
+      const at = order.findIndex((r) => containsSpan(docs.tokens[r], query.answer));
+      expect(ranks[i]).toBe(at < 0 ? null : at + 1);
+    });
+    expect(ranks.some((r) => r !== null && r > 5)).toBe(true); // the test reaches past the top 5
+    expect(await recallHits(model, index, docs, queries, 5)).toBe(ranks.filter((r) => r !== null && r <= 5).length);
+    index.dispose();
+    model.dispose();
   });
 });

@@ -114,23 +114,39 @@ export async function evaluateCloze(
 
 /** How many queries have a passage containing their answer among the top `k` retrieved. */
 export async function recallHits(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], k = 5): Promise<number> {
+  return (await answerRanks(model, index, docs, queries, k)).ranks.filter((r) => r !== null).length;
+}
+
+/**
+ * Per query, the 1-based rank of the best-placed passage holding its answer among the top `depth`
+ * retrieved (the trivial candidate excluded, as in training; null when none of them holds it), and
+ * each query's top `depth` rows. With depth = index.size - 1 this ranks the whole corpus: a change of
+ * rank shows a retriever moving answer passages before they cross into the top 5.
+ */
+export async function answerRanks(
+  model: RealmModel,
+  index: MipsIndex,
+  docs: DocumentStore,
+  queries: readonly ClozeQuery[],
+  depth = 5,
+): Promise<{ ranks: (number | null)[]; rows: number[][] }> {
   const trivial = queries.map((q) => trivialCandidate(model.config.trivialExclusion, docs, q));
   const found = tf.tidy(() => {
     const qEmb = model.embedInput.embedRows(
       queries.map((q) => cutQuery(q.inputIds, model.config.maxQueryLength)),
       model.config.maxQueryLength,
     ); // [B, d]
-    const { indices, scores } = index.search(qEmb, Math.min(k, index.size - 1), trivial.map((t) => t.excludeId));
+    const { indices, scores } = index.search(qEmb, Math.min(depth, index.size - 1), trivial.map((t) => t.excludeId));
     scores.dispose();
-    return indices; // [B, k]
+    return indices; // [B, depth], best first
   });
   const rows = (await found.array()) as number[][];
   found.dispose();
-  let hits = 0;
-  queries.forEach((q, i) => {
-    if (rows[i].some((r) => containsSpan(trivial[i].tokensOf(r), q.answer))) hits++;
+  const ranks = queries.map((q, i) => {
+    const at = rows[i].findIndex((r) => containsSpan(trivial[i].tokensOf(r), q.answer));
+    return at < 0 ? null : at + 1;
   });
-  return hits;
+  return { ranks, rows };
 }
 
 /**

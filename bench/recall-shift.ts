@@ -1,0 +1,81 @@
+// `npx tsx bench/recall-shift.ts BEFORE AFTER`: did REALM move passages holding the answer up the
+// retriever's ranking, query by query? Recall@5 on 65 held-out queries moves in steps of 0.015, so a
+// change of one or two items says little; this pairs the two models on the same queries. For each
+// query it ranks every passage but the trivial candidate on a fresh index of each model and takes the
+// rank of the best-placed passage holding the answer. It prints, for the held-out queries and the fixed
+// sample of 260 training queries: recall@5 and @20 before → after with the queries gained / lost at 5,
+// and the mean change of log2(rank) ± s.e. with the queries moved up / down (negative = answer passages
+// moved up). BEFORE, AFTER: checkpoints written by bench:learning with LEARNING_WARM=PATH (PATH after
+// ICT + MLM, PATH-final after REALM); env as bench:learning, matching the run that wrote them.
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { decodeCheckpoint } from '../src/model/checkpoint';
+import type { ClozeQuery } from '../src/model/data';
+import { answerRanks, utilitySummary } from '../src/model/evaluate';
+import { freshIndex } from '../src/model/index-refresh';
+import { RealmTrainer } from '../src/model/trainer';
+import { formatSummary, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
+
+/** Per query, the rank of the first passage holding its answer over the whole corpus, in batches of 16; `top5` collects each query's top 5 rows. */
+async function ranksOver(trainer: RealmTrainer, queries: readonly ClozeQuery[], top5: number[]): Promise<(number | null)[]> {
+  const index = await freshIndex(trainer.model, trainer.docs);
+  const ranks: (number | null)[] = [];
+  try {
+    for (let s = 0; s < queries.length; s += 16) {
+      const r = await answerRanks(trainer.model, index, trainer.docs, queries.slice(s, s + 16), index.size - 1);
+      ranks.push(...r.ranks);
+      r.rows.forEach((row) => top5.push(...row.slice(0, 5)));
+    }
+  } finally {
+    index.dispose();
+  }
+  return ranks;
+}
+
+async function main() {
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  await tf.setBackend('wasm');
+  const [before, after] = process.argv.slice(2);
+  if (!before || !after) throw new Error('usage: tsx bench/recall-shift.ts BEFORE AFTER (bench:learning checkpoints, without .json)');
+  const { seed } = learningSchedule();
+  const data = learningData(seed);
+  const trainer = new RealmTrainer({ config: learningConfig(data), data });
+  const seen = trainingSample(data, seed);
+  const sets = [['held-out', data.heldOut], ['260 training', seen]] as const;
+  const ranks: (number | null)[][][] = [];
+  for (const path of [before, after]) {
+    trainer.restore(decodeCheckpoint(readFileSync(`${path}.json`, 'utf8'), readFileSync(`${path}.bin`)));
+    const top5: number[] = [];
+    ranks.push([await ranksOver(trainer, data.heldOut, top5), await ranksOver(trainer, seen, top5)]);
+    // Hubs: dense retrievers tend to return a few passages for every query, which crowds the top 5.
+    const counts = new Map<number, number>();
+    top5.forEach((r) => counts.set(r, (counts.get(r) ?? 0) + 1));
+    const most = [...counts.values()].sort((a, b) => b - a).slice(0, 5);
+    console.log(
+      `${path}: the 5 passages retrieved most often fill ${most.reduce((a, b) => a + b, 0)} of the ${top5.length} top-5 slots of all ${top5.length / 5} queries ` +
+        `(${most.join(', ')}); ${counts.size} distinct passages appear`,
+    );
+  }
+  sets.forEach(([name, qs], s) => {
+    const pairs = qs.flatMap((_, i) => {
+      const [a, b] = [ranks[0][s][i], ranks[1][s][i]];
+      return a === null || b === null ? [] : [[a, b]];
+    });
+    const recall = (k: number, which: 0 | 1) => (pairs.filter((p) => p[which] <= k).length / qs.length).toFixed(3);
+    const gained = pairs.filter(([a, b]) => a > 5 && b <= 5).length;
+    const lost = pairs.filter(([a, b]) => a <= 5 && b > 5).length;
+    const logShift = utilitySummary(pairs.map(([a, b]) => Math.log2(b) - Math.log2(a)));
+    console.log(
+      `${name}: ${qs.length} queries (${qs.length - pairs.length} with no other passage holding the answer); ` +
+        `recall@5 ${recall(5, 0)} → ${recall(5, 1)} (gained ${gained} / lost ${lost}); recall@20 ${recall(20, 0)} → ${recall(20, 1)}; ` +
+        `log2 rank of the first answer passage, after − before: ${formatSummary(logShift)} (moved down / up)`,
+    );
+  });
+  trainer.dispose();
+}
+
+main().catch((e) => {
+  console.error(`recall-shift: ${(e as Error).message}`);
+  process.exit(1);
+});
