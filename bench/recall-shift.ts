@@ -4,8 +4,8 @@
 // query it ranks every passage but the trivial candidate on a fresh index of each model and takes the
 // rank of the best-placed passage holding the answer. It prints, for the held-out queries and the fixed
 // sample of 260 training queries: recall@5 and @20 before → after with the queries gained / lost at 5,
-// and the mean change of log2(rank) ± s.e. with the queries moved up / down (negative = answer passages
-// moved up). BEFORE, AFTER: checkpoints written by bench:learning with LEARNING_WARM=PATH (PATH after
+// and the mean change of log2(rank) ± s.e. with the queries moved down / up (negative = answer passages
+// moved up), and how many top-5 slots the five most-retrieved passages (hubs) fill. BEFORE, AFTER: checkpoints written by bench:learning with LEARNING_WARM=PATH (PATH after
 // ICT + MLM, PATH-final after REALM); env as bench:learning, matching the run that wrote them.
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -14,21 +14,17 @@ import { decodeCheckpoint } from '../src/model/checkpoint';
 import type { ClozeQuery } from '../src/model/data';
 import { answerRanks, utilitySummary } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
+import type { MipsIndex } from '../src/model/mips';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatSummary, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
 
 /** Per query, the rank of the first passage holding its answer over the whole corpus, in batches of 16; `top5` collects each query's top 5 rows. */
-async function ranksOver(trainer: RealmTrainer, queries: readonly ClozeQuery[], top5: number[]): Promise<(number | null)[]> {
-  const index = await freshIndex(trainer.model, trainer.docs);
+async function ranksOver(trainer: RealmTrainer, index: MipsIndex, queries: readonly ClozeQuery[], top5: number[]): Promise<(number | null)[]> {
   const ranks: (number | null)[] = [];
-  try {
-    for (let s = 0; s < queries.length; s += 16) {
-      const r = await answerRanks(trainer.model, index, trainer.docs, queries.slice(s, s + 16), index.size - 1);
-      ranks.push(...r.ranks);
-      r.rows.forEach((row) => top5.push(...row.slice(0, 5)));
-    }
-  } finally {
-    index.dispose();
+  for (let s = 0; s < queries.length; s += 16) {
+    const r = await answerRanks(trainer.model, index, trainer.docs, queries.slice(s, s + 16), index.size - 1);
+    ranks.push(...r.ranks);
+    r.rows.forEach((row) => top5.push(...row.slice(0, 5)));
   }
   return ranks;
 }
@@ -46,8 +42,16 @@ async function main() {
   const ranks: (number | null)[][][] = [];
   for (const path of [before, after]) {
     trainer.restore(decodeCheckpoint(readFileSync(`${path}.json`, 'utf8'), readFileSync(`${path}.bin`)));
+    // One index per model, for both query sets.
+    const index = await freshIndex(trainer.model, trainer.docs);
     const top5: number[] = [];
-    ranks.push([await ranksOver(trainer, data.heldOut, top5), await ranksOver(trainer, seen, top5)]);
+    try {
+      const perSet: (number | null)[][] = [];
+      for (const [, qs] of sets) perSet.push(await ranksOver(trainer, index, qs, top5));
+      ranks.push(perSet);
+    } finally {
+      index.dispose();
+    }
     // Hubs: dense retrievers tend to return a few passages for every query, which crowds the top 5.
     const counts = new Map<number, number>();
     top5.forEach((r) => counts.set(r, (counts.get(r) ?? 0) + 1));
