@@ -24,7 +24,7 @@ interface RunHook {
 }
 
 const CKPT = 3;
-const QUERY = `?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=80&refresh=async&every=1&ckpt=${CKPT}&batch=2&seed=3`;
+const QUERY = `?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=80&refresh=async&every=1&ckpt=${CKPT}&batch=2&seed=3&bundle=micro`;
 
 const run = <T>(page: Page, fn: (r: RunHook) => T | Promise<T>) =>
   page.evaluate(`(${fn.toString()})(window.__realm.run)`) as Promise<T>;
@@ -35,7 +35,7 @@ async function openWithCorpus(page: Page) {
     const h = window.__realm as unknown as { corpusStarted?: () => boolean; run?: unknown };
     return !!h.run && !!h.corpusStarted?.();
   });
-  // On first start the app loads the bundled tiny corpus; wait until it is the active one.
+  // On first start the app loads the bundled micro corpus (`bundle=micro`); wait until it is the active one.
   const activeCorpus = () => page.evaluate(() => window.__realm.activeCorpus());
   await expect.poll(activeCorpus, { timeout: 120_000 }).not.toBeNull();
   return (await activeCorpus())!;
@@ -55,8 +55,8 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
 
   await run(page, (r) => r.start());
   // Wait until a REALM step uses a refreshed index (the first index, then at least one swap after it):
-  // each build re-embeds the 488 passages, a minute or more on SwiftShader, longer while the trainer
-  // shares the 2 cores.
+  // each build re-embeds the micro corpus's 131 passages, about 20 s on SwiftShader, longer while the
+  // trainer shares the 2 cores.
   const realmVersionGain = (events: RunEvent[]) => {
     const used = events.filter((e) => e.type === 'step' && e.detail === 'realm').map((e) => e.version!);
     return used.length > 0 ? used.at(-1)! - used[0] : 0;

@@ -1,4 +1,4 @@
-// The inspector end to end on the tiny corpus (issue #8): before a run it says what to do; during the
+// The inspector end to end on the bundled micro corpus (issue #8): before a run it says what to do; during the
 // REALM phase it inspects a held-out sentence (k candidates: the null document and k-1 passages, whose
 // p(z|x) sum to 1); a pinned sentence is inspected again at the next index swap and its chart gains a
 // point; a passage opens in a dialog; an inspection leaves no tensor behind.
@@ -6,8 +6,8 @@ import { expect, test, type Page } from '@playwright/test';
 import { openAppWithCorpus, watchPage } from './helpers';
 
 // The studio's tiny URL with more REALM steps and no periodic evaluation, so a refresh after the pin
-// surely comes before the run ends (on SwiftShader a step takes seconds and an index build minutes).
-const TINY = '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=40&refresh=async&every=2&ckpt=2&eval=0&batch=2&seed=3';
+// surely comes before the run ends (on SwiftShader a step takes seconds and an index build tens of seconds).
+const TINY = '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=40&refresh=async&every=2&ckpt=2&eval=0&batch=2&seed=3&bundle=micro';
 
 interface RunEvent {
   type: string;

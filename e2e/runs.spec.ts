@@ -9,7 +9,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import { expect, test, type Page } from '@playwright/test';
 import { openAppWithCorpus, watchPage } from './helpers';
 
-const QUERY = '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2&seed=3';
+const QUERY = '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2&seed=3&bundle=micro';
 
 interface Stored {
   run: boolean;
@@ -75,7 +75,7 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   // 'Open config' links to the page with this run's settings (those equal to the preset's left out).
   const href = await row.getByRole('link', { name: 'Open config' }).getAttribute('href');
   const params = Object.fromEntries(new URLSearchParams(href!));
-  expect(params).toEqual({ backend: 'webgpu', preset: 'tiny', ict: '2', mlm: '2', realm: '8', every: '2', ckpt: '2', eval: '4', batch: '2', seed: '3' });
+  expect(params).toEqual({ backend: 'webgpu', bundle: 'micro', preset: 'tiny', ict: '2', mlm: '2', realm: '8', every: '2', ckpt: '2', eval: '4', batch: '2', seed: '3' });
 
   // Export: a download named <runId>.realm.zip that is a zip with our manifest and the latest checkpoint.
   const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Export' }).click()]);

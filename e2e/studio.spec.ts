@@ -5,7 +5,7 @@ import { openApp, openAppWithCorpus, watchPage } from './helpers';
 
 test('a setup shared as a link is restored on reload, and the next run uses it', async ({ page, baseURL }) => {
   const watch = watchPage(page, baseURL!);
-  await openApp(page, '?backend=webgpu');
+  await openApp(page, '?backend=webgpu&bundle=micro');
   const config = page.getByTestId('config-panel');
   await config.getByRole('button', { name: 'Smoke test' }).click();
   await config.getByLabel('k (candidates)').fill('3');
@@ -53,7 +53,7 @@ test('the whole studio at 1280x800 after a smoke run, in light and dark themes',
   test.setTimeout(1_080_000); // a wait bound, not a speed check: SwiftShader on 2 shared cores varies 2x from day to day
   const watch = watchPage(page, baseURL!);
   await page.setViewportSize({ width: 1280, height: 800 });
-  await openAppWithCorpus(page, '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=4&eval=6&batch=2&seed=3');
+  await openAppWithCorpus(page, '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=4&refresh=async&every=2&ckpt=4&eval=4&batch=2&seed=3&bundle=micro');
   await page.evaluate('window.__realm.run.start()');
   await expect
     .poll(() => page.evaluate('window.__realm.run.state()?.status'), { timeout: 900_000, intervals: [2_000] })
@@ -61,8 +61,8 @@ test('the whole studio at 1280x800 after a smoke run, in light and dark themes',
   // Every panel is on the page, none shows its error boundary, and nothing scrolls sideways at 1280 px.
   for (const id of ['corpus', 'config', 'charts', 'index', 'inspector', 'map', 'runs']) await expect(page.getByTestId(`${id}-panel`)).toBeVisible();
   await expect(page.getByTestId('panel-error')).toHaveCount(0);
-  // Held-out evaluations at steps 6 and 12; the end of the run does not evaluate step 12 twice.
-  await expect(page.getByTestId('charts-panel')).toContainText('held-out evaluation every 6 steps (2 so far)');
+  // Held-out evaluations at steps 4 and 8; the end of the run does not evaluate step 8 twice.
+  await expect(page.getByTestId('charts-panel')).toContainText('held-out evaluation every 4 steps (2 so far)');
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
   // Inspect the first held-out sentence, so the screenshot shows what is retrieved for it.
   const inspector = page.getByTestId('inspector-panel');

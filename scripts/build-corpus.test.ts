@@ -1,4 +1,4 @@
-// Rebuilds the TINY corpus into a temporary folder and compares its bytes with public/corpus/tiny/
+// Rebuilds the tiny and micro corpora into a temporary folder and compares their bytes with public/corpus/
 // (the full build takes about two minutes: `npm run build:corpus -- --check` compares everything).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,10 +13,13 @@ import { article, listing, plural } from './build-corpus-sources';
 const committed = path.resolve(__dirname, '..', 'public', 'corpus');
 let tmp = '';
 let built: BuiltCorpus;
+let micro: BuiltCorpus;
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'corpus-test-'));
-  built = buildCorpora({ outRoot: tmp, only: ['tiny'] }).get('tiny')!;
+  const corpora = buildCorpora({ outRoot: tmp, only: ['tiny', 'micro'] });
+  built = corpora.get('tiny')!;
+  micro = corpora.get('micro')!;
 }, 120_000);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -58,6 +61,28 @@ describe('build:corpus (tiny)', () => {
     // Every QA answer is in the corpus.
     const all = passages.map((p) => `${p.title}\n${p.text}`.toLowerCase());
     for (const q of dev) expect(all.some((t) => q.answer.some((a) => containsWord(t, a.toLowerCase())))).toBe(true);
+  });
+});
+
+describe('build:corpus (micro)', () => {
+  it('reproduces the committed public/corpus/micro/ byte for byte', () => {
+    expect(compareTrees(tmp, committed, micro.manifest.files.map((f) => `micro/${f}`))).toEqual([]);
+  });
+
+  it('is a quarter of the tiny corpus: articles of tiny, fewer of them, with its own held-out items', () => {
+    const read = (name: string, f: string) => fs.readFileSync(path.join(tmp, name, f), 'utf8');
+    const tiny = parsePassages(read('tiny', 'passages.jsonl'));
+    const tinyTitles = new Set(tiny.map((p) => p.title));
+    const passages = parsePassages(read('micro', 'passages.jsonl'));
+    expect(passages.length).toBeGreaterThanOrEqual(100);
+    expect(passages.length).toBeLessThanOrEqual(tiny.length / 3);
+    // Its own vocabulary may cut an article into blocks elsewhere, so compare articles, not blocks.
+    for (const p of passages) expect(tinyTitles.has(p.title)).toBe(true);
+    const ids = new Set(passages.map((p) => p.id));
+    const cloze = parseCloze(read('micro', 'cloze.jsonl'));
+    expect(cloze.length).toBeGreaterThanOrEqual(15);
+    for (const c of cloze) expect(ids.has(c.sourceId)).toBe(true);
+    expect(parseManifest(read('micro', 'manifest.json')).counts.passages).toBe(passages.length);
   });
 });
 

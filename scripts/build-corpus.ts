@@ -3,6 +3,8 @@
 //   public/corpus/default/   all passages (WordNet 3.1 instances and classes, countries-list facts)
 //   public/corpus/tiny/      a connected cluster of them: some western European countries, their
 //                            capitals, and the WordNet places inside them (for tests and quick runs)
+//   public/corpus/micro/     the best-ranked quarter of that cluster (for software adapters and the
+//                            end-to-end tests, where every index build embeds the whole corpus)
 //   public/corpus/ATTRIBUTION.md
 //
 // Each corpus folder holds manifest.json, passages.jsonl, vocab.txt, cloze.jsonl, qa-train.jsonl and
@@ -13,7 +15,7 @@
 //
 // Deterministic: inputs are sorted, choices use hashes of ids and a seeded RNG, nothing depends on the
 // clock, so a rerun reproduces the committed bytes.
-//   npm run build:corpus                    rebuild both corpora into public/corpus/
+//   npm run build:corpus                    rebuild all three corpora into public/corpus/
 //   npm run build:corpus -- --only tiny     rebuild one
 //   npm run build:corpus -- --check         rebuild into a temporary folder and compare bytes with
 //                                           public/corpus/ (exit status 1 on any difference)
@@ -37,7 +39,7 @@ import { chooseSpan, SPAN_TYPES, tagSalientSpans, type SalientSpan, type SpanTyp
 import { WordPieceTokenizer } from '../src/model/tokenizer';
 import { loadSources, type Fact, type RawPassage } from './build-corpus-sources';
 
-export type CorpusName = 'default' | 'tiny';
+export type CorpusName = 'default' | 'tiny' | 'micro';
 
 interface CorpusSpec {
   id: CorpusName;
@@ -49,6 +51,8 @@ interface CorpusSpec {
   /** Share of questions that go to qa-dev.jsonl. */
   devShare: number;
   seed: number;
+  /** A subset of the tiny cluster: its best-ranked raw passages, at most this many (all passages when absent). */
+  clusterMaxRaw?: number;
 }
 
 const SPECS: Record<CorpusName, CorpusSpec> = {
@@ -71,11 +75,22 @@ const SPECS: Record<CorpusName, CorpusSpec> = {
     clozeShare: 0.15,
     devShare: 0.25,
     seed: 20240602,
+    clusterMaxRaw: 480,
+  },
+  micro: {
+    id: 'micro',
+    name: 'Bundled micro corpus (western Europe, core)',
+    description:
+      'The best-ranked quarter of the tiny corpus: the eleven countries, their capitals, languages and currencies, and the first of the WordNet places inside them. For quick runs on a software adapter and for the end-to-end tests.',
+    vocabSize: 2048,
+    clozeShare: 0.2,
+    devShare: 0.25,
+    seed: 20240603,
+    clusterMaxRaw: 120,
   },
 };
 
 const MAX_PIECES = 128;
-const TINY_MAX_RAW = 480;
 const DEFAULT_OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'public', 'corpus');
 
 function sha1(s: string): string {
@@ -237,13 +252,16 @@ export function buildCorpus(spec: CorpusSpec, raw: RawPassage[], facts: Fact[], 
   return { manifest, files: out };
 }
 
-/** The raw passages and facts of the tiny corpus: the best-ranked cluster passages. */
-function tinySubset(raw: RawPassage[], facts: Fact[], rank: (p: RawPassage) => number): { raw: RawPassage[]; facts: Fact[] } {
+/**
+ * The raw passages and facts of a cluster corpus: the `max` best-ranked cluster passages (the same
+ * order for every size, so micro's passages are tiny's first ones).
+ */
+function clusterSubset(raw: RawPassage[], facts: Fact[], rank: (p: RawPassage) => number, max: number): { raw: RawPassage[]; facts: Fact[] } {
   const ranked = raw
     .map((p) => ({ p, r: rank(p), h: unitHash(`tiny:${p.title}\n${p.text}`) }))
     .filter((x) => x.r >= 0)
     .sort((a, b) => a.r - b.r || a.h - b.h)
-    .slice(0, TINY_MAX_RAW);
+    .slice(0, max);
   const chosen = new Set(ranked.map((x) => x.p));
   const sub = raw.filter((p) => chosen.has(p)); // keep the default corpus's order
   const subjects = new Set(sub.filter((p) => p.source === 'wordnet:instance' || p.source === 'countries-list:country').map((p) => p.about[0]));
@@ -260,12 +278,13 @@ export interface BuildOptions {
 export function buildCorpora(opts: BuildOptions = {}): Map<CorpusName, BuiltCorpus> {
   const outRoot = opts.outRoot ?? DEFAULT_OUT;
   const log = opts.log ?? (() => {});
-  const names = opts.only ?? (['tiny', 'default'] as CorpusName[]);
+  const names = opts.only ?? (['micro', 'tiny', 'default'] as CorpusName[]);
   const sources = loadSources();
   log(`sources: ${sources.passages.length} raw passages, ${sources.facts.length} facts`);
   const built = new Map<CorpusName, BuiltCorpus>();
   for (const name of names) {
-    const { raw, facts } = name === 'tiny' ? tinySubset(sources.passages, sources.facts, sources.tinyKeys) : { raw: sources.passages, facts: sources.facts };
+    const max = SPECS[name].clusterMaxRaw;
+    const { raw, facts } = max !== undefined ? clusterSubset(sources.passages, sources.facts, sources.tinyKeys, max) : { raw: sources.passages, facts: sources.facts };
     const corpus = buildCorpus(SPECS[name], raw, facts, log);
     const dir = path.join(outRoot, name);
     fs.mkdirSync(dir, { recursive: true });

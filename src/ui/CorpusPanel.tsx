@@ -133,6 +133,7 @@ export function CorpusPanel({ store }: { store: RealmStore }) {
 
   const active = s.corpora.find((x) => x.id === s.activeId) ?? null;
   const hasDefault = s.corpora.some((x) => x.id === BUNDLED.default.corpusId);
+  const hasMicro = s.corpora.some((x) => x.id === BUNDLED.micro.corpusId);
   const busy = !!s.job;
 
   const take = (files: FileList | null) => {
@@ -204,6 +205,14 @@ export function CorpusPanel({ store }: { store: RealmStore }) {
             Load the bundled default corpus
           </button>{' '}
           <span className="muted small">the corpus training uses by default</span>
+        </p>
+      )}
+      {!hasMicro && (
+        <p>
+          <button type="button" onClick={() => void c.installBundled('micro')} disabled={busy} data-testid="load-micro-corpus">
+            Load the bundled micro corpus
+          </button>{' '}
+          <span className="muted small">a quarter of the tiny one, for quick runs without a GPU</span>
         </p>
       )}
 

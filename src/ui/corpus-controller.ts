@@ -8,13 +8,25 @@ import type { CorpusRecord, RealmStore } from '../storage/db';
 import type { ImportOutcome } from '../workers/corpus-importer';
 import { startCorpusImporter, type CorpusImporterHandle } from '../workers/corpus-importer-client';
 
-export type BundledCorpusName = 'tiny' | 'default';
+export type BundledCorpusName = 'micro' | 'tiny' | 'default';
 
 /** The corpora shipped in public/corpus/. */
 export const BUNDLED: Record<BundledCorpusName, { corpusId: string; dir: string; name: string }> = {
+  micro: { corpusId: 'bundled:micro', dir: 'corpus/micro/', name: 'Bundled micro corpus' },
   tiny: { corpusId: 'bundled:tiny', dir: 'corpus/tiny/', name: 'Bundled tiny corpus' },
   default: { corpusId: 'bundled:default', dir: 'corpus/default/', name: 'Bundled default corpus' },
 };
+
+/**
+ * The bundled corpus loaded on first start: `?bundle=micro|tiny|default` (tiny when absent). An
+ * unknown value falls back to tiny with a warning.
+ */
+export function firstStartBundle(params: URLSearchParams): { name: BundledCorpusName; warning?: string } {
+  const raw = params.get('bundle');
+  if (raw === null) return { name: 'tiny' };
+  if (Object.hasOwn(BUNDLED, raw)) return { name: raw as BundledCorpusName };
+  return { name: 'tiny', warning: `Ignored bundle=${raw}: use one of ${Object.keys(BUNDLED).join(', ')}. Loaded the tiny corpus.` };
+}
 
 export interface CorpusJob {
   jobId: string;
@@ -53,7 +65,8 @@ export interface CorpusState {
 const STALE_STAGING_MS = 2 * 60_000;
 
 function sortCorpora(list: CorpusRecord[]): CorpusRecord[] {
-  const rank = (c: CorpusRecord) => (c.id === BUNDLED.default.corpusId ? 0 : c.id === BUNDLED.tiny.corpusId ? 1 : 2);
+  const order = [BUNDLED.default.corpusId, BUNDLED.tiny.corpusId, BUNDLED.micro.corpusId];
+  const rank = (c: CorpusRecord) => (order.includes(c.id) ? order.indexOf(c.id) : order.length);
   return list.filter((c) => c.status === 'ready').sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt);
 }
 
@@ -64,7 +77,7 @@ export class CorpusController {
 
   constructor(
     private readonly store: RealmStore,
-    private readonly opts: { appBase: string; forceMainThread?: boolean },
+    private readonly opts: { appBase: string; forceMainThread?: boolean; firstBundle?: BundledCorpusName; firstBundleWarning?: string },
   ) {
     this.state = createStore<CorpusState>(() => ({
       corpora: [],
@@ -82,14 +95,14 @@ export class CorpusController {
     this.state.setState(patch);
   }
 
-  /** Once per page: drops leftovers of interrupted imports, lists corpora, loads the tiny corpus on first start. */
+  /** Once per page: drops leftovers of interrupted imports, lists corpora, loads a bundled corpus (tiny unless `?bundle=`) on first start. */
   start(): Promise<void> {
     this.starting ??= (async () => {
       try {
         await this.store.deleteStaleStaging(STALE_STAGING_MS);
         await this.refresh();
-        this.set({ started: true });
-        if (this.state.getState().corpora.length === 0) await this.installBundled('tiny');
+        this.set({ started: true, error: this.opts.firstBundleWarning ?? null });
+        if (this.state.getState().corpora.length === 0) await this.installBundled(this.opts.firstBundle ?? 'tiny');
       } catch (e) {
         this.set({ error: (e as Error).message, started: true });
       }
@@ -110,7 +123,7 @@ export class CorpusController {
     return this.importer;
   }
 
-  /** Loads a bundled corpus (the default one is made active; the tiny one only when nothing is). */
+  /** Loads a bundled corpus (the default one is made active; tiny and micro only when nothing is). */
   installBundled(which: BundledCorpusName): Promise<ImportOutcome | null> {
     const b = BUNDLED[which];
     return this.runJob('bundled', b.name, (h, jobId, onProgress) =>
@@ -213,9 +226,12 @@ export function corpusControllerFor(store: RealmStore): CorpusController {
   let c = controllers.get(store);
   if (!c) {
     const params = new URLSearchParams(globalThis.location?.search ?? '');
+    const bundle = firstStartBundle(params);
     c = new CorpusController(store, {
       appBase: globalThis.document?.baseURI ?? 'http://localhost/',
       forceMainThread: params.get('worker') === 'off',
+      firstBundle: bundle.name,
+      firstBundleWarning: bundle.warning,
     });
     controllers.set(store, c);
   }
