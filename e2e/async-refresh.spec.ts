@@ -54,26 +54,37 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
   expect(await run(page, (r) => r.builderBackend())).toBe('webgpu');
 
   await run(page, (r) => r.start());
-  // Wait until a REALM step uses a refreshed index (the first index, then at least one swap after it):
-  // each build re-embeds the micro corpus's 131 passages, about 20 s on SwiftShader, longer while the
-  // trainer shares the 2 cores.
+  // Wait until a REALM step uses a refreshed index (the first index, then at least one swap after it)
+  // and a trainer step has ended while a build was in flight: each build re-embeds the micro corpus's
+  // 131 passages, about 20 s on SwiftShader, about as long as a REALM step, so one build may end
+  // before the next step does; the one after it overlaps.
   const realmVersionGain = (events: RunEvent[]) => {
     const used = events.filter((e) => e.type === 'step' && e.detail === 'realm').map((e) => e.version!);
     return used.length > 0 ? used.at(-1)! - used[0] : 0;
   };
-  await expect.poll(async () => realmVersionGain(await run(page, (r) => r.events())), { timeout: 450_000, intervals: [2000] }).toBeGreaterThan(0);
+  // Per build: the trainer steps that ended between its start and its end events.
+  const stepsDuringBuilds = (events: RunEvent[]) =>
+    events
+      .filter((e) => e.type === 'build-start')
+      .map((s) => {
+        const end = events.find((e) => e.type === 'build-end' && e.detail === 'ok' && e.version === s.version);
+        return end ? events.filter((st) => st.type === 'step' && st.time > s.time && st.time < end.time).length : 0;
+      });
+  await expect
+    .poll(
+      async () => {
+        const ev = await run(page, (r) => r.events());
+        return realmVersionGain(ev) > 0 && Math.max(0, ...stepsDuringBuilds(ev)) > 0;
+      },
+      { timeout: 450_000, intervals: [2000] },
+    )
+    .toBe(true);
   const events = await run(page, (r) => r.events());
   const steps = events.filter((e) => e.type === 'step');
   const swaps = events.filter((e) => e.type === 'swap');
-  const starts = events.filter((e) => e.type === 'build-start');
-  const ends = events.filter((e) => e.type === 'build-end' && e.detail === 'ok');
 
   // Steps were taken while a build was in flight (between its start and end events).
-  const overlapping = starts.map((s) => {
-    const end = ends.find((e) => e.version === s.version);
-    return end ? steps.filter((st) => st.time > s.time && st.time < end.time).length : 0;
-  });
-  expect(Math.max(...overlapping)).toBeGreaterThan(0);
+  expect(Math.max(...stepsDuringBuilds(events))).toBeGreaterThan(0);
 
   // The index version in use increases, refresh after refresh.
   expect(swaps.length).toBeGreaterThanOrEqual(2);
