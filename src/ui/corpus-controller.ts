@@ -66,7 +66,10 @@ const STALE_STAGING_MS = 2 * 60_000;
 
 function sortCorpora(list: CorpusRecord[]): CorpusRecord[] {
   const order = [BUNDLED.default.corpusId, BUNDLED.tiny.corpusId, BUNDLED.micro.corpusId];
-  const rank = (c: CorpusRecord) => (order.includes(c.id) ? order.indexOf(c.id) : order.length);
+  const rank = (c: CorpusRecord) => {
+    const i = order.indexOf(c.id);
+    return i < 0 ? order.length : i; // other corpora after the bundled ones
+  };
   return list.filter((c) => c.status === 'ready').sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt);
 }
 
@@ -77,7 +80,7 @@ export class CorpusController {
 
   constructor(
     private readonly store: RealmStore,
-    private readonly opts: { appBase: string; forceMainThread?: boolean; firstBundle?: BundledCorpusName; firstBundleWarning?: string },
+    private readonly opts: { appBase: string; forceMainThread?: boolean; firstBundle?: ReturnType<typeof firstStartBundle> },
   ) {
     this.state = createStore<CorpusState>(() => ({
       corpora: [],
@@ -101,8 +104,9 @@ export class CorpusController {
       try {
         await this.store.deleteStaleStaging(STALE_STAGING_MS);
         await this.refresh();
-        this.set({ started: true, error: this.opts.firstBundleWarning ?? null });
-        if (this.state.getState().corpora.length === 0) await this.installBundled(this.opts.firstBundle ?? 'tiny');
+        const first = this.opts.firstBundle ?? { name: 'tiny' };
+        this.set({ started: true, error: first.warning ?? null });
+        if (this.state.getState().corpora.length === 0) await this.installBundled(first.name);
       } catch (e) {
         this.set({ error: (e as Error).message, started: true });
       }
@@ -226,12 +230,10 @@ export function corpusControllerFor(store: RealmStore): CorpusController {
   let c = controllers.get(store);
   if (!c) {
     const params = new URLSearchParams(globalThis.location?.search ?? '');
-    const bundle = firstStartBundle(params);
     c = new CorpusController(store, {
       appBase: globalThis.document?.baseURI ?? 'http://localhost/',
       forceMainThread: params.get('worker') === 'off',
-      firstBundle: bundle.name,
-      firstBundleWarning: bundle.warning,
+      firstBundle: firstStartBundle(params),
     });
     controllers.set(store, c);
   }
