@@ -24,7 +24,20 @@ interface RunHook {
 }
 
 const CKPT = 3;
-const QUERY = `?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=80&refresh=async&every=1&ckpt=${CKPT}&batch=2&seed=3&bundle=micro`;
+const QUERY = `?backend=webgpu&preset=tiny&ict=1&mlm=1&realm=80&refresh=async&every=1&ckpt=${CKPT}&batch=1&k=2&seed=3&bundle=micro`;
+
+/** One line per run, for the log: each event as kind@seconds (steps as s<step><phase initial>v<version>). */
+function timeline(events: RunEvent[]) {
+  const t0 = events[0]?.time ?? 0;
+  const at = (e: RunEvent) => ((e.time - t0) / 1000).toFixed(0);
+  return events
+    .map((e) => {
+      if (e.type === 'step') return `s${e.step}${(e.detail ?? '?')[0]}v${e.version ?? '-'}@${at(e)}`;
+      if (e.type.startsWith('build') || e.type === 'swap') return `${e.type}:v${e.version}${e.detail && e.detail !== 'ok' ? `(${e.detail})` : ''}@${at(e)}`;
+      return `${e.type}@${at(e)}`;
+    })
+    .join(' ');
+}
 
 const run = <T>(page: Page, fn: (r: RunHook) => T | Promise<T>) =>
   page.evaluate(`(${fn.toString()})(window.__realm.run)`) as Promise<T>;
@@ -42,7 +55,7 @@ async function openWithCorpus(page: Page) {
 }
 
 test('the trainer keeps stepping while the worker rebuilds the index, then swaps it in; a reload resumes', async ({ page, baseURL }) => {
-  test.setTimeout(600_000);
+  test.setTimeout(720_000);
   const watch = watchPage(page, baseURL!);
   const corpusId = await openWithCorpus(page);
   const chunks = await page.evaluate((id) => window.__realm.countChunks(id), corpusId);
@@ -55,36 +68,50 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
 
   await run(page, (r) => r.start());
   // Wait until a REALM step uses a refreshed index (the first index, then at least one swap after it)
-  // and a trainer step has ended while a build was in flight: each build re-embeds the micro corpus's
-  // 131 passages, about 20 s on SwiftShader, about as long as a REALM step, so one build may end
-  // before the next step does; the one after it overlaps.
+  // and the trainer has not waited for a build: a step that ended after build v had started still
+  // used an older index (a sync refresh would block that step until v was ready, then use v).
+  // Whether a step also *ends* inside a build depends on how SwiftShader shares the CPU between the
+  // page's and the worker's GPU work: with one core it often finishes the whole build first, so that
+  // count is logged, not asserted.
   const realmVersionGain = (events: RunEvent[]) => {
     const used = events.filter((e) => e.type === 'step' && e.detail === 'realm').map((e) => e.version!);
     return used.length > 0 ? used.at(-1)! - used[0] : 0;
   };
-  // Per build: the trainer steps that ended between its start and its end events.
-  const stepsDuringBuilds = (events: RunEvent[]) =>
+  const buildsOf = (events: RunEvent[]) =>
     events
       .filter((e) => e.type === 'build-start')
-      .map((s) => {
-        const end = events.find((e) => e.type === 'build-end' && e.detail === 'ok' && e.version === s.version);
-        return end ? events.filter((st) => st.type === 'step' && st.time > s.time && st.time < end.time).length : 0;
-      });
-  await expect
-    .poll(
-      async () => {
-        const ev = await run(page, (r) => r.events());
-        return realmVersionGain(ev) > 0 && Math.max(0, ...stepsDuringBuilds(ev)) > 0;
-      },
-      { timeout: 450_000, intervals: [2000] },
-    )
-    .toBe(true);
+      .map((start) => ({ start, end: events.find((e) => e.type === 'build-end' && e.detail === 'ok' && e.version === start.version) }));
+  // Steps on an index older than a build that was already under way when they ended.
+  const staleStepsDuringBuilds = (events: RunEvent[]) =>
+    buildsOf(events).flatMap(({ start }) =>
+      events.filter((e) => e.type === 'step' && e.detail === 'realm' && e.time > start.time && e.version! < start.version!),
+    );
+  // Steps that ended between a build's start and end events.
+  const stepsEndedInBuilds = (events: RunEvent[]) =>
+    buildsOf(events).map(({ start, end }) => (end ? events.filter((st) => st.type === 'step' && st.time > start.time && st.time < end.time).length : 0));
+  const started = Date.now();
+  try {
+    await expect
+      .poll(
+        async () => {
+          const ev = await run(page, (r) => r.events());
+          return realmVersionGain(ev) > 0 && staleStepsDuringBuilds(ev).length > 0;
+        },
+        { timeout: 540_000, intervals: [2000] },
+      )
+      .toBe(true);
+  } finally {
+    // The timeline goes to the log either way, so a slow or failing CI run shows where the time went.
+    const ev = await run(page, (r) => r.events()).catch(() => []);
+    const inBuilds = stepsEndedInBuilds(ev).reduce((a, n) => a + n, 0);
+    console.log(`async refresh after ${((Date.now() - started) / 1000).toFixed(0)} s (${inBuilds} steps ended inside builds): ${timeline(ev)}`);
+  }
   const events = await run(page, (r) => r.events());
   const steps = events.filter((e) => e.type === 'step');
   const swaps = events.filter((e) => e.type === 'swap');
 
-  // Steps were taken while a build was in flight (between its start and end events).
-  expect(Math.max(...stepsDuringBuilds(events))).toBeGreaterThan(0);
+  // Steps were taken on the stale index while a build was in flight.
+  expect(staleStepsDuringBuilds(events).length).toBeGreaterThan(0);
 
   // The index version in use increases, refresh after refresh.
   expect(swaps.length).toBeGreaterThanOrEqual(2);
