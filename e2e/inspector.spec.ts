@@ -1,7 +1,8 @@
 // The inspector end to end on the bundled micro corpus (issue #8): before a run it says what to do; during the
 // REALM phase it inspects a held-out sentence (k candidates: the null document and k-1 passages, whose
 // p(z|x) sum to 1); a pinned sentence is inspected again at the next index swap and its chart gains a
-// point; a passage opens in a dialog; an inspection leaves no tensor behind.
+// point; a passage opens in a dialog; an inspection leaves no tensor behind; after a reload, resuming the
+// run brings the pin and its chart back.
 import { expect, test, type Page } from '@playwright/test';
 import { openAppWithCorpus, watchPage } from './helpers';
 
@@ -22,7 +23,14 @@ interface InspectorHook {
   numTensors(): number;
 }
 interface Hook {
-  run: { start(): Promise<void>; pause(): Promise<void>; resume(): void; events(): RunEvent[]; state(): { status: string; step: number; phase: string } | null };
+  run: {
+    start(): Promise<void>;
+    pause(): Promise<void>;
+    resume(): void;
+    events(): RunEvent[];
+    state(): { runId: string; status: string; step: number; phase: string } | null;
+    resumeStored(runId: string): Promise<number>;
+  };
   inspector: InspectorHook;
 }
 
@@ -118,6 +126,18 @@ test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it an
   expect(typed.rows).toHaveLength(typed.k);
   expect(Math.abs(typed.rows.reduce((s, x) => s + x.pz, 0) - 1)).toBeLessThan(1e-3);
   await expect(panel.getByTestId('inspector-sentence').locator('mark.masked-span')).toHaveText('molise');
+
+  // Nothing lost on reload: resuming the run (paused, so its log is written) brings back the pin and
+  // every point of its chart.
+  const pinnedPoints = await hook(page, (h) => h.inspector.pinPoints());
+  const runId = (await hook(page, (h) => h.run.state()))!.runId;
+  await page.reload();
+  await openAppWithCorpus(page, TINY, ['run', 'inspector']);
+  expect(await hook(page, (h) => h.inspector.pinned())).toBeNull();
+  await page.evaluate((id) => (window.__realm as unknown as Hook).run.resumeStored(id), runId);
+  await expect.poll(() => hook(page, (h) => h.inspector.pinned())).toBe('heldout:0');
+  expect(await hook(page, (h) => h.inspector.pinPoints())).toEqual(pinnedPoints);
+  await expect(panel.getByTestId('pinned-chart')).toHaveAttribute('data-points', String(pinnedPoints.length));
   expect(watch.errors).toEqual([]);
   expect(watch.foreignRequests).toEqual([]);
 });

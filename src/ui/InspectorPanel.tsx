@@ -15,10 +15,11 @@ import { answersRanges } from './inspector/highlight';
 import { inspectorSourceFor, NoIndexYetError, type InspectorResult } from './inspector/inspector-source';
 import { PassageDialog, type OpenPassage } from './inspector/PassageDialog';
 import { PinnedChart } from './inspector/PinnedChart';
-import { pinLabels, pinPoint, topRowsOf, usePinHistory, watchSwaps } from './inspector/pin-history';
+import { pinLabels, pinLogEntry, pinPoint, restorePin, topRowsOf, usePinHistory, watchSwaps, type PinPointLogRecord } from './inspector/pin-history';
 import { Predictions } from './inspector/Predictions';
 import { latestBatchQueries, querySentence, sentenceChoices, sentenceKey, type QuerySentence, type SentenceChoice, type SourceKind } from './inspector/query-sentence';
 import './inspector/inspector.css';
+import type { PretrainingRun } from './pretraining-run';
 import type { Runtime } from './runtime';
 import { useStudio } from './studio-store';
 import { extendTestHook } from './test-hook';
@@ -114,6 +115,13 @@ function SentenceView({ view }: { view: InspectView }) {
       </p>
     </div>
   );
+}
+
+/** Adds a point to the pinned sentence's chart and to its run's log. */
+function addPinPoint(run: PretrainingRun, pinId: string, result: InspectorResult): void {
+  const record: PinPointLogRecord = { pinId, point: pinPoint(result), labels: pinLabels(result), topRows: topRowsOf(result) };
+  usePinHistory.getState().add(record.point, record.labels);
+  void run.logPin({ kind: 'pin-point', record });
 }
 
 export function InspectorPanel({ rt }: { rt: Runtime }) {
@@ -221,19 +229,30 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
     return inspect(sentenceKey(kind === 'batch' ? 'training' : kind, c.index), c.query, c.spanType);
   }, [kind, tok, typed, choices, pick, inspect]);
 
-  const runId = run?.settings.runId ?? null;
   const pin = useCallback(() => {
     const v = viewRef.current;
-    if (!v || !runId) return;
-    useStudio.getState().setPinned({ id: v.key, text: v.sentence.masked, query: v.query, topRows: topRowsOf(v.result) });
-    const h = usePinHistory.getState();
-    h.reset(v.key, runId);
-    h.add(pinPoint(v.result), pinLabels(v.result));
-  }, [runId]);
+    const r = useStudio.getState().run;
+    if (!v || !r) return;
+    const pinned = { id: v.key, text: v.sentence.masked, query: v.query, topRows: topRowsOf(v.result) };
+    useStudio.getState().setPinned(pinned);
+    usePinHistory.getState().reset(v.key, r.settings.runId);
+    void r.logPin(pinLogEntry(pinned));
+    addPinPoint(r, v.key, v.result);
+  }, []);
   const unpin = useCallback(() => {
     useStudio.getState().setPinned(null);
     usePinHistory.getState().reset(null, null);
+    void useStudio.getState().run?.logPin(pinLogEntry(null));
   }, []);
+
+  // A resumed run brings back its pin and the chart's points (from its run log).
+  useEffect(() => {
+    const restored = run ? restorePin(run.restoredPinLog, run.restoredStep) : null;
+    if (!run || !restored) return;
+    useStudio.getState().setPinned(restored.pinned);
+    usePinHistory.getState().reset(restored.pinned.id, run.settings.runId);
+    for (const p of restored.points) usePinHistory.getState().add(p.point, p.labels);
+  }, [run]);
 
   // After every index swap, inspect the pinned sentence again and add a point to its chart.
   useEffect(
@@ -245,8 +264,12 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
           (result) => {
             const h = usePinHistory.getState();
             if (useStudio.getState().pinned?.id !== p.id) return;
-            if (h.pinId !== p.id || h.runId !== r.settings.runId) h.reset(p.id, r.settings.runId);
-            usePinHistory.getState().add(pinPoint(result), pinLabels(result));
+            if (h.pinId !== p.id || h.runId !== r.settings.runId) {
+              // The pin carried over into another run: that run's log gets the pin first.
+              h.reset(p.id, r.settings.runId);
+              void r.logPin(pinLogEntry(p));
+            }
+            addPinPoint(r, p.id, result);
             useStudio.getState().setPinned({ ...p, topRows: topRowsOf(result) });
             const v = viewRef.current;
             const t = tokRef.current;

@@ -11,6 +11,7 @@ import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
 import type { RealmStore, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
+import type { PinLogEntry } from './inspector/pin-history';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
@@ -63,6 +64,9 @@ export class PretrainingRun {
   private unsaved: { kind: string; record: object }[] = [];
   private logSeq = 0;
   private lastCheckpointStep = -1;
+  /** After a resume: the inspector's pin records from the run log, and the checkpoint's step. */
+  restoredPinLog: PinLogEntry[] = [];
+  restoredStep = 0;
 
   private constructor(
     readonly settings: RunSettings,
@@ -132,7 +136,9 @@ export class PretrainingRun {
       if (l.kind === 'refresh' && (r as RefreshRecord).swapStep < restoredStep) run.history.refreshes.push(r);
       if (l.kind === 'build') run.history.builds.push(r);
       if (l.kind === 'eval' && (r as EvalMetrics).step <= restoredStep) run.history.evals.push(r);
+      if (l.kind === 'pin' || l.kind === 'pin-point') run.restoredPinLog.push({ kind: l.kind, record: r });
     }
+    run.restoredStep = restoredStep;
     if (checkpoint) {
       run.trainer.restore(checkpoint as RealmCheckpoint);
       run.lastCheckpointStep = checkpoint.step;
@@ -244,15 +250,29 @@ export class PretrainingRun {
   }
 
   /**
+   * Adds the inspector's pin record to the run log: with the next checkpoint while the run trains, at
+   * once otherwise (a pin made while paused must not wait for a checkpoint that may never come).
+   */
+  async logPin(entry: PinLogEntry): Promise<void> {
+    this.log(entry.kind, entry.record);
+    if (this.status !== 'running') await this.flushLogs();
+  }
+
+  /** Appends the records not yet in the run log. */
+  private async flushLogs(): Promise<void> {
+    const logs = this.unsaved.map((l) => ({ runId: this.settings.runId, seq: this.logSeq++, kind: l.kind, record: l.record as Record<string, unknown> }));
+    this.unsaved = [];
+    if (logs.length > 0) await this.store.appendRunLogs(logs);
+  }
+
+  /**
    * Writes a checkpoint (when the step moved), the unsaved log records and the run record with the
    * current status (always, so a stop or the end is stored even right after a checkpoint); then tells
    * the listeners, who can read all of it back.
    */
   async checkpoint(): Promise<void> {
     const step = this.trainer.stepCount;
-    const logs = this.unsaved.map((l) => ({ runId: this.settings.runId, seq: this.logSeq++, kind: l.kind, record: l.record as Record<string, unknown> }));
-    this.unsaved = [];
-    if (logs.length > 0) await this.store.appendRunLogs(logs);
+    await this.flushLogs();
     const stored = step !== this.lastCheckpointStep;
     if (stored) {
       await this.store.putCheckpoint(await this.trainer.checkpoint(this.settings.runId));

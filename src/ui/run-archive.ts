@@ -1,7 +1,7 @@
 // A stored run as one zip file (`<runId>.realm.zip`), and back. Layout:
 //   manifest.json            format, version, run and corpus ids, and every other entry with its size and CRC-32
 //   run.json                 the run record: settings (config, refresh policy, ...), status, step, final metrics
-//   metrics.jsonl            the run log, one {seq, kind, record} per line: steps, refreshes, builds, evals
+//   metrics.jsonl            the run log, one {seq, kind, record} per line: steps, refreshes, builds, evals, and the inspector's pin (pin, pin-point)
 //   checkpoint/manifest.json the latest checkpoint: step, phase, RNG state, index version, and for every weight
 //                            and optimiser slot its name, shape, dtype and .bin entry
 //   checkpoint/weights/NNNN.bin, checkpoint/optimizer/NNNN.bin   raw little-endian float32 buffers

@@ -3,7 +3,7 @@ import type { CandidateInspection, QueryInspection } from '../../model/inspectio
 import type { ChunkRecord } from '../../storage/db';
 import type { PretrainingRun } from '../pretraining-run';
 import { useStudio } from '../studio-store';
-import { NULL_KEY, pinLabels, pinPoint, seriesKeys, topRowsOf, usePinHistory, watchSwaps, type PinPoint } from './pin-history';
+import { NULL_KEY, pinLabels, pinLogEntry, pinPoint, restorePin, seriesKeys, topRowsOf, usePinHistory, watchSwaps, type PinLogEntry, type PinPoint } from './pin-history';
 
 function cand(z: number, row: number | null, pz: number): CandidateInspection {
   return { z, row, docId: row === null ? null : `d${row}`, score: 0, pz, pTarget: [], utility: null, staleRank: z || null, currentRank: z || null, agrees: z ? true : null };
@@ -66,5 +66,38 @@ describe('watchSwaps', () => {
     stop();
     useStudio.getState().record({ type: 'swap', step: 5, version: 3 });
     expect(seen).toEqual([2, 1]);
+  });
+});
+
+describe('the pin in the run log', () => {
+  const query = { inputIds: Int32Array.from([2, 7, 4, 3]), maskPositions: Int32Array.from([2]), targets: Int32Array.from([9]), sourceDocId: 'd1' };
+  const pinned = (id: string) => ({ id, text: `sentence ${id}`, query, topRows: [4, 1] });
+  const point = (pinId: string, step: number, topRows: number[]): PinLogEntry => ({
+    kind: 'pin-point',
+    record: { pinId, point: { step, version: step, pz: { null: 0.5, [String(topRows[0])]: 0.5 } }, labels: { [String(topRows[0])]: `t${topRows[0]}` }, topRows },
+  });
+
+  it('stores the query as plain arrays, so the record survives JSON (a run export)', () => {
+    const e = pinLogEntry(pinned('heldout:0'));
+    const back = JSON.parse(JSON.stringify(e)) as PinLogEntry;
+    expect(back).toEqual({ kind: 'pin', record: { pinned: { id: 'heldout:0', text: 'sentence heldout:0', topRows: [4, 1], query: { inputIds: [2, 7, 4, 3], maskPositions: [2], targets: [9], sourceDocId: 'd1' } } } });
+    expect(pinLogEntry(null)).toEqual({ kind: 'pin', record: { pinned: null } });
+  });
+
+  it('restores the last pin with its points up to the checkpoint, and its latest retrieved rows', () => {
+    const a = pinLogEntry(pinned('heldout:0'));
+    const b = pinLogEntry(pinned('training:5'));
+    const log = [a, point('heldout:0', 4, [1]), b, point('heldout:0', 6, [2]), point('training:5', 6, [3]), point('training:5', 8, [7]), point('training:5', 12, [8])];
+    const r = restorePin(log, 10)!;
+    expect(r.pinned.id).toBe('training:5');
+    expect(r.points.map((p) => p.point.step)).toEqual([6, 8]); // step 12 is past the checkpoint; heldout:0's point is another pin's
+    expect(r.pinned.topRows).toEqual([7]);
+    expect(r.pinned.query.inputIds).toEqual([2, 7, 4, 3]);
+  });
+
+  it('restores nothing after an unpin, or from a log without pins; a pin without points keeps its own rows', () => {
+    expect(restorePin([pinLogEntry(pinned('heldout:0')), point('heldout:0', 2, [1]), pinLogEntry(null)], 10)).toBeNull();
+    expect(restorePin([], 10)).toBeNull();
+    expect(restorePin([pinLogEntry(pinned('heldout:0')), point('heldout:0', 20, [1])], 10)).toEqual({ pinned: { ...pinned('heldout:0'), query: { ...query, inputIds: [2, 7, 4, 3], maskPositions: [2], targets: [9] } }, points: [] });
   });
 });
