@@ -5,7 +5,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { openAppWithCorpus, watchPage } from './helpers';
 
-const TINY = '/?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2&seed=3&bundle=micro'.slice(1);
+const TINY = '/?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=1&seed=3&bundle=micro'.slice(1);
 
 interface ChartPoints {
   [id: string]: { points: number; values: number[] };

@@ -53,7 +53,7 @@ test('the whole studio at 1280x800 after a smoke run, in light and dark themes',
   test.setTimeout(1_080_000); // a wait bound, not a speed check: SwiftShader on 2 shared cores varies 2x from day to day
   const watch = watchPage(page, baseURL!);
   await page.setViewportSize({ width: 1280, height: 800 });
-  await openAppWithCorpus(page, '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=4&refresh=async&every=2&ckpt=4&eval=4&batch=2&seed=3&bundle=micro');
+  await openAppWithCorpus(page, '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=4&refresh=async&every=2&ckpt=4&eval=4&batch=1&k=2&seed=3&bundle=micro');
   await page.evaluate('window.__realm.run.start()');
   await expect
     .poll(() => page.evaluate('window.__realm.run.state()?.status'), { timeout: 900_000, intervals: [2_000] })
