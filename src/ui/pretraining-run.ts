@@ -127,7 +127,7 @@ export class PretrainingRun {
     const settings = record.config as unknown as RunSettings;
     const run = new PretrainingRun(settings, data, store, builder, events);
     const logs = await store.getRunLogs(runId);
-    run.logSeq = logs.length;
+    run.logSeq = logs.reduce((next, l) => Math.max(next, l.seq + 1), 0);
     const checkpoint = await store.latestCheckpoint(runId);
     const restoredStep = checkpoint?.step ?? 0;
     for (const l of logs) {
@@ -255,14 +255,30 @@ export class PretrainingRun {
    */
   async logPin(entry: PinLogEntry): Promise<void> {
     this.log(entry.kind, entry.record);
-    if (this.status !== 'running') await this.flushLogs();
+    if (this.status === 'running') return;
+    try {
+      await this.flushLogs();
+    } catch (e) {
+      this.events.error?.(new Error(`The pin was not saved with the run; it is kept and saved again with the next checkpoint. ${(e as Error).message}`));
+    }
   }
 
-  /** Appends the records not yet in the run log. */
+  /** Appends the records not yet in the run log; when that fails they stay unsaved, for the next try. */
   private async flushLogs(): Promise<void> {
-    const logs = this.unsaved.map((l) => ({ runId: this.settings.runId, seq: this.logSeq++, kind: l.kind, record: l.record as Record<string, unknown> }));
+    const pending = this.unsaved;
+    if (pending.length === 0) return;
+    const first = this.logSeq;
+    const logs = pending.map((l, i) => ({ runId: this.settings.runId, seq: first + i, kind: l.kind, record: l.record as Record<string, unknown> }));
     this.unsaved = [];
-    if (logs.length > 0) await this.store.appendRunLogs(logs);
+    this.logSeq += logs.length;
+    try {
+      await this.store.appendRunLogs(logs);
+    } catch (e) {
+      // The transaction wrote nothing: keep the records, and their seqs if no other write took later ones.
+      this.unsaved = [...pending, ...this.unsaved];
+      if (this.logSeq === first + logs.length) this.logSeq = first;
+      throw e;
+    }
   }
 
   /**
