@@ -86,9 +86,9 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
     buildsOf(events).flatMap(({ start }) =>
       events.filter((e) => e.type === 'step' && e.detail === 'realm' && e.time > start.time && e.version! < start.version!),
     );
-  // Steps that ended between a build's start and end events.
+  // How many steps ended between a build's start and end events.
   const stepsEndedInBuilds = (events: RunEvent[]) =>
-    buildsOf(events).map(({ start, end }) => (end ? events.filter((st) => st.type === 'step' && st.time > start.time && st.time < end.time).length : 0));
+    buildsOf(events).reduce((n, { start, end }) => n + (end ? events.filter((st) => st.type === 'step' && st.time > start.time && st.time < end.time).length : 0), 0);
   const started = Date.now();
   try {
     await expect
@@ -103,8 +103,7 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
   } finally {
     // The timeline goes to the log either way, so a slow or failing CI run shows where the time went.
     const ev = await run(page, (r) => r.events()).catch(() => []);
-    const inBuilds = stepsEndedInBuilds(ev).reduce((a, n) => a + n, 0);
-    console.log(`async refresh after ${((Date.now() - started) / 1000).toFixed(0)} s (${inBuilds} steps ended inside builds): ${timeline(ev)}`);
+    console.log(`async refresh after ${((Date.now() - started) / 1000).toFixed(0)} s (${stepsEndedInBuilds(ev)} steps ended inside builds): ${timeline(ev)}`);
   }
   const events = await run(page, (r) => r.events());
   const steps = events.filter((e) => e.type === 'step');

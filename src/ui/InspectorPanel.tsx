@@ -21,7 +21,7 @@ import { latestBatchQueries, querySentence, sentenceChoices, sentenceKey, type Q
 import './inspector/inspector.css';
 import type { PretrainingRun } from './pretraining-run';
 import type { Runtime } from './runtime';
-import { useStudio } from './studio-store';
+import { useStudio, type PinnedQuery } from './studio-store';
 import { extendTestHook } from './test-hook';
 
 interface InspectView {
@@ -115,6 +115,12 @@ function SentenceView({ view }: { view: InspectView }) {
       </p>
     </div>
   );
+}
+
+/** Starts the pinned sentence's chart for `run`, and puts the pin in that run's log. */
+function startPinHistory(run: PretrainingRun, pinned: PinnedQuery): void {
+  usePinHistory.getState().reset(pinned.id, run.settings.runId);
+  void run.logPin(pinLogEntry(pinned));
 }
 
 /** Adds a point to the pinned sentence's chart and to its run's log. */
@@ -235,8 +241,7 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
     if (!v || !r) return;
     const pinned = { id: v.key, text: v.sentence.masked, query: v.query, topRows: topRowsOf(v.result) };
     useStudio.getState().setPinned(pinned);
-    usePinHistory.getState().reset(v.key, r.settings.runId);
-    void r.logPin(pinLogEntry(pinned));
+    startPinHistory(r, pinned);
     addPinPoint(r, v.key, v.result);
   }, []);
   const unpin = useCallback(() => {
@@ -247,7 +252,7 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
 
   // A resumed run brings back its pin and the chart's points (from its run log).
   useEffect(() => {
-    const restored = run ? restorePin(run.restoredPinLog, run.restoredStep) : null;
+    const restored = run ? restorePin(run.restoredPinLog) : null;
     if (!run || !restored) return;
     useStudio.getState().setPinned(restored.pinned);
     usePinHistory.getState().reset(restored.pinned.id, run.settings.runId);
@@ -264,11 +269,8 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
           (result) => {
             const h = usePinHistory.getState();
             if (useStudio.getState().pinned?.id !== p.id) return;
-            if (h.pinId !== p.id || h.runId !== r.settings.runId) {
-              // The pin carried over into another run: that run's log gets the pin first.
-              h.reset(p.id, r.settings.runId);
-              void r.logPin(pinLogEntry(p));
-            }
+            // The pin carried over into another run: that run's chart starts over, its log gets the pin first.
+            if (h.pinId !== p.id || h.runId !== r.settings.runId) startPinHistory(r, p);
             addPinPoint(r, p.id, result);
             useStudio.getState().setPinned({ ...p, topRows: topRowsOf(result) });
             const v = viewRef.current;

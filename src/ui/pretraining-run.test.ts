@@ -1,5 +1,5 @@
 // The run log of a pre-training run: the inspector's pin records are written at once while the run is
-// not training, kept for the next try when storage fails, and handed back on resume.
+// not training, kept for the next try when storage fails, and handed back on resume up to the checkpoint.
 import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../model/config';
 import { syntheticWorld } from '../model/data';
@@ -68,17 +68,18 @@ describe('PretrainingRun: pin records in the run log', () => {
       [1, 'pin-point'],
       [2, 'pin-point'],
     ]);
+    await run.logPin(point(3)); // a point past the restored checkpoint (step 0: no checkpoint stored)
     run.dispose();
 
     const resumed = await PretrainingRun.resume('run-t', data, store as unknown as RealmStore, builder);
-    expect(resumed.restoredStep).toBe(0);
-    const restored = restorePin(resumed.restoredPinLog, resumed.restoredStep)!;
+    const restored = restorePin(resumed.restoredPinLog)!;
     expect(restored.pinned.id).toBe('heldout:0');
     expect(restored.pinned.topRows).toEqual([1, 3]);
     expect(restored.points).toHaveLength(2);
+    expect(restored.points.map((p) => p.point.step)).toEqual([0, 0]);
     // The resumed run appends after the stored records.
     await resumed.logPin(pinLogEntry(null));
-    expect(store.logs.map((l) => l.seq)).toEqual([0, 1, 2, 3]);
+    expect(store.logs.map((l) => l.seq)).toEqual([0, 1, 2, 3, 4]);
     resumed.dispose();
   });
 });

@@ -11,7 +11,7 @@ import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
 import type { RealmStore, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
-import type { PinLogEntry } from './inspector/pin-history';
+import type { PinLogEntry, PinPointLogRecord } from './inspector/pin-history';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
@@ -64,9 +64,8 @@ export class PretrainingRun {
   private unsaved: { kind: string; record: object }[] = [];
   private logSeq = 0;
   private lastCheckpointStep = -1;
-  /** After a resume: the inspector's pin records from the run log, and the checkpoint's step. */
+  /** After a resume: the inspector's pin records from the run log, up to the restored checkpoint. */
   restoredPinLog: PinLogEntry[] = [];
-  restoredStep = 0;
 
   private constructor(
     readonly settings: RunSettings,
@@ -136,9 +135,9 @@ export class PretrainingRun {
       if (l.kind === 'refresh' && (r as RefreshRecord).swapStep < restoredStep) run.history.refreshes.push(r);
       if (l.kind === 'build') run.history.builds.push(r);
       if (l.kind === 'eval' && (r as EvalMetrics).step <= restoredStep) run.history.evals.push(r);
-      if (l.kind === 'pin' || l.kind === 'pin-point') run.restoredPinLog.push({ kind: l.kind, record: r });
+      if (l.kind === 'pin') run.restoredPinLog.push({ kind: l.kind, record: r });
+      if (l.kind === 'pin-point' && (r as PinPointLogRecord).point.step <= restoredStep) run.restoredPinLog.push({ kind: l.kind, record: r });
     }
-    run.restoredStep = restoredStep;
     if (checkpoint) {
       run.trainer.restore(checkpoint as RealmCheckpoint);
       run.lastCheckpointStep = checkpoint.step;

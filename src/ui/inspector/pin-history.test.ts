@@ -84,20 +84,20 @@ describe('the pin in the run log', () => {
     expect(pinLogEntry(null)).toEqual({ kind: 'pin', record: { pinned: null } });
   });
 
-  it('restores the last pin with its points up to the checkpoint, and its latest retrieved rows', () => {
+  it("restores the last pin with its own points, and its latest retrieved rows", () => {
     const a = pinLogEntry(pinned('heldout:0'));
     const b = pinLogEntry(pinned('training:5'));
-    const log = [a, point('heldout:0', 4, [1]), b, point('heldout:0', 6, [2]), point('training:5', 6, [3]), point('training:5', 8, [7]), point('training:5', 12, [8])];
-    const r = restorePin(log, 10)!;
+    const log = [a, point('heldout:0', 4, [1]), b, point('heldout:0', 6, [2]), point('training:5', 6, [3]), point('training:5', 8, [7])];
+    const r = restorePin(log)!;
     expect(r.pinned.id).toBe('training:5');
-    expect(r.points.map((p) => p.point.step)).toEqual([6, 8]); // step 12 is past the checkpoint; heldout:0's point is another pin's
+    expect(r.points.map((p) => p.point.step)).toEqual([6, 8]); // heldout:0's point at 6 is another pin's
     expect(r.pinned.topRows).toEqual([7]);
     expect(r.pinned.query.inputIds).toEqual([2, 7, 4, 3]);
   });
 
   it('restores nothing after an unpin, or from a log without pins; a pin without points keeps its own rows', () => {
-    expect(restorePin([pinLogEntry(pinned('heldout:0')), point('heldout:0', 2, [1]), pinLogEntry(null)], 10)).toBeNull();
-    expect(restorePin([], 10)).toBeNull();
-    expect(restorePin([pinLogEntry(pinned('heldout:0')), point('heldout:0', 20, [1])], 10)).toEqual({ pinned: { ...pinned('heldout:0'), query: { ...query, inputIds: [2, 7, 4, 3], maskPositions: [2], targets: [9] } }, points: [] });
+    expect(restorePin([pinLogEntry(pinned('heldout:0')), point('heldout:0', 2, [1]), pinLogEntry(null)])).toBeNull();
+    expect(restorePin([])).toBeNull();
+    expect(restorePin([pinLogEntry(pinned('heldout:0'))])).toEqual({ pinned: { ...pinned('heldout:0'), query: { ...query, inputIds: [2, 7, 4, 3], maskPositions: [2], targets: [9] } }, points: [] });
   });
 });

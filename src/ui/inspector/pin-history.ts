@@ -117,12 +117,12 @@ export function pinLogEntry(pinned: PinnedQuery | null): PinLogEntry {
   return { kind: 'pin', record: { pinned: { ...pinned, query } } };
 }
 
-/** The pin a resumed run had: the last pin of its log (none if unpinned after it) and its points up to `restoredStep`. */
-export function restorePin(log: readonly PinLogEntry[], restoredStep: number): { pinned: PinnedQuery; points: PinPointLogRecord[] } | null {
+/** The pin a resumed run had: the last pin of its log (none if unpinned after it) and that pin's points. */
+export function restorePin(log: readonly PinLogEntry[]): { pinned: PinnedQuery; points: PinPointLogRecord[] } | null {
   let out: { pinned: PinnedQuery; points: PinPointLogRecord[] } | null = null;
   for (const e of log) {
     if (e.kind === 'pin') out = e.record.pinned ? { pinned: e.record.pinned, points: [] } : null;
-    else if (out && e.record.pinId === out.pinned.id && e.record.point.step <= restoredStep) out.points.push(e.record);
+    else if (out && e.record.pinId === out.pinned.id) out.points.push(e.record);
   }
   const last = out?.points.at(-1);
   return out && last ? { pinned: { ...out.pinned, topRows: last.topRows }, points: out.points } : out;
