@@ -32,6 +32,7 @@ interface Hook {
     resumeStored(runId: string): Promise<number>;
   };
   inspector: InspectorHook;
+  map: { state(): { version: number; computing: number } };
 }
 
 const hook = <T>(page: Page, fn: (h: Hook) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(window.__realm)`) as Promise<T>;
@@ -40,7 +41,7 @@ const swaps = async (page: Page) => (await hook(page, (h) => h.run.events())).fi
 test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it and watch it across an index refresh', async ({ page, baseURL }) => {
   test.setTimeout(720_000);
   const watch = watchPage(page, baseURL!);
-  await openAppWithCorpus(page, TINY, ['run', 'inspector']);
+  await openAppWithCorpus(page, TINY, ['run', 'inspector', 'map']);
   const panel = page.getByTestId('inspector-panel');
 
   // No run yet: the panel says what to do, and Inspect is off.
@@ -54,6 +55,10 @@ test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it an
   await expect.poll(async () => (await swaps(page)).length, { timeout: 300_000, intervals: [1000] }).toBeGreaterThanOrEqual(1);
   await hook(page, (h) => h.run.pause());
   await expect(panel.getByTestId('inspector-stage')).toHaveCount(0);
+  // The embedding map projects each new index with tensors of its own; let it finish, so the tensor
+  // counts below see the inspector's tensors only.
+  const lastSwap = (await swaps(page)).at(-1)!.version!;
+  await expect.poll(() => hook(page, (h) => h.map.state()), { timeout: 300_000, intervals: [1000] }).toMatchObject({ version: lastSwap, computing: 0 });
 
   // Open the inspector on a held-out sentence, as a user does.
   expect((await hook(page, (h) => h.inspector.choiceCounts())).heldout).toBeGreaterThan(0);
