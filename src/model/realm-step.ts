@@ -139,9 +139,9 @@ export interface RealmForward {
   mlmLogits: tf.Tensor4D; // [B, k, M, V]
 }
 
-/** Steps 5-7 with the current θ: differentiable in every parameter. */
-export function realmForward(model: RealmModel, batch: PreparedRealmBatch, ctx: ForwardCtx): RealmForward {
-  const { b, k, m } = batch;
+/** Steps 5-6: f(x,z)/τ for the k candidates, the chosen passages re-embedded with the current Embed_doc. */
+export function retrievalScores(model: RealmModel, batch: PreparedRealmBatch, ctx: ForwardCtx): tf.Tensor2D {
+  const { b, k } = batch;
   const d = model.config.retrieverDim;
   return tf.tidy(() => {
     const qEmb = model.embedInput.embed(batch.queryIds, batch.querySegments, ctx); // [B, d]
@@ -151,10 +151,18 @@ export function realmForward(model: RealmModel, batch: PreparedRealmBatch, ctx: 
     const docScores = tf.sum(tf.mul(qEmb.reshape([b, 1, d]), docEmb), -1); // [B, k-1]
     const tau = model.config.retrievalTemperature ?? 1;
     const raw = tf.concat([nullScore, docScores], 1) as tf.Tensor2D; // [B, k]
-    const retrievalScores = (tau === 1 ? raw : tf.div(raw, tau)) as tf.Tensor2D; // [B, k] f(x,z)/τ
+    return (tau === 1 ? raw : tf.div(raw, tau)) as tf.Tensor2D; // [B, k] f(x,z)/τ
+  });
+}
+
+/** Steps 5-7 with the current θ: differentiable in every parameter. */
+export function realmForward(model: RealmModel, batch: PreparedRealmBatch, ctx: ForwardCtx): RealmForward {
+  const { b, k, m } = batch;
+  return tf.tidy(() => {
+    const scores = retrievalScores(model, batch, ctx); // [B, k]
     const logits = model.reader.mlmLogits(batch.readerIds, batch.readerSegments, batch.positions, ctx); // [B*k, M, V]
     const mlmLogits = logits.reshape([b, k, m, model.config.vocabSize]) as tf.Tensor4D; // [B, k, M, V]
-    return { retrievalScores, mlmLogits };
+    return { retrievalScores: scores, mlmLogits };
   });
 }
 

@@ -1,0 +1,107 @@
+// `npx tsx bench/oracle-reader.ts WARM`: can REALM's retriever update raise recall@5 at all, given a
+// reader that always prefers the passages holding the answer? It takes the ICT + MLM warm start WARM
+// (bench:learning's, LEARNING_WARM=PATH; env as that run) and runs REALM steps in which the reader is
+// replaced by an oracle: log p(y_j|z,x) = log 0.2 where candidate z holds the query's answer, log 0.02
+// where it does not (the null document too), a copying reader ten times surer with the answer in view.
+// Everything else is the REALM step: the stale index (refreshed every refreshEvery steps), the
+// passage exclusion, τ, the marginal loss (config.marginalisation) and its gradient into Embed_input
+// and Embed_doc, AdamW at lr × retrieverLearningRateScale with warm-up and decay. It prints recall@5
+// of a passage holding the answer on the held-out cloze queries and the training sample before and
+// after, with the queries gained / lost. Env: ORACLE_STEPS (600).
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { decodeCheckpoint } from '../src/model/checkpoint';
+import { containsSpan, sampleRows, type ClozeQuery } from '../src/model/data';
+import { answerRanks } from '../src/model/evaluate';
+import { freshIndex } from '../src/model/index-refresh';
+import type { MipsIndex } from '../src/model/mips';
+import { AdamW, learningRateAt } from '../src/model/optimizer';
+import { maskValidity, realmLossFromLogProbs } from '../src/model/realm-loss';
+import { disposeBatch, prepareRealmBatch, retrievalScores, trivialCandidate } from '../src/model/realm-step';
+import { Rng } from '../src/model/rng';
+import { RealmTrainer } from '../src/model/trainer';
+import { learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
+
+const LOG_P_HOLDING = Math.log(0.2);
+const LOG_P_OTHER = Math.log(0.02);
+
+async function main() {
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  await tf.setBackend('wasm');
+  const warm = process.argv[2];
+  if (!warm) throw new Error('usage: tsx bench/oracle-reader.ts WARM (a bench:learning warm start, without .json)');
+  const steps = Number(process.env.ORACLE_STEPS ?? 600);
+  const { seed } = learningSchedule();
+  const data = learningData(seed);
+  const trainer = new RealmTrainer({ config: learningConfig(data), data });
+  trainer.restore(decodeCheckpoint(readFileSync(`${warm}.json`, 'utf8'), readFileSync(`${warm}.bin`)));
+  const { model, docs, config } = trainer;
+  const seen = trainingSample(data, seed);
+  const hits = async (queries: readonly ClozeQuery[]): Promise<boolean[]> => {
+    const index = await freshIndex(model, docs);
+    try {
+      const out: boolean[] = [];
+      for (let s = 0; s < queries.length; s += 16) out.push(...(await answerRanks(model, index, docs, queries.slice(s, s + 16), 5)).ranks.map((r) => r !== null));
+      return out;
+    } finally {
+      index.dispose();
+    }
+  };
+  const before = [await hits(data.heldOut), await hits(seen)];
+  const vars = new Map([...model.variables()].filter(([name]) => name.startsWith('embed_input/') || name.startsWith('embed_doc/')));
+  const byTfName = new Map([...vars].map(([name, v]) => [v.name, name]));
+  const optimizer = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: config.weightDecay, clipNorm: config.clipNorm });
+  const rng = new Rng(seed + 31);
+  const peak = config.learningRate * config.retrieverLearningRateScale;
+  let index: MipsIndex | null = null;
+  let holdingShare = 0;
+  for (let t = 0; t < steps; t++) {
+    if (t % config.refreshEvery === 0) {
+      index?.dispose();
+      index = await freshIndex(model, docs, t);
+    }
+    const queries = sampleRows(rng, data.queries.length, config.batchSize).map((i) => data.queries[i]);
+    const batch = await prepareRealmBatch(model, index!, docs, queries);
+    // The oracle's log p(y_j|z,x) [B, k, M]: candidate 0 is the null document.
+    const logPy = new Float32Array(batch.b * batch.k * batch.m);
+    queries.forEach((q, i) => {
+      const answer = Array.from(q.targets).filter((x) => x >= 0);
+      const tokensOf = trivialCandidate(config.trivialExclusion, docs, q).tokensOf;
+      for (let z = 0; z < batch.k; z++) {
+        const holds = z > 0 && containsSpan(tokensOf(batch.retrievedRows[i][z - 1]), answer);
+        if (holds) holdingShare += 1 / (steps * batch.b * (batch.k - 1));
+        logPy.fill(holds ? LOG_P_HOLDING : LOG_P_OTHER, (i * batch.k + z) * batch.m, (i * batch.k + z + 1) * batch.m);
+      }
+    });
+    const validity = maskValidity(batch.targets, batch.b, batch.m);
+    const { value, grads } = tf.variableGrads(() => {
+      const scores = retrievalScores(model, batch, { training: true, seed: () => rng.nextUint32() });
+      return realmLossFromLogProbs(scores, tf.tensor3d(logPy, [batch.b, batch.k, batch.m]), validity, config.marginalisation).loss;
+    }, [...vars.values()]);
+    const named = new Map(Object.entries(grads).map(([tfName, g]) => [byTfName.get(tfName)!, g]));
+    await optimizer.apply(vars, named, learningRateAt(t, steps, peak, config.warmupFraction));
+    if (t % 25 === 0) process.stderr.write(`\roracle REALM step ${t} loss ${(await value.data())[0].toFixed(3)}   `);
+    tf.dispose([value, ...Object.values(grads)]);
+    disposeBatch(batch);
+  }
+  index?.dispose();
+  const after = [await hits(data.heldOut), await hits(seen)];
+  process.stderr.write('\n');
+  console.log(`oracle reader, ${steps} REALM steps from ${warm} (batch ${config.batchSize}, k = ${config.k}, τ ${config.retrievalTemperature}, retriever lr ${peak}, ${config.marginalisation}); ` +
+    `${(100 * holdingShare).toFixed(1)}% of retrieved candidates held the answer`);
+  ['held-out cloze', `${seen.length} training`].forEach((name, s) => {
+    const n = before[s].length;
+    const r = (h: boolean[]) => (h.filter(Boolean).length / n).toFixed(3);
+    const gained = before[s].filter((h, i) => !h && after[s][i]).length;
+    const lost = before[s].filter((h, i) => h && !after[s][i]).length;
+    console.log(`${name}: recall@5 ${r(before[s])} → ${r(after[s])} (gained ${gained} / lost ${lost})`);
+  });
+  trainer.dispose();
+  optimizer.dispose();
+}
+
+main().catch((e) => {
+  console.error(`oracle-reader: ${(e as Error).message}`);
+  process.exit(1);
+});
