@@ -253,6 +253,11 @@ export function CorpusPanel({ store }: { store: RealmStore }) {
       )}
       {s.report && !s.job && <ImportReport report={s.report} />}
       {s.importerNote && <p className="muted small">The corpus importer runs on the main thread: {s.importerNote}.</p>}
+      {s.notice && (
+        <p className="notices" data-testid="corpus-notice">
+          {s.notice}
+        </p>
+      )}
       {s.error && (
         <div className="error" role="alert">
           {s.error}

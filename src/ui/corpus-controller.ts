@@ -56,6 +56,8 @@ export interface CorpusState {
   report: CorpusReport | null;
   /** A problem outside an import (storage, the importer could not start). */
   error: string | null;
+  /** Not a failure: something the page's link asked for was ignored (an unknown `?bundle=`). */
+  notice: string | null;
   importerMode: CorpusImporterHandle['mode'] | null;
   importerNote: string | null;
   started: boolean;
@@ -88,6 +90,7 @@ export class CorpusController {
       job: null,
       report: null,
       error: null,
+      notice: null,
       importerMode: null,
       importerNote: null,
       started: false,
@@ -105,7 +108,7 @@ export class CorpusController {
         await this.store.deleteStaleStaging(STALE_STAGING_MS);
         await this.refresh();
         const first = this.opts.firstBundle ?? { name: 'tiny' };
-        this.set({ started: true, error: first.warning ?? null });
+        this.set({ started: true, notice: first.warning ?? null });
         if (this.state.getState().corpora.length === 0) await this.installBundled(first.name);
       } catch (e) {
         this.set({ error: (e as Error).message, started: true });
