@@ -16,7 +16,7 @@ import { Bm25Retriever } from '../src/model/bm25';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { parseQa } from '../src/model/corpus-format';
 import { containsSpan, type ClozeQuery } from '../src/model/data';
-import { answerRanks, utilitySummary } from '../src/model/evaluate';
+import { answerRanks, chanceOfHit, utilitySummary } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../src/model/tokenizer';
 import { RealmTrainer } from '../src/model/trainer';
@@ -64,12 +64,7 @@ async function main() {
   // Chance: k passages drawn uniformly; BM25 over the same wordpieces.
   const holding = new Array(count).fill(0).map(() => new Set<number>());
   queries.forEach((q, i) => docs.tokens.forEach((t, r) => containsSpan(t, q.answer) && holding[question[i]].add(r)));
-  const chance = (k: number) =>
-    holding.reduce((s, h) => {
-      let miss = 1;
-      for (let i = 0; i < k; i++) miss *= Math.max(0, n - h.size - i) / (n - i);
-      return s + 1 - miss;
-    }, 0) / count;
+  const chance = (k: number) => holding.reduce((s, h) => s + chanceOfHit(n, h.size, k), 0) / count;
   const bm25 = new Bm25Retriever(docs);
   const bm25Hit = new Array(count).fill(false);
   queries.forEach((q, i) => {

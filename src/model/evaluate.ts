@@ -167,11 +167,16 @@ export function chanceRecallAtK(docs: DocumentStore, queries: readonly ClozeQuer
       n++;
       if (containsSpan(tokensOf(r), q.answer)) holding++;
     });
-    let miss = 1;
-    for (let i = 0; i < Math.min(k, n); i++) miss *= Math.max(0, n - holding - i) / (n - i);
-    sum += 1 - miss;
+    sum += chanceOfHit(n, holding, k);
   }
   return sum / queries.length;
+}
+
+/** Probability that k of n passages drawn uniformly without replacement include one of `holding`. */
+export function chanceOfHit(n: number, holding: number, k: number): number {
+  let miss = 1;
+  for (let i = 0; i < Math.min(k, n); i++) miss *= Math.max(0, n - holding - i) / (n - i);
+  return 1 - miss;
 }
 
 /**
