@@ -46,6 +46,7 @@ export function learningConfig(data: TrainingData): RealmConfig {
     trivialExclusion: learningEnv('EXCLUDE', 'passage') === 'sentence' ? 'sentence' : 'passage',
     ictMaskedQueryProbability: Number(learningEnv('ICT_MASKED', '0')),
     mlmPairProbability: Number(learningEnv('MLM_PAIRS', '0')),
+    mlmPairMasking: learningEnv('MLM_PAIR_MASKING', 'random') === 'salient' ? 'salient' : 'random',
     retrieverLearningRateScale: Number(learningEnv('RETRIEVER_LR_SCALE', '0.1')),
     hidden,
     intermediate: 2 * hidden,

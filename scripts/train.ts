@@ -29,6 +29,7 @@ const HELP = `usage: npm run train -- [options]
   --retriever-lr-scale X         REALM phase: the embedders learn at lr x X (default 1)
   --ict-masked P                 share of ICT pseudo-queries that are masked REALM queries (default 0, as in ORQA/REALM)
   --mlm-pairs P                  share of MLM warm-up inputs that are sentence pairs in the reader's layout (default 0)
+  --mlm-pair-masking random|salient   how those pairs are masked: BERT's random 15%, or a REALM query's salient span (default random)
   --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
   --metrics FILE                 JSON lines here instead of stdout
   --out PATH                     checkpoint PATH.json + PATH.bin (default $TMPDIR/realm-runs/<time>/checkpoint)
@@ -100,6 +101,11 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('attentionDropout', dropout);
   if (args.has('masking')) over.masking = args.get('masking') as MaskingStrategy;
   if (args.has('mode')) over.marginalisation = parseMarginalisationOption(args.get('mode')!);
+  if (args.has('mlm-pair-masking')) {
+    const m = args.get('mlm-pair-masking');
+    if (m !== 'random' && m !== 'salient') throw new Error(`--mlm-pair-masking must be random or salient, got "${m}"`);
+    over.mlmPairMasking = m;
+  }
   if (args.has('exclude')) over.trivialExclusion = args.get('exclude') === 'sentence' ? 'sentence' : 'passage';
   return makeConfig(preset, over);
 }

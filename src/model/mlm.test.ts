@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CLS_ID, MASK_ID, padBatch, SEP_ID } from './bert';
 import { makeConfig } from './config';
 import { docTokens, syntheticWorld, type TrainingData } from './data';
-import { makeMlmBatch, pairSentences, sentencePairInput } from './mlm';
+import type { RealmQuery } from './realm-step';
+import { makeMlmBatch, pairSentences, salientPairInput, sentencePairInput } from './mlm';
 import { Rng } from './rng';
 import { RealmTrainer } from './trainer';
 
@@ -14,6 +15,7 @@ beforeAll(async () => {
 const passage = { id: 'p', title: [10, 11], sentences: [[20, 21, 22], [30, 31]] };
 
 describe('MLM warm-up inputs', () => {
+
   it('a sentence pair is [CLS] sentence [SEP] title [SEP] rest [SEP], in segments 0 then 1', () => {
     const cfg = makeConfig('tiny', { vocabSize: 64 });
     const ids = Array.from(sentencePairInput(passage.sentences[1], docTokens(passage, cfg.maxDocLength, 1), cfg));
@@ -57,6 +59,30 @@ describe('MLM warm-up inputs', () => {
     expect(masked).toBeGreaterThan(0);
   });
 
+  it('a salient pair is a REALM query, its span masked, then the rest of its passage; its masks are kept as they are', () => {
+    const cfg = makeConfig('tiny', { vocabSize: 64, mlmProbability: 1 });
+    const query = { inputIds: [CLS_ID, 30, MASK_ID, SEP_ID], maskPositions: [2, 0], targets: [31, -1], sourceDocId: 'p', sourceSentence: 1 };
+    const input = salientPairInput(query, docTokens(passage, cfg.maxDocLength, 1), cfg);
+    if (!('picks' in input)) throw new Error('a salient pair carries its masks');
+    expect(Array.from(input.ids)).toEqual([CLS_ID, 30, MASK_ID, SEP_ID, 10, 11, SEP_ID, 20, 21, 22, SEP_ID]);
+    expect(input.picks).toEqual([{ pos: 2, target: 31 }]);
+    // even at mlmProbability 1 nothing else is masked: the span is the only thing to predict
+    const batch = makeMlmBatch([input, docTokens(passage, cfg.maxDocLength)], new Rng(1), cfg);
+    expect(batch.rows[0]).toEqual(Array.from(input.ids));
+    expect(Array.from(batch.targets.slice(0, batch.m)).filter((t) => t >= 0)).toEqual([31]);
+    expect(batch.positions[0]).toBe(2);
+    expect(Array.from(batch.targets.slice(batch.m)).filter((t) => t >= 0).length).toBe(7); // the passage row: every wordpiece
+  });
+
+  it('a salient pair drops masks that the query cut removes', () => {
+    const cfg = makeConfig('tiny', { vocabSize: 64, maxQueryLength: 4 });
+    const query = { inputIds: [CLS_ID, MASK_ID, 21, MASK_ID, SEP_ID], maskPositions: [1, 3], targets: [20, 22], sourceDocId: 'p', sourceSentence: 0 };
+    const input = salientPairInput(query, docTokens(passage, cfg.maxDocLength, 0), cfg);
+    if (!('picks' in input)) throw new Error('a salient pair carries its masks');
+    expect(Array.from(input.ids).slice(0, 4)).toEqual([CLS_ID, MASK_ID, 21, SEP_ID]);
+    expect(input.picks).toEqual([{ pos: 1, target: 20 }]);
+  });
+
   it('never starts a pair with a held-out cloze sentence', () => {
     const data: Pick<TrainingData, 'passages' | 'heldOut'> = {
       passages: [passage, { id: 'r', title: [12], sentences: [[40], [41], []] }, { id: 's', title: [13], sentences: [[50], [51]] }],
@@ -73,14 +99,19 @@ describe('MLM warm-up inputs', () => {
     ]);
   });
 
-  it('the trainer warms the reader up on sentence pairs (mlmPairProbability 1): finite losses, reproducible, no leak', async () => {
-    const data = syntheticWorld(8, { seedRng: new Rng(5) });
+  it.each(['random', 'salient'] as const)('the trainer warms the reader up on sentence pairs (mlmPairProbability 1, %s masks): finite losses, reproducible, no leak', async (mlmPairMasking) => {
+    const world = syntheticWorld(8, { seedRng: new Rng(5) });
+    // The synthetic queries do not say which sentence they were cut from; find it, so salient pairs exist.
+    const sentenceOf = (q: RealmQuery) =>
+      world.passages.find((p) => p.id === q.sourceDocId)!.sentences.findIndex((s) => s.length === q.inputIds.length - 2 && s.every((id, i) => q.inputIds[i + 1] === MASK_ID || q.inputIds[i + 1] === id));
+    const data = { ...world, queries: world.queries.map((q) => ({ ...q, sourceSentence: sentenceOf(q) })) };
+    expect(data.queries.every((q) => q.sourceSentence >= 0)).toBe(true);
     const cfg = makeConfig('tiny', {
       vocabSize: data.vocabSize, hidden: 16, layers: 1, heads: 2, intermediate: 32, retrieverDim: 8, maxPositions: 64,
-      maxQueryLength: 16, maxDocLength: 32, maxReaderLength: 48, k: 3, batchSize: 2, ictSteps: 0, mlmSteps: 6, realmSteps: 0, mlmPairProbability: 1,
+      maxQueryLength: 16, maxDocLength: 32, maxReaderLength: 48, k: 3, batchSize: 2, ictSteps: 0, mlmSteps: 6, realmSteps: 0, mlmPairProbability: 1, mlmPairMasking,
     });
-    const run = async () => {
-      const t = new RealmTrainer({ config: cfg, data });
+    const run = async (over: Partial<typeof cfg> = {}) => {
+      const t = new RealmTrainer({ config: { ...cfg, ...over }, data });
       const losses: number[] = [];
       let tensors = 0;
       for (let i = 0; i < 6; i++) {
@@ -94,5 +125,7 @@ describe('MLM warm-up inputs', () => {
     const a = await run();
     expect(a.every(Number.isFinite)).toBe(true);
     expect(await run()).toEqual(a);
+    // pairs were built: whole passages only (no pair ever drawn) would give other losses
+    expect(await run({ mlmPairProbability: 0 })).not.toEqual(a);
   });
 });

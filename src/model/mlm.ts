@@ -3,16 +3,29 @@
 // wordpiece, 10% stay. The loss is the cross-entropy of the tied MLM head at the chosen positions.
 // An input is a whole passage `[CLS] title [SEP] body [SEP]`, or (mlmPairProbability) BERT's own
 // input, two segments of one document, laid out as the reader's `[CLS] x [SEP] title [SEP] body [SEP]`:
-// one sentence of a passage, then the passage without it (sentencePairInput).
+// one sentence of a passage, then the passage without it (sentencePairInput). Such a pair is masked
+// like the rest (mlmPairMasking 'random'), or (mlmPairMasking 'salient', salientPairInput) it is one of
+// REALM's training queries, its salient span masked, followed by the rest of its own passage: the
+// reader learns to look for the span in a second segment, which REALM's retrieved documents need.
 import * as tf from '@tensorflow/tfjs';
 import { CLS_ID, MASK_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
 import type { RealmConfig } from './config';
 import type { TrainingData } from './data';
 import { readerInput } from './knowledge-encoder';
+import { cutQuery, type RealmQuery } from './realm-step';
 import type { RealmModel } from './realm-model';
 import type { Rng } from './rng';
 
 const FIRST_WORDPIECE = 5; // ids below are PAD, UNK, CLS, SEP, MASK
+
+/** A position the MLM loss is taken at, and the wordpiece that was there. */
+interface MlmPick {
+  pos: number;
+  target: number;
+}
+
+/** An MLM warm-up input: tokens to BERT-mask, or a salient pair whose masks are already chosen. */
+export type MlmInput = ArrayLike<number> | { ids: ArrayLike<number>; picks: readonly MlmPick[] };
 
 export interface MlmBatch {
   rows: number[][]; // masked inputs
@@ -32,6 +45,19 @@ export function sentencePairInput(sentence: readonly number[], rest: ArrayLike<n
 }
 
 /**
+ * A REALM training query q (its salient span masked) followed by `rest`, its own passage with q's
+ * sentence cut out, in the reader's layout; the loss is taken at q's masks that survive the cut.
+ */
+export function salientPairInput(q: RealmQuery, rest: ArrayLike<number>, cfg: RealmConfig): MlmInput {
+  const x = cutQuery(q.inputIds, cfg.maxQueryLength);
+  const picks: MlmPick[] = [];
+  for (let j = 0; j < q.targets.length; j++) {
+    if (q.targets[j] >= 0 && q.maskPositions[j] < x.length - 1) picks.push({ pos: q.maskPositions[j], target: q.targets[j] });
+  }
+  return { ids: readerInput(x, rest, cfg.maxReaderLength), picks };
+}
+
+/**
  * The sentences a sentence pair may start with: every non-empty sentence but the held-out cloze items'
  * (a held-out item without its sentence index keeps its whole passage out), as { row, sentence }.
  */
@@ -42,13 +68,18 @@ export function pairSentences(data: Pick<TrainingData, 'passages' | 'heldOut'>):
   );
 }
 
-/** BERT-masks each input (a passage, or a sentence pair from sentencePairInput). */
-export function makeMlmBatch(inputs: readonly ArrayLike<number>[], rng: Rng, cfg: RealmConfig): MlmBatch {
+/** BERT-masks each input (a passage, or a sentence pair from sentencePairInput); salient pairs keep their masks. */
+export function makeMlmBatch(inputs: readonly MlmInput[], rng: Rng, cfg: RealmConfig): MlmBatch {
   const rows: number[][] = [];
-  const chosen: { pos: number; target: number }[][] = [];
+  const chosen: MlmPick[][] = [];
   for (const input of inputs) {
-    const ids = Array.from(input).slice(0, cfg.maxReaderLength);
-    const picks: { pos: number; target: number }[] = [];
+    if ('picks' in input && input.picks.length > 0) {
+      rows.push(Array.from(input.ids));
+      chosen.push([...input.picks]);
+      continue;
+    }
+    const ids = Array.from('picks' in input ? input.ids : input).slice(0, cfg.maxReaderLength);
+    const picks: MlmPick[] = [];
     ids.forEach((id, pos) => {
       if (id < FIRST_WORDPIECE || rng.next() >= cfg.mlmProbability) return;
       picks.push({ pos, target: id });

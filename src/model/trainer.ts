@@ -12,7 +12,7 @@ import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
 import { ictLoss, ictRecall, makeIctBatch } from './ict';
 import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
 import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
-import { makeMlmBatch, mlmLoss, pairSentences, sentencePairInput } from './mlm';
+import { makeMlmBatch, mlmLoss, pairSentences, salientPairInput, sentencePairInput, type MlmInput } from './mlm';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
 import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type DocumentStore, type RealmBatchStats, type RealmQuery } from './realm-step';
@@ -71,6 +71,8 @@ export class RealmTrainer {
   private readonly queriesByRow: RealmQuery[][];
   /** The sentences the MLM warm-up may pair with the rest of their passage: all but the held-out cloze sentences. */
   private readonly pairSentences: { row: number; sentence: number }[];
+  /** The training queries a salient pair may start with (mlmPairMasking 'salient'): those whose sentence is known, with their row. */
+  private readonly pairQueries: { row: number; query: RealmQuery }[];
   /** Global step: the number of steps taken so far. */
   stepCount = 0;
   indexVersion = 0;
@@ -98,6 +100,7 @@ export class RealmTrainer {
       if (row !== undefined) this.queriesByRow[row].push(q);
     }
     this.pairSentences = pairSentences(opts.data);
+    this.pairQueries = this.queriesByRow.flatMap((qs, row) => qs.filter((q) => q.sourceSentence !== undefined).map((query) => ({ row, query })));
   }
 
   get totalSteps(): number {
@@ -125,8 +128,13 @@ export class RealmTrainer {
   }
 
   /** An MLM warm-up input: passage `row`, or with probability mlmPairProbability a random sentence pair. */
-  private mlmInput(row: number): ArrayLike<number> {
+  private mlmInput(row: number): MlmInput {
     const p = this.config.mlmPairProbability;
+    if (this.config.mlmPairMasking === 'salient') {
+      if (p <= 0 || this.pairQueries.length === 0 || this.rng.next() >= p) return this.docs.tokens[row];
+      const { row: r, query } = this.pairQueries[this.rng.int(this.pairQueries.length)];
+      return salientPairInput(query, this.docs.withoutSentence?.(r, query.sourceSentence!) ?? this.docs.tokens[r], this.config);
+    }
     if (p <= 0 || this.pairSentences.length === 0 || this.rng.next() >= p) return this.docs.tokens[row];
     const pick = this.pairSentences[this.rng.int(this.pairSentences.length)];
     const rest = this.docs.withoutSentence?.(pick.row, pick.sentence) ?? this.docs.tokens[pick.row];
