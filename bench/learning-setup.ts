@@ -1,10 +1,13 @@
-// The learning bench's set-up, shared by bench/learning.ts and bench/reader-preference.ts: the tiny
-// corpus's training data, the bench's config from its LEARNING_* environment variables (documented in
-// bench/learning.ts), the fixed sample of training queries it also evaluates on, and how it prints a
-// mean ± s.e.
+// The learning bench's set-up, shared by bench/learning.ts and the benches that read its checkpoints:
+// the tiny corpus's training data, the bench's config from its LEARNING_* environment variables
+// (documented in bench/learning.ts), the fixed sample of training queries it also evaluates on, how it
+// prints a mean ± s.e., and the paired ranks of passages holding the answer before and after REALM.
 import { makeConfig, parseMarginalisationOption, PRESETS, type RealmConfig } from '../src/model/config';
 import { sampleDistinct, type ClozeQuery, type TrainingData } from '../src/model/data';
-import type { utilitySummary } from '../src/model/evaluate';
+import { answerRanks, utilitySummary } from '../src/model/evaluate';
+import type { MipsIndex } from '../src/model/mips';
+import type { RealmModel } from '../src/model/realm-model';
+import type { DocumentStore } from '../src/model/realm-step';
 import { Rng } from '../src/model/rng';
 import { loadData } from '../scripts/train';
 
@@ -68,4 +71,39 @@ export function trainingSample(data: TrainingData, seed: number): ClozeQuery[] {
 /** A utilitySummary as the benches print it: `+mean ± s.e. (helped / hurt)`. */
 export function formatSummary(u: ReturnType<typeof utilitySummary>, digits = 3): string {
   return `${u.mean >= 0 ? '+' : ''}${u.mean.toFixed(digits)} ± ${u.standardError.toFixed(digits)} (${u.helped} / ${u.hurt})`;
+}
+
+/**
+ * Per query, the rank of the first passage holding its answer among the top `depth` of `index` (null:
+ * none there), in batches of 16; `top5`, when given, collects each query's top 5 rows.
+ */
+export async function answerRanksOver(
+  model: RealmModel,
+  index: MipsIndex,
+  docs: DocumentStore,
+  queries: readonly ClozeQuery[],
+  depth: number,
+  top5?: number[],
+): Promise<(number | null)[]> {
+  const ranks: (number | null)[] = [];
+  for (let s = 0; s < queries.length; s += 16) {
+    const r = await answerRanks(model, index, docs, queries.slice(s, s + 16), depth);
+    ranks.push(...r.ranks);
+    if (top5) r.rows.forEach((row) => top5.push(...row.slice(0, 5)));
+  }
+  return ranks;
+}
+
+/**
+ * The same queries ranked before and after: those ranked both times as [before, after] pairs, the
+ * queries gained and lost at 5, and the mean change of log2(rank) (negative = answer passages moved up).
+ */
+export function rankShift(before: readonly (number | null)[], after: readonly (number | null)[]) {
+  const pairs = before.flatMap((a, i) => (a === null || after[i] === null ? [] : [[a, after[i]!] as const]));
+  return {
+    pairs,
+    gained: pairs.filter(([a, b]) => a > 5 && b <= 5).length,
+    lost: pairs.filter(([a, b]) => a <= 5 && b > 5).length,
+    logShift: utilitySummary(pairs.map(([a, b]) => Math.log2(b) - Math.log2(a))),
+  };
 }

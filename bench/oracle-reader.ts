@@ -13,7 +13,6 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { containsSpan, sampleRows, type ClozeQuery } from '../src/model/data';
-import { answerRanks } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import type { MipsIndex } from '../src/model/mips';
 import { AdamW, learningRateAt } from '../src/model/optimizer';
@@ -21,7 +20,7 @@ import { maskValidity, realmLossFromLogProbs } from '../src/model/realm-loss';
 import { disposeBatch, prepareRealmBatch, retrievalScores, trivialCandidate } from '../src/model/realm-step';
 import { Rng } from '../src/model/rng';
 import { RealmTrainer } from '../src/model/trainer';
-import { learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
+import { answerRanksOver, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
 
 const LOG_P_HOLDING = Math.log(0.2);
 const LOG_P_OTHER = Math.log(0.02);
@@ -41,9 +40,7 @@ async function main() {
   const hits = async (queries: readonly ClozeQuery[]): Promise<boolean[]> => {
     const index = await freshIndex(model, docs);
     try {
-      const out: boolean[] = [];
-      for (let s = 0; s < queries.length; s += 16) out.push(...(await answerRanks(model, index, docs, queries.slice(s, s + 16), 5)).ranks.map((r) => r !== null));
-      return out;
+      return (await answerRanksOver(model, index, docs, queries, 5)).map((r) => r !== null);
     } finally {
       index.dispose();
     }

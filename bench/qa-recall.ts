@@ -16,11 +16,11 @@ import { Bm25Retriever } from '../src/model/bm25';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { parseQa } from '../src/model/corpus-format';
 import { containsSpan, type ClozeQuery } from '../src/model/data';
-import { answerRanks, chanceOfHit, utilitySummary } from '../src/model/evaluate';
+import { chanceOfHit } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../src/model/tokenizer';
 import { RealmTrainer } from '../src/model/trainer';
-import { formatSummary, learningConfig, learningData, learningEnv, learningSchedule } from './learning-setup';
+import { answerRanksOver, formatSummary, learningConfig, learningData, learningEnv, learningSchedule, rankShift } from './learning-setup';
 
 /** One retrieval query per (question, answer string); `question[i]` is the question of query i. */
 function qaQueries(dir: string): { queries: ClozeQuery[]; question: number[]; count: number } {
@@ -79,9 +79,9 @@ async function main() {
   for (const path of paths) {
     trainer.restore(decodeCheckpoint(readFileSync(`${path}.json`, 'utf8'), readFileSync(`${path}.bin`)));
     const index = await freshIndex(trainer.model, docs);
-    const ranks: (number | null)[] = [];
+    let ranks: (number | null)[];
     try {
-      for (let s = 0; s < queries.length; s += 16) ranks.push(...(await answerRanks(trainer.model, index, docs, queries.slice(s, s + 16), index.size)).ranks);
+      ranks = await answerRanksOver(trainer.model, index, docs, queries, index.size);
     } finally {
       index.dispose();
     }
@@ -91,11 +91,8 @@ async function main() {
     console.log(`${path} (step ${trainer.stepCount}): recall@5 ${recall(5)}, recall@20 ${recall(20)}`);
   }
   for (let p = 1; p < all.length; p++) {
-    const pairs = all[0].flatMap((a, i) => (a === null || all[p][i] === null ? [] : [[a, all[p][i]!]]));
-    const gained = pairs.filter(([a, b]) => a > 5 && b <= 5).length;
-    const lost = pairs.filter(([a, b]) => a <= 5 && b > 5).length;
-    const shift = utilitySummary(pairs.map(([a, b]) => Math.log2(b) - Math.log2(a)));
-    console.log(`${paths[0]} → ${paths[p]}: gained ${gained} / lost ${lost} at 5; log2 rank, after − before: ${formatSummary(shift)} (moved down / up)`);
+    const { gained, lost, logShift } = rankShift(all[0], all[p]);
+    console.log(`${paths[0]} → ${paths[p]}: gained ${gained} / lost ${lost} at 5; log2 rank, after − before: ${formatSummary(logShift)} (moved down / up)`);
   }
   trainer.dispose();
 }

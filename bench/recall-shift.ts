@@ -11,23 +11,9 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint } from '../src/model/checkpoint';
-import type { ClozeQuery } from '../src/model/data';
-import { answerRanks, utilitySummary } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
-import type { MipsIndex } from '../src/model/mips';
 import { RealmTrainer } from '../src/model/trainer';
-import { formatSummary, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
-
-/** Per query, the rank of the first passage holding its answer over the whole corpus, in batches of 16; `top5` collects each query's top 5 rows. */
-async function ranksOver(trainer: RealmTrainer, index: MipsIndex, queries: readonly ClozeQuery[], top5: number[]): Promise<(number | null)[]> {
-  const ranks: (number | null)[] = [];
-  for (let s = 0; s < queries.length; s += 16) {
-    const r = await answerRanks(trainer.model, index, trainer.docs, queries.slice(s, s + 16), index.size - 1);
-    ranks.push(...r.ranks);
-    r.rows.forEach((row) => top5.push(...row.slice(0, 5)));
-  }
-  return ranks;
-}
+import { answerRanksOver, formatSummary, learningConfig, learningData, learningSchedule, rankShift, trainingSample } from './learning-setup';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -47,7 +33,7 @@ async function main() {
     const top5: number[] = [];
     try {
       const perSet: (number | null)[][] = [];
-      for (const [, qs] of sets) perSet.push(await ranksOver(trainer, index, qs, top5));
+      for (const [, qs] of sets) perSet.push(await answerRanksOver(trainer.model, index, trainer.docs, qs, index.size - 1, top5));
       ranks.push(perSet);
     } finally {
       index.dispose();
@@ -62,14 +48,8 @@ async function main() {
     );
   }
   sets.forEach(([name, qs], s) => {
-    const pairs = qs.flatMap((_, i) => {
-      const [a, b] = [ranks[0][s][i], ranks[1][s][i]];
-      return a === null || b === null ? [] : [[a, b]];
-    });
+    const { pairs, gained, lost, logShift } = rankShift(ranks[0][s], ranks[1][s]);
     const recall = (k: number, which: 0 | 1) => (pairs.filter((p) => p[which] <= k).length / qs.length).toFixed(3);
-    const gained = pairs.filter(([a, b]) => a > 5 && b <= 5).length;
-    const lost = pairs.filter(([a, b]) => a <= 5 && b > 5).length;
-    const logShift = utilitySummary(pairs.map(([a, b]) => Math.log2(b) - Math.log2(a)));
     console.log(
       `${name}: ${qs.length} queries (${qs.length - pairs.length} with no other passage holding the answer); ` +
         `recall@5 ${recall(5, 0)} → ${recall(5, 1)} (gained ${gained} / lost ${lost}); recall@20 ${recall(20, 0)} → ${recall(20, 1)}; ` +
