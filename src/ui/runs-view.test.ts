@@ -131,7 +131,7 @@ describe('final metrics, storage, deleting, archive problems', () => {
   it('formats the final metrics, with a dash for what is missing', () => {
     const v = finalMetricsView({ loss: 4.12345, mlmAccuracy: 0.125, clozeAccuracy: NaN });
     expect(v.map((m) => [m.label, m.value])).toEqual([
-      ['loss', '4.123'],
+      ['loss', '4.12'],
       ['MLM acc', '12.5%'],
       ['cloze acc', '–'],
       ['recall@5', '–'],

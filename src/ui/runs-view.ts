@@ -7,6 +7,7 @@ import type { Progress } from '../model/progress';
 import { ProgressMeter } from '../model/progress';
 import type { RunLogRecord, StorageStatus } from '../storage/db';
 import { formatAmount } from './ProgressBar';
+import { formatMetric } from './chart-series';
 import type { ImportResult, RunArchiveProblem } from './run-archive';
 import { defaultValue, RUN_PARAMS } from './run-settings';
 
@@ -157,7 +158,7 @@ const METRICS: { key: string; label: string; percent: boolean; title: string }[]
 export function finalMetricsView(m: Record<string, number> | undefined): MetricView[] {
   return METRICS.map(({ key, label, percent, title }) => {
     const v = m?.[key];
-    const value = v === undefined || !Number.isFinite(v) ? '–' : percent ? `${(100 * v).toFixed(1)}%` : v.toFixed(3);
+    const value = formatMetric(v, percent ? [0, 1] : undefined);
     return { key, label, value, title };
   });
 }
