@@ -51,6 +51,7 @@ export function learningConfig(data: TrainingData): RealmConfig {
     mlmPairProbability: Number(learningEnv('MLM_PAIRS', '0')),
     mlmPairMasking: learningEnv('MLM_PAIR_MASKING', 'random') === 'salient' ? 'salient' : 'random',
     retrieverLearningRateScale: Number(learningEnv('RETRIEVER_LR_SCALE', '0.1')),
+    readerLearningRateScale: Number(learningEnv('READER_LR_SCALE', '1')),
     hidden,
     intermediate: 2 * hidden,
     ...(process.env.LEARNING_MODE ? { marginalisation: parseMarginalisationOption(learningEnv('MODE', '')) } : {}),

@@ -27,6 +27,7 @@ const HELP = `usage: npm run train -- [options]
   --exclude passage|sentence     the trivial candidate: never retrieve the query's passage (REALM), or retrieve it without the query sentence
   --tau X                        retrieval temperature: p(z|x) = softmax(f(x,z)/X) (default 1, REALM's)
   --retriever-lr-scale X         REALM phase: the embedders learn at lr x X (default 1)
+  --reader-lr-scale X            REALM phase: the reader learns at lr x X (default 1; 0 freezes it)
   --ict-masked P                 share of ICT pseudo-queries that are masked REALM queries (default 0, as in ORQA/REALM)
   --mlm-pairs P                  share of MLM warm-up inputs that are sentence pairs in the reader's layout (default 0)
   --mlm-pair-masking random|salient   how those pairs are masked: BERT's random 15%, or a REALM query's salient span (default random)
@@ -96,6 +97,7 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('mlmPairProbability', num(args, 'mlm-pairs'));
   set('retrievalTemperature', num(args, 'tau'));
   set('retrieverLearningRateScale', num(args, 'retriever-lr-scale'));
+  set('readerLearningRateScale', num(args, 'reader-lr-scale'));
   const dropout = num(args, 'dropout');
   set('dropout', dropout);
   set('attentionDropout', dropout);

@@ -45,6 +45,7 @@ export interface RealmConfig {
   refreshEvery: number; // steps between refreshes of the MIPS index (paper: about 500)
   // ---- optimisation ----
   learningRate: number; // peak learning rate of AdamW
+  readerLearningRateScale: number; // REALM phase only: the knowledge-augmented encoder's learning rate is learningRate x this (1 = REALM; 0 = a frozen reader, whose preferences the retriever then learns from unchanged)
   retrieverLearningRateScale: number; // REALM phase only: the embedders' learning rate is learningRate x this (1 = one rate for all; < 1 keeps the ICT-trained retriever from drifting while the reader learns)
   weightDecay: number; // decoupled weight decay (not applied to biases and LayerNorm)
   warmupFraction: number; // share of each phase spent warming the learning rate up linearly
@@ -97,6 +98,7 @@ const COMMON: Omit<
   refreshEvery: 50,
   weightDecay: 0.01,
   retrieverLearningRateScale: 1,
+  readerLearningRateScale: 1,
   warmupFraction: 0.1,
   clipNorm: 1.0,
   seed: 1,
@@ -201,6 +203,7 @@ export function validateConfig(c: RealmConfig): void {
   need(c.vocabSize > 5, 'vocabSize must include the 5 special tokens and some wordpieces');
   need(c.marginalisation === 'per-mask' || c.marginalisation === 'joint', 'marginalisation is per-mask or joint');
   need(c.trivialExclusion === 'passage' || c.trivialExclusion === 'sentence', 'trivialExclusion is passage or sentence');
+  need(c.readerLearningRateScale >= 0, `readerLearningRateScale (${c.readerLearningRateScale}) must be at least 0`);
   need(c.retrieverLearningRateScale >= 0, `retrieverLearningRateScale (${c.retrieverLearningRateScale}) must be at least 0`);
   need(c.mlmPairProbability >= 0 && c.mlmPairProbability <= 1, `mlmPairProbability (${c.mlmPairProbability}) must be between 0 and 1`);
   need(c.mlmPairMasking === 'random' || c.mlmPairMasking === 'salient', 'mlmPairMasking is random or salient');

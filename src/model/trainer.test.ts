@@ -112,6 +112,19 @@ describe('RealmTrainer', () => {
     t.dispose();
   });
 
+  it('readerLearningRateScale 0 freezes the reader in REALM while the embedders still learn', async () => {
+    const t = new RealmTrainer({ config: microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 3, readerLearningRateScale: 0 }), data });
+    const before = new Map((await t.model.getWeights()).map((w) => [w.name, new Float32Array(w.data)]));
+    const ms = await losses(t, 3);
+    expect(ms.every((m) => Number.isFinite(m.loss))).toBe(true);
+    const changed = (await t.model.getWeights()).filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i])).map((w) => w.name);
+    expect([...before.keys()].filter((n) => n.startsWith('reader/')).length).toBeGreaterThan(0);
+    expect(changed.filter((n) => n.startsWith('reader/'))).toEqual([]);
+    expect(changed.some((n) => n.startsWith('embed_input/'))).toBe(true);
+    expect(changed.some((n) => n.startsWith('embed_doc/'))).toBe(true);
+    t.dispose();
+  });
+
   it('a checkpoint (weights, optimiser, RNG, step) resumes the run exactly', async () => {
     // The index is not in the checkpoint (storage keeps it by version); the restored trainer rebuilds it
     // from the restored weights, so the run continues exactly when the index is refreshed every step.

@@ -122,7 +122,9 @@ export class RealmTrainer {
 
   private variablesOf(phase: Phase): Map<string, tf.Variable> {
     const all = this.model.variables();
-    if (phase === 'realm') return all;
+    // REALM trains everything, but a frozen reader (readerLearningRateScale 0) has no gradient taken, so its
+    // weights, weight decay and the global-norm clip of the retriever's step are those of the retriever alone.
+    if (phase === 'realm') return this.config.readerLearningRateScale > 0 ? all : new Map([...all].filter(([name]) => !name.startsWith('reader/')));
     const prefixes = phase === 'ict' ? ['embed_input/', 'embed_doc/'] : ['reader/'];
     return new Map([...all].filter(([name]) => prefixes.some((p) => name.startsWith(p))));
   }
@@ -214,8 +216,8 @@ export class RealmTrainer {
     const { value, grads } = tf.variableGrads(lossFn, [...vars.values()]);
     const named = new Map<string, tf.Tensor>();
     for (const [tfName, g] of Object.entries(grads)) named.set(byTfName.get(tfName)!, g);
-    const retrieverScale = phase === 'realm' ? this.config.retrieverLearningRateScale : 1;
-    const gradNorm = await this.optimizer.apply(vars, named, lr, (name) => (name.startsWith('reader/') ? 1 : retrieverScale));
+    const [readerScale, retrieverScale] = phase === 'realm' ? [this.config.readerLearningRateScale, this.config.retrieverLearningRateScale] : [1, 1];
+    const gradNorm = await this.optimizer.apply(vars, named, lr, (name) => (name.startsWith('reader/') ? readerScale : retrieverScale));
     const loss = (await value.data())[0];
     tf.dispose([value, ...Object.values(grads)]);
     await after();
