@@ -104,6 +104,14 @@ const COMMON: Omit<
   seed: 1,
 };
 
+/**
+ * A config as stored by an earlier version (a run saved in IndexedDB or in an archive) may lack the
+ * fields added since; they take their defaults (REALM's behaviour), not `undefined`.
+ */
+export function withConfigDefaults(c: RealmConfig): RealmConfig {
+  return { ...COMMON, ...c };
+}
+
 export const PRESETS: Record<PresetName, RealmConfig> = {
   // Unit tests and the learning bench on the cpu backend.
   tiny: {

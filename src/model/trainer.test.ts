@@ -125,6 +125,18 @@ describe('RealmTrainer', () => {
     t.dispose();
   });
 
+  it('a config stored before readerLearningRateScale and mlmPairMasking existed trains as REALM: the reader learns', async () => {
+    const { readerLearningRateScale, mlmPairMasking, ...older } = microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 2 });
+    expect([readerLearningRateScale, mlmPairMasking]).toEqual([1, 'random']);
+    const t = new RealmTrainer({ config: older as RealmConfig, data });
+    expect([t.config.readerLearningRateScale, t.config.mlmPairMasking]).toEqual([1, 'random']);
+    const before = new Map((await t.model.getWeights()).map((w) => [w.name, new Float32Array(w.data)]));
+    await losses(t, 2);
+    const changed = (await t.model.getWeights()).filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i])).map((w) => w.name);
+    expect(changed.some((n) => n.startsWith('reader/'))).toBe(true);
+    t.dispose();
+  });
+
   it('a checkpoint (weights, optimiser, RNG, step) resumes the run exactly', async () => {
     // The index is not in the checkpoint (storage keeps it by version); the restored trainer rebuilds it
     // from the restored weights, so the run continues exactly when the index is refreshed every step.

@@ -6,7 +6,7 @@
 // so the page can interleave UI updates, pause and resume, and an index build in a worker.
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardCtx, NamedWeights } from './bert';
-import type { RealmConfig } from './config';
+import { withConfigDefaults, type RealmConfig } from './config';
 import { documentStore, sampleDistinct, sampleRows, type TrainingData } from './data';
 import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
 import { ictLoss, ictRecall, makeIctBatch } from './ict';
@@ -81,7 +81,7 @@ export class RealmTrainer {
   lastRealmQueries: readonly RealmQuery[] = [];
 
   constructor(opts: TrainerOptions) {
-    this.config = { ...opts.config, vocabSize: Math.max(opts.config.vocabSize, opts.data.vocabSize) };
+    this.config = { ...withConfigDefaults(opts.config), vocabSize: Math.max(opts.config.vocabSize, opts.data.vocabSize) };
     this.data = opts.data;
     this.rng = new Rng(this.config.seed);
     const initRng = new Rng(this.config.seed ^ 0x5eed);
@@ -129,7 +129,7 @@ export class RealmTrainer {
     return new Map([...all].filter(([name]) => prefixes.some((p) => name.startsWith(p))));
   }
 
-  /** An MLM warm-up input: passage `row`, or with probability mlmPairProbability a random sentence pair. */
+  /** An MLM warm-up input: passage `row`, or with probability mlmPairProbability a sentence pair (BERT-masked, or a salient pair for mlmPairMasking 'salient'). */
   private mlmInput(row: number): MlmInput {
     const p = this.config.mlmPairProbability;
     if (this.config.mlmPairMasking === 'salient') {
