@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
-import { makeConfig, PRESETS, parseMarginalisationOption, type MaskingStrategy, type PresetName, type RealmConfig } from '../src/model/config';
+import { makeConfig, PRESETS, parseMarginalisationOption, type MaskingStrategy, type MlmPairMasking, type PresetName, type RealmConfig } from '../src/model/config';
 import { syntheticWorld, type TrainingData } from '../src/model/data';
 import { Rng } from '../src/model/rng';
 import { RealmTrainer } from '../src/model/trainer';
@@ -103,11 +103,7 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('attentionDropout', dropout);
   if (args.has('masking')) over.masking = args.get('masking') as MaskingStrategy;
   if (args.has('mode')) over.marginalisation = parseMarginalisationOption(args.get('mode')!);
-  if (args.has('mlm-pair-masking')) {
-    const m = args.get('mlm-pair-masking');
-    if (m !== 'random' && m !== 'salient') throw new Error(`--mlm-pair-masking must be random or salient, got "${m}"`);
-    over.mlmPairMasking = m;
-  }
+  if (args.has('mlm-pair-masking')) over.mlmPairMasking = args.get('mlm-pair-masking') as MlmPairMasking; // validateConfig rejects other values
   if (args.has('exclude')) over.trivialExclusion = args.get('exclude') === 'sentence' ? 'sentence' : 'passage';
   return makeConfig(preset, over);
 }

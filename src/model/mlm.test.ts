@@ -15,7 +15,6 @@ beforeAll(async () => {
 const passage = { id: 'p', title: [10, 11], sentences: [[20, 21, 22], [30, 31]] };
 
 describe('MLM warm-up inputs', () => {
-
   it('a sentence pair is [CLS] sentence [SEP] title [SEP] rest [SEP], in segments 0 then 1', () => {
     const cfg = makeConfig('tiny', { vocabSize: 64 });
     const ids = Array.from(sentencePairInput(passage.sentences[1], docTokens(passage, cfg.maxDocLength, 1), cfg));

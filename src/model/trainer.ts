@@ -132,13 +132,14 @@ export class RealmTrainer {
   /** An MLM warm-up input: passage `row`, or with probability mlmPairProbability a sentence pair (BERT-masked, or a salient pair for mlmPairMasking 'salient'). */
   private mlmInput(row: number): MlmInput {
     const p = this.config.mlmPairProbability;
-    if (this.config.mlmPairMasking === 'salient') {
-      if (p <= 0 || this.pairQueries.length === 0 || this.rng.next() >= p) return this.docs.tokens[row];
-      const { row: r, query } = this.pairQueries[this.rng.int(this.pairQueries.length)];
+    const salient = this.config.mlmPairMasking === 'salient';
+    const choices = salient ? this.pairQueries.length : this.pairSentences.length;
+    if (p <= 0 || choices === 0 || this.rng.next() >= p) return this.docs.tokens[row];
+    if (salient) {
+      const { row: r, query } = this.pairQueries[this.rng.int(choices)];
       return salientPairInput(query, this.docs.withoutSentence?.(r, query.sourceSentence!) ?? this.docs.tokens[r], this.config);
     }
-    if (p <= 0 || this.pairSentences.length === 0 || this.rng.next() >= p) return this.docs.tokens[row];
-    const pick = this.pairSentences[this.rng.int(this.pairSentences.length)];
+    const pick = this.pairSentences[this.rng.int(choices)];
     const rest = this.docs.withoutSentence?.(pick.row, pick.sentence) ?? this.docs.tokens[pick.row];
     return sentencePairInput(this.data.passages[pick.row].sentences[pick.sentence], rest, this.config);
   }
