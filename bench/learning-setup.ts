@@ -2,7 +2,7 @@
 // the tiny corpus's training data, the bench's config from its LEARNING_* environment variables
 // (documented in bench/learning.ts), the fixed sample of training queries it also evaluates on, how it
 // prints a mean ± s.e., and the paired ranks of passages holding the answer before and after REALM.
-import { makeConfig, parseMarginalisationOption, PRESETS, type RealmConfig } from '../src/model/config';
+import { makeConfig, parseMarginalisationOption, PRESETS, type MlmPairMasking, type RealmConfig } from '../src/model/config';
 import { sampleDistinct, type ClozeQuery, type TrainingData } from '../src/model/data';
 import { answerRanks, utilitySummary } from '../src/model/evaluate';
 import type { MipsIndex } from '../src/model/mips';
@@ -49,7 +49,7 @@ export function learningConfig(data: TrainingData): RealmConfig {
     trivialExclusion: learningEnv('EXCLUDE', 'passage') === 'sentence' ? 'sentence' : 'passage',
     ictMaskedQueryProbability: Number(learningEnv('ICT_MASKED', '0')),
     mlmPairProbability: Number(learningEnv('MLM_PAIRS', '0')),
-    mlmPairMasking: learningEnv('MLM_PAIR_MASKING', 'random') === 'salient' ? 'salient' : 'random',
+    mlmPairMasking: learningEnv('MLM_PAIR_MASKING', 'random') as MlmPairMasking, // validateConfig rejects other values
     retrieverLearningRateScale: Number(learningEnv('RETRIEVER_LR_SCALE', '0.1')),
     readerLearningRateScale: Number(learningEnv('READER_LR_SCALE', '1')),
     hidden,

@@ -14,7 +14,7 @@
 // LEARNING_TAU (4: temperature of p(z|x)), LEARNING_RETRIEVER_LR_SCALE (0.1: the embedders' share of
 // the learning rate in REALM), LEARNING_READER_LR_SCALE (1: the reader's; 0 freezes it), LEARNING_ICT_MASKED (0: share of masked ICT pseudo-queries),
 // LEARNING_MLM_PAIRS (0: share of sentence pairs in the MLM warm-up), LEARNING_MLM_PAIR_MASKING
-// (random | salient: how those pairs are masked, see mlmPairMasking in config.ts), LEARNING_HIDDEN (32),
+// (random | salient | answer: how those pairs are masked, see mlmPairMasking in config.ts), LEARNING_HIDDEN (32),
 // LEARNING_MODE=per-mask|joint, LEARNING_EXCLUDE=passage|sentence (the trivial candidate, see
 // trivialExclusion in config.ts), LEARNING_WARM=PATH (reuse the ICT + MLM warm starts; the trained
 // model is saved to PATH-final). About 15 minutes on 2 quiet cores.

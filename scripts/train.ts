@@ -30,7 +30,8 @@ const HELP = `usage: npm run train -- [options]
   --reader-lr-scale X            REALM phase: the reader learns at lr x X (default 1; 0 freezes it)
   --ict-masked P                 share of ICT pseudo-queries that are masked REALM queries (default 0, as in ORQA/REALM)
   --mlm-pairs P                  share of MLM warm-up inputs that are sentence pairs in the reader's layout (default 0)
-  --mlm-pair-masking random|salient   how those pairs are masked: BERT's random 15%, or a REALM query's salient span (default random)
+  --mlm-pair-masking M           how those pairs are masked: random (BERT's 15%, the default), salient (a REALM query's
+                                 salient span, then the rest of its passage) or answer (the same, then another passage holding the span)
   --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
   --metrics FILE                 JSON lines here instead of stdout
   --out PATH                     checkpoint PATH.json + PATH.bin (default $TMPDIR/realm-runs/<time>/checkpoint)

@@ -4,7 +4,7 @@
 
 export type Marginalisation = 'per-mask' | 'joint';
 export type TrivialExclusion = 'passage' | 'sentence';
-export type MlmPairMasking = 'random' | 'salient';
+export type MlmPairMasking = 'random' | 'salient' | 'answer';
 export type MaskingStrategy = 'salient' | 'random-token' | 'random-span';
 export type RefreshPolicyName = 'sync' | 'async';
 export type PresetName = 'tiny' | 'small' | 'base';
@@ -37,7 +37,7 @@ export interface RealmConfig {
   masking: MaskingStrategy; // how REALM queries are masked: salient spans (default) or the ablations
   mlmProbability: number; // share of tokens masked in the MLM warm-up (BERT: 0.15)
   mlmPairProbability: number; // MLM warm-up: share of examples that are BERT's sentence pairs in the reader's format, [CLS] a sentence [SEP] title [SEP] the rest of its passage [SEP] (0 = whole passages only)
-  mlmPairMasking: MlmPairMasking; // how those pairs are masked: 'random' BERT's 15% over both segments; 'salient' the sentence's salient span only, as REALM masks its queries (the answer may then be read from the rest of the passage)
+  mlmPairMasking: MlmPairMasking; // how those pairs are masked: 'random' BERT's 15% over both segments; 'salient' the sentence's salient span only, as REALM masks its queries (the answer may then be read from the rest of the passage); 'answer' the same query followed by another passage that holds its span (string match; its own passage's rest when none does)
   ictRemoveProbability: number; // ICT: probability that the pseudo-query sentence is removed from its passage (0.9)
   ictMaskedQueryProbability: number; // ICT: probability that the pseudo-query is one of the passage's masked REALM queries instead of a plain sentence (0 = ORQA/REALM; >0 teaches the retriever the masked queries REALM will send it)
   // ---- index refresh ----
@@ -214,7 +214,7 @@ export function validateConfig(c: RealmConfig): void {
   need(c.readerLearningRateScale >= 0, `readerLearningRateScale (${c.readerLearningRateScale}) must be at least 0`);
   need(c.retrieverLearningRateScale >= 0, `retrieverLearningRateScale (${c.retrieverLearningRateScale}) must be at least 0`);
   need(c.mlmPairProbability >= 0 && c.mlmPairProbability <= 1, `mlmPairProbability (${c.mlmPairProbability}) must be between 0 and 1`);
-  need(c.mlmPairMasking === 'random' || c.mlmPairMasking === 'salient', 'mlmPairMasking is random or salient');
+  need(['random', 'salient', 'answer'].includes(c.mlmPairMasking), 'mlmPairMasking is random, salient or answer');
   need(c.ictMaskedQueryProbability >= 0 && c.ictMaskedQueryProbability <= 1, `ictMaskedQueryProbability (${c.ictMaskedQueryProbability}) must be between 0 and 1`);
   need(['salient', 'random-token', 'random-span'].includes(c.masking), `unknown masking "${c.masking}": use salient, random-token or random-span`);
   for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);

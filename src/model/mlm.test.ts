@@ -4,7 +4,7 @@ import { CLS_ID, MASK_ID, padBatch, SEP_ID } from './bert';
 import { makeConfig } from './config';
 import { docTokens, syntheticWorld, type TrainingData } from './data';
 import type { RealmQuery } from './realm-step';
-import { makeMlmBatch, pairSentences, salientPairInput, sentencePairInput } from './mlm';
+import { answerHolders, makeMlmBatch, pairSentences, salientPairInput, sentencePairInput } from './mlm';
 import { Rng } from './rng';
 import { RealmTrainer } from './trainer';
 
@@ -82,6 +82,19 @@ describe('MLM warm-up inputs', () => {
     expect(input.picks).toEqual([{ pos: 1, target: 20 }]);
   });
 
+  it("an 'answer' pair's documents are the other passages holding the query's whole span, in order", () => {
+    const docs = [
+      [CLS_ID, 10, SEP_ID, 30, 31, SEP_ID], // the query's own passage: never a holder
+      [CLS_ID, 12, SEP_ID, 7, 30, 31, SEP_ID],
+      [CLS_ID, 13, SEP_ID, 31, 30, SEP_ID], // the span's wordpieces, out of order
+      [CLS_ID, 30, SEP_ID, 31, SEP_ID], // split by a [SEP]
+      [CLS_ID, 30, 31, SEP_ID, SEP_ID], // in the title
+    ];
+    const query = { inputIds: [CLS_ID, 5, MASK_ID, MASK_ID, SEP_ID, 0], maskPositions: [2, 3, 0], targets: [30, 31, -1], sourceDocId: 'p' };
+    expect(answerHolders(query, docs, 0)).toEqual([1, 4]);
+    expect(answerHolders({ ...query, targets: [-1, -1, -1] }, docs, 0)).toEqual([]);
+  });
+
   it('never starts a pair with a held-out cloze sentence', () => {
     const data: Pick<TrainingData, 'passages' | 'heldOut'> = {
       passages: [passage, { id: 'r', title: [12], sentences: [[40], [41], []] }, { id: 's', title: [13], sentences: [[50], [51]] }],
@@ -98,7 +111,7 @@ describe('MLM warm-up inputs', () => {
     ]);
   });
 
-  it.each(['random', 'salient'] as const)('the trainer warms the reader up on sentence pairs (mlmPairProbability 1, %s masks): finite losses, reproducible, no leak', async (mlmPairMasking) => {
+  it.each(['random', 'salient', 'answer'] as const)('the trainer warms the reader up on sentence pairs (mlmPairProbability 1, %s masks): finite losses, reproducible, no leak', async (mlmPairMasking) => {
     const world = syntheticWorld(8, { seedRng: new Rng(5) });
     // The synthetic queries do not say which sentence they were cut from; find it, so salient pairs exist.
     const sentenceOf = (q: RealmQuery) =>
@@ -126,5 +139,7 @@ describe('MLM warm-up inputs', () => {
     expect(await run()).toEqual(a);
     // pairs were built: whole passages only (no pair ever drawn) would give other losses
     expect(await run({ mlmPairProbability: 0 })).not.toEqual(a);
+    // 'answer' pairs follow the query with other passages holding its span, not the rest of its own
+    if (mlmPairMasking === 'answer') expect(await run({ mlmPairMasking: 'salient' })).not.toEqual(a);
   });
 });

@@ -7,10 +7,12 @@
 // like the rest (mlmPairMasking 'random'), or (mlmPairMasking 'salient', salientPairInput) it is one of
 // REALM's training queries, its salient span masked, followed by the rest of its own passage: the
 // reader learns to look for the span in a second segment, which REALM's retrieved documents need.
+// With mlmPairMasking 'answer' the query is followed by another passage that holds its span
+// (answerHolders), as a retrieved document would: the reader learns to copy the answer from one.
 import * as tf from '@tensorflow/tfjs';
 import { CLS_ID, MASK_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
 import type { RealmConfig } from './config';
-import type { TrainingData } from './data';
+import { containsSpan, type TrainingData } from './data';
 import { readerInput } from './knowledge-encoder';
 import { cutQuery, type RealmQuery } from './realm-step';
 import type { RealmModel } from './realm-model';
@@ -55,6 +57,16 @@ export function salientPairInput(q: RealmQuery, rest: ArrayLike<number>, cfg: Re
     if (q.targets[j] >= 0 && q.maskPositions[j] < x.length - 1) picks.push({ pos: q.maskPositions[j], target: q.targets[j] });
   }
   return { ids: readerInput(x, rest, cfg.maxReaderLength), picks };
+}
+
+/**
+ * The rows other than `ownRow` whose document holds query `q`'s masked span (its targets, in order), by
+ * exact wordpiece match: the documents an 'answer' salient pair may follow the query with.
+ */
+export function answerHolders(q: RealmQuery, docs: readonly ArrayLike<number>[], ownRow: number): number[] {
+  const span = Array.from(q.targets).filter((t) => t >= 0);
+  if (span.length === 0) return [];
+  return docs.flatMap((tokens, row) => (row !== ownRow && containsSpan(tokens, span) ? [row] : []));
 }
 
 /**

@@ -12,7 +12,7 @@ import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
 import { ictLoss, ictRecall, makeIctBatch } from './ict';
 import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
 import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
-import { makeMlmBatch, mlmLoss, pairSentences, salientPairInput, sentencePairInput, type MlmInput } from './mlm';
+import { answerHolders, makeMlmBatch, mlmLoss, pairSentences, salientPairInput, sentencePairInput, type MlmInput } from './mlm';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
 import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type DocumentStore, type RealmBatchStats, type RealmQuery } from './realm-step';
@@ -71,8 +71,11 @@ export class RealmTrainer {
   private readonly queriesByRow: RealmQuery[][];
   /** The sentences the MLM warm-up may pair with the rest of their passage: all but the held-out cloze sentences. */
   private readonly pairSentences: { row: number; sentence: number }[];
-  /** The training queries a salient pair may start with (mlmPairMasking 'salient'): those whose sentence is known, with their row. */
-  private readonly pairQueries: { row: number; query: RealmQuery }[];
+  /**
+   * The training queries a salient pair may start with (mlmPairMasking 'salient' or 'answer'): those whose
+   * sentence is known, with their row and (for 'answer') the other rows whose document holds their span.
+   */
+  private readonly pairQueries: { row: number; query: RealmQuery; holders: number[] }[];
   /** Global step: the number of steps taken so far. */
   stepCount = 0;
   indexVersion = 0;
@@ -100,7 +103,10 @@ export class RealmTrainer {
       if (row !== undefined) this.queriesByRow[row].push(q);
     }
     this.pairSentences = pairSentences(opts.data);
-    this.pairQueries = this.queriesByRow.flatMap((qs, row) => qs.filter((q) => q.sourceSentence !== undefined).map((query) => ({ row, query })));
+    const answer = this.config.mlmPairMasking === 'answer' && this.config.mlmPairProbability > 0;
+    this.pairQueries = this.queriesByRow.flatMap((qs, row) =>
+      qs.filter((q) => q.sourceSentence !== undefined).map((query) => ({ row, query, holders: answer ? answerHolders(query, this.docs.tokens, row) : [] })),
+    );
   }
 
   get totalSteps(): number {
@@ -129,15 +135,20 @@ export class RealmTrainer {
     return new Map([...all].filter(([name]) => prefixes.some((p) => name.startsWith(p))));
   }
 
-  /** An MLM warm-up input: passage `row`, or with probability mlmPairProbability a sentence pair (BERT-masked, or a salient pair for mlmPairMasking 'salient'). */
+  /**
+   * An MLM warm-up input: passage `row`, or with probability mlmPairProbability a sentence pair
+   * (BERT-masked; for mlmPairMasking 'salient' a salient pair with the rest of its own passage, for
+   * 'answer' with another passage holding its span when there is one).
+   */
   private mlmInput(row: number): MlmInput {
     const p = this.config.mlmPairProbability;
-    const salient = this.config.mlmPairMasking === 'salient';
+    const salient = this.config.mlmPairMasking !== 'random';
     const choices = salient ? this.pairQueries.length : this.pairSentences.length;
     if (p <= 0 || choices === 0 || this.rng.next() >= p) return this.docs.tokens[row];
     if (salient) {
-      const { row: r, query } = this.pairQueries[this.rng.int(choices)];
-      return salientPairInput(query, this.docs.withoutSentence?.(r, query.sourceSentence!) ?? this.docs.tokens[r], this.config);
+      const { row: r, query, holders } = this.pairQueries[this.rng.int(choices)];
+      const doc = holders.length > 0 ? this.docs.tokens[holders[this.rng.int(holders.length)]] : (this.docs.withoutSentence?.(r, query.sourceSentence!) ?? this.docs.tokens[r]);
+      return salientPairInput(query, doc, this.config);
     }
     const pick = this.pairSentences[this.rng.int(choices)];
     const rest = this.docs.withoutSentence?.(pick.row, pick.sentence) ?? this.docs.tokens[pick.row];
