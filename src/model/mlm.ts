@@ -59,14 +59,29 @@ export function salientPairInput(q: RealmQuery, rest: ArrayLike<number>, cfg: Re
   return { ids: readerInput(x, rest, cfg.maxReaderLength), picks };
 }
 
+/** For each wordpiece, the rows whose document holds it, ascending (answerHolders' candidates). */
+export function wordpiecePostings(docs: readonly ArrayLike<number>[]): Map<number, number[]> {
+  const postings = new Map<number, number[]>();
+  docs.forEach((tokens, row) => {
+    for (const id of new Set(Array.from(tokens))) {
+      const rows = postings.get(id);
+      if (rows) rows.push(row);
+      else postings.set(id, [row]);
+    }
+  });
+  return postings;
+}
+
 /**
  * The rows other than `ownRow` whose document holds query `q`'s masked span (its targets, in order), by
- * exact wordpiece match: the documents an 'answer' salient pair may follow the query with.
+ * exact wordpiece match: the documents an 'answer' salient pair may follow the query with. Only the
+ * rows holding the span's rarest wordpiece are scanned (`postings`, shared across queries).
  */
-export function answerHolders(q: RealmQuery, docs: readonly ArrayLike<number>[], ownRow: number): number[] {
+export function answerHolders(q: RealmQuery, docs: readonly ArrayLike<number>[], ownRow: number, postings = wordpiecePostings(docs)): number[] {
   const span = Array.from(q.targets).filter((t) => t >= 0);
   if (span.length === 0) return [];
-  return docs.flatMap((tokens, row) => (row !== ownRow && containsSpan(tokens, span) ? [row] : []));
+  const rarest = span.map((id) => postings.get(id) ?? []).reduce((a, b) => (b.length < a.length ? b : a));
+  return rarest.filter((row) => row !== ownRow && containsSpan(docs[row], span));
 }
 
 /**

@@ -12,7 +12,7 @@ import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
 import { ictLoss, ictRecall, makeIctBatch } from './ict';
 import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
 import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
-import { answerHolders, makeMlmBatch, mlmLoss, pairSentences, salientPairInput, sentencePairInput, type MlmInput } from './mlm';
+import { answerHolders, makeMlmBatch, mlmLoss, pairSentences, salientPairInput, sentencePairInput, wordpiecePostings, type MlmInput } from './mlm';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
 import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type DocumentStore, type RealmBatchStats, type RealmQuery } from './realm-step';
@@ -103,9 +103,9 @@ export class RealmTrainer {
       if (row !== undefined) this.queriesByRow[row].push(q);
     }
     this.pairSentences = pairSentences(opts.data);
-    const answer = this.config.mlmPairMasking === 'answer' && this.config.mlmPairProbability > 0;
+    const postings = this.config.mlmPairMasking === 'answer' && this.config.mlmPairProbability > 0 ? wordpiecePostings(this.docs.tokens) : undefined;
     this.pairQueries = this.queriesByRow.flatMap((qs, row) =>
-      qs.filter((q) => q.sourceSentence !== undefined).map((query) => ({ row, query, holders: answer ? answerHolders(query, this.docs.tokens, row) : [] })),
+      qs.filter((q) => q.sourceSentence !== undefined).map((query) => ({ row, query, holders: postings ? answerHolders(query, this.docs.tokens, row, postings) : [] })),
     );
   }
 
