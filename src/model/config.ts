@@ -4,7 +4,9 @@
 
 export type Marginalisation = 'per-mask' | 'joint';
 export type TrivialExclusion = 'passage' | 'sentence';
-export type MlmPairMasking = 'random' | 'salient' | 'answer';
+/** The values of mlmPairMasking (validateConfig and the Run settings choice read this list). */
+export const MLM_PAIR_MASKINGS = ['random', 'salient', 'answer'] as const;
+export type MlmPairMasking = (typeof MLM_PAIR_MASKINGS)[number];
 export type MaskingStrategy = 'salient' | 'random-token' | 'random-span';
 export type RefreshPolicyName = 'sync' | 'async';
 export type PresetName = 'tiny' | 'small' | 'base';
@@ -214,7 +216,7 @@ export function validateConfig(c: RealmConfig): void {
   need(c.readerLearningRateScale >= 0, `readerLearningRateScale (${c.readerLearningRateScale}) must be at least 0`);
   need(c.retrieverLearningRateScale >= 0, `retrieverLearningRateScale (${c.retrieverLearningRateScale}) must be at least 0`);
   need(c.mlmPairProbability >= 0 && c.mlmPairProbability <= 1, `mlmPairProbability (${c.mlmPairProbability}) must be between 0 and 1`);
-  need(['random', 'salient', 'answer'].includes(c.mlmPairMasking), 'mlmPairMasking is random, salient or answer');
+  need((MLM_PAIR_MASKINGS as readonly string[]).includes(c.mlmPairMasking), 'mlmPairMasking is random, salient or answer');
   need(c.ictMaskedQueryProbability >= 0 && c.ictMaskedQueryProbability <= 1, `ictMaskedQueryProbability (${c.ictMaskedQueryProbability}) must be between 0 and 1`);
   need(['salient', 'random-token', 'random-span'].includes(c.masking), `unknown masking "${c.masking}": use salient, random-token or random-span`);
   for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);

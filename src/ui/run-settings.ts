@@ -1,7 +1,7 @@
 // Settings of a pre-training run, kept in the URL so a link reproduces a setup, e.g.
 // `?preset=tiny&ict=20&mlm=20&realm=200&refresh=async&every=5&k=4&lr=0.001&seed=1`.
 // The Model & run config panel writes these parameters; the Training panel reads them at Start.
-import { makeConfig, RealmConfigError, type PresetName, type RealmConfig } from '../model/config';
+import { makeConfig, MLM_PAIR_MASKINGS, RealmConfigError, type PresetName, type RealmConfig } from '../model/config';
 import { REFRESH_POLICIES, type RefreshPolicy } from '../workers/async-refresher';
 
 export interface PlainRunSettings {
@@ -44,7 +44,7 @@ export const RUN_PARAMS: readonly RunParam[] = [
   { key: 'dlr', label: 'Reader lr scale', field: 'readerLearningRateScale', kind: { type: 'float', min: 0 }, help: 'In the REALM phase the reader (knowledge-augmented encoder) learns at the learning rate times this (1: REALM; 0: a frozen reader, so the retriever learns from what the warm-up taught it).' },
   { key: 'ictmask', label: 'Masked ICT queries', field: 'ictMaskedQueryProbability', kind: { type: 'float', min: 0, max: 1 }, help: 'Share of ICT pseudo-queries that are masked REALM queries instead of plain sentences (0 is ORQA/REALM; at most 1).' },
   { key: 'mlmpairs', label: 'MLM sentence pairs', field: 'mlmPairProbability', kind: { type: 'float', min: 0, max: 1 }, help: "Share of the reader's MLM warm-up inputs that are BERT sentence pairs in the reader's layout: a sentence, then the rest of its passage (0: whole passages only; at most 1)." },
-  { key: 'mlmmask', label: 'MLM pair masking', field: 'mlmPairMasking', kind: { type: 'choice', values: ['random', 'salient', 'answer'] }, help: "How the MLM warm-up's sentence pairs are masked. random: BERT's 15% of wordpieces in both segments. salient: the sentence is one of REALM's queries with its salient span masked, and the rest of its passage follows, so the reader learns to look for the answer in a document. answer: the same query followed by another passage that holds its span (found by string match), as a retrieved document would, so the reader learns to copy the answer from one." },
+  { key: 'mlmmask', label: 'MLM pair masking', field: 'mlmPairMasking', kind: { type: 'choice', values: MLM_PAIR_MASKINGS }, help: "How the MLM warm-up's sentence pairs are masked. random: BERT's 15% of wordpieces in both segments. salient: the sentence is one of REALM's queries with its salient span masked, and the rest of its passage follows, so the reader learns to look for the answer in a document. answer: the same query followed by another passage that holds its span (found by string match), as a retrieved document would, so the reader learns to copy the answer from one." },
   { key: 'refresh', label: 'Index refresh', kind: { type: 'choice', values: REFRESH_POLICIES }, help: 'async: a Web Worker re-embeds the corpus while training goes on (REALM). sync: training waits for each rebuild. frozen: the index after ICT is never refreshed. every-R-steps: sync, every R steps.' },
   { key: 'every', label: 'Refresh every', field: 'refreshEvery', kind: { type: 'int', min: 1 }, help: 'Steps between index refreshes (the paper: about 500).' },
   { key: 'lr', label: 'Learning rate', field: 'learningRate', kind: { type: 'float', min: 1e-7 }, help: 'Peak learning rate of AdamW (linear warm-up, then linear decay, in each phase).' },
