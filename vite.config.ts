@@ -41,7 +41,7 @@ export default defineConfig({
   server: { port: 5173 },
   test: {
     environment: 'node',
-    include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
   },

@@ -7,13 +7,15 @@
 // and the mean change of log2(rank) ± s.e. with the queries moved down / up (negative = answer passages
 // moved up), and how many top-5 slots the five most-retrieved passages (hubs) fill. BEFORE, AFTER: checkpoints written by bench:learning with LEARNING_WARM=PATH (PATH after
 // ICT + MLM, PATH-final after REALM); env as bench:learning, matching the run that wrote them.
-import { readFileSync } from 'node:fs';
+// RECALL_SHIFT_OUT=FILE.json also writes the per-query ranks, for pooling seeds with bench/recall-pool.ts.
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
 import { answerRanksOver, formatSummary, learningConfig, learningData, learningSchedule, rankShift, trainingSample } from './learning-setup';
+import { signTest } from './stats';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -52,10 +54,15 @@ async function main() {
     const recall = (k: number, which: 0 | 1) => (pairs.filter((p) => p[which] <= k).length / qs.length).toFixed(3);
     console.log(
       `${name}: ${qs.length} queries (${qs.length - pairs.length} with no other passage holding the answer); ` +
-        `recall@5 ${recall(5, 0)} → ${recall(5, 1)} (gained ${gained} / lost ${lost}); recall@20 ${recall(20, 0)} → ${recall(20, 1)}; ` +
+        `recall@5 ${recall(5, 0)} → ${recall(5, 1)} (gained ${gained} / lost ${lost}, sign test p = ${signTest(gained, lost).toFixed(3)}); recall@20 ${recall(20, 0)} → ${recall(20, 1)}; ` +
         `log2 rank of the first answer passage, after − before: ${formatSummary(logShift)} (moved down / up)`,
     );
   });
+  const out = process.env.RECALL_SHIFT_OUT;
+  if (out) {
+    const shift = Object.fromEntries(sets.map(([name], s) => [name, { before: ranks[0][s], after: ranks[1][s] }]));
+    writeFileSync(out, JSON.stringify({ before, after, seed, ...shift }));
+  }
   trainer.dispose();
 }
 

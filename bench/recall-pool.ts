@@ -1,0 +1,52 @@
+// `npx tsx bench/recall-pool.ts FILE.json ...`: does recall@5 of a passage holding the answer rise
+// across seeds? Reads the per-query ranks that bench/recall-shift.ts writes with RECALL_SHIFT_OUT (one
+// file per seed, each pairing a model after ICT + MLM with the same model after REALM) and prints, for
+// the held-out and the 260 training queries: each seed's recall@5 before → after (gained / lost), the
+// change over seeds as mean ± s.e. with how many seeds rose / fell, and the queries gained and lost
+// pooled over seeds with the two-sided exact sign test. Seeds, not queries, are the independent units:
+// the same 65 held-out queries recur in every seed, so the pooled sign test is a summary, not a test
+// over independent draws.
+import { readFileSync } from 'node:fs';
+import { formatSummary, rankShift } from './learning-setup';
+import { overSeeds, signTest } from './stats';
+
+type Ranks = { before: (number | null)[]; after: (number | null)[] };
+
+function main() {
+  const files = process.argv.slice(2);
+  if (files.length === 0) throw new Error('usage: tsx bench/recall-pool.ts FILE.json ... (written by bench/recall-shift.ts with RECALL_SHIFT_OUT)');
+  const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { seed: number } & Record<string, Ranks | number | string>);
+  for (const set of ['held-out', '260 training']) {
+    const changes: number[] = [];
+    const shifts: number[] = [];
+    let gainedAll = 0;
+    let lostAll = 0;
+    const lines = runs.map((run) => {
+      const r = run[set] as Ranks | undefined;
+      if (!r || r.before.length !== r.after.length) throw new Error(`seed ${run.seed}: no paired "${set}" ranks`);
+      const { pairs, gained, lost, logShift } = rankShift(r.before, r.after);
+      const n = r.before.length;
+      const at5 = (which: 0 | 1) => pairs.filter((p) => p[which] <= 5).length / n;
+      changes.push(at5(1) - at5(0));
+      shifts.push(logShift.mean);
+      gainedAll += gained;
+      lostAll += lost;
+      return `  seed ${run.seed}: recall@5 ${at5(0).toFixed(3)} → ${at5(1).toFixed(3)} (gained ${gained} / lost ${lost}), log2 rank change ${formatSummary(logShift, 2)}`;
+    });
+    const c = overSeeds(changes);
+    const s = overSeeds(shifts);
+    console.log(
+      `${set}, ${runs.length} seeds:\n${lines.join('\n')}\n` +
+        `  recall@5 change over seeds: ${c.mean >= 0 ? '+' : ''}${c.mean.toFixed(3)} ± ${c.standardError.toFixed(3)} (rose ${c.rose} / fell ${c.fell})\n` +
+        `  log2 rank change over seeds: ${s.mean >= 0 ? '+' : ''}${s.mean.toFixed(3)} ± ${s.standardError.toFixed(3)} (seeds moving answer passages up ${s.fell} / down ${s.rose})\n` +
+        `  pooled: gained ${gainedAll} / lost ${lostAll}, two-sided sign test p = ${signTest(gainedAll, lostAll).toFixed(4)}`,
+    );
+  }
+}
+
+try {
+  main();
+} catch (e) {
+  console.error(`recall-pool: ${(e as Error).message}`);
+  process.exit(1);
+}
