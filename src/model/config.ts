@@ -7,7 +7,8 @@ export type TrivialExclusion = 'passage' | 'sentence';
 /** The values of mlmPairMasking (validateConfig and the Run settings choice read this list). */
 export const MLM_PAIR_MASKINGS = ['random', 'salient', 'answer'] as const;
 export type MlmPairMasking = (typeof MLM_PAIR_MASKINGS)[number];
-export type MaskingStrategy = 'salient' | 'random-token' | 'random-span';
+export const MASKING_STRATEGIES = ['salient', 'random-token', 'random-span'] as const;
+export type MaskingStrategy = (typeof MASKING_STRATEGIES)[number];
 export type RefreshPolicyName = 'sync' | 'async';
 export type PresetName = 'tiny' | 'small' | 'base';
 
@@ -216,9 +217,9 @@ export function validateConfig(c: RealmConfig): void {
   need(c.readerLearningRateScale >= 0, `readerLearningRateScale (${c.readerLearningRateScale}) must be at least 0`);
   need(c.retrieverLearningRateScale >= 0, `retrieverLearningRateScale (${c.retrieverLearningRateScale}) must be at least 0`);
   need(c.mlmPairProbability >= 0 && c.mlmPairProbability <= 1, `mlmPairProbability (${c.mlmPairProbability}) must be between 0 and 1`);
-  need((MLM_PAIR_MASKINGS as readonly string[]).includes(c.mlmPairMasking), 'mlmPairMasking is random, salient or answer');
+  need((MLM_PAIR_MASKINGS as readonly string[]).includes(c.mlmPairMasking), `unknown mlmPairMasking "${c.mlmPairMasking}": use ${MLM_PAIR_MASKINGS.join(', ')}`);
   need(c.ictMaskedQueryProbability >= 0 && c.ictMaskedQueryProbability <= 1, `ictMaskedQueryProbability (${c.ictMaskedQueryProbability}) must be between 0 and 1`);
-  need(['salient', 'random-token', 'random-span'].includes(c.masking), `unknown masking "${c.masking}": use salient, random-token or random-span`);
+  need((MASKING_STRATEGIES as readonly string[]).includes(c.masking), `unknown masking "${c.masking}": use ${MASKING_STRATEGIES.join(', ')}`);
   for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);
 }
 

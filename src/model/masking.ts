@@ -12,7 +12,7 @@
 //
 // Every example is `[CLS] sentence-wordpieces [SEP]`; [CLS] and [SEP] are never masked. A sentence
 // longer than `maxLength - 2` wordpieces is cut to a window (around the salient span when there is one).
-import type { MaskingStrategy } from './config';
+import { MASKING_STRATEGIES, type MaskingStrategy } from './config';
 import { heldOutKey } from './corpus-format';
 import { splitSentences } from './blocks';
 import type { Rng } from './rng';
@@ -20,7 +20,6 @@ import { chooseSpan } from './salient';
 import { CLS_ID, MASK_ID, SEP_ID, type WordPieceTokenizer } from './tokenizer';
 
 export type { MaskingStrategy };
-export const MASKING_STRATEGIES: readonly MaskingStrategy[] = ['salient', 'random-token', 'random-span'];
 
 /** Ids below this are [PAD] [UNK] [CLS] [SEP] [MASK]; random replacements are drawn above it. */
 const FIRST_WORDPIECE = 5;

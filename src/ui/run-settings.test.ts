@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeConfig } from '../model/config';
+import { makeConfig, MASKING_STRATEGIES, MLM_PAIR_MASKINGS, type RealmConfig } from '../model/config';
 import { defaultValue, RUN_PARAMS, runSettingsFromUrl, withParam } from './run-settings';
 
 describe('run settings in the URL', () => {
@@ -32,6 +32,18 @@ describe('run settings in the URL', () => {
     expect(s.policy).toBe('async');
     expect(s.warnings).toHaveLength(6);
     expect(s.warnings.join(' ')).toMatch(/preset "huge".*k=1.*mode=both.*refresh=never.*lr=-1/s);
+  });
+
+  it('offers the masking choices the config accepts, and no others', () => {
+    // The Run settings choices and validateConfig read one list each (config.ts): every offered value
+    // makes a config, and a value outside it is refused by both.
+    for (const [key, field, values] of [['masking', 'masking', MASKING_STRATEGIES], ['mlmmask', 'mlmPairMasking', MLM_PAIR_MASKINGS]] as const) {
+      const param = RUN_PARAMS.find((p) => p.key === key)!;
+      expect(param.kind).toEqual({ type: 'choice', values });
+      for (const v of values) expect(runSettingsFromUrl(`?${key}=${v}`).config[field]).toBe(v);
+      expect(runSettingsFromUrl(`?${key}=whole-word`).warnings).toHaveLength(1);
+      expect(() => makeConfig('tiny', { [field]: 'whole-word' } as Partial<RealmConfig>)).toThrow(new RegExp(`unknown ${field} "whole-word": use ${values.join(', ')}`));
+    }
   });
 
   it('falls back to the preset when values do not fit together, and says why', () => {

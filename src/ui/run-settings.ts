@@ -1,7 +1,7 @@
 // Settings of a pre-training run, kept in the URL so a link reproduces a setup, e.g.
 // `?preset=tiny&ict=20&mlm=20&realm=200&refresh=async&every=5&k=4&lr=0.001&seed=1`.
 // The Model & run config panel writes these parameters; the Training panel reads them at Start.
-import { makeConfig, MLM_PAIR_MASKINGS, RealmConfigError, type PresetName, type RealmConfig } from '../model/config';
+import { makeConfig, MASKING_STRATEGIES, MLM_PAIR_MASKINGS, RealmConfigError, type PresetName, type RealmConfig } from '../model/config';
 import { REFRESH_POLICIES, type RefreshPolicy } from '../workers/async-refresher';
 
 export interface PlainRunSettings {
@@ -37,7 +37,7 @@ export const RUN_PARAMS: readonly RunParam[] = [
   { key: 'k', label: 'k (candidates)', field: 'k', kind: { type: 'int', min: 2 }, help: 'Documents the reader marginalises over, including the null document (REALM: 8).' },
   { key: 'd', label: 'd (retriever width)', field: 'retrieverDim', kind: { type: 'int', min: 2 }, help: 'Width of Embed_input(x) and Embed_doc(z): the inner product f(x,z) is taken in this space.' },
   { key: 'mode', label: 'Marginalisation', field: 'marginalisation', kind: { type: 'choice', values: ['per-mask', 'joint'] }, help: 'per-mask: each masked token is marginalised over the documents on its own (the released code). joint: one document explains all masks of a sentence (the paper).' },
-  { key: 'masking', label: 'Masking', field: 'masking', kind: { type: 'choice', values: ['salient', 'random-token', 'random-span'] }, help: 'How REALM queries are masked: salient spans (names, places, dates) or the random ablations.' },
+  { key: 'masking', label: 'Masking', field: 'masking', kind: { type: 'choice', values: MASKING_STRATEGIES }, help: 'How REALM queries are masked: salient spans (names, places, dates) or the random ablations.' },
   { key: 'exclude', label: 'Trivial candidate', field: 'trivialExclusion', kind: { type: 'choice', values: ['passage', 'sentence'] }, help: "passage: never retrieve the passage the query comes from (REALM). sentence: it may be retrieved, with the query sentence cut out." },
   { key: 'tau', label: 'Retrieval temperature τ', field: 'retrievalTemperature', kind: { type: 'float', min: 0.01 }, help: 'p(z|x) = softmax(f(x,z)/τ). 1 is REALM; above 1 spreads the probability over more of the k documents, so more of them get a gradient.' },
   { key: 'rlr', label: 'Retriever lr scale', field: 'retrieverLearningRateScale', kind: { type: 'float', min: 0 }, help: "In the REALM phase the embedders learn at the learning rate times this (1: one rate for all; 0: a frozen retriever)." },
