@@ -5,13 +5,16 @@
 // rank of the best-placed passage holding the answer. It prints, for the held-out queries and the fixed
 // sample of 260 training queries: recall@5 and @20 before → after with the queries gained / lost at 5,
 // and the mean change of log2(rank) ± s.e. with the queries moved down / up (negative = answer passages
-// moved up), and how many top-5 slots the five most-retrieved passages (hubs) fill. BEFORE, AFTER: checkpoints written by bench:learning with LEARNING_WARM=PATH (PATH after
-// ICT + MLM, PATH-final after REALM); env as bench:learning, matching the run that wrote them.
+// moved up), and how many top-5 slots the five most-retrieved passages (hubs) fill, with the share of
+// queries whose answer each hub holds next to the median passage's. BEFORE, AFTER: checkpoints written
+// by bench:learning with LEARNING_WARM=PATH (PATH after ICT + MLM, PATH-final after REALM); env as
+// bench:learning, matching the run that wrote them.
 // RECALL_SHIFT_OUT=FILE.json also writes the per-query ranks, for pooling seeds with bench/recall-pool.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint } from '../src/model/checkpoint';
+import { containsSpan } from '../src/model/data';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
 import { answerRanksOver, formatSummary, learningConfig, learningData, learningSchedule, rankShift, trainingSample } from './learning-setup';
@@ -28,6 +31,11 @@ async function main() {
   const seen = trainingSample(data, seed);
   const sets = [['held-out', data.heldOut], ['260 training', seen]] as const;
   const ranks: (number | null)[][][] = [];
+  // Per passage, the share of all these queries whose answer it holds: are the hubs answer-rich passages?
+  const all = sets.flatMap(([, qs]) => qs);
+  const holds = trainer.docs.tokens.map((t) => all.filter((q) => containsSpan(t, q.answer)).length / all.length);
+  const typical = [...holds].sort((a, b) => a - b)[holds.length >> 1];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   for (const path of [before, after]) {
     trainer.restore(decodeCheckpoint(readFileSync(`${path}.json`, 'utf8'), readFileSync(`${path}.bin`)));
     // One index per model, for both query sets.
@@ -43,10 +51,11 @@ async function main() {
     // Hubs: dense retrievers tend to return a few passages for every query, which crowds the top 5.
     const counts = new Map<number, number>();
     top5.forEach((r) => counts.set(r, (counts.get(r) ?? 0) + 1));
-    const most = [...counts.values()].sort((a, b) => b - a).slice(0, 5);
+    const hubs = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    const most = hubs.map(([, c]) => c);
     console.log(
       `${path}: the 5 passages retrieved most often fill ${most.reduce((a, b) => a + b, 0)} of the ${top5.length} top-5 slots of all ${top5.length / 5} queries ` +
-        `(${most.join(', ')}); ${counts.size} distinct passages appear`,
+        `(${most.join(', ')}); ${counts.size} distinct passages appear; those 5 hold the answer of ${hubs.map(([r]) => pct(holds[r])).join(', ')} of the queries, the median passage ${pct(typical)}`,
     );
   }
   sets.forEach(([name, qs], s) => {
