@@ -7,11 +7,12 @@
 // passage exclusion, τ, the marginal loss (config.marginalisation) and its gradient into Embed_input
 // and Embed_doc, AdamW at lr × retrieverLearningRateScale with warm-up and decay. It prints recall@5
 // of a passage holding the answer on the held-out cloze queries and the training sample before and
-// after, with the queries gained / lost. Env: ORACLE_STEPS (600).
-import { readFileSync } from 'node:fs';
+// after, with the queries gained / lost. Env: ORACLE_STEPS (600); ORACLE_OUT=PATH saves the trained
+// model to PATH.json/.bin, for bench/recall-shift.ts WARM PATH (ranks, hubs).
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { decodeCheckpoint } from '../src/model/checkpoint';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { containsSpan, sampleRows, type ClozeQuery } from '../src/model/data';
 import { freshIndex } from '../src/model/index-refresh';
 import type { MipsIndex } from '../src/model/mips';
@@ -94,6 +95,12 @@ async function main() {
     const lost = before[s].filter((h, i) => h && !after[s][i]).length;
     console.log(`${name}: recall@5 ${r(before[s])} → ${r(after[s])} (gained ${gained} / lost ${lost})`);
   });
+  const out = process.env.ORACLE_OUT;
+  if (out) {
+    const { header, data: bin } = encodeCheckpoint(await trainer.checkpoint('bench-oracle-reader'));
+    writeFileSync(`${out}.bin`, bin);
+    writeFileSync(`${out}.json`, header);
+  }
   trainer.dispose();
   optimizer.dispose();
 }
