@@ -4,7 +4,8 @@
 // held-out log p(answer) with the retrieved documents, with k-1 random documents (RandomRetrieval) and
 // with the null document, and the per-query differences (mean ± standard error, queries helped / hurt);
 // recall@5 of a passage holding the answer next to what random retrieval would give (answers such as
-// country names sit in many passages); the same gain and recall on a fixed sample of 260 training
+// country names sit in many passages) and, at the end, beside BM25 and the query-independent floor of
+// answerPriorRecallAtK; the same gain and recall on a fixed sample of 260 training
 // queries (less noisy, but seen in training). Writes bench/results/learning-seed<N>.md.
 // Env: LEARNING_CORPUS (a corpus folder, or synthetic[:N] for the synthetic world; default
 // public/corpus/tiny), LEARNING_QUICK=1 for a short smoke run, LEARNING_STEPS="ict,mlm,realm"
@@ -23,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { Bm25Retriever } from '../src/model/bm25';
-import { chanceRecallAtK, utilitySummary } from '../src/model/evaluate';
+import { answerPriorRecallAtK, chanceRecallAtK, utilitySummary } from '../src/model/evaluate';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatSummary, learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';
 
@@ -39,6 +40,9 @@ async function main() {
   const bm25 = new Bm25Retriever(trainer.docs).recallAtK(data.heldOut, 5, config.trivialExclusion);
   const seen = trainingSample(data, seed);
   const chanceSeen = chanceRecallAtK(trainer.docs, seen, 5, config.trivialExclusion);
+  // The query-independent floor: the 5 passages holding the most training queries' answers, for every query.
+  const trainingAnswers = data.queries.map((q) => ({ answer: Array.from(q.targets).filter((t) => t >= 0) }));
+  const prior = answerPriorRecallAtK(trainer.docs, trainingAnswers, data.heldOut, 5, config.trivialExclusion);
   const t0 = performance.now();
   const rows: string[][] = [];
   // Per query: log p(y|x) with the retrieved documents minus with k-1 random ones (the null term cancels).
@@ -121,7 +125,8 @@ async function main() {
     `${data.heldOut.length} held-out cloze queries; tiny preset (${trainer.model.parameterCount().toLocaleString()} parameters), ` +
     `batch ${config.batchSize}, k = ${config.k} (incl. null), ${config.marginalisation}, lr ${config.learningRate}, ` +
     `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, MLM sentence pairs ${config.mlmPairProbability} (${config.mlmPairMasking} masks), retriever lr x${config.retrieverLearningRateScale} and reader lr x${config.readerLearningRateScale} in REALM, hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
-    `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${bm25.toFixed(3)}.\n`;
+    `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${bm25.toFixed(3)}. ` +
+    `The 5 passages holding the most training answers, the same for every query (answerPriorRecallAtK): ${prior.toFixed(3)}.\n`;
   console.log(text);
   if (!quick) {
     mkdirSync('bench/results', { recursive: true });

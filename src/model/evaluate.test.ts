@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_CTX, padBatch } from './bert';
 import { makeConfig } from './config';
 import { containsSpan, documentStore, syntheticWorld } from './data';
-import { answerRanks, evaluateCloze, RandomRetrieval, recallHits, utilitySummary } from './evaluate';
+import { answerPriorRecallAtK, answerRanks, evaluateCloze, RandomRetrieval, recallHits, utilitySummary } from './evaluate';
 import { freshIndex } from './index-refresh';
 import { DenseMipsIndex } from './mips';
 import { readerInput } from './knowledge-encoder';
@@ -73,6 +73,23 @@ describe('evaluateCloze', () => {
     expect(new Set(rows.flat()).size).toBe(5);
     expect(() => new RandomRetrieval(ids, new Rng(1)).search(q, 5, ['a'])).toThrow(/5 rows asked, 4 allowed/);
     q.dispose();
+  });
+
+  it('answerPriorRecallAtK: the same k answer-rich passages for every query, its own passage left out', () => {
+    // Passages as token rows; answers are single wordpieces 7, 8, 9. Row 0 ('a') holds 7 and 8, row 1
+    // holds 7, row 2 holds 9, row 3 holds nothing.
+    const docs = { ids: ['a', 'b', 'c', 'd'], tokens: [[2, 7, 8, 3], [2, 7, 3], [2, 9, 3], [2, 5, 3]] };
+    const seen = [{ answer: [7] }, { answer: [7] }, { answer: [8] }, { answer: [9] }];
+    // seen answers held: a 3, b 2, c 1, d 0, so the prior's order is a, b, c, d
+    const query = (answer: number[], sourceDocId: string) => ({ inputIds: [2, 4, 3], maskPositions: [1], targets: answer, sourceDocId, answer });
+    // k = 1: a query from 'c' gets a; one from 'a' gets b (a is its own). Answers 8 (in a), 7 (in a, b), 9 (in c only)
+    expect(answerPriorRecallAtK(docs, seen, [query([8], 'c')], 1)).toBe(1);
+    expect(answerPriorRecallAtK(docs, seen, [query([8], 'a')], 1)).toBe(0);
+    expect(answerPriorRecallAtK(docs, seen, [query([7], 'a')], 1)).toBe(1);
+    expect(answerPriorRecallAtK(docs, seen, [query([9], 'b'), query([9], 'd')], 1)).toBe(0);
+    // k = 3 reaches c for a query not from a, b or c: a, b, c
+    expect(answerPriorRecallAtK(docs, seen, [query([9], 'd'), query([9], 'c'), query([8], 'a')], 3)).toBeCloseTo(1 / 3, 12);
+    expect(Number.isNaN(answerPriorRecallAtK(docs, seen, [], 5))).toBe(true);
   });
 
   it('summarises utilities: mean, standard error, helped and hurt counts', () => {

@@ -172,6 +172,32 @@ export function chanceRecallAtK(docs: DocumentStore, queries: readonly ClozeQuer
   return sum / queries.length;
 }
 
+/**
+ * Recall@k of a retriever that ignores the query: every query gets the k passages (its trivial
+ * candidate left out) that hold the answers of the most `seen` queries (training queries; ties by row).
+ * On a corpus where a few passages list many answers (countries, years) this is far above
+ * chanceRecallAtK, and a retriever that collapses onto such hubs reaches it without reading the query:
+ * the floor a rise in recall@k must clear to show query-dependent retrieval.
+ */
+export function answerPriorRecallAtK(
+  docs: DocumentStore,
+  seen: readonly { answer: ArrayLike<number> }[],
+  queries: readonly ClozeQuery[],
+  k = 5,
+  mode: 'passage' | 'sentence' = 'passage',
+): number {
+  if (queries.length === 0) return NaN;
+  const holds = docs.tokens.map((t) => seen.filter((q) => containsSpan(t, q.answer)).length); // [N]
+  const order = holds.map((_, r) => r).sort((a, b) => holds[b] - holds[a] || a - b);
+  let hits = 0;
+  for (const q of queries) {
+    const { excludeId, tokensOf } = trivialCandidate(mode, docs, q);
+    const top = order.filter((r) => docs.ids[r] !== excludeId).slice(0, k);
+    if (top.some((r) => containsSpan(tokensOf(r), q.answer))) hits++;
+  }
+  return hits / queries.length;
+}
+
 /** Probability that k of n passages drawn uniformly without replacement include one of `holding`. */
 export function chanceOfHit(n: number, holding: number, k: number): number {
   let miss = 1;
