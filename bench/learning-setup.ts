@@ -96,13 +96,15 @@ export async function answerRanksOver(
 }
 
 /**
- * The same queries ranked before and after: those ranked both times as [before, after] pairs, the
- * queries gained and lost at 5, and the mean change of log2(rank) (negative = answer passages moved up).
+ * The same queries ranked before and after: those ranked both times as [before, after] pairs, recall@k
+ * before (0) or after (1) over all the queries, the queries gained and lost at 5, and the mean change of
+ * log2(rank) (negative = answer passages moved up).
  */
 export function rankShift(before: readonly (number | null)[], after: readonly (number | null)[]) {
   const pairs = before.flatMap((a, i) => (a === null || after[i] === null ? [] : [[a, after[i]!] as const]));
   return {
     pairs,
+    recallAt: (k: number, which: 0 | 1) => pairs.filter((p) => p[which] <= k).length / before.length,
     gained: pairs.filter(([a, b]) => a > 5 && b <= 5).length,
     lost: pairs.filter(([a, b]) => a <= 5 && b > 5).length,
     logShift: utilitySummary(pairs.map(([a, b]) => Math.log2(b) - Math.log2(a))),

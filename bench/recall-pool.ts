@@ -7,8 +7,9 @@
 // the same 65 held-out queries recur in every seed, so the pooled sign test is a summary, not a test
 // over independent draws.
 import { readFileSync } from 'node:fs';
+import { utilitySummary } from '../src/model/evaluate';
 import { formatSummary, rankShift } from './learning-setup';
-import { overSeeds, signTest } from './stats';
+import { signTest } from './stats';
 
 type Ranks = { before: (number | null)[]; after: (number | null)[] };
 
@@ -24,21 +25,19 @@ function main() {
     const lines = runs.map((run) => {
       const r = run[set] as Ranks | undefined;
       if (!r || r.before.length !== r.after.length) throw new Error(`seed ${run.seed}: no paired "${set}" ranks`);
-      const { pairs, gained, lost, logShift } = rankShift(r.before, r.after);
-      const n = r.before.length;
-      const at5 = (which: 0 | 1) => pairs.filter((p) => p[which] <= 5).length / n;
+      const { recallAt, gained, lost, logShift } = rankShift(r.before, r.after);
+      const at5 = (which: 0 | 1) => recallAt(5, which);
       changes.push(at5(1) - at5(0));
       shifts.push(logShift.mean);
       gainedAll += gained;
       lostAll += lost;
       return `  seed ${run.seed}: recall@5 ${at5(0).toFixed(3)} → ${at5(1).toFixed(3)} (gained ${gained} / lost ${lost}), log2 rank change ${formatSummary(logShift, 2)}`;
     });
-    const c = overSeeds(changes);
-    const s = overSeeds(shifts);
+    // One reading per seed: mean ± s.e. over seeds, with the seeds above / below zero.
     console.log(
       `${set}, ${runs.length} seeds:\n${lines.join('\n')}\n` +
-        `  recall@5 change over seeds: ${c.mean >= 0 ? '+' : ''}${c.mean.toFixed(3)} ± ${c.standardError.toFixed(3)} (rose ${c.rose} / fell ${c.fell})\n` +
-        `  log2 rank change over seeds: ${s.mean >= 0 ? '+' : ''}${s.mean.toFixed(3)} ± ${s.standardError.toFixed(3)} (seeds moving answer passages up ${s.fell} / down ${s.rose})\n` +
+        `  recall@5 change over seeds: ${formatSummary(utilitySummary(changes))} (seeds rose / fell)\n` +
+        `  log2 rank change over seeds: ${formatSummary(utilitySummary(shifts))} (seeds moving answer passages down / up)\n` +
         `  pooled: gained ${gainedAll} / lost ${lostAll}, two-sided sign test p = ${signTest(gainedAll, lostAll).toFixed(4)}`,
     );
   }

@@ -59,8 +59,8 @@ async function main() {
     );
   }
   sets.forEach(([name, qs], s) => {
-    const { pairs, gained, lost, logShift } = rankShift(ranks[0][s], ranks[1][s]);
-    const recall = (k: number, which: 0 | 1) => (pairs.filter((p) => p[which] <= k).length / qs.length).toFixed(3);
+    const { pairs, recallAt, gained, lost, logShift } = rankShift(ranks[0][s], ranks[1][s]);
+    const recall = (k: number, which: 0 | 1) => recallAt(k, which).toFixed(3);
     console.log(
       `${name}: ${qs.length} queries (${qs.length - pairs.length} with no other passage holding the answer); ` +
         `recall@5 ${recall(5, 0)} → ${recall(5, 1)} (gained ${gained} / lost ${lost}, sign test p = ${signTest(gained, lost).toFixed(3)}); recall@20 ${recall(20, 0)} → ${recall(20, 1)}; ` +

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { overSeeds, signTest } from './stats';
+import { signTest } from './stats';
 
 // Plain-number binomial coefficients, independent of simple-statistics.
 const choose = (n: number, k: number): number => (k === 0 ? 1 : (choose(n, k - 1) * (n - k + 1)) / k);
@@ -20,15 +20,5 @@ describe('bench statistics', () => {
     // 10 of 10: 2 / 1024
     expect(signTest(10, 0)).toBeCloseTo(2 / 1024, 12);
     expect(() => signTest(1.5, 1)).toThrow(/whole numbers/);
-  });
-
-  it('overSeeds: mean, standard error of the mean, rose and fell', () => {
-    const s = overSeeds([0.062, 0.031, 0, -0.015]);
-    expect(s.mean).toBeCloseTo(0.0195, 12);
-    const m = 0.0195;
-    const sd = Math.sqrt(((0.062 - m) ** 2 + (0.031 - m) ** 2 + m ** 2 + (0.015 + m) ** 2) / 3);
-    expect(s.standardError).toBeCloseTo(sd / 2, 12);
-    expect([s.rose, s.fell]).toEqual([2, 1]);
-    expect(Number.isNaN(overSeeds([1]).standardError)).toBe(true);
   });
 });

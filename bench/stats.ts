@@ -1,6 +1,6 @@
 // Statistics for the learning benches' paired before/after readings (bench/recall-shift.ts,
-// bench/recall-pool.ts): the exact sign test on queries gained and lost, and a summary over seeds.
-import { binomialDistribution, mean, sampleStandardDeviation } from 'simple-statistics';
+// bench/recall-pool.ts): the exact sign test on queries gained and lost.
+import { binomialDistribution } from 'simple-statistics';
 
 /**
  * Two-sided exact sign test: the probability, were gains and losses equally likely, of a split of
@@ -16,12 +16,3 @@ export function signTest(gained: number, lost: number): number {
   return Math.min(1, 2 * tail);
 }
 
-/** Mean ± standard error over seeds (one reading per seed), and how many rose / fell. */
-export function overSeeds(readings: readonly number[]): { mean: number; standardError: number; rose: number; fell: number } {
-  return {
-    mean: readings.length > 0 ? mean(readings as number[]) : NaN,
-    standardError: readings.length > 1 ? sampleStandardDeviation(readings as number[]) / Math.sqrt(readings.length) : NaN,
-    rose: readings.filter((x) => x > 0).length,
-    fell: readings.filter((x) => x < 0).length,
-  };
-}
