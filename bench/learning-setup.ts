@@ -3,7 +3,7 @@
 // (documented in bench/learning.ts), the fixed sample of training queries it also evaluates on, how it
 // prints a mean ± s.e., and the paired ranks of passages holding the answer before and after REALM.
 import { makeConfig, parseMarginalisationOption, PRESETS, type MlmPairMasking, type RealmConfig } from '../src/model/config';
-import { sampleDistinct, type ClozeQuery, type TrainingData } from '../src/model/data';
+import { maskedAnswer, sampleDistinct, type ClozeQuery, type TrainingData } from '../src/model/data';
 import { answerRanks, utilitySummary } from '../src/model/evaluate';
 import type { MipsIndex } from '../src/model/mips';
 import type { RealmModel } from '../src/model/realm-model';
@@ -65,7 +65,7 @@ export function learningConfig(data: TrainingData): RealmConfig {
 export function trainingSample(data: TrainingData, seed: number): ClozeQuery[] {
   return sampleDistinct(new Rng(seed + 99), data.queries.map((_, i) => i), 260).map((i) => ({
     ...data.queries[i],
-    answer: Array.from(data.queries[i].targets).filter((t) => t >= 0),
+    answer: maskedAnswer(data.queries[i]),
   }));
 }
 

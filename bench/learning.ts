@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { Bm25Retriever } from '../src/model/bm25';
+import { maskedAnswer } from '../src/model/data';
 import { answerPriorRecallAtK, chanceRecallAtK, utilitySummary } from '../src/model/evaluate';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatSummary, learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';
@@ -41,7 +42,7 @@ async function main() {
   const seen = trainingSample(data, seed);
   const chanceSeen = chanceRecallAtK(trainer.docs, seen, 5, config.trivialExclusion);
   // The query-independent floor: the 5 passages holding the most training queries' answers, for every query.
-  const trainingAnswers = data.queries.map((q) => ({ answer: Array.from(q.targets).filter((t) => t >= 0) }));
+  const trainingAnswers = data.queries.map((q) => ({ answer: maskedAnswer(q) }));
   const prior = answerPriorRecallAtK(trainer.docs, trainingAnswers, data.heldOut, 5, config.trivialExclusion);
   const t0 = performance.now();
   const rows: string[][] = [];

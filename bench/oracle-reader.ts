@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
-import { containsSpan, sampleRows, type ClozeQuery } from '../src/model/data';
+import { containsSpan, maskedAnswer, sampleRows, type ClozeQuery } from '../src/model/data';
 import { freshIndex } from '../src/model/index-refresh';
 import type { MipsIndex } from '../src/model/mips';
 import { AdamW, learningRateAt } from '../src/model/optimizer';
@@ -64,7 +64,7 @@ async function main() {
     // The oracle's log p(y_j|z,x) [B, k, M]: candidate 0 is the null document.
     const logPy = new Float32Array(batch.b * batch.k * batch.m);
     queries.forEach((q, i) => {
-      const answer = Array.from(q.targets).filter((x) => x >= 0);
+      const answer = maskedAnswer(q);
       const tokensOf = trivialCandidate(config.trivialExclusion, docs, q).tokensOf;
       for (let z = 0; z < batch.k; z++) {
         const holds = z > 0 && containsSpan(tokensOf(batch.retrievedRows[i][z - 1]), answer);

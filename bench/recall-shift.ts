@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint } from '../src/model/checkpoint';
-import { containsSpan } from '../src/model/data';
+import { answerHoldingCounts } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
 import { answerRanksOver, formatSummary, learningConfig, learningData, learningSchedule, rankShift, trainingSample } from './learning-setup';
@@ -33,7 +33,7 @@ async function main() {
   const ranks: (number | null)[][][] = [];
   // Per passage, the share of all these queries whose answer it holds: are the hubs answer-rich passages?
   const all = sets.flatMap(([, qs]) => qs);
-  const holds = trainer.docs.tokens.map((t) => all.filter((q) => containsSpan(t, q.answer)).length / all.length);
+  const holds = answerHoldingCounts(trainer.docs, all).map((n) => n / all.length);
   const typical = [...holds].sort((a, b) => a - b)[holds.length >> 1];
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   for (const path of [before, after]) {

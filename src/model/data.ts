@@ -45,6 +45,11 @@ export function documentStore(passages: TokenizedPassage[], maxDocLength: number
   };
 }
 
+/** The wordpieces query `q` masks, in order (its targets without the -1 padding): its answer span. */
+export function maskedAnswer(q: Pick<RealmQuery, 'targets'>): number[] {
+  return Array.from(q.targets).filter((t) => t >= 0);
+}
+
 /** True when `needle` occurs contiguously in `hay`. */
 export function containsSpan(hay: ArrayLike<number>, needle: ArrayLike<number>): boolean {
   outer: for (let i = 0; i + needle.length <= hay.length; i++) {

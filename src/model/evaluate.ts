@@ -172,6 +172,11 @@ export function chanceRecallAtK(docs: DocumentStore, queries: readonly ClozeQuer
   return sum / queries.length;
 }
 
+/** Per passage (row), how many of `queries` have their answer in it: [N]. */
+export function answerHoldingCounts(docs: DocumentStore, queries: readonly { answer: ArrayLike<number> }[]): number[] {
+  return docs.tokens.map((t) => queries.filter((q) => containsSpan(t, q.answer)).length);
+}
+
 /**
  * Recall@k of a retriever that ignores the query: every query gets the k passages (its trivial
  * candidate left out) that hold the answers of the most `seen` queries (training queries; ties by row).
@@ -187,7 +192,7 @@ export function answerPriorRecallAtK(
   mode: 'passage' | 'sentence' = 'passage',
 ): number {
   if (queries.length === 0) return NaN;
-  const holds = docs.tokens.map((t) => seen.filter((q) => containsSpan(t, q.answer)).length); // [N]
+  const holds = answerHoldingCounts(docs, seen); // [N]
   const order = holds.map((_, r) => r).sort((a, b) => holds[b] - holds[a] || a - b);
   let hits = 0;
   for (const q of queries) {

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CLS_ID, MASK_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
 import type { RealmConfig } from './config';
-import { containsSpan, type TrainingData } from './data';
+import { containsSpan, maskedAnswer, type TrainingData } from './data';
 import { readerInput } from './knowledge-encoder';
 import { cutQuery, type RealmQuery } from './realm-step';
 import type { RealmModel } from './realm-model';
@@ -78,7 +78,7 @@ export function wordpiecePostings(docs: readonly ArrayLike<number>[]): Map<numbe
  * rows holding the span's rarest wordpiece are scanned (`postings`, shared across queries).
  */
 export function answerHolders(q: RealmQuery, docs: readonly ArrayLike<number>[], ownRow: number, postings = wordpiecePostings(docs)): number[] {
-  const span = Array.from(q.targets).filter((t) => t >= 0);
+  const span = maskedAnswer(q);
   if (span.length === 0) return [];
   const rarest = span.map((id) => postings.get(id) ?? []).reduce((a, b) => (b.length < a.length ? b : a));
   return rarest.filter((row) => row !== ownRow && containsSpan(docs[row], span));
