@@ -52,6 +52,7 @@ export function learningConfig(data: TrainingData): RealmConfig {
     mlmPairMasking: learningEnv('MLM_PAIR_MASKING', 'random') as MlmPairMasking, // validateConfig rejects other values
     retrieverLearningRateScale: Number(learningEnv('RETRIEVER_LR_SCALE', '0.1')),
     readerLearningRateScale: Number(learningEnv('READER_LR_SCALE', '1')),
+    realmIctWeight: Number(learningEnv('REALM_ICT_WEIGHT', '0')),
     hidden,
     intermediate: 2 * hidden,
     ...(process.env.LEARNING_MODE ? { marginalisation: parseMarginalisationOption(learningEnv('MODE', '')) } : {}),

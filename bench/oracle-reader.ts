@@ -5,7 +5,8 @@
 // where it does not (the null document too), a copying reader ten times surer with the answer in view.
 // Everything else is the REALM step: the stale index (refreshed every refreshEvery steps), the
 // passage exclusion, τ, the marginal loss (config.marginalisation) and its gradient into Embed_input
-// and Embed_doc, AdamW at lr × retrieverLearningRateScale with warm-up and decay. It prints recall@5
+// and Embed_doc, AdamW at lr × retrieverLearningRateScale with warm-up and decay, and with
+// realmIctWeight > 0 (LEARNING_REALM_ICT_WEIGHT) the trainer's added ICT loss. It prints recall@5
 // of a passage holding the answer on the held-out cloze queries and the training sample before and
 // after, with the queries gained / lost. Env: ORACLE_STEPS (600); ORACLE_OUT=PATH saves the trained
 // model to PATH.json/.bin, for bench/recall-shift.ts WARM PATH (ranks, hubs).
@@ -14,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { containsSpan, maskedAnswer, sampleRows, type ClozeQuery } from '../src/model/data';
+import { ictLoss } from '../src/model/ict';
 import { freshIndex } from '../src/model/index-refresh';
 import type { MipsIndex } from '../src/model/mips';
 import { AdamW, learningRateAt } from '../src/model/optimizer';
@@ -73,9 +75,12 @@ async function main() {
       }
     });
     const validity = maskValidity(batch.targets, batch.b, batch.m);
+    const ictBatch = config.realmIctWeight > 0 ? trainer.sampleIctBatch() : null;
     const { value, grads } = tf.variableGrads(() => {
-      const scores = retrievalScores(model, batch, { training: true, seed: () => rng.nextUint32() });
-      return realmLossFromLogProbs(scores, tf.tensor3d(logPy, [batch.b, batch.k, batch.m]), validity, config.marginalisation).loss;
+      const ctx = { training: true, seed: () => rng.nextUint32() };
+      const scores = retrievalScores(model, batch, ctx);
+      const loss = realmLossFromLogProbs(scores, tf.tensor3d(logPy, [batch.b, batch.k, batch.m]), validity, config.marginalisation).loss;
+      return ictBatch ? tf.add(loss, tf.mul(ictLoss(model, ictBatch, ctx).loss, config.realmIctWeight)) : loss;
     }, [...vars.values()]);
     const named = new Map(Object.entries(grads).map(([tfName, g]) => [byTfName.get(tfName)!, g]));
     await optimizer.apply(vars, named, learningRateAt(t, steps, peak, config.warmupFraction));
@@ -86,7 +91,7 @@ async function main() {
   index?.dispose();
   const after = [await hits(data.heldOut), await hits(seen)];
   process.stderr.write('\n');
-  console.log(`oracle reader, ${steps} REALM steps from ${warm} (batch ${config.batchSize}, k = ${config.k}, τ ${config.retrievalTemperature}, retriever lr ${peak}, ${config.marginalisation}); ` +
+  console.log(`oracle reader, ${steps} REALM steps from ${warm} (batch ${config.batchSize}, k = ${config.k}, τ ${config.retrievalTemperature}, retriever lr ${peak}, ${config.marginalisation}, ICT weight ${config.realmIctWeight}); ` +
     `${(100 * holdingShare).toFixed(1)}% of retrieved candidates held the answer`);
   ['held-out cloze', `${seen.length} training`].forEach((name, s) => {
     const n = before[s].length;

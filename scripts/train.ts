@@ -28,6 +28,7 @@ const HELP = `usage: npm run train -- [options]
   --tau X                        retrieval temperature: p(z|x) = softmax(f(x,z)/X) (default 1, REALM's)
   --retriever-lr-scale X         REALM phase: the embedders learn at lr x X (default 1)
   --reader-lr-scale X            REALM phase: the reader learns at lr x X (default 1; 0 freezes it)
+  --realm-ict-weight W           REALM phase: add W x the ICT loss on a fresh ICT batch to each step's loss (default 0)
   --ict-masked P                 share of ICT pseudo-queries that are masked REALM queries (default 0, as in ORQA/REALM)
   --mlm-pairs P                  share of MLM warm-up inputs that are sentence pairs in the reader's layout (default 0)
   --mlm-pair-masking M           how those pairs are masked: random (BERT's 15%, the default), salient (a REALM query's
@@ -99,6 +100,7 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('retrievalTemperature', num(args, 'tau'));
   set('retrieverLearningRateScale', num(args, 'retriever-lr-scale'));
   set('readerLearningRateScale', num(args, 'reader-lr-scale'));
+  set('realmIctWeight', num(args, 'realm-ict-weight'));
   const dropout = num(args, 'dropout');
   set('dropout', dropout);
   set('attentionDropout', dropout);

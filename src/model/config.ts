@@ -50,6 +50,7 @@ export interface RealmConfig {
   learningRate: number; // peak learning rate of AdamW
   readerLearningRateScale: number; // REALM phase only: the knowledge-augmented encoder's learning rate is learningRate x this (1 = REALM; 0 = a frozen reader, whose preferences the retriever then learns from unchanged)
   retrieverLearningRateScale: number; // REALM phase only: the embedders' learning rate is learningRate x this (1 = one rate for all; < 1 keeps the ICT-trained retriever from drifting while the reader learns)
+  realmIctWeight: number; // REALM phase only: each step's loss adds this x the ICT loss on a fresh ICT batch, so the embedders stay query-dependent instead of drifting onto a few hub passages (0 = REALM's loss alone, the paper)
   weightDecay: number; // decoupled weight decay (not applied to biases and LayerNorm)
   warmupFraction: number; // share of each phase spent warming the learning rate up linearly
   clipNorm: number; // clip gradients by this global norm
@@ -102,6 +103,7 @@ const COMMON: Omit<
   weightDecay: 0.01,
   retrieverLearningRateScale: 1,
   readerLearningRateScale: 1,
+  realmIctWeight: 0,
   warmupFraction: 0.1,
   clipNorm: 1.0,
   seed: 1,
@@ -215,6 +217,7 @@ export function validateConfig(c: RealmConfig): void {
   need(c.marginalisation === 'per-mask' || c.marginalisation === 'joint', 'marginalisation is per-mask or joint');
   need(c.trivialExclusion === 'passage' || c.trivialExclusion === 'sentence', 'trivialExclusion is passage or sentence');
   need(c.readerLearningRateScale >= 0, `readerLearningRateScale (${c.readerLearningRateScale}) must be at least 0`);
+  need(c.realmIctWeight >= 0, `realmIctWeight (${c.realmIctWeight}) must be at least 0`);
   need(c.retrieverLearningRateScale >= 0, `retrieverLearningRateScale (${c.retrieverLearningRateScale}) must be at least 0`);
   need(c.mlmPairProbability >= 0 && c.mlmPairProbability <= 1, `mlmPairProbability (${c.mlmPairProbability}) must be between 0 and 1`);
   need((MLM_PAIR_MASKINGS as readonly string[]).includes(c.mlmPairMasking), `unknown mlmPairMasking "${c.mlmPairMasking}": use ${MLM_PAIR_MASKINGS.join(', ')}`);

@@ -125,6 +125,27 @@ describe('RealmTrainer', () => {
     t.dispose();
   });
 
+  it('realmIctWeight adds that much of an ICT loss to each REALM step, without leaking tensors', async () => {
+    const cfg = (w: number) => microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 6, dropout: 0, attentionDropout: 0, realmIctWeight: w });
+    const plain = new RealmTrainer({ config: cfg(0), data });
+    const mixed = new RealmTrainer({ config: cfg(0.5), data });
+    // Same seed and no dropout: the first REALM step sees the same weights, index and queries in both.
+    const [a] = await losses(plain, 1);
+    const [b] = await losses(mixed, 1);
+    expect(plain.lastDetail.realmIctLoss).toBeUndefined();
+    const ict = mixed.lastDetail.realmIctLoss!;
+    // In-batch softmax over ictBatchSize (4) passages: a fresh retriever is near log 4.
+    expect(ict).toBeGreaterThan(0.5 * Math.log(4));
+    expect(ict).toBeLessThan(2 * Math.log(4));
+    expect(b.loss - a.loss).toBeCloseTo(0.5 * ict, 4);
+    await losses(mixed, 1);
+    const held = tf.memory().numTensors;
+    await losses(mixed, 3);
+    expect(tf.memory().numTensors).toBe(held);
+    plain.dispose();
+    mixed.dispose();
+  });
+
   it('a config stored before readerLearningRateScale and mlmPairMasking existed trains as REALM: the reader learns', async () => {
     const { readerLearningRateScale, mlmPairMasking, ...older } = microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 2 });
     expect([readerLearningRateScale, mlmPairMasking]).toEqual([1, 'random']);

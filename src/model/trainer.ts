@@ -9,7 +9,7 @@ import type { ForwardCtx, NamedWeights } from './bert';
 import { withConfigDefaults, type RealmConfig } from './config';
 import { documentStore, sampleDistinct, sampleRows, type TrainingData } from './data';
 import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
-import { ictLoss, ictRecall, makeIctBatch } from './ict';
+import { ictLoss, ictRecall, makeIctBatch, type IctBatch } from './ict';
 import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
 import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
 import { answerHolders, makeMlmBatch, mlmLoss, pairSentences, salientPairInput, sentencePairInput, wordpiecePostings, type MlmInput } from './mlm';
@@ -54,6 +54,8 @@ export interface StepDetail {
   realm?: RealmBatchStats;
   /** ICT steps: in-batch accuracy. */
   ictAccuracy?: number;
+  /** REALM steps with realmIctWeight > 0: the ICT loss (unweighted) that was added to REALM's. */
+  realmIctLoss?: number;
 }
 
 export class RealmTrainer {
@@ -155,6 +157,16 @@ export class RealmTrainer {
     return sentencePairInput(this.data.passages[pick.row].sentences[pick.sentence], rest, this.config);
   }
 
+  /**
+   * An ICT batch of ictBatchSize training passages (not the held-out ones), drawn with the trainer's RNG:
+   * the ICT phase's, and the one REALM steps add with realmIctWeight > 0 (also for benches that build
+   * their own REALM step, such as the oracle reader's).
+   */
+  sampleIctBatch(): IctBatch {
+    const rows = sampleDistinct(this.rng, this.ictRows, this.config.ictBatchSize);
+    return makeIctBatch(this.data.passages, rows, this.rng, this.config, this.config.ictRemoveProbability, (row) => this.queriesByRow[row]);
+  }
+
   /** Takes one training step. Returns its metrics, or null when every phase is done. */
   async step(): Promise<StepMetrics | null> {
     const at = this.phaseAt();
@@ -171,8 +183,7 @@ export class RealmTrainer {
     let lossFn: () => tf.Scalar;
     let after: () => Promise<void> = async () => {};
     if (phase === 'ict') {
-      const rows = sampleDistinct(this.rng, this.ictRows, this.config.ictBatchSize);
-      const batch = makeIctBatch(this.data.passages, rows, this.rng, this.config, this.config.ictRemoveProbability, (row) => this.queriesByRow[row]);
+      const batch = this.sampleIctBatch();
       let acc: tf.Scalar | null = null;
       lossFn = () => {
         const r = ictLoss(this.model, batch, ctx);
@@ -209,12 +220,19 @@ export class RealmTrainer {
       const queries = sampleRows(this.rng, this.data.queries.length, this.config.batchSize).map((i) => this.data.queries[i]);
       this.lastRealmQueries = queries;
       const batch = await prepareRealmBatch(this.model, inUse.index, this.docs, queries);
+      const ictWeight = this.config.realmIctWeight;
+      const ictBatch = ictWeight > 0 ? this.sampleIctBatch() : null;
       let stats: (() => Promise<RealmBatchStats>) | null = null;
+      let ict: tf.Scalar | null = null;
       lossFn = () => {
         const fwd = realmForward(this.model, batch, ctx);
         const r = realmLossAndStats(fwd, batch, this.config.marginalisation);
         stats = r.stats;
-        return r.terms.loss;
+        if (!ictBatch) return r.terms.loss;
+        const i = ictLoss(this.model, ictBatch, ctx);
+        i.accuracy.dispose();
+        ict = tf.keep(i.loss);
+        return tf.add(r.terms.loss, tf.mul(i.loss, ictWeight));
       };
       after = async () => {
         disposeBatch(batch);
@@ -222,6 +240,10 @@ export class RealmTrainer {
           const s = await (stats as () => Promise<RealmBatchStats>)();
           accuracy = s.masks > 0 ? s.correct / s.masks : NaN;
           detail = { realm: s };
+        }
+        if (ict) {
+          detail.realmIctLoss = (await (ict as tf.Scalar).data())[0];
+          (ict as tf.Scalar).dispose();
         }
       };
     }
