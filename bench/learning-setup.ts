@@ -77,7 +77,8 @@ export function formatSummary(u: ReturnType<typeof utilitySummary>, digits = 3):
 
 /**
  * Per query, the rank of the first passage holding its answer among the top `depth` of `index` (null:
- * none there), in batches of 16; `top5`, when given, collects each query's top 5 rows.
+ * none there), in batches of 16; `tops`, when given, collects each query's top 6 rows (the top 5 and one
+ * to spare for swappedRecallAtK, which leaves out another query's own passage).
  */
 export async function answerRanksOver(
   model: RealmModel,
@@ -85,13 +86,13 @@ export async function answerRanksOver(
   docs: DocumentStore,
   queries: readonly ClozeQuery[],
   depth: number,
-  top5?: number[],
+  tops?: number[][],
 ): Promise<(number | null)[]> {
   const ranks: (number | null)[] = [];
   for (let s = 0; s < queries.length; s += 16) {
     const r = await answerRanks(model, index, docs, queries.slice(s, s + 16), depth);
     ranks.push(...r.ranks);
-    if (top5) r.rows.forEach((row) => top5.push(...row.slice(0, 5)));
+    if (tops) r.rows.forEach((row) => tops.push(row.slice(0, 6)));
   }
   return ranks;
 }

@@ -6,19 +6,22 @@
 // sample of 260 training queries: recall@5 and @20 before → after with the queries gained / lost at 5,
 // and the mean change of log2(rank) ± s.e. with the queries moved down / up (negative = answer passages
 // moved up), and how many top-5 slots the five most-retrieved passages (hubs) fill, with the share of
-// queries whose answer each hub holds next to the median passage's. BEFORE, AFTER: checkpoints written
+// queries whose answer each hub holds next to the median passage's; and the query-swap control
+// (swappedRecallAtK): recall@5 of each query on the other queries' top 5, before → after, and the rise of
+// recall@5 beyond it, per query, mean ± s.e. (a rise onto hubs lifts both). BEFORE, AFTER: checkpoints written
 // by bench:learning with LEARNING_WARM=PATH (PATH after ICT + MLM, PATH-final after REALM); env as
 // bench:learning, matching the run that wrote them.
-// RECALL_SHIFT_OUT=FILE.json also writes the per-query ranks, for pooling seeds with bench/recall-pool.ts.
+// RECALL_SHIFT_OUT=FILE.json also writes the per-query ranks and swapped recall, for pooling seeds with
+// bench/recall-pool.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint } from '../src/model/checkpoint';
-import { answerHoldingCounts } from '../src/model/evaluate';
+import { answerHoldingCounts, swappedRecallAtK } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
 import { answerRanksOver, formatSummary, learningConfig, learningData, learningSchedule, rankShift, trainingSample } from './learning-setup';
-import { signTest } from './stats';
+import { queryDependentRise, signTest } from './stats';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -31,6 +34,7 @@ async function main() {
   const seen = trainingSample(data, seed);
   const sets = [['held-out', data.heldOut], ['260 training', seen]] as const;
   const ranks: (number | null)[][][] = [];
+  const swapped: number[][][] = []; // [model][set][query]
   // Per passage, the share of all these queries whose answer it holds: are the hubs answer-rich passages?
   const all = sets.flatMap(([, qs]) => qs);
   const holds = answerHoldingCounts(trainer.docs, all).map((n) => n / all.length);
@@ -43,8 +47,15 @@ async function main() {
     const top5: number[] = [];
     try {
       const perSet: (number | null)[][] = [];
-      for (const [, qs] of sets) perSet.push(await answerRanksOver(trainer.model, index, trainer.docs, qs, index.size - 1, top5));
+      const swappedPerSet: number[][] = [];
+      for (const [, qs] of sets) {
+        const tops: number[][] = [];
+        perSet.push(await answerRanksOver(trainer.model, index, trainer.docs, qs, index.size - 1, tops));
+        swappedPerSet.push(swappedRecallAtK(trainer.docs, qs, tops, 5, trainer.config.trivialExclusion));
+        tops.forEach((row) => top5.push(...row.slice(0, 5)));
+      }
       ranks.push(perSet);
+      swapped.push(swappedPerSet);
     } finally {
       index.dispose();
     }
@@ -66,10 +77,17 @@ async function main() {
         `recall@5 ${recall(5, 0)} → ${recall(5, 1)} (gained ${gained} / lost ${lost}, sign test p = ${signTest(gained, lost).toFixed(3)}); recall@20 ${recall(20, 0)} → ${recall(20, 1)}; ` +
         `log2 rank of the first answer passage, after − before: ${formatSummary(logShift)} (moved down / up)`,
     );
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(
+      `  query-swap control: recall@5 on the other queries' top 5 ${mean(swapped[0][s]).toFixed(3)} → ${mean(swapped[1][s]).toFixed(3)}; ` +
+        `rise of recall@5 beyond it, per query: ${formatSummary(queryDependentRise(ranks[0][s], ranks[1][s], swapped[0][s], swapped[1][s]))}`,
+    );
   });
   const out = process.env.RECALL_SHIFT_OUT;
   if (out) {
-    const shift = Object.fromEntries(sets.map(([name], s) => [name, { before: ranks[0][s], after: ranks[1][s] }]));
+    const shift = Object.fromEntries(
+      sets.map(([name], s) => [name, { before: ranks[0][s], after: ranks[1][s], swappedBefore: swapped[0][s], swappedAfter: swapped[1][s] }]),
+    );
     writeFileSync(out, JSON.stringify({ before, after, seed, ...shift }));
   }
   trainer.dispose();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signTest } from './stats';
+import { queryDependentRise, signTest } from './stats';
 
 // Plain-number binomial coefficients, independent of simple-statistics.
 const choose = (n: number, k: number): number => (k === 0 ? 1 : (choose(n, k - 1) * (n - k + 1)) / k);
@@ -20,5 +20,18 @@ describe('bench statistics', () => {
     // 10 of 10: 2 / 1024
     expect(signTest(10, 0)).toBeCloseTo(2 / 1024, 12);
     expect(() => signTest(1.5, 1)).toThrow(/whole numbers/);
+  });
+
+  it('queryDependentRise: the change of each recall@5 hit minus the change of its swapped recall', () => {
+    // Ranks (null: no answer passage anywhere): q0 6 -> 2 (gained), q1 1 -> 1, q2 3 -> 9 (lost), q3 none.
+    const before = [6, 1, 3, null];
+    const after = [2, 1, 9, null];
+    // Swapped recall before -> after: q0 +0.5, q1 0, q2 -0.25, q3 +0.25.
+    const r = queryDependentRise(before, after, [0.25, 0.5, 0.5, 0], [0.75, 0.5, 0.25, 0.25]);
+    // per query: 1 - 0.5, 0 - 0, -1 + 0.25, 0 - 0.25 = 0.5, 0, -0.75, -0.25
+    expect(r.mean).toBeCloseTo(-0.125, 12);
+    expect([r.helped, r.hurt]).toEqual([1, 2]);
+    // A rise onto hubs, swapped recall rising with every hit gained, leaves nothing beyond the control.
+    expect(queryDependentRise([6, 7], [2, 3], [0, 0], [1, 1]).mean).toBe(0);
   });
 });

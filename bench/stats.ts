@@ -1,6 +1,8 @@
 // Statistics for the learning benches' paired before/after readings (bench/recall-shift.ts,
-// bench/recall-pool.ts): the exact sign test on queries gained and lost.
+// bench/recall-pool.ts): the exact sign test on queries gained and lost, and the rise of recall@5 beyond
+// the query-swap control.
 import { binomialDistribution } from 'simple-statistics';
+import { utilitySummary } from '../src/model/evaluate';
 
 /**
  * Two-sided exact sign test: the probability, were gains and losses equally likely, of a split of
@@ -16,3 +18,17 @@ export function signTest(gained: number, lost: number): number {
   return Math.min(1, 2 * tail);
 }
 
+/**
+ * Per query, the change of its recall@5 hit (0 or 1) minus the change of its swappedRecallAtK share,
+ * summarised: the part of a rise in recall@5 that a retriever returning the same passages for every
+ * query would not get. Its mean is the change of recall@5 minus the change of the swapped recall.
+ */
+export function queryDependentRise(
+  before: readonly (number | null)[],
+  after: readonly (number | null)[],
+  swappedBefore: readonly number[],
+  swappedAfter: readonly number[],
+) {
+  const hit = (r: number | null) => (r !== null && r <= 5 ? 1 : 0);
+  return utilitySummary(before.map((r, i) => hit(after[i]) - hit(r) - (swappedAfter[i] - swappedBefore[i])));
+}

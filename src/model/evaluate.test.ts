@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_CTX, padBatch } from './bert';
 import { makeConfig } from './config';
 import { containsSpan, documentStore, syntheticWorld } from './data';
-import { answerPriorRecallAtK, answerRanks, evaluateCloze, RandomRetrieval, recallHits, utilitySummary } from './evaluate';
+import { answerPriorRecallAtK, answerRanks, evaluateCloze, RandomRetrieval, recallHits, swappedRecallAtK, utilitySummary } from './evaluate';
 import { freshIndex } from './index-refresh';
 import { DenseMipsIndex } from './mips';
 import { readerInput } from './knowledge-encoder';
@@ -90,6 +90,25 @@ describe('evaluateCloze', () => {
     // k = 3 reaches c for a query not from a, b or c: a, b, c
     expect(answerPriorRecallAtK(docs, seen, [query([9], 'd'), query([9], 'c'), query([8], 'a')], 3)).toBeCloseTo(1 / 3, 12);
     expect(Number.isNaN(answerPriorRecallAtK(docs, seen, [], 5))).toBe(true);
+  });
+
+  it('swappedRecallAtK: each query scored on the other queries\' rows, its own passage left out', () => {
+    // Rows 0-3 as above: 7 and 8 in a, 7 in b, 9 in c, nothing in d.
+    const docs = { ids: ['a', 'b', 'c', 'd'], tokens: [[2, 7, 8, 3], [2, 7, 3], [2, 9, 3], [2, 5, 3]] };
+    const query = (answer: number[], sourceDocId: string) => ({ inputIds: [2, 4, 3], maskPositions: [1], targets: answer, sourceDocId, answer });
+    const queries = [query([7], 'd'), query([9], 'a'), query([8], 'b')];
+    // k = 1. q0 (answer 7) on q1's first row c (no) and q2's a (yes): 1 of 2. q1 (answer 9, from a) on
+    // q0's c (yes) and q2's b, a being its own (no): 1 of 2. q2 (answer 8, only in a) on c and c: 0.
+    expect(swappedRecallAtK(docs, queries, [[2, 3], [2, 0], [0, 1]], 1)).toEqual([0.5, 0.5, 0]);
+    // A query-independent retriever (the same rows for all) scores as well swapped as on its own rows:
+    // b holds 7 (q0); q1 reads b too; q2 (from b) reads c.
+    expect(swappedRecallAtK(docs, queries, [[1, 2], [1, 2], [1, 2]], 1)).toEqual([1, 0, 0]);
+    // k = 2 reaches the second row: q1 (answer 9) finds c second in q0's rows [d, c]; q2's [d, a] loses a (its own).
+    const tops = [[3, 2], [3, 1], [3, 0]];
+    expect(swappedRecallAtK(docs, queries, tops, 1)).toEqual([1, 0, 0]);
+    expect(swappedRecallAtK(docs, queries, tops, 2)).toEqual([1, 0.5, 0]);
+    expect(() => swappedRecallAtK(docs, queries, [[0]], 1)).toThrow(/1 rows of results for 3 queries/);
+    expect(() => swappedRecallAtK(docs, [queries[0]], [[0]], 1)).toThrow(/at least 2 queries/);
   });
 
   it('summarises utilities: mean, standard error, helped and hurt counts', () => {

@@ -203,6 +203,34 @@ export function answerPriorRecallAtK(
   return hits / queries.length;
 }
 
+/**
+ * The query-swap control for recall@k: per query i, the share of the other queries j whose top rows
+ * (`tops[j]`, best first, with i's trivial candidate left out and cut to k) hold i's answer, in query
+ * order. A retriever that returns much the same passages for every query scores as well on this as on
+ * its own rows, so recall@k rising more than this shows retrieval that reads the query; a rise onto
+ * answer-rich hubs lifts both. `tops[j]` needs k + 1 rows when j's rows may hold i's trivial candidate.
+ */
+export function swappedRecallAtK(
+  docs: DocumentStore,
+  queries: readonly ClozeQuery[],
+  tops: readonly (readonly number[])[],
+  k = 5,
+  mode: 'passage' | 'sentence' = 'passage',
+): number[] {
+  if (tops.length !== queries.length) throw new Error(`swappedRecallAtK: ${tops.length} rows of results for ${queries.length} queries`);
+  if (queries.length < 2) throw new Error('swappedRecallAtK: needs at least 2 queries to swap');
+  return queries.map((q, i) => {
+    const { excludeId, tokensOf } = trivialCandidate(mode, docs, q);
+    const holds = new Map<number, boolean>();
+    const held = (r: number) => holds.get(r) ?? holds.set(r, containsSpan(tokensOf(r), q.answer)).get(r)!;
+    let hits = 0;
+    tops.forEach((rows, j) => {
+      if (j !== i && rows.filter((r) => docs.ids[r] !== excludeId).slice(0, k).some(held)) hits++;
+    });
+    return hits / (queries.length - 1);
+  });
+}
+
 /** Probability that k of n passages drawn uniformly without replacement include one of `holding`. */
 export function chanceOfHit(n: number, holding: number, k: number): number {
   let miss = 1;
