@@ -16,6 +16,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { mean } from 'simple-statistics';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { answerHoldingCounts, swappedRecallAtK } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
@@ -77,7 +78,6 @@ async function main() {
         `recall@5 ${recall(5, 0)} → ${recall(5, 1)} (gained ${gained} / lost ${lost}, sign test p = ${signTest(gained, lost).toFixed(3)}); recall@20 ${recall(20, 0)} → ${recall(20, 1)}; ` +
         `log2 rank of the first answer passage, after − before: ${formatSummary(logShift)} (moved down / up)`,
     );
-    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     console.log(
       `  query-swap control: recall@5 on the other queries' top 5 ${mean(swapped[0][s]).toFixed(3)} → ${mean(swapped[1][s]).toFixed(3)}; ` +
         `rise of recall@5 beyond it, per query: ${formatSummary(queryDependentRise(ranks[0][s], ranks[1][s], swapped[0][s], swapped[1][s]))}`,

@@ -221,8 +221,7 @@ export function swappedRecallAtK(
   if (queries.length < 2) throw new Error('swappedRecallAtK: needs at least 2 queries to swap');
   return queries.map((q, i) => {
     const { excludeId, tokensOf } = trivialCandidate(mode, docs, q);
-    const holds = new Map<number, boolean>();
-    const held = (r: number) => holds.get(r) ?? holds.set(r, containsSpan(tokensOf(r), q.answer)).get(r)!;
+    const held = (r: number) => containsSpan(tokensOf(r), q.answer);
     let hits = 0;
     tops.forEach((rows, j) => {
       if (j !== i && rows.filter((r) => docs.ids[r] !== excludeId).slice(0, k).some(held)) hits++;
