@@ -7,20 +7,26 @@
 // checkpoint (bench:learning's, written with LEARNING_WARM=PATH; env as that run) it ranks the whole
 // corpus on a fresh index and prints recall@5 and @20, next to random retrieval and BM25; then the
 // pair: questions gained / lost at 5 and the mean change of log2 of the rank of the first passage
-// holding an answer (negative = moved up), with the questions moved down / up.
-import { readFileSync } from 'node:fs';
+// holding an answer (negative = moved up), with the questions moved down / up; and the query-swap
+// control (swappedShare): each question scored on the other questions' top 5, before → after, with the
+// rise of recall@5 beyond it (answers such as "Europe" sit in many passages, so hubs alone score well).
+// QA_RECALL_OUT=FILE.json (two checkpoints) also writes the per-question ranks and swapped shares in
+// bench/recall-pool.ts's format, to pool seeds.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { mean } from 'simple-statistics';
 import { Bm25Retriever } from '../src/model/bm25';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { parseQa } from '../src/model/corpus-format';
 import { containsSpan, type ClozeQuery } from '../src/model/data';
-import { chanceOfHit } from '../src/model/evaluate';
+import { chanceOfHit, swappedShare } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../src/model/tokenizer';
 import { RealmTrainer } from '../src/model/trainer';
 import { answerRanksOver, formatSummary, learningConfig, learningData, learningEnv, learningSchedule, rankShift } from './learning-setup';
+import { queryDependentRise } from './stats';
 
 /** One retrieval query per (question, answer string); `question[i]` is the question of query i. */
 function qaQueries(dir: string): { queries: ClozeQuery[]; question: number[]; count: number } {
@@ -75,24 +81,46 @@ async function main() {
     `${count} QA questions (${queries.length} answer strings; ${count - answerable} with no passage holding an answer); ` +
       `recall@5 by chance ${chance(5).toFixed(3)}, @20 ${chance(20).toFixed(3)}; BM25 recall@5 ${(bm25Hit.filter(Boolean).length / count).toFixed(3)}`,
   );
+  // The query-swap control: the answer strings of a question share its input, so its first query's rows are its top.
+  const firstQuery = new Array<number>(count).fill(-1);
+  question.forEach((q, i) => firstQuery[q] < 0 && (firstQuery[q] = i));
+  const asked = firstQuery.flatMap((i, q) => (i < 0 ? [] : [q])); // questions with at least one answer string
+  const inTop5 = (q: number, rows: readonly number[]) => rows.slice(0, 5).some((r) => holding[q].has(r));
   const all: (number | null)[][] = [];
+  const swapped: number[][] = [];
   for (const path of paths) {
     trainer.restore(decodeCheckpoint(readFileSync(`${path}.json`, 'utf8'), readFileSync(`${path}.bin`)));
     const index = await freshIndex(trainer.model, docs);
     let ranks: (number | null)[];
+    const tops: number[][] = [];
     try {
-      ranks = await answerRanksOver(trainer.model, index, docs, queries, index.size);
+      ranks = await answerRanksOver(trainer.model, index, docs, queries, index.size, tops);
     } finally {
       index.dispose();
     }
     const best = perQuestion(ranks, question, count);
-    all.push(best);
+    all.push(asked.map((q) => best[q]));
+    const share = swappedShare(
+      asked.map((q) => tops[firstQuery[q]]),
+      (i, rows) => inTop5(asked[i], rows),
+    );
+    swapped.push(share);
     const recall = (k: number) => (best.filter((r) => r !== null && r <= k).length / count).toFixed(3);
-    console.log(`${path} (step ${trainer.stepCount}): recall@5 ${recall(5)}, recall@20 ${recall(20)}`);
+    console.log(`${path} (step ${trainer.stepCount}): recall@5 ${recall(5)}, recall@20 ${recall(20)}; query-swap control ${mean(share).toFixed(3)}`);
   }
   for (let p = 1; p < all.length; p++) {
     const { gained, lost, logShift } = rankShift(all[0], all[p]);
-    console.log(`${paths[0]} → ${paths[p]}: gained ${gained} / lost ${lost} at 5; log2 rank, after − before: ${formatSummary(logShift)} (moved down / up)`);
+    const rise = queryDependentRise(all[0], all[p], swapped[0], swapped[p]);
+    console.log(
+      `${paths[0]} → ${paths[p]}: gained ${gained} / lost ${lost} at 5; log2 rank, after − before: ${formatSummary(logShift)} (moved down / up); ` +
+        `rise of recall@5 beyond the query-swap control, per question: ${formatSummary(rise)}`,
+    );
+  }
+  const out = process.env.QA_RECALL_OUT;
+  if (out) {
+    if (paths.length !== 2) throw new Error('QA_RECALL_OUT needs exactly two checkpoints, before and after');
+    const questions = { before: all[0], after: all[1], swappedBefore: swapped[0], swappedAfter: swapped[1] };
+    writeFileSync(out, JSON.stringify({ before: paths[0], after: paths[1], seed, questions }));
   }
   trainer.dispose();
 }

@@ -1,9 +1,10 @@
 // `npx tsx bench/recall-pool.ts FILE.json ...`: does recall@5 of a passage holding the answer rise
-// across seeds? Reads the per-query ranks that bench/recall-shift.ts writes with RECALL_SHIFT_OUT (one
-// file per seed, each pairing a model after ICT + MLM with the same model after REALM) and prints, for
-// the held-out and the 260 training queries: each seed's recall@5 before → after (gained / lost), the
+// across seeds? Reads the per-query ranks that bench/recall-shift.ts writes with RECALL_SHIFT_OUT, or
+// bench/qa-recall.ts with QA_RECALL_OUT (one file per seed, each pairing a model after ICT + MLM with
+// the same model after REALM) and prints, for each query set in them (held-out and 260 training
+// queries, or QA questions): each seed's recall@5 before → after (gained / lost), the
 // change over seeds as mean ± s.e. with how many seeds rose / fell, and the queries gained and lost
-// pooled over seeds with the two-sided exact sign test; and, where recall-shift wrote it, the rise of
+// pooled over seeds with the two-sided exact sign test; and, where the file has it, the rise of
 // recall@5 beyond the query-swap control (queryDependentRise) per seed and over seeds. Seeds, not queries, are the independent units:
 // the same 65 held-out queries recur in every seed, so the pooled sign test is a summary, not a test
 // over independent draws.
@@ -16,9 +17,12 @@ type Ranks = { before: (number | null)[]; after: (number | null)[]; swappedBefor
 
 function main() {
   const files = process.argv.slice(2);
-  if (files.length === 0) throw new Error('usage: tsx bench/recall-pool.ts FILE.json ... (written by bench/recall-shift.ts with RECALL_SHIFT_OUT)');
+  if (files.length === 0) throw new Error('usage: tsx bench/recall-pool.ts FILE.json ... (written by bench/recall-shift.ts with RECALL_SHIFT_OUT or bench/qa-recall.ts with QA_RECALL_OUT)');
   const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { seed: number } & Record<string, Ranks | number | string>);
-  for (const set of ['held-out', '260 training']) {
+  // recall-shift writes 'held-out' and '260 training'; qa-recall (QA_RECALL_OUT) writes 'questions'.
+  const sets = Object.keys(runs[0]).filter((key) => Array.isArray((runs[0][key] as Ranks | undefined)?.before));
+  if (sets.length === 0) throw new Error(`${files[0]}: no per-query ranks`);
+  for (const set of sets) {
     const changes: number[] = [];
     const shifts: number[] = [];
     const beyond: number[] = [];

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_CTX, padBatch } from './bert';
 import { makeConfig } from './config';
 import { containsSpan, documentStore, syntheticWorld } from './data';
-import { answerPriorRecallAtK, answerRanks, evaluateCloze, RandomRetrieval, recallHits, swappedRecallAtK, utilitySummary } from './evaluate';
+import { answerPriorRecallAtK, answerRanks, evaluateCloze, RandomRetrieval, recallHits, swappedRecallAtK, swappedShare, utilitySummary } from './evaluate';
 import { freshIndex } from './index-refresh';
 import { DenseMipsIndex } from './mips';
 import { readerInput } from './knowledge-encoder';
@@ -109,6 +109,19 @@ describe('evaluateCloze', () => {
     expect(swappedRecallAtK(docs, queries, tops, 2)).toEqual([1, 0.5, 0]);
     expect(() => swappedRecallAtK(docs, queries, [[0]], 1)).toThrow(/1 rows of results for 3 queries/);
     expect(() => swappedRecallAtK(docs, [queries[0]], [[0]], 1)).toThrow(/at least 2 queries/);
+  });
+
+  it('swappedShare: any holding rule, e.g. questions with several answer strings', () => {
+    // Three questions; question i is answered by rows in answers[i] (one or several answer strings).
+    const answers = [new Set([1, 4]), new Set([2]), new Set([0, 3])];
+    const top2 = (i: number, rows: readonly number[]) => rows.slice(0, 2).some((r) => answers[i].has(r));
+    // q0 on q1's [4, 2] (4: yes) and q2's [0, 2] (no): 1/2. q1 on [1, 3] (no) and [0, 2] (yes): 1/2.
+    // q2 on [1, 3] (3: yes) and [4, 2] (no): 1/2.
+    const tops = [[1, 3, 0], [4, 2, 0], [0, 2, 4]];
+    expect(swappedShare(tops, top2)).toEqual([0.5, 0.5, 0.5]);
+    // Only the first row: q0 on 4 (yes) and 0 (no); q1 on 1 and 0 (no); q2 on 1 (no) and 4 (no).
+    expect(swappedShare(tops, (i, rows) => answers[i].has(rows[0]))).toEqual([0.5, 0, 0]);
+    expect(() => swappedShare([[0]], top2)).toThrow(/at least 2 queries/);
   });
 
   it('summarises utilities: mean, standard error, helped and hurt counts', () => {

@@ -204,6 +204,15 @@ export function answerPriorRecallAtK(
 }
 
 /**
+ * The query-swap control's core: per query i, the share of the other queries j for which
+ * `holds(i, tops[j])`, i.e. whose result rows would have answered i. In query order.
+ */
+export function swappedShare(tops: readonly (readonly number[])[], holds: (i: number, rows: readonly number[]) => boolean): number[] {
+  if (tops.length < 2) throw new Error('swappedShare: needs at least 2 queries to swap');
+  return tops.map((_, i) => tops.reduce((hits, rows, j) => hits + (j !== i && holds(i, rows) ? 1 : 0), 0) / (tops.length - 1));
+}
+
+/**
  * The query-swap control for recall@k: per query i, the share of the other queries j whose top rows
  * (`tops[j]`, best first, with i's trivial candidate left out and cut to k) hold i's answer, in query
  * order. A retriever that returns much the same passages for every query scores as well on this as on
@@ -218,16 +227,15 @@ export function swappedRecallAtK(
   mode: 'passage' | 'sentence' = 'passage',
 ): number[] {
   if (tops.length !== queries.length) throw new Error(`swappedRecallAtK: ${tops.length} rows of results for ${queries.length} queries`);
-  if (queries.length < 2) throw new Error('swappedRecallAtK: needs at least 2 queries to swap');
-  return queries.map((q, i) => {
+  const answered = queries.map((q) => {
     const { excludeId, tokensOf } = trivialCandidate(mode, docs, q);
-    const held = (r: number) => containsSpan(tokensOf(r), q.answer);
-    let hits = 0;
-    tops.forEach((rows, j) => {
-      if (j !== i && rows.filter((r) => docs.ids[r] !== excludeId).slice(0, k).some(held)) hits++;
-    });
-    return hits / (queries.length - 1);
+    return (rows: readonly number[]) =>
+      rows
+        .filter((r) => docs.ids[r] !== excludeId)
+        .slice(0, k)
+        .some((r) => containsSpan(tokensOf(r), q.answer));
   });
+  return swappedShare(tops, (i, rows) => answered[i](rows));
 }
 
 /** Probability that k of n passages drawn uniformly without replacement include one of `holding`. */
