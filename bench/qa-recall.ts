@@ -61,6 +61,7 @@ async function main() {
   await tf.setBackend('wasm');
   const paths = process.argv.slice(2);
   if (paths.length === 0) throw new Error('usage: tsx bench/qa-recall.ts CHECKPOINT... (bench:learning checkpoints, without .json)');
+  if (process.env.QA_RECALL_OUT && paths.length !== 2) throw new Error('QA_RECALL_OUT needs exactly two checkpoints, before and after');
   const { seed } = learningSchedule();
   const data = learningData(seed);
   const trainer = new RealmTrainer({ config: learningConfig(data), data });
@@ -118,7 +119,6 @@ async function main() {
   }
   const out = process.env.QA_RECALL_OUT;
   if (out) {
-    if (paths.length !== 2) throw new Error('QA_RECALL_OUT needs exactly two checkpoints, before and after');
     const questions = { before: all[0], after: all[1], swappedBefore: swapped[0], swappedAfter: swapped[1] };
     writeFileSync(out, JSON.stringify({ before: paths[0], after: paths[1], seed, questions }));
   }
