@@ -22,7 +22,12 @@ export function learningSchedule(): { ict: number; mlm: number; realm: number; s
 
 export function learningData(seed: number): TrainingData {
   const tiny = PRESETS.tiny;
-  return loadData(learningEnv('CORPUS', 'public/corpus/tiny'), seed, { masking: tiny.masking, maxQueryLength: tiny.maxQueryLength, maxMasks: tiny.maxMasks });
+  return loadData(learningEnv('CORPUS', 'public/corpus/tiny'), seed, {
+    masking: tiny.masking,
+    maxQueryLength: tiny.maxQueryLength,
+    maxMasks: tiny.maxMasks,
+    spansPerSentence: Number(learningEnv('SPANS_PER_SENTENCE', '1')),
+  });
 }
 
 export function learningConfig(data: TrainingData): RealmConfig {

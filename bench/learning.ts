@@ -16,6 +16,7 @@
 // the learning rate in REALM), LEARNING_READER_LR_SCALE (1: the reader's; 0 freezes it), LEARNING_REALM_ICT_WEIGHT (0: the ICT loss added to each REALM step), LEARNING_ICT_MASKED (0: share of masked ICT pseudo-queries),
 // LEARNING_MLM_PAIRS (0: share of sentence pairs in the MLM warm-up), LEARNING_MLM_PAIR_MASKING
 // (random | salient | answer: how those pairs are masked, see mlmPairMasking in config.ts), LEARNING_HIDDEN (32),
+// LEARNING_SPANS_PER_SENTENCE (1: training queries per sentence, one per salient span up to this many),
 // LEARNING_MODE=per-mask|joint, LEARNING_EXCLUDE=passage|sentence (the trivial candidate, see
 // trivialExclusion in config.ts), LEARNING_WARM=PATH (reuse the ICT + MLM warm starts; the trained
 // model is saved to PATH-final). About 15 minutes on 2 quiet cores.

@@ -46,6 +46,8 @@ export interface CorpusDataOptions {
   maxQueryLength?: number;
   maxMasks?: number;
   maxQueries?: number;
+  /** Queries per sentence, one per salient span up to this many (BuildDataOptions). Default 1. */
+  spansPerSentence?: number;
   /** Use only the first N cloze items as the held-out set (all are still excluded from training). */
   maxHeldOut?: number;
 }
@@ -59,6 +61,7 @@ export function corpusTrainingData(dir: string, o: CorpusDataOptions = {}): Trai
     maxQueryLength: o.maxQueryLength,
     maxMasks: o.maxMasks,
     maxQueries: o.maxQueries,
+    spansPerSentence: o.spansPerSentence,
   });
   if (o.maxHeldOut !== undefined) data.heldOut = data.heldOut.slice(0, o.maxHeldOut);
   return { ...data, corpus };

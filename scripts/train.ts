@@ -73,7 +73,7 @@ export function loadData(spec: string, seed: number, opts: Omit<CorpusDataOption
   const data = corpusTrainingData(spec, { ...opts, seed });
   const r = data.report;
   process.stderr.write(
-    `corpus ${spec}: ${data.passages.length} passages, ${r.masking.examples} masked sentences (${r.masking.salient} salient, ` +
+    `corpus ${spec}: ${data.passages.length} passages, ${r.masking.examples} training queries (${r.masking.salient} salient, ` +
       `${r.masking.fallback} random-span fallbacks, ${r.masking.heldOut} held out)` +
       (r.queriesBeforeSample > data.queries.length ? `, ${data.queries.length} sampled` : '') +
       `, ${r.clozeUsed} cloze items (${r.clozeDropped} dropped), vocabulary ${data.vocabSize}\n`,

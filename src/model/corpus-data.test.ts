@@ -54,6 +54,16 @@ describe('buildTrainingData', () => {
     expect(d.vocabSize).toBe(tokenizer.size);
   });
 
+  it('spansPerSentence: one training query per salient span, the held-out set unchanged', () => {
+    const one = build(1);
+    const many = build(1, { spansPerSentence: 8 });
+    const sentenceOf = (q: { sourceDocId: string | null; sourceSentence?: number }) => `${q.sourceDocId}/${q.sourceSentence}`;
+    expect(many.queries.length).toBeGreaterThan(one.queries.length);
+    expect(new Set(many.queries.map(sentenceOf))).toEqual(new Set(one.queries.map(sentenceOf))); // the same sentences
+    expect(many.heldOut).toEqual(one.heldOut);
+    expect(many.queries.some((q) => q.sourceDocId === 'a4' && tokenizer.decode(q.targets) === 'marie curie')).toBe(true);
+  });
+
   it('masks every sentence except the held-out ones, with its passage as sourceDocId', () => {
     const d = build(1);
     const sentences = CORPUS.reduce((n, p) => n + splitSentences(p.text).length, 0);

@@ -4,7 +4,7 @@
 //   passages      title ids + sentence ids (sentences by `splitSentences`), in corpus order: row i is
 //                 passage i, the same order as the chunks in IndexedDB and the rows of the MIPS index.
 //   queries       REALM's x: every sentence (or a seeded sample of at most `maxQueries`) masked by the
-//                 chosen strategy (masking.ts), `sourceDocId` = its passage, EXCEPT the sentences of the
+//                 chosen strategy (masking.ts; `spansPerSentence` > 1: one query per salient span), `sourceDocId` = its passage, EXCEPT the sentences of the
 //                 held-out cloze items (the sentence holding [start, end) of an item in its passage).
 //   heldOut       the cloze items as queries: exactly the answer span's wordpieces masked, `answer` =
 //                 those ids (recall@k looks for a passage holding them).
@@ -53,6 +53,8 @@ export interface BuildDataOptions {
   maxQueries?: number;
   /** Share of passages held out of ICT. Default 0.1. */
   ictHeldOutShare?: number;
+  /** Queries per sentence, one per salient span up to this many (salient masking; maskPassage). Default 1, REALM's. */
+  spansPerSentence?: number;
 }
 
 export interface CorpusDataReport {
@@ -144,7 +146,7 @@ export function buildTrainingData(
   let queries: MaskedExample[] = [];
   corpus.forEach((p) => {
     const spans = (p.spans ?? tagSalientSpans(p.text)).map(toCharSpan);
-    queries.push(...maskPassage({ id: p.id, text: p.text, spans }, tokenizer, masker, rng, held));
+    queries.push(...maskPassage({ id: p.id, text: p.text, spans }, tokenizer, masker, rng, held, opts.spansPerSentence));
   });
   const before = queries.length;
   if (opts.maxQueries !== undefined && queries.length > opts.maxQueries) {

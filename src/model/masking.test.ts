@@ -219,4 +219,18 @@ describe('maskPassage', () => {
     expect(exs.map((e) => tok.decode(e.inputIds))).not.toContain(expect.stringContaining('crowned'));
     expect(m.stats.heldOut).toBe(1);
   });
+  it('gives one query per salient span, up to spansPerSentence, each masking exactly that span', () => {
+    const all = maskPassage(passage, tok, createMasker('salient', { vocabSize: tok.size }), new Rng(3), new Set(), 8);
+    // Napoleon, Ajaccio, 1769 | Paris | the fallback for "It rained."
+    expect(all).toHaveLength(5);
+    expect(all.slice(0, 3).map((ex) => tok.decode(ex.targets)).sort()).toEqual(['1769', 'ajaccio', 'napoleon']);
+    expect(all.slice(0, 3).every((ex) => ex.sourceSentence === 0 && ex.maskPositions.length === ex.targets.length)).toBe(true);
+    expect(tok.decode(all[3].targets)).toBe('paris');
+    expect(all[4].sourceSentence).toBe(2);
+    const two = maskPassage(passage, tok, createMasker('salient', { vocabSize: tok.size }), new Rng(3), new Set(), 2);
+    expect(two.filter((ex) => ex.sourceSentence === 0)).toHaveLength(2);
+    expect(new Set(two.filter((ex) => ex.sourceSentence === 0).map((ex) => tok.decode(ex.targets))).size).toBe(2);
+    // Other strategies do not read spans: one query per sentence whatever the limit.
+    expect(maskPassage(passage, tok, createMasker('random-span', { vocabSize: tok.size }), new Rng(3), new Set(), 8)).toHaveLength(3);
+  });
 });

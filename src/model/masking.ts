@@ -312,7 +312,10 @@ export interface PassageToMask {
 
 /**
  * One masked query per sentence of a passage (REALM: the sentence is the query x), skipping the
- * sentences whose `heldOutKey(passage.id, sentence.start)` is in `heldOut` (the cloze set).
+ * sentences whose `heldOutKey(passage.id, sentence.start)` is in `heldOut` (the cloze set). With
+ * `spansPerSentence` n > 1 a sentence with several salient spans gives up to n queries, each masking
+ * one of them (distinct spans, in seeded random order); a sentence with one span or none still gives
+ * one. Only the salient masker reads spans, so the other strategies ignore n.
  */
 export function maskPassage(
   passage: PassageToMask,
@@ -320,6 +323,7 @@ export function maskPassage(
   masker: Masker,
   rng: Rng,
   heldOut: ReadonlySet<string> = new Set(),
+  spansPerSentence = 1,
 ): MaskedExample[] {
   const out: MaskedExample[] = [];
   let sentence = -1; // counts the non-empty sentences, as tokenizePassage keeps them
@@ -331,11 +335,27 @@ export function maskPassage(
       continue;
     }
     const spans = (passage.spans ?? []).filter((sp) => sp.start >= sent.start && sp.end <= sent.end);
-    const ex = masker.mask(
-      { ids, offsets: offsets.map(([a, b]) => [a + sent.start, b + sent.start]), spans, sourceDocId: passage.id },
-      rng,
-    );
-    if (ex) out.push({ ...ex, sourceSentence: sentence });
+    const shifted = offsets.map(([a, b]): [number, number] => [a + sent.start, b + sent.start]);
+    // Each offer is the span list one query is masked from: all spans (the masker picks one), or one span each.
+    const offers = masker.strategy === 'salient' && spansPerSentence > 1 ? distinctSpans(spans, rng, spansPerSentence).map((sp) => [sp]) : [spans];
+    for (const offer of offers.length > 0 ? offers : [[]]) {
+      const ex = masker.mask({ ids, offsets: shifted, spans: offer, sourceDocId: passage.id }, rng);
+      if (ex) out.push({ ...ex, sourceSentence: sentence });
+    }
   }
   return out;
+}
+
+/** Up to `n` of `spans` with distinct [start, end), in seeded random order. */
+function distinctSpans(spans: readonly CharSpan[], rng: Rng, n: number): CharSpan[] {
+  const seen = new Set<string>();
+  const unique = spans.filter((sp) => {
+    const key = `${sp.start}:${sp.end}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+  for (let i = unique.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [unique[i], unique[j]] = [unique[j], unique[i]];
+  }
+  return unique.slice(0, n);
 }
