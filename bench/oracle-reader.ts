@@ -9,7 +9,11 @@
 // realmIctWeight > 0 (LEARNING_REALM_ICT_WEIGHT) the trainer's added ICT loss. It prints recall@5
 // of a passage holding the answer on the held-out cloze queries and the training sample before and
 // after, with the queries gained / lost. Env: ORACLE_STEPS (600); ORACLE_OUT=PATH saves the trained
-// model to PATH.json/.bin, for bench/recall-shift.ts WARM PATH (ranks, hubs).
+// model to PATH.json/.bin, for bench/recall-shift.ts WARM PATH (ranks, hubs). ORACLE_GOLD=1 (not REALM:
+// a ceiling) also puts a passage holding the answer, drawn from the whole corpus, in place of the last
+// retrieved candidate of every query whose k - 1 hold none: the retriever then gets the oracle's signal
+// on every training query that has such a passage, not only where the stale index already finds one,
+// so what it learns is bounded by how its training queries carry over, not by what it retrieves.
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -17,12 +21,13 @@ import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { containsSpan, maskedAnswer, sampleRows, type ClozeQuery } from '../src/model/data';
 import { ictLoss } from '../src/model/ict';
 import { freshIndex } from '../src/model/index-refresh';
-import type { MipsIndex } from '../src/model/mips';
+import type { MipsIndex, MipsSearchResult } from '../src/model/mips';
 import { AdamW, learningRateAt } from '../src/model/optimizer';
 import { maskValidity, realmLossFromLogProbs } from '../src/model/realm-loss';
-import { disposeBatch, prepareRealmBatch, retrievalScores, trivialCandidate } from '../src/model/realm-step';
+import { disposeBatch, prepareRealmBatch, retrievalScores, trivialCandidate, type DocumentStore, type RealmQuery } from '../src/model/realm-step';
 import { Rng } from '../src/model/rng';
 import { RealmTrainer } from '../src/model/trainer';
+import type { RealmConfig } from '../src/model/config';
 import { answerRanksOver, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
 
 const LOG_P_HOLDING = Math.log(0.2);
@@ -34,6 +39,7 @@ async function main() {
   const warm = process.argv[2];
   if (!warm) throw new Error('usage: tsx bench/oracle-reader.ts WARM (a bench:learning warm start, without .json)');
   const steps = Number(process.env.ORACLE_STEPS ?? 600);
+  const gold = process.env.ORACLE_GOLD === '1';
   const { seed } = learningSchedule();
   const data = learningData(seed);
   const trainer = new RealmTrainer({ config: learningConfig(data), data });
@@ -62,7 +68,7 @@ async function main() {
       index = await freshIndex(model, docs, t);
     }
     const queries = sampleRows(rng, data.queries.length, config.batchSize).map((i) => data.queries[i]);
-    const batch = await prepareRealmBatch(model, index!, docs, queries);
+    const batch = await prepareRealmBatch(model, gold ? withGold(index!, queries, config, docs, rng) : index!, docs, queries);
     // The oracle's log p(y_j|z,x) [B, k, M]: candidate 0 is the null document.
     const logPy = new Float32Array(batch.b * batch.k * batch.m);
     queries.forEach((q, i) => {
@@ -92,7 +98,7 @@ async function main() {
   const after = [await hits(data.heldOut), await hits(seen)];
   process.stderr.write('\n');
   console.log(`oracle reader, ${steps} REALM steps from ${warm} (batch ${config.batchSize}, k = ${config.k}, τ ${config.retrievalTemperature}, retriever lr ${peak}, ${config.marginalisation}, ICT weight ${config.realmIctWeight}); ` +
-    `${(100 * holdingShare).toFixed(1)}% of retrieved candidates held the answer`);
+    `${(100 * holdingShare).toFixed(1)}% of retrieved candidates held the answer${gold ? ' (with gold passages put in)' : ''}`);
   ['held-out cloze', `${seen.length} training`].forEach((name, s) => {
     const n = before[s].length;
     const r = (h: boolean[]) => (h.filter(Boolean).length / n).toFixed(3);
@@ -108,6 +114,33 @@ async function main() {
   }
   trainer.dispose();
   optimizer.dispose();
+}
+
+/**
+ * ORACLE_GOLD: `index` for one batch, whose search puts a passage holding query b's answer (a seeded
+ * draw over the corpus, never the excluded one) in place of b's last result when none of them holds it.
+ */
+function withGold(index: MipsIndex, queries: readonly RealmQuery[], config: RealmConfig, docs: DocumentStore, rng: Rng): MipsIndex {
+  return {
+    version: index.version,
+    size: index.size,
+    dim: index.dim,
+    ids: index.ids,
+    dispose: () => undefined, // the batch borrows the index; the caller disposes it
+    search(q, k, excludeIds): MipsSearchResult {
+      const found = index.search(q, k, excludeIds);
+      const rows = found.indices.arraySync() as number[][];
+      queries.forEach((query, b) => {
+        const answer = maskedAnswer(query);
+        const { excludeId, tokensOf } = trivialCandidate(config.trivialExclusion, docs, query);
+        if (rows[b].some((r) => containsSpan(tokensOf(r), answer))) return;
+        const holding = index.ids.flatMap((id, r) => (id !== excludeId && containsSpan(tokensOf(r), answer) ? [r] : []));
+        if (holding.length > 0) rows[b][k - 1] = holding[rng.int(holding.length)];
+      });
+      found.indices.dispose();
+      return { scores: found.scores, indices: tf.tensor2d(rows, [rows.length, k], 'int32') };
+    },
+  };
 }
 
 main().catch((e) => {
