@@ -4,8 +4,9 @@
 //   passages      title ids + sentence ids (sentences by `splitSentences`), in corpus order: row i is
 //                 passage i, the same order as the chunks in IndexedDB and the rows of the MIPS index.
 //   queries       REALM's x: every sentence (or a seeded sample of at most `maxQueries`) masked by the
-//                 chosen strategy (masking.ts; `spansPerSentence` > 1: one query per salient span), `sourceDocId` = its passage, EXCEPT the sentences of the
-//                 held-out cloze items (the sentence holding [start, end) of an item in its passage).
+//                 chosen strategy (masking.ts; with `spansPerSentence` > 1 one query per salient span),
+//                 `sourceDocId` = its passage, EXCEPT the sentences of the held-out cloze items (the
+//                 sentence holding [start, end) of an item in its passage).
 //   heldOut       the cloze items as queries: exactly the answer span's wordpieces masked, `answer` =
 //                 those ids (recall@k looks for a passage holding them).
 //   ictHeldOut    a seeded share of the passages that ICT never trains on (for ICT recall@k).
