@@ -2,7 +2,8 @@
 // reader that always prefers the passages holding the answer? It takes the ICT + MLM warm start WARM
 // (bench:learning's, LEARNING_WARM=PATH; env as that run) and runs REALM steps in which the reader is
 // replaced by an oracle: log p(y_j|z,x) = log 0.2 where candidate z holds the query's answer, log 0.02
-// where it does not (the null document too), a copying reader ten times surer with the answer in view.
+// where it does not (the null document too), a copying reader ten times surer with the answer in view
+// (ORACLE_MARGIN sets that gap in nats, default ln 10 = 2.3; the real readers' is 0.1-0.5).
 // Everything else is the REALM step: the stale index (refreshed every refreshEvery steps), the
 // passage exclusion, τ, the marginal loss (config.marginalisation) and its gradient into Embed_input
 // and Embed_doc, AdamW at lr × retrieverLearningRateScale with warm-up and decay, and with
@@ -31,7 +32,6 @@ import type { RealmConfig } from '../src/model/config';
 import { answerRanksOver, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
 
 const LOG_P_HOLDING = Math.log(0.2);
-const LOG_P_OTHER = Math.log(0.02);
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -40,6 +40,8 @@ async function main() {
   if (!warm) throw new Error('usage: tsx bench/oracle-reader.ts WARM (a bench:learning warm start, without .json)');
   const steps = Number(process.env.ORACLE_STEPS ?? 600);
   const gold = process.env.ORACLE_GOLD === '1';
+  // log p(y_j|z,x) where z does not hold the answer: ORACLE_MARGIN nats below a holding passage's.
+  const logPOther = LOG_P_HOLDING - Number(process.env.ORACLE_MARGIN ?? Math.log(10));
   const { seed } = learningSchedule();
   const data = learningData(seed);
   const trainer = new RealmTrainer({ config: learningConfig(data), data });
@@ -77,7 +79,7 @@ async function main() {
       for (let z = 0; z < batch.k; z++) {
         const holds = z > 0 && containsSpan(tokensOf(batch.retrievedRows[i][z - 1]), answer);
         if (holds) holdingShare += 1 / (steps * batch.b * (batch.k - 1));
-        logPy.fill(holds ? LOG_P_HOLDING : LOG_P_OTHER, (i * batch.k + z) * batch.m, (i * batch.k + z + 1) * batch.m);
+        logPy.fill(holds ? LOG_P_HOLDING : logPOther, (i * batch.k + z) * batch.m, (i * batch.k + z + 1) * batch.m);
       }
     });
     const validity = maskValidity(batch.targets, batch.b, batch.m);
@@ -97,7 +99,7 @@ async function main() {
   index?.dispose();
   const after = [await hits(data.heldOut), await hits(seen)];
   process.stderr.write('\n');
-  console.log(`oracle reader, ${steps} REALM steps from ${warm} (batch ${config.batchSize}, k = ${config.k}, τ ${config.retrievalTemperature}, retriever lr ${peak}, ${config.marginalisation}, ICT weight ${config.realmIctWeight}); ` +
+  console.log(`oracle reader, ${steps} REALM steps from ${warm} (margin ${(LOG_P_HOLDING - logPOther).toFixed(2)} nats, batch ${config.batchSize}, k = ${config.k}, τ ${config.retrievalTemperature}, retriever lr ${peak}, ${config.marginalisation}, ICT weight ${config.realmIctWeight}); ` +
     `${(100 * holdingShare).toFixed(1)}% of retrieved candidates held the answer${gold ? ' (with gold passages put in)' : ''}`);
   ['held-out cloze', `${seen.length} training`].forEach((name, s) => {
     const n = before[s].length;
