@@ -13,7 +13,7 @@
 import { splitSentences, type SentenceSpan } from './blocks';
 import type { MaskingStrategy } from './config';
 import { heldOutKey } from './corpus-format';
-import type { ClozeQuery, TokenizedPassage, TrainingData } from './data';
+import { sampleDistinct, type ClozeQuery, type TokenizedPassage, type TrainingData } from './data';
 import { createMasker, maskPassage, type CharSpan, type MaskedExample, type MaskingStats } from './masking';
 import type { Rng } from './rng';
 import { tagSalientSpans } from './salient';
@@ -152,13 +152,13 @@ export function buildTrainingData(
   const before = queries.length;
   if (opts.maxQueries !== undefined && queries.length > opts.maxQueries) {
     // A seeded sample, kept in corpus order.
-    const keep = new Set(shuffledPrefix(rng, queries.length, opts.maxQueries));
+    const keep = new Set(sampleDistinct(rng, rowsUpTo(queries.length), opts.maxQueries));
     queries = queries.filter((_, i) => keep.has(i));
   }
 
   const passages = corpus.map((p, i) => tokenizePassage(p, tokenizer, sentencesOf[i]));
   const share = opts.ictHeldOutShare ?? 0.1;
-  const ictHeldOut = shuffledPrefix(rng, corpus.length, Math.round(corpus.length * share)).sort((a, b) => a - b);
+  const ictHeldOut = sampleDistinct(rng, rowsUpTo(corpus.length), Math.round(corpus.length * share)).sort((a, b) => a - b);
   return {
     passages,
     queries,
@@ -169,13 +169,5 @@ export function buildTrainingData(
   };
 }
 
-/** `count` distinct integers of [0, n), a seeded partial Fisher-Yates shuffle. */
-function shuffledPrefix(rng: Rng, n: number, count: number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  const c = Math.min(n, count);
-  for (let i = 0; i < c; i++) {
-    const j = i + rng.int(n - i);
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a.slice(0, c);
-}
+/** 0, 1, ..., n - 1. */
+const rowsUpTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
