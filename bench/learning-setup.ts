@@ -58,6 +58,7 @@ export function learningConfig(data: TrainingData): RealmConfig {
     retrieverLearningRateScale: Number(learningEnv('RETRIEVER_LR_SCALE', '0.1')),
     readerLearningRateScale: Number(learningEnv('READER_LR_SCALE', '1')),
     realmIctWeight: Number(learningEnv('REALM_ICT_WEIGHT', '0')),
+    realmDocGradient: learningEnv('DOC_GRADIENT', '1') === '1',
     hidden,
     intermediate: 2 * hidden,
     ...(process.env.LEARNING_MODE ? { marginalisation: parseMarginalisationOption(learningEnv('MODE', '')) } : {}),

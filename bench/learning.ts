@@ -13,7 +13,8 @@
 // (16, the tiny preset's: passages per ICT step, the in-batch negatives), LEARNING_SEED (1),
 // LEARNING_SHARE (1: one BERT for both embedders; 0: separate, REALM's default),
 // LEARNING_TAU (4: temperature of p(z|x)), LEARNING_RETRIEVER_LR_SCALE (0.1: the embedders' share of
-// the learning rate in REALM), LEARNING_READER_LR_SCALE (1: the reader's; 0 freezes it), LEARNING_REALM_ICT_WEIGHT (0: the ICT loss added to each REALM step), LEARNING_ICT_MASKED (0: share of masked ICT pseudo-queries),
+// the learning rate in REALM), LEARNING_READER_LR_SCALE (1: the reader's; 0 freezes it), LEARNING_REALM_ICT_WEIGHT (0: the ICT loss added to each REALM step), LEARNING_DOC_GRADIENT (1; 0 holds
+// Embed_doc(z) fixed in REALM's p(z|x), see realmDocGradient in config.ts), LEARNING_ICT_MASKED (0: share of masked ICT pseudo-queries),
 // LEARNING_MLM_PAIRS (0: share of sentence pairs in the MLM warm-up), LEARNING_MLM_PAIR_MASKING
 // (random | salient | answer: how those pairs are masked, see mlmPairMasking in config.ts), LEARNING_HIDDEN (32),
 // LEARNING_SPANS_PER_SENTENCE (1: training queries per sentence, one per salient span up to this many),
@@ -126,7 +127,7 @@ async function main() {
     `${what}: ${data.passages.length} passages, ${data.queries.length} training queries, ` +
     `${data.heldOut.length} held-out cloze queries; tiny preset (${trainer.model.parameterCount().toLocaleString()} parameters), ` +
     `batch ${config.batchSize}, k = ${config.k} (incl. null), ${config.marginalisation}, lr ${config.learningRate}, ` +
-    `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, MLM sentence pairs ${config.mlmPairProbability} (${config.mlmPairMasking} masks), retriever lr x${config.retrieverLearningRateScale} and reader lr x${config.readerLearningRateScale} in REALM, ICT loss weight ${config.realmIctWeight} in REALM, hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
+    `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, MLM sentence pairs ${config.mlmPairProbability} (${config.mlmPairMasking} masks), retriever lr x${config.retrieverLearningRateScale} and reader lr x${config.readerLearningRateScale} in REALM, ICT loss weight ${config.realmIctWeight} in REALM,${config.realmDocGradient ? '' : ' Embed_doc fixed in p(z|x),'} hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
     `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${bm25.toFixed(3)}. ` +
     `The 5 passages holding the most training answers, the same for every query (answerPriorRecallAtK): ${prior.toFixed(3)}.\n`;
   console.log(text);

@@ -29,6 +29,8 @@ const HELP = `usage: npm run train -- [options]
   --retriever-lr-scale X         REALM phase: the embedders learn at lr x X (default 1)
   --reader-lr-scale X            REALM phase: the reader learns at lr x X (default 1; 0 freezes it)
   --realm-ict-weight W           REALM phase: add W x the ICT loss on a fresh ICT batch to each step's loss (default 0)
+  --realm-doc-gradient 0|1       REALM phase: 0 holds the retrieved passages' Embed_doc(z) fixed in p(z|x), so only Embed_input
+                                 learns from the marginal likelihood (default 1, REALM's)
   --ict-masked P                 share of ICT pseudo-queries that are masked REALM queries (default 0, as in ORQA/REALM)
   --mlm-pairs P                  share of MLM warm-up inputs that are sentence pairs in the reader's layout (default 0)
   --mlm-pair-masking M           how those pairs are masked: random (BERT's 15%, the default), salient (a REALM query's
@@ -101,6 +103,9 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('retrieverLearningRateScale', num(args, 'retriever-lr-scale'));
   set('readerLearningRateScale', num(args, 'reader-lr-scale'));
   set('realmIctWeight', num(args, 'realm-ict-weight'));
+  const docGradient = args.get('realm-doc-gradient');
+  if (docGradient !== undefined && docGradient !== '0' && docGradient !== '1') throw new Error(`--realm-doc-gradient is 0 or 1, got "${docGradient}"`);
+  if (docGradient !== undefined) over.realmDocGradient = docGradient === '1';
   const dropout = num(args, 'dropout');
   set('dropout', dropout);
   set('attentionDropout', dropout);

@@ -50,6 +50,7 @@ export interface RealmConfig {
   learningRate: number; // peak learning rate of AdamW
   readerLearningRateScale: number; // REALM phase only: the knowledge-augmented encoder's learning rate is learningRate x this (1 = REALM; 0 = a frozen reader, whose preferences the retriever then learns from unchanged)
   retrieverLearningRateScale: number; // REALM phase only: the embedders' learning rate is learningRate x this (1 = one rate for all; < 1 keeps the ICT-trained retriever from drifting while the reader learns)
+  realmDocGradient: boolean; // REALM phase only: false holds the re-embedded Embed_doc(z) fixed in p(z|x) (no gradient reaches it, as ORQA's frozen evidence encoder), so the marginal likelihood moves only Embed_input (with shared BERTs the shared body still moves, through the query side); true = REALM
   realmIctWeight: number; // REALM phase only: each step's loss adds this x the ICT loss on a fresh ICT batch, so the embedders stay query-dependent instead of drifting onto a few hub passages (0 = REALM's loss alone, the paper)
   weightDecay: number; // decoupled weight decay (not applied to biases and LayerNorm)
   warmupFraction: number; // share of each phase spent warming the learning rate up linearly
@@ -104,6 +105,7 @@ const COMMON: Omit<
   retrieverLearningRateScale: 1,
   readerLearningRateScale: 1,
   realmIctWeight: 0,
+  realmDocGradient: true,
   warmupFraction: 0.1,
   clipNorm: 1.0,
   seed: 1,

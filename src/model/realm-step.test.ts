@@ -8,6 +8,7 @@ import { docTokens, documentStore, syntheticWorld } from './data';
 import { freshIndex } from './index-refresh';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
+import { realmLoss } from './realm-loss';
 import { disposeBatch, prepareRealmBatch, realmForward } from './realm-step';
 import { EVAL_CTX } from './bert';
 import { Rng } from './rng';
@@ -111,6 +112,42 @@ describe('retrievalTemperature', () => {
     expectAllclose(soft.scores.flat(), plain.scores.flat().map((x) => x / 4), { rtol: 1e-5, atol: 1e-6 });
     expectAllclose(soft.logits, plain.logits);
     expect(() => makeConfig('tiny', { retrievalTemperature: 0 })).toThrow(/retrievalTemperature/);
+  });
+});
+
+describe('realmDocGradient', () => {
+  it('false: the same loss and Embed_input gradient, and no gradient reaches Embed_doc', async () => {
+    const data = syntheticWorld(6, { seedRng: new Rng(2) });
+    const run = async (realmDocGradient: boolean) => {
+      const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 8, k: 4, realmDocGradient });
+      const rng = new Rng(9);
+      const model = new RealmModel(cfg, () => rng.nextUint32());
+      const docs = documentStore(data.passages, cfg.maxDocLength);
+      const index = await freshIndex(model, docs);
+      const batch = await prepareRealmBatch(model, index, docs, data.queries.slice(0, 3));
+      const names = [...model.variables().keys()];
+      const { value, grads } = tf.variableGrads(() => {
+        const fwd = realmForward(model, batch, EVAL_CTX);
+        return realmLoss(fwd.retrievalScores, fwd.mlmLogits, batch.targets, 'joint').loss;
+      }, [...model.variables().values()]);
+      const byName = new Map(names.map((n) => [n, model.variables().get(n)!.name]));
+      const grad = async (prefix: string) => {
+        const parts = await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => grads[byName.get(n)!].data()));
+        return parts.flatMap((p) => Array.from(p));
+      };
+      const out = { loss: (await value.data())[0], input: await grad('embed_input/'), doc: await grad('embed_doc/') };
+      tf.dispose([value, ...Object.values(grads)]);
+      disposeBatch(batch);
+      index.dispose();
+      model.dispose();
+      return out;
+    };
+    const realm = await run(true);
+    const fixed = await run(false);
+    expect(fixed.loss).toBeCloseTo(realm.loss, 5);
+    expectAllclose(fixed.input, realm.input, { rtol: 1e-4, atol: 1e-7 });
+    expect(Math.max(...realm.doc.map(Math.abs))).toBeGreaterThan(1e-6);
+    expect(Math.max(...fixed.doc.map(Math.abs))).toBe(0);
   });
 });
 

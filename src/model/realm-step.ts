@@ -139,14 +139,24 @@ export interface RealmForward {
   mlmLogits: tf.Tensor4D; // [B, k, M, V]
 }
 
-/** Steps 5-6: f(x,z)/τ for the k candidates, the chosen passages re-embedded with the current Embed_doc. */
+/** x in the forward pass; in the backward pass no gradient flows through it (zeros). */
+const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor;
+  return { value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Steps 5-6: f(x,z)/τ for the k candidates, the chosen passages re-embedded with the current Embed_doc
+ * (held fixed, with no gradient, when realmDocGradient is false).
+ */
 export function retrievalScores(model: RealmModel, batch: PreparedRealmBatch, ctx: ForwardCtx): tf.Tensor2D {
   const { b, k } = batch;
   const d = model.config.retrieverDim;
   return tf.tidy(() => {
+    const docSide = model.config.realmDocGradient === false ? stopGradient : (t: tf.Tensor) => t;
     const qEmb = model.embedInput.embed(batch.queryIds, batch.querySegments, ctx); // [B, d]
-    const docEmb = model.embedDoc.embed(batch.docIds, batch.docSegments, ctx).reshape([b, k - 1, d]); // [B, k-1, d]
-    const nullEmb = model.embedDoc.embed(batch.nullIds, batch.nullSegments, ctx); // [1, d]
+    const docEmb = docSide(model.embedDoc.embed(batch.docIds, batch.docSegments, ctx)).reshape([b, k - 1, d]); // [B, k-1, d]
+    const nullEmb = docSide(model.embedDoc.embed(batch.nullIds, batch.nullSegments, ctx)) as tf.Tensor2D; // [1, d]
     const nullScore = tf.matMul(qEmb, nullEmb, false, true); // [B, 1]
     const docScores = tf.sum(tf.mul(qEmb.reshape([b, 1, d]), docEmb), -1); // [B, k-1]
     const tau = model.config.retrievalTemperature ?? 1;

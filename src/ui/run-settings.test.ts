@@ -61,6 +61,13 @@ describe('run settings in the URL', () => {
     expect(s.config.retrievalTemperature).toBe(4);
   });
 
+  it('reads a true / false choice as a boolean (docgrad)', () => {
+    expect(runSettingsFromUrl('?docgrad=false').config.realmDocGradient).toBe(false);
+    expect(runSettingsFromUrl('?docgrad=true').config.realmDocGradient).toBe(true);
+    expect(runSettingsFromUrl('').config.realmDocGradient).toBe(true);
+    expect(runSettingsFromUrl('?docgrad=no').warnings).toEqual(['Ignored docgrad=no: use one of true, false.']);
+  });
+
   it('round-trips through the URL: each parameter written is read back', () => {
     let search = '';
     for (const p of RUN_PARAMS) {

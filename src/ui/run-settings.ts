@@ -43,6 +43,7 @@ export const RUN_PARAMS: readonly RunParam[] = [
   { key: 'rlr', label: 'Retriever lr scale', field: 'retrieverLearningRateScale', kind: { type: 'float', min: 0 }, help: "In the REALM phase the embedders learn at the learning rate times this (1: one rate for all; 0: a frozen retriever)." },
   { key: 'dlr', label: 'Reader lr scale', field: 'readerLearningRateScale', kind: { type: 'float', min: 0 }, help: 'In the REALM phase the reader (knowledge-augmented encoder) learns at the learning rate times this (1: REALM; 0: a frozen reader, so the retriever learns from what the warm-up taught it).' },
   { key: 'rict', label: 'ICT weight in REALM', field: 'realmIctWeight', kind: { type: 'float', min: 0 }, help: "In the REALM phase each step also takes the ICT loss on a fresh batch of passages, times this, so the retriever keeps telling passages apart instead of drifting onto a few it returns for every query (0: REALM's loss alone, the paper)." },
+  { key: 'docgrad', label: 'Embed_doc gradient in REALM', field: 'realmDocGradient', kind: { type: 'choice', values: ['true', 'false'] }, help: "true: REALM's marginal likelihood trains both embedders (the paper). false: the retrieved passages' Embed_doc(z) are held fixed in p(z|x), so only Embed_input learns from it (as ORQA's frozen evidence encoder; ICT's loss in REALM still trains both)." },
   { key: 'ictmask', label: 'Masked ICT queries', field: 'ictMaskedQueryProbability', kind: { type: 'float', min: 0, max: 1 }, help: 'Share of ICT pseudo-queries that are masked REALM queries instead of plain sentences (0 is ORQA/REALM; at most 1).' },
   { key: 'mlmpairs', label: 'MLM sentence pairs', field: 'mlmPairProbability', kind: { type: 'float', min: 0, max: 1 }, help: "Share of the reader's MLM warm-up inputs that are BERT sentence pairs in the reader's layout: a sentence, then the rest of its passage (0: whole passages only; at most 1)." },
   { key: 'mlmmask', label: 'MLM pair masking', field: 'mlmPairMasking', kind: { type: 'choice', values: MLM_PAIR_MASKINGS }, help: "How the MLM warm-up's sentence pairs are masked. random: BERT's 15% of wordpieces in both segments. salient: the sentence is one of REALM's queries with its salient span masked, and the rest of its passage follows, so the reader learns to look for the answer in a document. answer: the same query followed by another passage that holds its span (found by string match), as a retrieved document would, so the reader learns to copy the answer from one." },
@@ -84,7 +85,12 @@ export function runSettingsFromUrl(search: string): PlainRunSettings {
     else values.set(p.key, r.value);
   }
   const overrides: Record<string, unknown> = {};
-  for (const p of RUN_PARAMS) if (p.field && values.has(p.key)) overrides[p.field] = values.get(p.key);
+  const defaults = makeConfig(preset);
+  for (const p of RUN_PARAMS) {
+    if (!p.field || !values.has(p.key)) continue;
+    const v = values.get(p.key);
+    overrides[p.field] = typeof defaults[p.field] === 'boolean' ? v === 'true' : v; // a true / false choice
+  }
   let config: RealmConfig;
   try {
     config = makeConfig(preset, overrides as Partial<RealmConfig>);
