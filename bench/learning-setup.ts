@@ -27,6 +27,7 @@ export function learningData(seed: number): TrainingData {
     maxQueryLength: tiny.maxQueryLength,
     maxMasks: tiny.maxMasks,
     spansPerSentence: Number(learningEnv('SPANS_PER_SENTENCE', '1')),
+    heldOutPassages: Number(learningEnv('HELD_OUT_PASSAGES', '0')),
   });
 }
 

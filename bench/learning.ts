@@ -18,6 +18,8 @@
 // LEARNING_MLM_PAIRS (0: share of sentence pairs in the MLM warm-up), LEARNING_MLM_PAIR_MASKING
 // (random | salient | answer: how those pairs are masked, see mlmPairMasking in config.ts), LEARNING_HIDDEN (32),
 // LEARNING_SPANS_PER_SENTENCE (1: training queries per sentence, one per salient span up to this many),
+// LEARNING_HELD_OUT_PASSAGES (0: N passages never trained on as queries, whose salient spans are a
+// second, larger held-out set, in its own table: cloze right with retrieval / null document, recall@5),
 // LEARNING_MODE=per-mask|joint, LEARNING_EXCLUDE=passage|sentence (the trivial candidate, see
 // trivialExclusion in config.ts), LEARNING_WARM=PATH (reuse the ICT + MLM warm starts; the trained
 // model is saved to PATH-final). About 15 minutes on 2 quiet cores.
@@ -48,6 +50,10 @@ async function main() {
   const prior = answerPriorRecallAtK(trainer.docs, trainingAnswers, data.heldOut, 5, config.trivialExclusion);
   const t0 = performance.now();
   const rows: string[][] = [];
+  // LEARNING_HELD_OUT_PASSAGES=N: the larger held-out set of those passages' salient spans, per stage.
+  const spans = data.heldOutSpans ?? [];
+  const chanceSpans = spans.length > 0 ? chanceRecallAtK(trainer.docs, spans, 5, config.trivialExclusion) : 0;
+  const spanRows: string[][] = [];
   // Per query: log p(y|x) with the retrieved documents minus with k-1 random ones (the null term cancels).
   const gain = (ret: number[], rnd: number[]) => utilitySummary(ret.map((x, i) => x - rnd[i]));
   const record = async (stage: string) => {
@@ -70,7 +76,12 @@ async function main() {
       formatSummary(gain(s.utilities, sRandom.utilities)),
       `${s.recallAt5.toFixed(3)} (${chanceSeen.toFixed(3)})`,
     ]);
-    process.stderr.write(`\n${stage}: ${rows[rows.length - 1].join(' | ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    if (spans.length > 0) {
+      const h = await trainer.evaluate(spans);
+      const m = h.queries;
+      spanRows.push([stage, String(trainer.stepCount), `${Math.round(h.clozeAccuracy * m)} / ${Math.round(h.clozeAccuracyNullOnly * m)} of ${m}`, `${h.recallAt5.toFixed(3)} (${chanceSpans.toFixed(3)})`]);
+    }
+    process.stderr.write(`\n${stage}: ${rows[rows.length - 1].join(' | ')}${spans.length > 0 ? ` | held-out passages: ${spanRows[spanRows.length - 1].slice(2).join(' | ')}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   };
   // LEARNING_WARM=PATH: reuse the model after ICT + MLM from PATH.json/.bin (written there by the first
   // run with that PATH), so runs that differ only in their REALM settings skip the identical warm starts.
@@ -121,6 +132,8 @@ async function main() {
     `${seen.length} training queries: recall@5 (chance)`,
   ];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const spanHeader = ['stage', 'step', `held-out passages' ${spans.length} span queries: cloze right, retrieval / null doc`, 'recall@5 (chance)'];
+  const spanTable = spans.length > 0 ? `\n\n${[spanHeader, spanHeader.map(() => '---'), ...spanRows].map((r) => `| ${r.join(' | ')} |`).join('\n')}` : '';
   const corpus = learningEnv('CORPUS', 'public/corpus/tiny');
   const what = corpus.startsWith('synthetic') ? `Synthetic world (${corpus})` : `Corpus ${corpus}`;
   const text =
@@ -128,7 +141,7 @@ async function main() {
     `${data.heldOut.length} held-out cloze queries; tiny preset (${trainer.model.parameterCount().toLocaleString()} parameters), ` +
     `batch ${config.batchSize}, k = ${config.k} (incl. null), ${config.marginalisation}, lr ${config.learningRate}, ` +
     `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, MLM sentence pairs ${config.mlmPairProbability} (${config.mlmPairMasking} masks), retriever lr x${config.retrieverLearningRateScale} and reader lr x${config.readerLearningRateScale} in REALM, ICT loss weight ${config.realmIctWeight} in REALM,${config.realmDocGradient ? '' : ' Embed_doc fixed in p(z|x),'} hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
-    `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${bm25.toFixed(3)}. ` +
+    `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}${spanTable}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${bm25.toFixed(3)}. ` +
     `The 5 passages holding the most training answers, the same for every query (answerPriorRecallAtK): ${prior.toFixed(3)}.\n`;
   console.log(text);
   if (!quick) {

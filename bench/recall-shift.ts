@@ -2,7 +2,8 @@
 // retriever's ranking, query by query? Recall@5 on 65 held-out queries moves in steps of 0.015, so a
 // change of one or two items says little; this pairs the two models on the same queries. For each
 // query it ranks every passage but the trivial candidate on a fresh index of each model and takes the
-// rank of the best-placed passage holding the answer. It prints, for the held-out queries and the fixed
+// rank of the best-placed passage holding the answer. It prints, for the held-out queries (and, with
+// LEARNING_HELD_OUT_PASSAGES, the held-out passages' span queries) and the fixed
 // sample of 260 training queries: recall@5 and @20 before → after with the queries gained / lost at 5,
 // and the mean change of log2(rank) ± s.e. with the queries moved down / up (negative = answer passages
 // moved up), and how many top-5 slots the five most-retrieved passages (hubs) fill, with the share of
@@ -18,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mean } from 'simple-statistics';
 import { decodeCheckpoint } from '../src/model/checkpoint';
+import type { ClozeQuery } from '../src/model/data';
 import { answerHoldingCounts, swappedRecallAtK } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
@@ -33,7 +35,9 @@ async function main() {
   const data = learningData(seed);
   const trainer = new RealmTrainer({ config: learningConfig(data), data });
   const seen = trainingSample(data, seed);
-  const sets = [['held-out', data.heldOut], ['260 training', seen]] as const;
+  // With LEARNING_HELD_OUT_PASSAGES, also the held-out passages' span queries.
+  const sets: (readonly [string, ClozeQuery[]])[] = [['held-out', data.heldOut], ['260 training', seen]];
+  if (data.heldOutSpans) sets.push(['held-out passages', data.heldOutSpans]);
   const ranks: (number | null)[][][] = [];
   const swapped: number[][][] = []; // [model][set][query]
   // Per passage, the share of all these queries whose answer it holds: are the hubs answer-rich passages?

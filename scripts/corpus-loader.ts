@@ -48,6 +48,8 @@ export interface CorpusDataOptions {
   maxQueries?: number;
   /** Queries per sentence, one per salient span up to this many (BuildDataOptions). Default 1. */
   spansPerSentence?: number;
+  /** Passages kept out of the training queries, their salient spans a larger held-out set (BuildDataOptions). Default 0. */
+  heldOutPassages?: number;
   /** Use only the first N cloze items as the held-out set (all are still excluded from training). */
   maxHeldOut?: number;
 }
@@ -62,6 +64,7 @@ export function corpusTrainingData(dir: string, o: CorpusDataOptions = {}): Trai
     maxMasks: o.maxMasks,
     maxQueries: o.maxQueries,
     spansPerSentence: o.spansPerSentence,
+    heldOutPassages: o.heldOutPassages,
   });
   if (o.maxHeldOut !== undefined) data.heldOut = data.heldOut.slice(0, o.maxHeldOut);
   return { ...data, corpus };

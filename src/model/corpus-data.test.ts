@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildTrainingData, CorpusDataError, sentenceHolding, toCharSpan, type ClozeItemInput, type CorpusPassageInput } from './corpus-data';
 import { splitSentences } from './blocks';
 import { containsSpan } from './data';
+import { pairSentences } from './mlm';
 import { Rng } from './rng';
 import { CLS_ID, MASK_ID, SEP_ID, WordPieceTokenizer } from './tokenizer';
 
@@ -62,6 +63,32 @@ describe('buildTrainingData', () => {
     expect(new Set(many.queries.map(sentenceOf))).toEqual(new Set(one.queries.map(sentenceOf))); // the same sentences
     expect(many.heldOut).toEqual(one.heldOut);
     expect(many.queries.some((q) => q.sourceDocId === 'a4' && tokenizer.decode(q.targets) === 'marie curie')).toBe(true);
+  });
+
+  it('heldOutPassages: no training query from those passages; each of their salient spans a held-out query', () => {
+    const plain = build(1);
+    expect(plain.heldOutSpans).toBeUndefined();
+    const d = build(1, { heldOutPassages: 2 });
+    const spans = d.heldOutSpans!;
+    const heldIds = new Set(spans.map((q) => q.sourceDocId));
+    expect(heldIds.size).toBe(2);
+    expect(d.queries.some((q) => heldIds.has(q.sourceDocId))).toBe(false);
+    expect(plain.queries.filter((q) => !heldIds.has(q.sourceDocId)).length).toBe(d.queries.length);
+    expect(d.heldOut.map((q) => q.targets)).toEqual(plain.heldOut.map((q) => q.targets)); // the cloze set unchanged
+    expect(pairSentences(d).some(({ row }) => heldIds.has(d.passages[row].id))).toBe(false);
+    const cloze = new Set(d.heldOut.map((q) => `${q.sourceDocId}/${q.sourceSentence}`));
+    for (const q of spans) {
+      expect(q.answer).toEqual(Array.from(q.targets));
+      expect(q.spanType).toBeDefined(); // a salient span, not a random fallback
+      expect(cloze.has(`${q.sourceDocId}/${q.sourceSentence}`)).toBe(false); // cloze sentences stay in heldOut only
+      const row = d.passages.findIndex((p) => p.id === q.sourceDocId);
+      const restored = Array.from(q.inputIds);
+      Array.from(q.maskPositions).forEach((p, j) => (restored[p] = q.targets[j]));
+      expect(d.passages[row].sentences[q.sourceSentence!]).toEqual(restored.slice(1, -1));
+    }
+    // Every salient span of a held passage's sentences, one query each: a4 stores 4 distinct spans in its 2 sentences.
+    const withA4 = [1, 2, 3, 4, 5, 6].map((seed) => build(seed, { heldOutPassages: 2 }).heldOutSpans!).find((h) => h.some((q) => q.sourceDocId === 'a4'))!;
+    expect(withA4.filter((q) => q.sourceDocId === 'a4').map((q) => tokenizer.decode(q.targets)).sort()).toEqual(['marie curie', 'poland', 'warsaw', 'warsaw']);
   });
 
   it('masks every sentence except the held-out ones, with its passage as sourceDocId', () => {

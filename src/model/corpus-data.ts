@@ -9,11 +9,15 @@
 //                 sentence holding [start, end) of an item in its passage).
 //   heldOut       the cloze items as queries: exactly the answer span's wordpieces masked, `answer` =
 //                 those ids (recall@k looks for a passage holding them).
+//   heldOutSpans  with `heldOutPassages` N > 0: a seeded sample of N passages none of whose sentences
+//                 is a training query; each salient span of their sentences is one query here (the
+//                 cloze items' sentences excepted), `answer` = its wordpieces: a held-out set large
+//                 enough for recall@5 to move in steps finer than the cloze set's.
 //   ictHeldOut    a seeded share of the passages that ICT never trains on (for ICT recall@k).
 import { splitSentences, type SentenceSpan } from './blocks';
 import type { MaskingStrategy } from './config';
 import { heldOutKey } from './corpus-format';
-import { sampleDistinct, type ClozeQuery, type TokenizedPassage, type TrainingData } from './data';
+import { maskedAnswer, sampleDistinct, type ClozeQuery, type TokenizedPassage, type TrainingData } from './data';
 import { createMasker, maskPassage, type CharSpan, type MaskedExample, type MaskingStats } from './masking';
 import type { Rng } from './rng';
 import { tagSalientSpans } from './salient';
@@ -56,7 +60,12 @@ export interface BuildDataOptions {
   ictHeldOutShare?: number;
   /** Queries per sentence, one per salient span up to this many (salient masking; maskPassage). Default 1, REALM's. */
   spansPerSentence?: number;
+  /** Passages whose sentences are all kept out of the training queries, their salient spans becoming `heldOutSpans`. Default 0. */
+  heldOutPassages?: number;
 }
+
+/** Held-out span queries per sentence, at most (one per distinct salient span). */
+const HELD_OUT_SPANS_PER_SENTENCE = 64;
 
 export interface CorpusDataReport {
   /** Counts of the training-query masker (salient spans, fallbacks to a random span, held-out skips). */
@@ -142,6 +151,20 @@ export function buildTrainingData(
     heldOut.push({ inputIds: ex.inputIds, maskPositions: ex.maskPositions, targets: ex.targets, sourceDocId: ex.sourceDocId, sourceSentence, answer: [...ex.targets], spanType: ex.spanType });
   }
 
+  // Held-out passages (only when asked for, so the default draws stay as they were): every salient span
+  // of their sentences is a held-out query, and none of their sentences is a training query.
+  const heldOutSpans: ClozeQuery[] = [];
+  const heldRows = (opts.heldOutPassages ?? 0) > 0 ? sampleDistinct(rng, rowsUpTo(corpus.length), Math.min(opts.heldOutPassages!, corpus.length)).sort((a, b) => a - b) : [];
+  const spanMasker = createMasker('salient', { vocabSize: tokenizer.size, maxLength, maxMasks: opts.maxMasks });
+  for (const row of heldRows) {
+    const p = corpus[row];
+    const spans = (p.spans ?? tagSalientSpans(p.text)).map(toCharSpan);
+    for (const ex of maskPassage({ id: p.id, text: p.text, spans }, tokenizer, spanMasker, rng, held, HELD_OUT_SPANS_PER_SENTENCE)) {
+      if (ex.spanType !== undefined) heldOutSpans.push({ ...ex, answer: maskedAnswer(ex) }); // not the random-span fallbacks
+    }
+    for (const sentence of sentencesOf[row]) held.add(heldOutKey(p.id, sentence.start));
+  }
+
   // Training queries: every other sentence, masked by the chosen strategy.
   const masker = createMasker(opts.masking, { vocabSize: tokenizer.size, maxLength, maxMasks: opts.maxMasks });
   let queries: MaskedExample[] = [];
@@ -163,6 +186,7 @@ export function buildTrainingData(
     passages,
     queries,
     heldOut,
+    ...(heldRows.length > 0 ? { heldOutSpans } : {}),
     ictHeldOut,
     vocabSize: tokenizer.size,
     report: { masking: masker.stats, clozeUsed: heldOut.length, clozeDropped: dropped, queriesBeforeSample: before },

@@ -25,6 +25,11 @@ export interface TrainingData {
   queries: RealmQuery[];
   /** Held-out cloze queries: never trained on. */
   heldOut: ClozeQuery[];
+  /**
+   * Optional, larger held-out set: one query per salient span of every sentence of some passages that
+   * REALM never trains on (corpus data with heldOutPassages > 0). The passages stay in the index.
+   */
+  heldOutSpans?: ClozeQuery[];
   /** Rows of passages held out of ICT training, for ICT recall@k. */
   ictHeldOut: number[];
   vocabSize: number;

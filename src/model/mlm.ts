@@ -86,10 +86,12 @@ export function answerHolders(q: RealmQuery, docs: readonly ArrayLike<number>[],
 
 /**
  * The sentences a sentence pair may start with: every non-empty sentence but the held-out cloze items'
- * (a held-out item without its sentence index keeps its whole passage out), as { row, sentence }.
+ * (a held-out item without its sentence index keeps its whole passage out) and the held-out passages'
+ * (those of heldOutSpans), as { row, sentence }.
  */
-export function pairSentences(data: Pick<TrainingData, 'passages' | 'heldOut'>): { row: number; sentence: number }[] {
+export function pairSentences(data: Pick<TrainingData, 'passages' | 'heldOut' | 'heldOutSpans'>): { row: number; sentence: number }[] {
   const held = new Set(data.heldOut.map((q) => `${q.sourceDocId}:${q.sourceSentence ?? '*'}`));
+  for (const q of data.heldOutSpans ?? []) held.add(`${q.sourceDocId}:*`);
   return data.passages.flatMap((p, row) =>
     p.sentences.flatMap((s, sentence) => (s.length > 0 && !held.has(`${p.id}:${sentence}`) && !held.has(`${p.id}:*`) ? [{ row, sentence }] : [])),
   );
