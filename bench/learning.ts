@@ -131,9 +131,10 @@ async function main() {
     `${seen.length} training queries: gain vs random docs`,
     `${seen.length} training queries: recall@5 (chance)`,
   ];
-  const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const markdownTable = (head: string[], body: string[][]) => [head, head.map(() => '---'), ...body].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const table = markdownTable(header, rows);
   const spanHeader = ['stage', 'step', `held-out passages' ${spans.length} span queries: cloze right, retrieval / null doc`, 'recall@5 (chance)'];
-  const spanTable = spans.length > 0 ? `\n\n${[spanHeader, spanHeader.map(() => '---'), ...spanRows].map((r) => `| ${r.join(' | ')} |`).join('\n')}` : '';
+  const spanTable = spans.length > 0 ? `\n\n${markdownTable(spanHeader, spanRows)}` : '';
   const corpus = learningEnv('CORPUS', 'public/corpus/tiny');
   const what = corpus.startsWith('synthetic') ? `Synthetic world (${corpus})` : `Corpus ${corpus}`;
   const text =
