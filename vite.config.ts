@@ -18,13 +18,7 @@ export default defineConfig({
   base: './',
   worker: { format: 'es' },
   optimizeDeps: {
-    include: [
-      '@tensorflow/tfjs',
-      '@tensorflow/tfjs-backend-webgpu',
-      '@tensorflow/tfjs-backend-wasm',
-      'comlink',
-      'idb',
-    ],
+    include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', 'idb'],
   },
   build: {
     target: 'es2022',

@@ -24,7 +24,8 @@ import { RealmTrainer } from '../src/model/trainer';
 import { loadData } from '../scripts/train';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
-const pickGold = (docs: DocumentStore, q: ClozeQuery) => (env('DIAG_ORACLE', '0') === '1' ? bestGold(docs, q) : goldRows(docs, q));
+const pickGold = (docs: DocumentStore, q: ClozeQuery) =>
+  env('DIAG_ORACLE', '0') === '1' ? bestGold(docs, q) : goldRows(docs, q);
 
 /** Rows (not the query's own passage) whose tokens hold the answer span. */
 function goldRows(docs: DocumentStore, q: ClozeQuery): number[] {
@@ -57,7 +58,12 @@ function chanceRecall(docs: DocumentStore, qs: ClozeQuery[], k = 5): number {
   return s / qs.length;
 }
 
-function asCloze(q: { inputIds: ArrayLike<number>; maskPositions: ArrayLike<number>; targets: ArrayLike<number>; sourceDocId: string | null }): ClozeQuery {
+function asCloze(q: {
+  inputIds: ArrayLike<number>;
+  maskPositions: ArrayLike<number>;
+  targets: ArrayLike<number>;
+  sourceDocId: string | null;
+}): ClozeQuery {
   return { ...q, answer: Array.from(q.targets) };
 }
 
@@ -140,7 +146,13 @@ async function main() {
     k: 8,
     learningRate: Number(env('DIAG_LR', '1e-3')),
     shareRetrieverWeights: env('DIAG_SHARE', '0') === '1',
-    ...(process.env.DIAG_HIDDEN ? { hidden: Number(env('DIAG_HIDDEN', '')), intermediate: 2 * Number(env('DIAG_HIDDEN', '')), heads: Number(env('DIAG_HEADS', '2')) } : {}),
+    ...(process.env.DIAG_HIDDEN
+      ? {
+          hidden: Number(env('DIAG_HIDDEN', '')),
+          intermediate: 2 * Number(env('DIAG_HIDDEN', '')),
+          heads: Number(env('DIAG_HEADS', '2')),
+        }
+      : {}),
     ...(process.env.DIAG_LAYERS ? { layers: Number(env('DIAG_LAYERS', '')) } : {}),
   };
   const only = env('DIAG_ONLY', '');
@@ -153,7 +165,9 @@ async function main() {
     while (!t.done) {
       const m = (await t.step())!;
       if (m.step % 100 === 0) {
-        process.stderr.write(`ict ${m.step} loss ${m.loss.toFixed(3)} acc ${t.lastDetail.ictAccuracy?.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+        process.stderr.write(
+          `ict ${m.step} loss ${m.loss.toFixed(3)} acc ${t.lastDetail.ictAccuracy?.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+        );
       }
     }
     await retrievalReport(t, data, `after ICT ${ictSteps}`);
@@ -166,13 +180,18 @@ async function main() {
     const t0 = performance.now();
     while (!t.done) {
       const m = (await t.step())!;
-      if (m.step % 100 === 0) process.stderr.write(`mlm ${m.step} loss ${m.loss.toFixed(3)} acc ${m.mlmAccuracy.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+      if (m.step % 100 === 0)
+        process.stderr.write(
+          `mlm ${m.step} loss ${m.loss.toFixed(3)} acc ${m.mlmAccuracy.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+        );
     }
     const rng = new Rng(seed + 99);
     const model = t.model;
     const held = data.heldOut;
     const report = (label: string) =>
-      console.log(`[${label}] held-out token acc: gold doc ${readerAccuracy(model, t.docs, held, true, new Rng(5)).toFixed(3)}, null doc ${readerAccuracy(model, t.docs, held, false, new Rng(5)).toFixed(3)}`);
+      console.log(
+        `[${label}] held-out token acc: gold doc ${readerAccuracy(model, t.docs, held, true, new Rng(5)).toFixed(3)}, null doc ${readerAccuracy(model, t.docs, held, false, new Rng(5)).toFixed(3)}`,
+      );
     report(`after MLM ${mlmSteps}`);
     const train = data.queries.map(asCloze).filter((q) => goldRows(t.docs, q).length > 0);
     const vars = new Map([...model.variables()].filter(([n]) => n.startsWith('reader/')));
@@ -192,7 +211,11 @@ async function main() {
         extra = [tf.keep(r.right), tf.keep(r.n)];
         return r.loss;
       }, [...vars.values()]);
-      await opt.apply(vars, new Map(Object.entries(grads).map(([k, g]) => [byTf.get(k)!, g])), learningRateAt(step, goldSteps, cfg.learningRate, 0.1));
+      await opt.apply(
+        vars,
+        new Map(Object.entries(grads).map(([k, g]) => [byTf.get(k)!, g])),
+        learningRateAt(step, goldSteps, cfg.learningRate, 0.1),
+      );
       if ((step + 1) % 100 === 0) process.stderr.write(`gold ${step + 1} loss ${value.dataSync()[0].toFixed(3)}\n`);
       tf.dispose([value, ...Object.values(grads), ...extra]);
     }

@@ -16,7 +16,9 @@ export const learningEnv = (k: string, d: string) => process.env[`LEARNING_${k}`
 /** Steps per phase (ICT, MLM, REALM) and the seed the bench runs with. */
 export function learningSchedule(): { ict: number; mlm: number; realm: number; seed: number; quick: boolean } {
   const quick = learningEnv('QUICK', '0') === '1';
-  const [ict, mlm, realm] = learningEnv('STEPS', quick ? '20,20,20' : '400,1000,600').split(',').map(Number);
+  const [ict, mlm, realm] = learningEnv('STEPS', quick ? '20,20,20' : '400,1000,600')
+    .split(',')
+    .map(Number);
   return { ict, mlm, realm, seed: Number(learningEnv('SEED', '1')), quick };
 }
 
@@ -71,7 +73,11 @@ export function learningConfig(data: TrainingData): RealmConfig {
  * held-out set, for a less noisy reading of whether the retriever finds passages holding the answer.
  */
 export function trainingSample(data: TrainingData, seed: number): ClozeQuery[] {
-  return sampleDistinct(new Rng(seed + 99), data.queries.map((_, i) => i), 260).map((i) => ({
+  return sampleDistinct(
+    new Rng(seed + 99),
+    data.queries.map((_, i) => i),
+    260,
+  ).map((i) => ({
     ...data.queries[i],
     answer: maskedAnswer(data.queries[i]),
   }));

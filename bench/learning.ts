@@ -79,9 +79,16 @@ async function main() {
     if (spans.length > 0) {
       const h = await trainer.evaluate(spans);
       const m = h.queries;
-      spanRows.push([stage, String(trainer.stepCount), `${Math.round(h.clozeAccuracy * m)} / ${Math.round(h.clozeAccuracyNullOnly * m)} of ${m}`, `${h.recallAt5.toFixed(3)} (${chanceSpans.toFixed(3)})`]);
+      spanRows.push([
+        stage,
+        String(trainer.stepCount),
+        `${Math.round(h.clozeAccuracy * m)} / ${Math.round(h.clozeAccuracyNullOnly * m)} of ${m}`,
+        `${h.recallAt5.toFixed(3)} (${chanceSpans.toFixed(3)})`,
+      ]);
     }
-    process.stderr.write(`\n${stage}: ${rows[rows.length - 1].join(' | ')}${spans.length > 0 ? ` | held-out passages: ${spanRows[spanRows.length - 1].slice(2).join(' | ')}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    process.stderr.write(
+      `\n${stage}: ${rows[rows.length - 1].join(' | ')}${spans.length > 0 ? ` | held-out passages: ${spanRows[spanRows.length - 1].slice(2).join(' | ')}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+    );
   };
   // LEARNING_WARM=PATH: reuse the model after ICT + MLM from PATH.json/.bin (written there by the first
   // run with that PATH), so runs that differ only in their REALM settings skip the identical warm starts.
@@ -89,7 +96,8 @@ async function main() {
   const warm = process.env.LEARNING_WARM;
   if (warm && existsSync(`${warm}.json`)) {
     trainer.restore(decodeCheckpoint(readFileSync(`${warm}.json`, 'utf8'), readFileSync(`${warm}.bin`)));
-    if (trainer.stepCount !== ict + mlm) throw new Error(`${warm} holds step ${trainer.stepCount}, not the end of ICT ${ict} + MLM ${mlm}`);
+    if (trainer.stepCount !== ict + mlm)
+      throw new Error(`${warm} holds step ${trainer.stepCount}, not the end of ICT ${ict} + MLM ${mlm}`);
     await record('after ICT + MLM (restored)');
   }
   let last = trainer.phaseAt()?.phase;
@@ -98,7 +106,9 @@ async function main() {
     if (m.step % 25 === 0) {
       process.stderr.write(
         `\r${m.phase} step ${m.step} loss ${m.loss.toFixed(3)}` +
-          (m.phase === 'realm' ? ` acc ${m.mlmAccuracy.toFixed(2)} p(null) ${m.meanPNull.toFixed(2)} RU ${m.meanRetrievalUtility.toFixed(3)}` : '') +
+          (m.phase === 'realm'
+            ? ` acc ${m.mlmAccuracy.toFixed(2)} p(null) ${m.meanPNull.toFixed(2)} RU ${m.meanRetrievalUtility.toFixed(3)}`
+            : '') +
           `  ${((performance.now() - t0) / 1000).toFixed(0)} s   `,
       );
     }
@@ -131,9 +141,15 @@ async function main() {
     `${seen.length} training queries: gain vs random docs`,
     `${seen.length} training queries: recall@5 (chance)`,
   ];
-  const markdownTable = (head: string[], body: string[][]) => [head, head.map(() => '---'), ...body].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const markdownTable = (head: string[], body: string[][]) =>
+    [head, head.map(() => '---'), ...body].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const table = markdownTable(header, rows);
-  const spanHeader = ['stage', 'step', `held-out passages' ${spans.length} span queries: cloze right, retrieval / null doc`, 'recall@5 (chance)'];
+  const spanHeader = [
+    'stage',
+    'step',
+    `held-out passages' ${spans.length} span queries: cloze right, retrieval / null doc`,
+    'recall@5 (chance)',
+  ];
   const spanTable = spans.length > 0 ? `\n\n${markdownTable(spanHeader, spanRows)}` : '';
   const corpus = learningEnv('CORPUS', 'public/corpus/tiny');
   const what = corpus.startsWith('synthetic') ? `Synthetic world (${corpus})` : `Corpus ${corpus}`;

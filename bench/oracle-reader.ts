@@ -26,7 +26,14 @@ import { freshIndex } from '../src/model/index-refresh';
 import type { MipsIndex, MipsSearchResult } from '../src/model/mips';
 import { AdamW, learningRateAt } from '../src/model/optimizer';
 import { maskValidity, realmLossFromLogProbs } from '../src/model/realm-loss';
-import { disposeBatch, prepareRealmBatch, retrievalScores, trivialCandidate, type DocumentStore, type RealmQuery } from '../src/model/realm-step';
+import {
+  disposeBatch,
+  prepareRealmBatch,
+  retrievalScores,
+  trivialCandidate,
+  type DocumentStore,
+  type RealmQuery,
+} from '../src/model/realm-step';
 import { Rng } from '../src/model/rng';
 import { RealmTrainer } from '../src/model/trainer';
 import type { RealmConfig } from '../src/model/config';
@@ -58,9 +65,17 @@ async function main() {
     }
   };
   const before = [await hits(data.heldOut), await hits(seen)];
-  const vars = new Map([...model.variables()].filter(([name]) => name.startsWith('embed_input/') || name.startsWith('embed_doc/')));
+  const vars = new Map(
+    [...model.variables()].filter(([name]) => name.startsWith('embed_input/') || name.startsWith('embed_doc/')),
+  );
   const byTfName = new Map([...vars].map(([name, v]) => [v.name, name]));
-  const optimizer = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: config.weightDecay, clipNorm: config.clipNorm });
+  const optimizer = new AdamW({
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-6,
+    weightDecay: config.weightDecay,
+    clipNorm: config.clipNorm,
+  });
   const rng = new Rng(seed + 31);
   const peak = config.learningRate * config.retrieverLearningRateScale;
   let index: MipsIndex | null = null;
@@ -88,7 +103,12 @@ async function main() {
     const { value, grads } = tf.variableGrads(() => {
       const ctx = { training: true, seed: () => rng.nextUint32() };
       const scores = retrievalScores(model, batch, ctx);
-      const loss = realmLossFromLogProbs(scores, tf.tensor3d(logPy, [batch.b, batch.k, batch.m]), validity, config.marginalisation).loss;
+      const loss = realmLossFromLogProbs(
+        scores,
+        tf.tensor3d(logPy, [batch.b, batch.k, batch.m]),
+        validity,
+        config.marginalisation,
+      ).loss;
       return ictBatch ? tf.add(loss, tf.mul(ictLoss(model, ictBatch, ctx).loss, config.realmIctWeight)) : loss;
     }, [...vars.values()]);
     const named = new Map(Object.entries(grads).map(([tfName, g]) => [byTfName.get(tfName)!, g]));
@@ -100,8 +120,10 @@ async function main() {
   index?.dispose();
   const after = [await hits(data.heldOut), await hits(seen)];
   process.stderr.write('\n');
-  console.log(`oracle reader, ${steps} REALM steps from ${warm} (margin ${(LOG_P_HOLDING - logPOther).toFixed(2)} nats, batch ${config.batchSize}, k = ${config.k}, τ ${config.retrievalTemperature}, retriever lr ${peak}, ${config.marginalisation}, ICT weight ${config.realmIctWeight}); ` +
-    `${(100 * holdingShare).toFixed(1)}% of retrieved candidates held the answer${gold ? ' (with gold passages put in)' : ''}`);
+  console.log(
+    `oracle reader, ${steps} REALM steps from ${warm} (margin ${(LOG_P_HOLDING - logPOther).toFixed(2)} nats, batch ${config.batchSize}, k = ${config.k}, τ ${config.retrievalTemperature}, retriever lr ${peak}, ${config.marginalisation}, ICT weight ${config.realmIctWeight}); ` +
+      `${(100 * holdingShare).toFixed(1)}% of retrieved candidates held the answer${gold ? ' (with gold passages put in)' : ''}`,
+  );
   ['held-out cloze', `${seen.length} training`].forEach((name, s) => {
     const n = before[s].length;
     const r = (h: boolean[]) => (h.filter(Boolean).length / n).toFixed(3);
@@ -123,7 +145,13 @@ async function main() {
  * ORACLE_GOLD: `index` for one batch, whose search puts a passage holding query b's answer (a seeded
  * draw over the corpus, never the excluded one) in place of b's last result when none of them holds it.
  */
-function withGold(index: MipsIndex, queries: readonly RealmQuery[], config: RealmConfig, docs: DocumentStore, rng: Rng): MipsIndex {
+function withGold(
+  index: MipsIndex,
+  queries: readonly RealmQuery[],
+  config: RealmConfig,
+  docs: DocumentStore,
+  rng: Rng,
+): MipsIndex {
   return {
     version: index.version,
     size: index.size,

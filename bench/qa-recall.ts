@@ -25,7 +25,15 @@ import { chanceOfHit, swappedShare } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../src/model/tokenizer';
 import { RealmTrainer } from '../src/model/trainer';
-import { answerRanksOver, formatSummary, learningConfig, learningData, learningEnv, learningSchedule, rankShift } from './learning-setup';
+import {
+  answerRanksOver,
+  formatSummary,
+  learningConfig,
+  learningData,
+  learningEnv,
+  learningSchedule,
+  rankShift,
+} from './learning-setup';
 import { queryDependentRise } from './stats';
 
 /** One retrieval query per (question, answer string); `question[i]` is the question of query i. */
@@ -60,8 +68,10 @@ async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   await tf.setBackend('wasm');
   const paths = process.argv.slice(2);
-  if (paths.length === 0) throw new Error('usage: tsx bench/qa-recall.ts CHECKPOINT... (bench:learning checkpoints, without .json)');
-  if (process.env.QA_RECALL_OUT && paths.length !== 2) throw new Error('QA_RECALL_OUT needs exactly two checkpoints, before and after');
+  if (paths.length === 0)
+    throw new Error('usage: tsx bench/qa-recall.ts CHECKPOINT... (bench:learning checkpoints, without .json)');
+  if (process.env.QA_RECALL_OUT && paths.length !== 2)
+    throw new Error('QA_RECALL_OUT needs exactly two checkpoints, before and after');
   const { seed } = learningSchedule();
   const data = learningData(seed);
   const trainer = new RealmTrainer({ config: learningConfig(data), data });
@@ -107,7 +117,9 @@ async function main() {
     );
     swapped.push(share);
     const recall = (k: number) => (best.filter((r) => r !== null && r <= k).length / count).toFixed(3);
-    console.log(`${path} (step ${trainer.stepCount}): recall@5 ${recall(5)}, recall@20 ${recall(20)}; query-swap control ${mean(share).toFixed(3)}`);
+    console.log(
+      `${path} (step ${trainer.stepCount}): recall@5 ${recall(5)}, recall@20 ${recall(20)}; query-swap control ${mean(share).toFixed(3)}`,
+    );
   }
   for (let p = 1; p < all.length; p++) {
     const { gained, lost, logShift } = rankShift(all[0], all[p]);

@@ -30,7 +30,10 @@ async function main() {
   trainer.restore(decodeCheckpoint(readFileSync(`${path}.json`, 'utf8'), readFileSync(`${path}.bin`)));
   const index = await freshIndex(trainer.model, trainer.docs);
   const seen = trainingSample(data, seed);
-  for (const [name, queries] of [['held-out', data.heldOut], ['260 training', seen]] as const) {
+  for (const [name, queries] of [
+    ['held-out', data.heldOut],
+    ['260 training', seen],
+  ] as const) {
     const logpGap: number[] = [];
     const gradGap: number[] = [];
     let withHolding = 0;
@@ -53,7 +56,8 @@ async function main() {
         const lp = Array.from({ length: batch.k }, (_, z) => perMask(z));
         const marginal = valid.map((_, v) => Math.log(lp.reduce((a, row, z) => a + pz[i][z] * Math.exp(row[v]), 0)));
         // Per-mask REALM gradient on f(x,z), averaged over the masks: p(z|x) (p(y_j|z,x)/p(y_j|x) - 1).
-        const grad = (z: number) => valid.reduce((a, _, v) => a + pz[i][z] * (Math.exp(lp[z][v] - marginal[v]) - 1), 0) / valid.length;
+        const grad = (z: number) =>
+          valid.reduce((a, _, v) => a + pz[i][z] * (Math.exp(lp[z][v] - marginal[v]) - 1), 0) / valid.length;
         const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
         const holding: number[] = [];
         const other: number[] = [];

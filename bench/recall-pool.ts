@@ -17,8 +17,13 @@ type Ranks = { before: (number | null)[]; after: (number | null)[]; swappedBefor
 
 function main() {
   const files = process.argv.slice(2);
-  if (files.length === 0) throw new Error('usage: tsx bench/recall-pool.ts FILE.json ... (written by bench/recall-shift.ts with RECALL_SHIFT_OUT or bench/qa-recall.ts with QA_RECALL_OUT)');
-  const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { seed: number } & Record<string, Ranks | number | string>);
+  if (files.length === 0)
+    throw new Error(
+      'usage: tsx bench/recall-pool.ts FILE.json ... (written by bench/recall-shift.ts with RECALL_SHIFT_OUT or bench/qa-recall.ts with QA_RECALL_OUT)',
+    );
+  const runs = files.map(
+    (f) => JSON.parse(readFileSync(f, 'utf8')) as { seed: number } & Record<string, Ranks | number | string>,
+  );
   // recall-shift writes 'held-out' and '260 training'; qa-recall (QA_RECALL_OUT) writes 'questions'.
   const sets = Object.keys(runs[0]).filter((key) => Array.isArray((runs[0][key] as Ranks | undefined)?.before));
   if (sets.length === 0) throw new Error(`${files[0]}: no per-query ranks`);
@@ -51,7 +56,9 @@ function main() {
         `  recall@5 change over seeds: ${formatSummary(utilitySummary(changes))} (seeds rose / fell)\n` +
         `  log2 rank change over seeds: ${formatSummary(utilitySummary(shifts))} (seeds moving answer passages down / up)\n` +
         `  pooled: gained ${gainedAll} / lost ${lostAll}, two-sided sign test p = ${signTest(gainedAll, lostAll).toFixed(4)}` +
-        (beyond.length === runs.length ? `\n  recall@5 change beyond the query-swap control over seeds: ${formatSummary(utilitySummary(beyond))} (seeds above / below)` : ''),
+        (beyond.length === runs.length
+          ? `\n  recall@5 change beyond the query-swap control over seeds: ${formatSummary(utilitySummary(beyond))} (seeds above / below)`
+          : ''),
     );
   }
 }

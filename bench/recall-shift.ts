@@ -23,20 +23,32 @@ import type { ClozeQuery } from '../src/model/data';
 import { answerHoldingCounts, swappedRecallAtK } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
-import { answerRanksOver, formatSummary, learningConfig, learningData, learningSchedule, rankShift, trainingSample } from './learning-setup';
+import {
+  answerRanksOver,
+  formatSummary,
+  learningConfig,
+  learningData,
+  learningSchedule,
+  rankShift,
+  trainingSample,
+} from './learning-setup';
 import { queryDependentRise, signTest } from './stats';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   await tf.setBackend('wasm');
   const [before, after] = process.argv.slice(2);
-  if (!before || !after) throw new Error('usage: tsx bench/recall-shift.ts BEFORE AFTER (bench:learning checkpoints, without .json)');
+  if (!before || !after)
+    throw new Error('usage: tsx bench/recall-shift.ts BEFORE AFTER (bench:learning checkpoints, without .json)');
   const { seed } = learningSchedule();
   const data = learningData(seed);
   const trainer = new RealmTrainer({ config: learningConfig(data), data });
   const seen = trainingSample(data, seed);
   // With LEARNING_HELD_OUT_PASSAGES, also the held-out passages' span queries.
-  const sets: (readonly [string, ClozeQuery[]])[] = [['held-out', data.heldOut], ['260 training', seen]];
+  const sets: (readonly [string, ClozeQuery[]])[] = [
+    ['held-out', data.heldOut],
+    ['260 training', seen],
+  ];
   if (data.heldOutSpans) sets.push(['held-out passages', data.heldOutSpans]);
   const ranks: (number | null)[][][] = [];
   const swapped: number[][][] = []; // [model][set][query]
@@ -90,7 +102,10 @@ async function main() {
   const out = process.env.RECALL_SHIFT_OUT;
   if (out) {
     const shift = Object.fromEntries(
-      sets.map(([name], s) => [name, { before: ranks[0][s], after: ranks[1][s], swappedBefore: swapped[0][s], swappedAfter: swapped[1][s] }]),
+      sets.map(([name], s) => [
+        name,
+        { before: ranks[0][s], after: ranks[1][s], swappedBefore: swapped[0][s], swappedAfter: swapped[1][s] },
+      ]),
     );
     writeFileSync(out, JSON.stringify({ before, after, seed, ...shift }));
   }

@@ -93,8 +93,12 @@ const trained = WordPieceTokenizer.train(texts, { vocabSize: 8192 });
 const trainSeconds = (performance.now() - t0) / 1000;
 
 const naive = rows[2].pps;
-console.log(`\nTokenizer benchmark: ${passages.length} passages of public/corpus/default (${(chars / 1e6).toFixed(2)} M characters, ${pieces} wordpieces), vocabulary ${vocab.length}; Node ${process.version}\n`);
+console.log(
+  `\nTokenizer benchmark: ${passages.length} passages of public/corpus/default (${(chars / 1e6).toFixed(2)} M characters, ${pieces} wordpieces), vocabulary ${vocab.length}; Node ${process.version}\n`,
+);
 console.log('| encoder | wordpieces/s | vs naive |');
 console.log('| --- | --- | --- |');
 for (const r of rows) console.log(`| ${r.name} | ${Math.round(r.pps).toLocaleString('en')} | ${(r.pps / naive).toFixed(1)}x |`);
-console.log(`\nTraining ${trained.size} pieces on the same ${(chars / 1e6).toFixed(2)} M characters: ${trainSeconds.toFixed(1)} s`);
+console.log(
+  `\nTraining ${trained.size} pieces on the same ${(chars / 1e6).toFixed(2)} M characters: ${trainSeconds.toFixed(1)} s`,
+);

@@ -33,7 +33,8 @@ function timeline(events: RunEvent[]) {
   return events
     .map((e) => {
       if (e.type === 'step') return `s${e.step}${(e.detail ?? '?')[0]}v${e.version ?? '-'}@${at(e)}`;
-      if (e.type.startsWith('build') || e.type === 'swap') return `${e.type}:v${e.version}${e.detail && e.detail !== 'ok' ? `(${e.detail})` : ''}@${at(e)}`;
+      if (e.type.startsWith('build') || e.type === 'swap')
+        return `${e.type}:v${e.version}${e.detail && e.detail !== 'ok' ? `(${e.detail})` : ''}@${at(e)}`;
       return `${e.type}@${at(e)}`;
     })
     .join(' ');
@@ -54,7 +55,10 @@ async function openWithCorpus(page: Page) {
   return (await activeCorpus())!;
 }
 
-test('the trainer keeps stepping while the worker rebuilds the index, then swaps it in; a reload resumes', async ({ page, baseURL }) => {
+test('the trainer keeps stepping while the worker rebuilds the index, then swaps it in; a reload resumes', async ({
+  page,
+  baseURL,
+}) => {
   test.setTimeout(720_000);
   const watch = watchPage(page, baseURL!);
   const corpusId = await openWithCorpus(page);
@@ -80,7 +84,10 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
   const buildsOf = (events: RunEvent[]) =>
     events
       .filter((e) => e.type === 'build-start')
-      .map((start) => ({ start, end: events.find((e) => e.type === 'build-end' && e.detail === 'ok' && e.version === start.version) }));
+      .map((start) => ({
+        start,
+        end: events.find((e) => e.type === 'build-end' && e.detail === 'ok' && e.version === start.version),
+      }));
   // Steps on an index older than a build that was already under way when they ended.
   const staleStepsDuringBuilds = (events: RunEvent[]) =>
     buildsOf(events).flatMap(({ start }) =>
@@ -88,7 +95,11 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
     );
   // How many steps ended between a build's start and end events.
   const stepsEndedInBuilds = (events: RunEvent[]) =>
-    buildsOf(events).reduce((n, { start, end }) => n + (end ? events.filter((st) => st.type === 'step' && st.time > start.time && st.time < end.time).length : 0), 0);
+    buildsOf(events).reduce(
+      (n, { start, end }) =>
+        n + (end ? events.filter((st) => st.type === 'step' && st.time > start.time && st.time < end.time).length : 0),
+      0,
+    );
   const started = Date.now();
   try {
     await expect
@@ -103,7 +114,9 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
   } finally {
     // The timeline goes to the log either way, so a slow or failing CI run shows where the time went.
     const ev = await run(page, (r) => r.events()).catch(() => []);
-    console.log(`async refresh after ${((Date.now() - started) / 1000).toFixed(0)} s (${stepsEndedInBuilds(ev)} steps ended inside builds): ${timeline(ev)}`);
+    console.log(
+      `async refresh after ${((Date.now() - started) / 1000).toFixed(0)} s (${stepsEndedInBuilds(ev)} steps ended inside builds): ${timeline(ev)}`,
+    );
   }
   const events = await run(page, (r) => r.events());
   const steps = events.filter((e) => e.type === 'step');
@@ -131,7 +144,15 @@ test('the trainer keeps stepping while the worker rebuilds the index, then swaps
   await expect
     .poll(async () => (await run(page, (r) => r.events())).filter((e) => e.type === 'checkpoint').length, { timeout: 120_000 })
     .toBeGreaterThan(0);
-  const before = await run(page, (r) => ({ state: r.state()!, ckpt: Math.max(...r.events().filter((e) => e.type === 'checkpoint').map((e) => e.step)) }));
+  const before = await run(page, (r) => ({
+    state: r.state()!,
+    ckpt: Math.max(
+      ...r
+        .events()
+        .filter((e) => e.type === 'checkpoint')
+        .map((e) => e.step),
+    ),
+  }));
   await page.reload();
   await openWithCorpus(page);
   expect(await page.evaluate((id) => window.__realm.countChunks(id), corpusId)).toBe(chunks);

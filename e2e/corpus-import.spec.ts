@@ -12,11 +12,22 @@ async function corpusIdle(page: Page) {
 }
 
 const line = (o: unknown) => JSON.stringify(o);
-const people = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper', 'Marie Curie', 'Niels Bohr', 'Rosalind Franklin', 'Emmy Noether', 'Carl Gauss'];
+const people = [
+  'Ada Lovelace',
+  'Alan Turing',
+  'Grace Hopper',
+  'Marie Curie',
+  'Niels Bohr',
+  'Rosalind Franklin',
+  'Emmy Noether',
+  'Carl Gauss',
+];
 
 /** A .jsonl file with 8 good passages and bad records on lines 3, 6, 9 and 11. */
 function mixedJsonl(): Buffer {
-  const good = people.map((name, i) => line({ title: name, text: `${name} was born in ${1800 + i * 13} and worked in Paris with colleagues.` }));
+  const good = people.map((name, i) =>
+    line({ title: name, text: `${name} was born in ${1800 + i * 13} and worked in Paris with colleagues.` }),
+  );
   const rows: (string | Buffer)[] = [
     good[0], // 1
     good[1], // 2
@@ -37,12 +48,18 @@ function mixedJsonl(): Buffer {
 /** A larger file whose import takes long enough to be cancelled half way. */
 function bigJsonl(n: number): Buffer {
   const rows = Array.from({ length: n }, (_, i) =>
-    line({ title: `Report ${i}`, text: `In ${1900 + (i % 100)} the committee of ${people[i % 8]} met in Berlin and London to discuss item ${i}. ` }),
+    line({
+      title: `Report ${i}`,
+      text: `In ${1900 + (i % 100)} the committee of ${people[i % 8]} met in Berlin and London to discuss item ${i}. `,
+    }),
   );
   return Buffer.from(rows.join('\n') + '\n');
 }
 
-test('import a .jsonl corpus with bad lines, cancel a second import, and keep both across a reload', async ({ page, baseURL }) => {
+test('import a .jsonl corpus with bad lines, cancel a second import, and keep both across a reload', async ({
+  page,
+  baseURL,
+}) => {
   test.setTimeout(120_000);
   const watch = watchPage(page, baseURL!);
   await openApp(page, '?backend=webgpu');
@@ -62,7 +79,10 @@ test('import a .jsonl corpus with bad lines, cancel a second import, and keep bo
   const report = page.getByTestId('import-report');
   await expect(report).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(report).toContainText('Loaded mixed.jsonl: 8 passages, 4 bad records skipped.');
-  const badLines = await page.getByTestId('bad-records').locator('li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-line'))));
+  const badLines = await page
+    .getByTestId('bad-records')
+    .locator('li')
+    .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-line'))));
   expect(badLines).toEqual([3, 6, 9, 11]);
   await expect(page.getByTestId('bad-records')).toContainText('line 11: invalid UTF-8');
   await expect(page.getByTestId('bad-records')).toContainText('line 6: missing field "text"');
@@ -110,7 +130,9 @@ test('with ?worker=off the import runs on the main thread and gives the same res
   const watch = watchPage(page, baseURL!);
   await openApp(page, '?backend=webgpu&worker=off');
   await corpusIdle(page);
-  await page.getByTestId('corpus-file-input').setInputFiles({ name: 'mixed.jsonl', mimeType: 'application/jsonl', buffer: mixedJsonl() });
+  await page
+    .getByTestId('corpus-file-input')
+    .setInputFiles({ name: 'mixed.jsonl', mimeType: 'application/jsonl', buffer: mixedJsonl() });
   const report = page.getByTestId('import-report');
   await expect(report).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(report).toContainText('Loaded mixed.jsonl: 8 passages, 4 bad records skipped.');

@@ -16,7 +16,14 @@ interface RunEvent {
   version?: number;
 }
 interface InspectorHook {
-  result(): { key: string; step: number; k: number; indexVersion: number; rows: { z: number; row: number | null; pz: number }[]; masks: number } | null;
+  result(): {
+    key: string;
+    step: number;
+    k: number;
+    indexVersion: number;
+    rows: { z: number; row: number | null; pz: number }[];
+    masks: number;
+  } | null;
   choiceCounts(): { heldout: number; training: number };
   pinned(): string | null;
   pinPoints(): { step: number; version: number; candidates: number }[];
@@ -35,10 +42,14 @@ interface Hook {
   map: { state(): { version: number; computing: number } };
 }
 
-const hook = <T>(page: Page, fn: (h: Hook) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(window.__realm)`) as Promise<T>;
+const hook = <T>(page: Page, fn: (h: Hook) => T | Promise<T>) =>
+  page.evaluate(`(${fn.toString()})(window.__realm)`) as Promise<T>;
 const swaps = async (page: Page) => (await hook(page, (h) => h.run.events())).filter((e) => e.type === 'swap');
 
-test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it and watch it across an index refresh', async ({ page, baseURL }) => {
+test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it and watch it across an index refresh', async ({
+  page,
+  baseURL,
+}) => {
   test.setTimeout(720_000);
   const watch = watchPage(page, baseURL!);
   await openAppWithCorpus(page, TINY, ['run', 'inspector', 'map']);
@@ -58,7 +69,9 @@ test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it an
   // The embedding map projects each new index with tensors of its own; let it finish, so the tensor
   // counts below see the inspector's tensors only.
   const lastSwap = (await swaps(page)).at(-1)!.version!;
-  await expect.poll(() => hook(page, (h) => h.map.state()), { timeout: 300_000, intervals: [1000] }).toMatchObject({ version: lastSwap, computing: 0 });
+  await expect
+    .poll(() => hook(page, (h) => h.map.state()), { timeout: 300_000, intervals: [1000] })
+    .toMatchObject({ version: lastSwap, computing: 0 });
 
   // Open the inspector on a held-out sentence, as a user does.
   expect((await hook(page, (h) => h.inspector.choiceCounts())).heldout).toBeGreaterThan(0);
@@ -126,7 +139,9 @@ test('inspect a held-out sentence: k candidates whose p(z|x) sum to 1; pin it an
   await panel.getByLabel('Answer (optional)').fill('Molise');
   await panel.getByTestId('inspector-inspect').click();
   // A wait bound, not a speed check: the inspection re-embeds the corpus when a newer index arrived since.
-  await expect.poll(async () => (await hook(page, (h) => h.inspector.result()))?.key ?? '', { timeout: 180_000 }).toMatch(/^typed:/);
+  await expect
+    .poll(async () => (await hook(page, (h) => h.inspector.result()))?.key ?? '', { timeout: 180_000 })
+    .toMatch(/^typed:/);
   const typed = (await hook(page, (h) => h.inspector.result()))!;
   expect(typed.rows).toHaveLength(typed.k);
   expect(Math.abs(typed.rows.reduce((s, x) => s + x.pz, 0) - 1)).toBeLessThan(1e-3);

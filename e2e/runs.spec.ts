@@ -20,11 +20,17 @@ interface Stored {
 }
 
 interface Hooks {
-  run: { start(): Promise<void>; stop(): Promise<void>; events(): { type: string; step: number }[]; state(): { runId: string; status: string; step: number; total: number } | null };
+  run: {
+    start(): Promise<void>;
+    stop(): Promise<void>;
+    events(): { type: string; step: number }[];
+    state(): { runId: string; status: string; step: number; total: number } | null;
+  };
   runs: { stored(id: string): Promise<Stored>; ids(): Promise<string[]> };
 }
 
-const hook = <T>(page: Page, fn: (h: Hooks) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(window.__realm)`) as Promise<T>;
+const hook = <T>(page: Page, fn: (h: Hooks) => T | Promise<T>) =>
+  page.evaluate(`(${fn.toString()})(window.__realm)`) as Promise<T>;
 const stored = (page: Page, id: string) => page.evaluate((runId) => (window.__realm as unknown as Hooks).runs.stored(runId), id);
 
 test('a run is listed, exported as a zip, deleted, and imported back with its metrics', async ({ page, baseURL }) => {
@@ -75,7 +81,19 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   // 'Open config' links to the page with this run's settings (those equal to the preset's left out).
   const href = await row.getByRole('link', { name: 'Open config' }).getAttribute('href');
   const params = Object.fromEntries(new URLSearchParams(href!));
-  expect(params).toEqual({ backend: 'webgpu', bundle: 'micro', preset: 'tiny', ict: '2', mlm: '2', realm: '8', every: '2', ckpt: '2', eval: '4', batch: '2', seed: '3' });
+  expect(params).toEqual({
+    backend: 'webgpu',
+    bundle: 'micro',
+    preset: 'tiny',
+    ict: '2',
+    mlm: '2',
+    realm: '8',
+    every: '2',
+    ckpt: '2',
+    eval: '4',
+    batch: '2',
+    seed: '3',
+  });
 
   // Export: a download named <runId>.realm.zip that is a zip with our manifest and the latest checkpoint.
   const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Export' }).click()]);
@@ -87,7 +105,13 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   const bytes = readFileSync(zipPath);
   expect([bytes[0], bytes[1]]).toEqual([0x50, 0x4b]);
   const files = unzipSync(new Uint8Array(bytes));
-  const manifest = JSON.parse(strFromU8(files['manifest.json'])) as { format: string; version: number; runId: string; checkpointStep: number; entries: { path: string }[] };
+  const manifest = JSON.parse(strFromU8(files['manifest.json'])) as {
+    format: string;
+    version: number;
+    runId: string;
+    checkpointStep: number;
+    entries: { path: string }[];
+  };
   expect(manifest).toMatchObject({ format: 'realm-webgpu-run', version: 1, runId, checkpointStep: state.step });
   const paths = manifest.entries.map((e) => e.path);
   for (const p of ['run.json', 'metrics.jsonl', 'vocab.json', 'checkpoint/manifest.json']) expect(paths).toContain(p);
@@ -105,12 +129,20 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   // Import the downloaded file back: the same run, metrics and log, with its latest checkpoint.
   const input = panel.getByTestId('runs-import-input');
   await input.setInputFiles(zipPath);
-  await expect(panel.getByTestId('runs-import-done')).toContainText(`as run ${runId}: step ${state.step}, with its checkpoint at step ${state.step}`);
+  await expect(panel.getByTestId('runs-import-done')).toContainText(
+    `as run ${runId}: step ${state.step}, with its checkpoint at step ${state.step}`,
+  );
   await expect(row).toHaveCount(1);
   await expect(row.getByTestId('run-metrics')).toHaveText(metricsBefore);
   await expect(row.getByTestId('run-sparkline')).toHaveAttribute('data-points', String(state.step));
   const after = await stored(page, runId);
-  expect(after).toMatchObject({ run: true, logs: before.logs, checkpoints: 1, step: state.step, finalMetrics: before.finalMetrics });
+  expect(after).toMatchObject({
+    run: true,
+    logs: before.logs,
+    checkpoints: 1,
+    step: state.step,
+    finalMetrics: before.finalMetrics,
+  });
 
   // The same file again: the id is taken, so the panel offers a copy and overwrites nothing.
   await input.setInputFiles(zipPath);
@@ -122,7 +154,11 @@ test('a run is listed, exported as a zip, deleted, and imported back with its me
   expect(await stored(page, runId)).toMatchObject({ run: true, checkpoints: 1 });
 
   // A file that is not a zip: refused with what went wrong and what to do.
-  await input.setInputFiles({ name: 'notes.realm.zip', mimeType: 'application/zip', buffer: Buffer.from('just some text, not a zip') });
+  await input.setInputFiles({
+    name: 'notes.realm.zip',
+    mimeType: 'application/zip',
+    buffer: Buffer.from('just some text, not a zip'),
+  });
   await expect(panel.getByTestId('runs-import-error')).toContainText('Not a zip file');
   await expect(panel.getByTestId('runs-import-error')).toContainText('Pick a .realm.zip file exported from the Runs panel');
 

@@ -5,16 +5,32 @@
 import { expect, test, type Page } from '@playwright/test';
 import { openAppWithCorpus, watchPage } from './helpers';
 
-const TINY = '/?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=1&seed=3&bundle=micro'.slice(1);
+const TINY =
+  '/?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=1&seed=3&bundle=micro'.slice(1);
 
 interface ChartPoints {
   [id: string]: { points: number; values: number[] };
 }
 interface Hooks {
-  run: { start(): Promise<void>; pause(): Promise<void>; state(): { step: number; status: string; total: number } | null; events(): { type: string }[] };
-  charts: { points(): ChartPoints; canvases(): number; redraws(): number; phases(): { phase: string; firstStep: number; lastStep: number }[] };
+  run: {
+    start(): Promise<void>;
+    pause(): Promise<void>;
+    state(): { step: number; status: string; total: number } | null;
+    events(): { type: string }[];
+  };
+  charts: {
+    points(): ChartPoints;
+    canvases(): number;
+    redraws(): number;
+    phases(): { phase: string; firstStep: number; lastStep: number }[];
+  };
   index: {
-    timeline(): { bars: { version: number; state: string; snapshotStep: number }[]; spans: number; stalenessPoints: number; stepsDuringBuilds: number[] };
+    timeline(): {
+      bars: { version: number; state: string; snapshotStep: number }[];
+      spans: number;
+      stalenessPoints: number;
+      stepsDuringBuilds: number[];
+    };
     drawnBars(): number;
   };
   map: {
@@ -31,9 +47,13 @@ interface Hooks {
   };
 }
 
-const hook = <T,>(page: Page, fn: (h: Hooks) => T | Promise<T>) => page.evaluate(`(${fn.toString()})(window.__realm)`) as Promise<T>;
+const hook = <T>(page: Page, fn: (h: Hooks) => T | Promise<T>) =>
+  page.evaluate(`(${fn.toString()})(window.__realm)`) as Promise<T>;
 
-test('start a run: the charts gain points, the timeline shows builder bars, the map is drawn after the first swap', async ({ page, baseURL }) => {
+test('start a run: the charts gain points, the timeline shows builder bars, the map is drawn after the first swap', async ({
+  page,
+  baseURL,
+}) => {
   test.setTimeout(900_000); // minutes on a loaded 2-core machine with SwiftShader
   const watch = watchPage(page, baseURL!);
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -52,13 +72,21 @@ test('start a run: the charts gain points, the timeline shows builder bars, the 
   await page.getByTestId('run-panel').getByRole('button', { name: 'Start', exact: true }).click();
 
   // The loss chart gains points while the run trains, and follows the run's step count.
-  await expect.poll(async () => (await hook(page, (h) => h.charts.points())).loss.points, { timeout: 240_000, intervals: [500] }).toBeGreaterThanOrEqual(2);
+  await expect
+    .poll(async () => (await hook(page, (h) => h.charts.points())).loss.points, { timeout: 240_000, intervals: [500] })
+    .toBeGreaterThanOrEqual(2);
   const early = (await hook(page, (h) => h.charts.points())).loss.points;
-  await expect.poll(async () => (await hook(page, (h) => h.charts.points())).loss.points, { timeout: 240_000, intervals: [500] }).toBeGreaterThan(early);
+  await expect
+    .poll(async () => (await hook(page, (h) => h.charts.points())).loss.points, { timeout: 240_000, intervals: [500] })
+    .toBeGreaterThan(early);
 
   // The first index swap: builder bars in the timeline (drawn as SVG), the map drawn from that index.
-  await expect.poll(() => hook(page, (h) => h.index.drawnBars()), { timeout: 240_000, intervals: [1000] }).toBeGreaterThanOrEqual(1);
-  await expect.poll(async () => (await hook(page, (h) => h.map.state())).drawn.version, { timeout: 240_000, intervals: [1000] }).toBeGreaterThanOrEqual(1);
+  await expect
+    .poll(() => hook(page, (h) => h.index.drawnBars()), { timeout: 240_000, intervals: [1000] })
+    .toBeGreaterThanOrEqual(1);
+  await expect
+    .poll(async () => (await hook(page, (h) => h.map.state())).drawn.version, { timeout: 240_000, intervals: [1000] })
+    .toBeGreaterThanOrEqual(1);
   const m = await hook(page, (h) => h.map.state());
   console.log(`map of index v${m.version}: ${m.points} passages in ${m.ms.toFixed(0)} ms, explained ${m.explained}`);
   expect(m.error).toBeNull();
@@ -87,7 +115,8 @@ test('start a run: the charts gain points, the timeline shows builder bars, the 
   const realmSteps = state.step - 4; // ict=2, mlm=2
   expect(realmSteps).toBeGreaterThanOrEqual(1);
   const points = await hook(page, (h) => h.charts.points());
-  for (const id of ['loss', 'mlmAccuracy', 'meanPNull', 'meanRetrievalUtility', 'retrievalEntropy']) expect(points[id].points).toBe(state.step);
+  for (const id of ['loss', 'mlmAccuracy', 'meanPNull', 'meanRetrievalUtility', 'retrievalEntropy'])
+    expect(points[id].points).toBe(state.step);
   expect(points.loss.values[0]).toBe(state.step);
   // p(null), utility and entropy exist in the REALM phase only: gaps in the warm-ups.
   expect(points.meanPNull.values[0]).toBe(realmSteps);
@@ -116,7 +145,9 @@ test('start a run: the charts gain points, the timeline shows builder bars, the 
   await inspector.getByTestId('inspector-inspect').click();
   await expect(inspector.getByTestId('inspector-result')).toBeVisible();
   await inspector.getByTestId('inspector-pin').click();
-  await expect.poll(async () => (await hook(page, (h) => h.map.state())).drawn, { timeout: 120_000 }).toMatchObject({ highlighted: 3, query: true }); // tiny: k = 4, so 3 passages
+  await expect
+    .poll(async () => (await hook(page, (h) => h.map.state())).drawn, { timeout: 120_000 })
+    .toMatchObject({ highlighted: 3, query: true }); // tiny: k = 4, so 3 passages
   await expect(map.locator('.map-top li')).toHaveCount(3);
   await expect(map.locator('.map-top li').first()).not.toHaveText(/^passage \d+$/);
 

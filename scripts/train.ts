@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
-import { makeConfig, PRESETS, parseMarginalisationOption, type MaskingStrategy, type MlmPairMasking, type PresetName, type RealmConfig } from '../src/model/config';
+import {
+  makeConfig,
+  PRESETS,
+  parseMarginalisationOption,
+  type MaskingStrategy,
+  type MlmPairMasking,
+  type PresetName,
+  type RealmConfig,
+} from '../src/model/config';
 import { syntheticWorld, type TrainingData } from '../src/model/data';
 import { Rng } from '../src/model/rng';
 import { RealmTrainer } from '../src/model/trainer';
@@ -104,7 +112,8 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('readerLearningRateScale', num(args, 'reader-lr-scale'));
   set('realmIctWeight', num(args, 'realm-ict-weight'));
   const docGradient = args.get('realm-doc-gradient');
-  if (docGradient !== undefined && docGradient !== '0' && docGradient !== '1') throw new Error(`--realm-doc-gradient is 0 or 1, got "${docGradient}"`);
+  if (docGradient !== undefined && docGradient !== '0' && docGradient !== '1')
+    throw new Error(`--realm-doc-gradient is 0 or 1, got "${docGradient}"`);
   if (docGradient !== undefined) over.realmDocGradient = docGradient === '1';
   const dropout = num(args, 'dropout');
   set('dropout', dropout);
@@ -168,11 +177,14 @@ async function main() {
     process.stderr.write(
       `\r${m.phase} ${m.phaseStep}  step ${m.step}/${trainer.totalSteps}  loss ${m.loss.toFixed(3)}` +
         (Number.isNaN(m.mlmAccuracy) ? '' : `  acc ${m.mlmAccuracy.toFixed(2)}`) +
-        (m.phase === 'realm' ? `  p(null) ${m.meanPNull.toFixed(2)}  RU ${m.meanRetrievalUtility.toFixed(3)}  stale ${m.staleness}` : '') +
+        (m.phase === 'realm'
+          ? `  p(null) ${m.meanPNull.toFixed(2)}  RU ${m.meanRetrievalUtility.toFixed(3)}  stale ${m.staleness}`
+          : '') +
         `  ${m.stepMs.toFixed(0)} ms  ETA ${formatEta(p.etaSeconds)}   `,
     );
     const next = trainer.phaseAt()?.phase;
-    if (next !== lastPhase || (evalEvery > 0 && m.step % evalEvery === 0)) await evaluate(next !== lastPhase ? `end of ${m.phase}` : `step ${m.step}`);
+    if (next !== lastPhase || (evalEvery > 0 && m.step % evalEvery === 0))
+      await evaluate(next !== lastPhase ? `end of ${m.phase}` : `step ${m.step}`);
     lastPhase = next;
   }
   const out = args.get('out') ?? join(tmpdir(), 'realm-runs', new Date().toISOString().replace(/[:.]/g, '-'), 'checkpoint');

@@ -8,14 +8,7 @@
 // then the shards' lists are merged the same way and unpacked into scores [B, k] and indices [B, k].
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import {
-  checkSearch,
-  DenseMipsIndex,
-  excludedRows,
-  MipsError,
-  type MipsIndex,
-  type MipsSearchResult,
-} from '../model/mips';
+import { checkSearch, DenseMipsIndex, excludedRows, MipsError, type MipsIndex, type MipsSearchResult } from '../model/mips';
 import {
   MAX_DIM,
   MAX_RERANK,
@@ -175,12 +168,7 @@ function webgpuBackend(): WebGPUBackend {
   return tf.backend() as unknown as WebGPUBackend;
 }
 
-function run(
-  program: WebGPUProgram,
-  inputs: tf.Tensor[],
-  dtype: 'float32' | 'int32',
-  uniforms: Uniform[],
-): tf.Tensor2D {
+function run(program: WebGPUProgram, inputs: tf.Tensor[], dtype: 'float32' | 'int32', uniforms: Uniform[]): tf.Tensor2D {
   const info = webgpuBackend().runWebGPUProgram(program, inputs, dtype, uniforms);
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
 }
@@ -286,7 +274,12 @@ export class WgslMipsIndex implements MipsIndex {
     const rows = excludedRows(this.rowOf, b, excludeIds);
     return tf.tidy(() => {
       const padded =
-        this.dPad === this.dim ? queries : (tf.pad(queries, [[0, 0], [0, this.dPad - this.dim]]) as tf.Tensor2D); // [B, dPad]
+        this.dPad === this.dim
+          ? queries
+          : (tf.pad(queries, [
+              [0, 0],
+              [0, this.dPad - this.dim],
+            ]) as tf.Tensor2D); // [B, dPad]
       const q32: tf.Tensor2D = padded.dtype === 'float32' ? padded : padded.cast('float32');
       const q = this.queryScale ? (tf.mul(q32, this.queryScale) as tf.Tensor2D) : q32; // [B, dPad]
       const excluded = tf.tensor1d(rows, 'int32'); // [B]

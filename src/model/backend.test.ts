@@ -1,13 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import {
-  BACKEND_ORDER,
-  isSoftwareAdapter,
-  parseBackendRequest,
-  planBackends,
-  selectBackend,
-  type ProbeResult,
-} from './backend';
+import { BACKEND_ORDER, isSoftwareAdapter, parseBackendRequest, planBackends, selectBackend, type ProbeResult } from './backend';
 
 const probe = (webgpuMs: number, wasmMs: number): ProbeResult => ({ webgpuMs, wasmMs, shapes: [[1, 1, 1]] });
 

@@ -89,7 +89,9 @@ export class ParamStore {
     for (const w of weights) {
       const v = this.get(w.name);
       if (v.shape.join(',') !== w.shape.join(',')) {
-        throw new WeightsMismatchError(`weight ${w.name} has shape [${w.shape}], the model expects [${v.shape}]: the config differs from the one that saved it`);
+        throw new WeightsMismatchError(
+          `weight ${w.name} has shape [${w.shape}], the model expects [${v.shape}]: the config differs from the one that saved it`,
+        );
       }
       const t = tf.tensor(new Float32Array(w.data), w.shape);
       v.assign(t);
@@ -158,7 +160,17 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
 
 export type EncoderDims = Pick<
   RealmConfig,
-  'vocabSize' | 'hidden' | 'layers' | 'heads' | 'intermediate' | 'maxPositions' | 'typeVocab' | 'dropout' | 'attentionDropout' | 'layerNormEps' | 'initStd'
+  | 'vocabSize'
+  | 'hidden'
+  | 'layers'
+  | 'heads'
+  | 'intermediate'
+  | 'maxPositions'
+  | 'typeVocab'
+  | 'dropout'
+  | 'attentionDropout'
+  | 'layerNormEps'
+  | 'initStd'
 >;
 
 export class BertEncoder {

@@ -10,9 +10,51 @@ export interface SentenceSpan {
 
 // Tokens that end with a period but do not end a sentence.
 const ABBREVIATIONS = new Set([
-  'mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'mt', 'ft', 'vs', 'etc', 'e.g', 'i.e', 'u.s', 'u.k', 'no',
-  'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec', 'gen', 'col', 'capt', 'lt',
-  'c', 'ca', 'approx', 'inc', 'ltd', 'co', 'corp', 'dept', 'univ', 'fig', 'vol', 'ed',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'prof',
+  'sr',
+  'jr',
+  'st',
+  'mt',
+  'ft',
+  'vs',
+  'etc',
+  'e.g',
+  'i.e',
+  'u.s',
+  'u.k',
+  'no',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+  'gen',
+  'col',
+  'capt',
+  'lt',
+  'c',
+  'ca',
+  'approx',
+  'inc',
+  'ltd',
+  'co',
+  'corp',
+  'dept',
+  'univ',
+  'fig',
+  'vol',
+  'ed',
 ]);
 
 /** Splits text into sentences at . ! ? (and ; in WordNet-style glosses is kept inside). */
@@ -45,7 +87,9 @@ function pushTrimmed(text: string, start: number, end: number, out: SentenceSpan
 /** Thrown when a title alone leaves no room for a body. */
 export class BlockSizeError extends Error {
   constructor(title: string, maxPieces: number) {
-    super(`The title "${title.slice(0, 60)}" is too long for a block of ${maxPieces} wordpieces; shorten it or raise the block size.`);
+    super(
+      `The title "${title.slice(0, 60)}" is too long for a block of ${maxPieces} wordpieces; shorten it or raise the block size.`,
+    );
     this.name = 'BlockSizeError';
   }
 }

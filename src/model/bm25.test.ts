@@ -5,14 +5,28 @@ import { documentStore, type ClozeQuery, type TokenizedPassage } from './data';
 
 // Rows: 0 "paris" passage (title 50), 1 "france" passage holding 50 in its body, 2 and 3 unrelated.
 const passages: TokenizedPassage[] = [
-  { id: 'p0', title: [50], sentences: [[60, 61, 62], [70, 71]] },
+  {
+    id: 'p0',
+    title: [50],
+    sentences: [
+      [60, 61, 62],
+      [70, 71],
+    ],
+  },
   { id: 'p1', title: [51], sentences: [[80, 50, 61, 81]] },
   { id: 'p2', title: [52], sentences: [[90, 91, 92]] },
   { id: 'p3', title: [53], sentences: [[93, 94, 95, 96]] },
 ];
 const docs = documentStore(passages, 64);
 /** Sentence 0 of p0 ("60 61 62") with 61 masked; the answer is 50 (in p0's title and p1's body). */
-const query: ClozeQuery = { inputIds: [CLS_ID, 60, MASK_ID, 62, SEP_ID], maskPositions: [2], targets: [61], sourceDocId: 'p0', sourceSentence: 0, answer: [50] };
+const query: ClozeQuery = {
+  inputIds: [CLS_ID, 60, MASK_ID, 62, SEP_ID],
+  maskPositions: [2],
+  targets: [61],
+  sourceDocId: 'p0',
+  sourceSentence: 0,
+  answer: [50],
+};
 
 describe('Bm25Retriever', () => {
   it('never returns the own passage with passage exclusion, and ranks by shared terms', () => {

@@ -26,7 +26,12 @@ export function encodeCheckpoint(c: RealmCheckpoint): { header: string; data: Ui
       offset += w.data.byteLength;
       return e;
     });
-  const header: CheckpointHeader = { ...c, format: 'realm-checkpoint-1', weights: entries(c.weights), optimizer: entries(c.optimizer) };
+  const header: CheckpointHeader = {
+    ...c,
+    format: 'realm-checkpoint-1',
+    weights: entries(c.weights),
+    optimizer: entries(c.optimizer),
+  };
   const data = new Uint8Array(offset);
   [...c.weights, ...c.optimizer].reduce((at, w) => {
     data.set(new Uint8Array(w.data), at);
@@ -37,12 +42,18 @@ export function encodeCheckpoint(c: RealmCheckpoint): { header: string; data: Ui
 
 export function decodeCheckpoint(header: string, data: Uint8Array): RealmCheckpoint {
   const h = JSON.parse(header) as CheckpointHeader;
-  if (h.format !== 'realm-checkpoint-1') throw new Error(`not a REALM checkpoint header (format ${String(h.format)}): pass the .json written by npm run train`);
+  if (h.format !== 'realm-checkpoint-1')
+    throw new Error(`not a REALM checkpoint header (format ${String(h.format)}): pass the .json written by npm run train`);
   const read = (es: BufferEntry[]): NamedWeights =>
     es.map((e) => {
-      if (e.offset + e.bytes > data.byteLength) throw new Error(`checkpoint data is truncated at ${e.name}: copy the .bin file again`);
+      if (e.offset + e.bytes > data.byteLength)
+        throw new Error(`checkpoint data is truncated at ${e.name}: copy the .bin file again`);
       // A copy of exactly these bytes: a Node Buffer's slice() is a view on its whole (pooled) memory.
-      return { name: e.name, shape: e.shape, data: new Uint8Array(data.buffer, data.byteOffset + e.offset, e.bytes).slice().buffer };
+      return {
+        name: e.name,
+        shape: e.shape,
+        data: new Uint8Array(data.buffer, data.byteOffset + e.offset, e.bytes).slice().buffer,
+      };
     });
   return { ...h, weights: read(h.weights), optimizer: read(h.optimizer) };
 }

@@ -221,11 +221,24 @@ export function validateConfig(c: RealmConfig): void {
   need(c.readerLearningRateScale >= 0, `readerLearningRateScale (${c.readerLearningRateScale}) must be at least 0`);
   need(c.realmIctWeight >= 0, `realmIctWeight (${c.realmIctWeight}) must be at least 0`);
   need(c.retrieverLearningRateScale >= 0, `retrieverLearningRateScale (${c.retrieverLearningRateScale}) must be at least 0`);
-  need(c.mlmPairProbability >= 0 && c.mlmPairProbability <= 1, `mlmPairProbability (${c.mlmPairProbability}) must be between 0 and 1`);
-  need((MLM_PAIR_MASKINGS as readonly string[]).includes(c.mlmPairMasking), `unknown mlmPairMasking "${c.mlmPairMasking}": use ${MLM_PAIR_MASKINGS.join(', ')}`);
-  need(c.ictMaskedQueryProbability >= 0 && c.ictMaskedQueryProbability <= 1, `ictMaskedQueryProbability (${c.ictMaskedQueryProbability}) must be between 0 and 1`);
-  need((MASKING_STRATEGIES as readonly string[]).includes(c.masking), `unknown masking "${c.masking}": use ${MASKING_STRATEGIES.join(', ')}`);
-  for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const) need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);
+  need(
+    c.mlmPairProbability >= 0 && c.mlmPairProbability <= 1,
+    `mlmPairProbability (${c.mlmPairProbability}) must be between 0 and 1`,
+  );
+  need(
+    (MLM_PAIR_MASKINGS as readonly string[]).includes(c.mlmPairMasking),
+    `unknown mlmPairMasking "${c.mlmPairMasking}": use ${MLM_PAIR_MASKINGS.join(', ')}`,
+  );
+  need(
+    c.ictMaskedQueryProbability >= 0 && c.ictMaskedQueryProbability <= 1,
+    `ictMaskedQueryProbability (${c.ictMaskedQueryProbability}) must be between 0 and 1`,
+  );
+  need(
+    (MASKING_STRATEGIES as readonly string[]).includes(c.masking),
+    `unknown masking "${c.masking}": use ${MASKING_STRATEGIES.join(', ')}`,
+  );
+  for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const)
+    need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);
 }
 
 /** Parameters of one BERT encoder (embeddings, blocks, final LayerNorm). */

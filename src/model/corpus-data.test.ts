@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildTrainingData, CorpusDataError, sentenceHolding, toCharSpan, type ClozeItemInput, type CorpusPassageInput } from './corpus-data';
+import {
+  buildTrainingData,
+  CorpusDataError,
+  sentenceHolding,
+  toCharSpan,
+  type ClozeItemInput,
+  type CorpusPassageInput,
+} from './corpus-data';
 import { splitSentences } from './blocks';
 import { containsSpan } from './data';
 import { pairSentences } from './mlm';
@@ -40,7 +47,12 @@ const tokenizer = WordPieceTokenizer.train(
 describe('buildTrainingData', () => {
   it('fixture: the stored spans cover the words they name', () => {
     const p = CORPUS[3];
-    expect(p.spans!.map(toCharSpan).map((s) => p.text.slice(s.start, s.end))).toEqual(['Warsaw', 'Poland', 'Marie Curie', 'Warsaw']);
+    expect(p.spans!.map(toCharSpan).map((s) => p.text.slice(s.start, s.end))).toEqual([
+      'Warsaw',
+      'Poland',
+      'Marie Curie',
+      'Warsaw',
+    ]);
   });
 
   const items = [cloze('a1', '1769'), cloze('a3', 'Paris')];
@@ -51,7 +63,11 @@ describe('buildTrainingData', () => {
     const d = build(1);
     expect(d.passages.map((p) => p.id)).toEqual(['a1', 'a2', 'a3', 'a4']);
     expect(d.passages[0].title).toEqual(tokenizer.encode('Napoleon'));
-    expect(d.passages[0].sentences).toEqual(['Napoleon was born in Ajaccio in 1769.', 'He crowned himself in Paris.', 'It rained that day.'].map((s) => tokenizer.encode(s)));
+    expect(d.passages[0].sentences).toEqual(
+      ['Napoleon was born in Ajaccio in 1769.', 'He crowned himself in Paris.', 'It rained that day.'].map((s) =>
+        tokenizer.encode(s),
+      ),
+    );
     expect(d.vocabSize).toBe(tokenizer.size);
   });
 
@@ -87,8 +103,15 @@ describe('buildTrainingData', () => {
       expect(d.passages[row].sentences[q.sourceSentence!]).toEqual(restored.slice(1, -1));
     }
     // Every salient span of a held passage's sentences, one query each: a4 stores 4 distinct spans in its 2 sentences.
-    const withA4 = [1, 2, 3, 4, 5, 6].map((seed) => build(seed, { heldOutPassages: 2 }).heldOutSpans!).find((h) => h.some((q) => q.sourceDocId === 'a4'))!;
-    expect(withA4.filter((q) => q.sourceDocId === 'a4').map((q) => tokenizer.decode(q.targets)).sort()).toEqual(['marie curie', 'poland', 'warsaw', 'warsaw']);
+    const withA4 = [1, 2, 3, 4, 5, 6]
+      .map((seed) => build(seed, { heldOutPassages: 2 }).heldOutSpans!)
+      .find((h) => h.some((q) => q.sourceDocId === 'a4'))!;
+    expect(
+      withA4
+        .filter((q) => q.sourceDocId === 'a4')
+        .map((q) => tokenizer.decode(q.targets))
+        .sort(),
+    ).toEqual(['marie curie', 'poland', 'warsaw', 'warsaw']);
   });
 
   it('masks every sentence except the held-out ones, with its passage as sourceDocId', () => {
@@ -156,10 +179,15 @@ describe('buildTrainingData', () => {
   });
 
   it('drops cloze items whose passage is unknown or whose span holds no wordpiece', () => {
-    const d = buildTrainingData(CORPUS, tokenizer, [...items, { answer: 'x', sourceId: 'nope', start: 0, end: 1 }, { answer: ' ', sourceId: 'a1', start: 8, end: 9 }], {
-      masking: 'salient',
-      rng: new Rng(1),
-    });
+    const d = buildTrainingData(
+      CORPUS,
+      tokenizer,
+      [...items, { answer: 'x', sourceId: 'nope', start: 0, end: 1 }, { answer: ' ', sourceId: 'a1', start: 8, end: 9 }],
+      {
+        masking: 'salient',
+        rng: new Rng(1),
+      },
+    );
     expect(d.report).toMatchObject({ clozeUsed: 2, clozeDropped: 2 });
   });
 
@@ -182,7 +210,9 @@ describe('buildTrainingData', () => {
   });
 
   it('rejects duplicate passage ids', () => {
-    expect(() => buildTrainingData([CORPUS[0], CORPUS[0]], tokenizer, [], { masking: 'salient', rng: new Rng(1) })).toThrow(CorpusDataError);
+    expect(() => buildTrainingData([CORPUS[0], CORPUS[0]], tokenizer, [], { masking: 'salient', rng: new Rng(1) })).toThrow(
+      CorpusDataError,
+    );
   });
 });
 

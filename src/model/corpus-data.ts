@@ -91,11 +91,17 @@ export function toCharSpan(s: StoredSpan): CharSpan {
 
 /** The sentence of `text` that holds [start, end) (the one that holds `start` when none holds both). */
 export function sentenceHolding(sentences: readonly SentenceSpan[], start: number, end: number): SentenceSpan | null {
-  return sentences.find((s) => s.start <= start && end <= s.end) ?? sentences.find((s) => s.start <= start && start < s.end) ?? null;
+  return (
+    sentences.find((s) => s.start <= start && end <= s.end) ?? sentences.find((s) => s.start <= start && start < s.end) ?? null
+  );
 }
 
 /** Title ids and sentence ids of one passage (at least one sentence, possibly empty). */
-export function tokenizePassage(p: CorpusPassageInput, tokenizer: WordPieceTokenizer, sentences = splitSentences(p.text)): TokenizedPassage {
+export function tokenizePassage(
+  p: CorpusPassageInput,
+  tokenizer: WordPieceTokenizer,
+  sentences = splitSentences(p.text),
+): TokenizedPassage {
   const ids = sentences.map((s) => tokenizer.encode(p.text.slice(s.start, s.end))).filter((s) => s.length > 0);
   return { id: p.id, title: tokenizer.encode(p.title), sentences: ids.length > 0 ? ids : [[]] };
 }
@@ -110,7 +116,8 @@ export function buildTrainingData(
   const maxLength = opts.maxQueryLength ?? 128;
   const byId = new Map<string, number>();
   corpus.forEach((p, i) => {
-    if (byId.has(p.id)) throw new CorpusDataError(`passage id ${p.id} appears twice (rows ${byId.get(p.id)} and ${i}); rebuild the corpus`);
+    if (byId.has(p.id))
+      throw new CorpusDataError(`passage id ${p.id} appears twice (rows ${byId.get(p.id)} and ${i}); rebuild the corpus`);
     byId.set(p.id, i);
   });
   const sentencesOf = corpus.map((p) => splitSentences(p.text));
@@ -147,19 +154,39 @@ export function buildTrainingData(
       continue;
     }
     // Its index among the passage's non-empty sentences, as tokenizePassage keeps them.
-    const sourceSentence = sentencesOf[row].filter((s) => s.start < sentence.start && tokenizer.encode(text.slice(s.start, s.end)).length > 0).length;
-    heldOut.push({ inputIds: ex.inputIds, maskPositions: ex.maskPositions, targets: ex.targets, sourceDocId: ex.sourceDocId, sourceSentence, answer: [...ex.targets], spanType: ex.spanType });
+    const sourceSentence = sentencesOf[row].filter(
+      (s) => s.start < sentence.start && tokenizer.encode(text.slice(s.start, s.end)).length > 0,
+    ).length;
+    heldOut.push({
+      inputIds: ex.inputIds,
+      maskPositions: ex.maskPositions,
+      targets: ex.targets,
+      sourceDocId: ex.sourceDocId,
+      sourceSentence,
+      answer: [...ex.targets],
+      spanType: ex.spanType,
+    });
   }
 
   // Held-out passages (only when asked for, so the default draws stay as they were): every salient span
   // of their sentences is a held-out query, and none of their sentences is a training query.
   const heldOutSpans: ClozeQuery[] = [];
-  const heldRows = (opts.heldOutPassages ?? 0) > 0 ? sampleDistinct(rng, rowsUpTo(corpus.length), Math.min(opts.heldOutPassages!, corpus.length)).sort((a, b) => a - b) : [];
+  const heldRows =
+    (opts.heldOutPassages ?? 0) > 0
+      ? sampleDistinct(rng, rowsUpTo(corpus.length), Math.min(opts.heldOutPassages!, corpus.length)).sort((a, b) => a - b)
+      : [];
   const spanMasker = createMasker('salient', { vocabSize: tokenizer.size, maxLength, maxMasks: opts.maxMasks });
   for (const row of heldRows) {
     const p = corpus[row];
     const spans = (p.spans ?? tagSalientSpans(p.text)).map(toCharSpan);
-    for (const ex of maskPassage({ id: p.id, text: p.text, spans }, tokenizer, spanMasker, rng, held, HELD_OUT_SPANS_PER_SENTENCE)) {
+    for (const ex of maskPassage(
+      { id: p.id, text: p.text, spans },
+      tokenizer,
+      spanMasker,
+      rng,
+      held,
+      HELD_OUT_SPANS_PER_SENTENCE,
+    )) {
       if (ex.spanType !== undefined) heldOutSpans.push({ ...ex, answer: maskedAnswer(ex) }); // not the random-span fallbacks
     }
     for (const sentence of sentencesOf[row]) held.add(heldOutKey(p.id, sentence.start));

@@ -115,7 +115,8 @@ function parseJsonl<T>(text: string, file: string, check: (x: Record<string, unk
     } catch (e) {
       throw new CorpusFormatError(file, i + 1, `invalid JSON (${(e as Error).message})`);
     }
-    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new CorpusFormatError(file, i + 1, 'expected a JSON object');
+    if (typeof x !== 'object' || x === null || Array.isArray(x))
+      throw new CorpusFormatError(file, i + 1, 'expected a JSON object');
     const problem = check(x as Record<string, unknown>);
     if (problem) throw new CorpusFormatError(file, i + 1, problem);
     out.push(x as T);

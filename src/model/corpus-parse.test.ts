@@ -77,14 +77,18 @@ describe('txt', () => {
 describe('md', () => {
   it('uses headings as the titles of the text under them', () => {
     const md = [
-      '---', 'layout: post', '---', // 1-3 front matter
+      '---',
+      'layout: post',
+      '---', // 1-3 front matter
       'Intro with **bold** and a [link](http://x.org).', // 4
       '', // 5
       '# Ada Lovelace', // 6
       'Ada wrote the *first* program.', // 7
       '- she worked with `Babbage`', // 8
       '', // 9
-      '```', 'code() is skipped', '```', // 10-12
+      '```',
+      'code() is skipped',
+      '```', // 10-12
       'Paris', // 13
       '=====', // 14
       'Paris is the capital of France.', // 15
@@ -146,13 +150,17 @@ describe('jsonl', () => {
     // Cut the big line into many small pieces, as a stream would.
     const cuts = Array.from({ length: 60 }, (_, i) => 14 + i * 97);
     const r = parseInPieces('jsonl', data, cuts, 1000);
-    expect(r.passages.map((p) => [p.text, p.line])).toEqual([['a', 1], ['b', 3]]);
+    expect(r.passages.map((p) => [p.text, p.line])).toEqual([
+      ['a', 1],
+      ['b', 3],
+    ]);
     expect(r.bad).toEqual([{ line: 2, reason: 'record larger than 1000 bytes' }]);
   });
   it('reports invalid UTF-8 on its line and keeps the neighbours', () => {
     const data = new Uint8Array([
       ...bytes('{"text": "ok 1"}\n{"text": "bad '),
-      0xc3, 0x28, // an invalid two-byte sequence
+      0xc3,
+      0x28, // an invalid two-byte sequence
       ...bytes('"}\n{"text": "ok 3"}\n'),
     ]);
     const r = parse('jsonl', data);
@@ -232,7 +240,10 @@ describe('streaming', () => {
     const txt = bytes('Eins é\nzwei\n\n\ndrei 😀\n');
     let seed = 7;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    for (const [format, d] of [['md', md], ['txt', txt]] as const) {
+    for (const [format, d] of [
+      ['md', md],
+      ['txt', txt],
+    ] as const) {
       const once = parse(format, d);
       expect(once.passages.length).toBeGreaterThan(1);
       for (let trial = 0; trial < 50; trial++) {

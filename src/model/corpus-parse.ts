@@ -268,18 +268,20 @@ class TxtParser implements RecordParser {
 
 /** Strips inline markdown: images and links keep their text, emphasis and code marks go. */
 export function stripInlineMarkdown(s: string): string {
-  return s
-    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/\[([^\]]*)\]\[[^\]]*\]/g, '$1')
-    .replace(/<\/?[a-zA-Z][^>]*>/g, '')
-    .replace(/`+([^`]*)`+/g, '$1')
-    .replace(/\*\*(?=\S)(.+?)(?<=\S)\*\*/g, '$1')
-    .replace(/\*(?=\S)(.+?)(?<=\S)\*/g, '$1')
-    // Underscores mark emphasis only at word edges: snake_case stays as it is.
-    .replace(/(?<![\p{L}\p{N}_])__(?=\S)(.+?)(?<=\S)__(?![\p{L}\p{N}_])/gu, '$1')
-    .replace(/(?<![\p{L}\p{N}_])_(?=\S)(.+?)(?<=\S)_(?![\p{L}\p{N}_])/gu, '$1')
-    .replace(/~~(.+?)~~/g, '$1');
+  return (
+    s
+      .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/\[([^\]]*)\]\[[^\]]*\]/g, '$1')
+      .replace(/<\/?[a-zA-Z][^>]*>/g, '')
+      .replace(/`+([^`]*)`+/g, '$1')
+      .replace(/\*\*(?=\S)(.+?)(?<=\S)\*\*/g, '$1')
+      .replace(/\*(?=\S)(.+?)(?<=\S)\*/g, '$1')
+      // Underscores mark emphasis only at word edges: snake_case stays as it is.
+      .replace(/(?<![\p{L}\p{N}_])__(?=\S)(.+?)(?<=\S)__(?![\p{L}\p{N}_])/gu, '$1')
+      .replace(/(?<![\p{L}\p{N}_])_(?=\S)(.+?)(?<=\S)_(?![\p{L}\p{N}_])/gu, '$1')
+      .replace(/~~(.+?)~~/g, '$1')
+  );
 }
 
 class MdParser implements RecordParser {
@@ -418,7 +420,10 @@ class JsonlParser implements RecordParser {
       if (typeof text === 'string' && title === undefined) {
         const nl = text.indexOf('\n');
         if (nl > 0) {
-          title = text.slice(0, nl).trim().replace(/^"(.*)"$/, '$1');
+          title = text
+            .slice(0, nl)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
           text = text.slice(nl + 1);
         }
       }

@@ -99,7 +99,10 @@ export function sampleDistinct(rng: Rng, rows: readonly number[], count: number)
  * the passage a query comes from is excluded from retrieval). Salient spans are the year and the city.
  * Vocabulary: 5 special ids, then words.
  */
-export function syntheticWorld(entities: number, opts: { years?: number; cities?: number; heldOutShare?: number; seedRng: Rng }): TrainingData {
+export function syntheticWorld(
+  entities: number,
+  opts: { years?: number; cities?: number; heldOutShare?: number; seedRng: Rng },
+): TrainingData {
   const { years = 12, cities = 10, heldOutShare = 0.2, seedRng: rng } = opts;
   const words = new Map<string, number>();
   const w = (s: string) => {
@@ -115,11 +118,22 @@ export function syntheticWorld(entities: number, opts: { years?: number; cities?
     const name = w(`e${e}`);
     const year = w(`y${rng.int(years)}`);
     const city = w(`c${rng.int(cities)}`);
-    const filler = () => [w('known'), w('for'), fillers[rng.int(fillers.length)], w('and'), fillers[rng.int(fillers.length)], w('.')];
+    const filler = () => [
+      w('known'),
+      w('for'),
+      fillers[rng.int(fillers.length)],
+      w('and'),
+      fillers[rng.int(fillers.length)],
+      w('.'),
+    ];
     const a: TokenizedPassage = {
       id: `p${e}a`,
       title: [name],
-      sentences: [[name, w('was'), w('born'), w('in'), year, w('.')], filler(), [name, w('lives'), w('in'), w('the'), w('city'), w('of'), city, w('.')]],
+      sentences: [
+        [name, w('was'), w('born'), w('in'), year, w('.')],
+        filler(),
+        [name, w('lives'), w('in'), w('the'), w('city'), w('of'), city, w('.')],
+      ],
     };
     const b: TokenizedPassage = {
       id: `p${e}b`,
@@ -128,7 +142,12 @@ export function syntheticWorld(entities: number, opts: { years?: number; cities?
     };
     passages.push(a, b);
     const held = rng.next() < heldOutShare;
-    const qs = [maskSpan(a.sentences[0], 4, 5, a.id), maskSpan(a.sentences[2], 6, 7, a.id), maskSpan(b.sentences[1], 5, 6, b.id), maskSpan(b.sentences[2], 2, 3, b.id)];
+    const qs = [
+      maskSpan(a.sentences[0], 4, 5, a.id),
+      maskSpan(a.sentences[2], 6, 7, a.id),
+      maskSpan(b.sentences[1], 5, 6, b.id),
+      maskSpan(b.sentences[2], 2, 3, b.id),
+    ];
     (held ? heldOut : queries).push(...qs);
   }
   const ictHeldOut = passages.map((_, i) => i).filter((i) => i % 5 === 4);

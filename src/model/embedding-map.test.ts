@@ -6,7 +6,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { allcloseReport } from '../testing/allclose';
 import { CLS_ID, EVAL_CTX, SEP_ID } from './bert';
 import { makeConfig } from './config';
-import { alignSigns, buildEmbeddingMap, EmbeddingMapError, explainedRatio, fitPca2, projectVector, queryEmbedding, type Pca2 } from './embedding-map';
+import {
+  alignSigns,
+  buildEmbeddingMap,
+  EmbeddingMapError,
+  explainedRatio,
+  fitPca2,
+  projectVector,
+  queryEmbedding,
+  type Pca2,
+} from './embedding-map';
 import { RealmModel } from './realm-model';
 import { Rng } from './rng';
 
@@ -160,7 +169,15 @@ describe('buildEmbeddingMap', () => {
   });
 
   it('alignSigns flips only the disagreeing axis', () => {
-    const base: Pca2 = { dim: 2, mean: new Float32Array(2), axes: [Float32Array.from([1, 0]), Float32Array.from([0, 1])], variances: [2, 1], totalVariance: 3, iterations: 1, reads: 1 };
+    const base: Pca2 = {
+      dim: 2,
+      mean: new Float32Array(2),
+      axes: [Float32Array.from([1, 0]), Float32Array.from([0, 1])],
+      variances: [2, 1],
+      totalVariance: 3,
+      iterations: 1,
+      reads: 1,
+    };
     const next: Pca2 = { ...base, axes: [Float32Array.from([-1, 0]), Float32Array.from([0, 1])] };
     const out = alignSigns(next, base);
     expect(Array.from(out.axes[0])).toEqual([1, -0]);
@@ -175,7 +192,14 @@ describe('buildEmbeddingMap', () => {
 
 describe('queryEmbedding', () => {
   it('is Embed_input([CLS] x [SEP]) of the query, cut to maxQueryLength, with no tensor left', async () => {
-    const cfg = makeConfig('tiny', { vocabSize: 40, hidden: 16, intermediate: 32, retrieverDim: 8, maxPositions: 96, maxQueryLength: 6 });
+    const cfg = makeConfig('tiny', {
+      vocabSize: 40,
+      hidden: 16,
+      intermediate: 32,
+      retrieverDim: 8,
+      maxPositions: 96,
+      maxQueryLength: 6,
+    });
     let seed = 0;
     const model = new RealmModel(cfg, () => ++seed);
     try {
@@ -183,7 +207,12 @@ describe('queryEmbedding', () => {
       const before = tf.memory().numTensors;
       const v = await queryEmbedding(model, { inputIds: ids, maskPositions: [2], targets: [8], sourceDocId: null });
       expect(tf.memory().numTensors).toBe(before);
-      const expected = tf.tidy(() => model.embedInput.embed(tf.tensor2d([[CLS_ID, 7, 4, 9, 11, SEP_ID]], [1, 6], 'int32'), tf.zeros([1, 6], 'int32'), EVAL_CTX).arraySync()[0]);
+      const expected = tf.tidy(
+        () =>
+          model.embedInput
+            .embed(tf.tensor2d([[CLS_ID, 7, 4, 9, 11, SEP_ID]], [1, 6], 'int32'), tf.zeros([1, 6], 'int32'), EVAL_CTX)
+            .arraySync()[0],
+      );
       expect(v.length).toBe(8);
       expect(allcloseReport(Array.from(v), expected, { atol: 1e-5, rtol: 1e-4 })).toBeNull();
     } finally {

@@ -91,8 +91,14 @@ function orthonormalise(w: tf.Tensor2D): tf.Tensor2D {
 export async function fitPca2(x: tf.Tensor2D, options: PcaOptions = {}): Promise<Pca2> {
   const opts: Required<PcaOptions> = { maxIterations: 1000, tolerance: 1e-7, checkEvery: 100, ...options };
   const [n, d] = x.shape;
-  if (n < 2) throw new EmbeddingMapError(`The embedding map needs at least 2 passages in the index (it has ${n}); import a larger corpus.`);
-  if (d < 2) throw new EmbeddingMapError(`The embedding map needs vectors of at least 2 dimensions (they have ${d}); use a larger retrieverDim.`);
+  if (n < 2)
+    throw new EmbeddingMapError(
+      `The embedding map needs at least 2 passages in the index (it has ${n}); import a larger corpus.`,
+    );
+  if (d < 2)
+    throw new EmbeddingMapError(
+      `The embedding map needs vectors of at least 2 dimensions (they have ${d}); use a larger retrieverDim.`,
+    );
   const [mean, cov, trace] = tf.tidy(() => {
     const m = tf.mean(x, 0); // [d]
     const xc = tf.sub(x, m); // [n, d]
@@ -164,7 +170,8 @@ export async function fitPca2(x: tf.Tensor2D, options: PcaOptions = {}): Promise
 /** Projects rows `vectors` ([n, d] row-major) onto the two axes: interleaved x, y [2n]. Plain JS. */
 export function projectRows(pca: Pca2, vectors: Float32Array, n: number): Float32Array {
   const d = pca.dim;
-  if (vectors.length !== n * d) throw new EmbeddingMapError(`Cannot project ${vectors.length} numbers as ${n} vectors of ${d} dimensions; refit the map.`);
+  if (vectors.length !== n * d)
+    throw new EmbeddingMapError(`Cannot project ${vectors.length} numbers as ${n} vectors of ${d} dimensions; refit the map.`);
   const out = new Float32Array(2 * n);
   const [a1, a2] = pca.axes;
   // Project the mean once: (x - m) . a = x . a - m . a.
@@ -212,8 +219,18 @@ export interface EmbeddingMap {
  * Fits the map on an index's vectors ([count, dim] row-major) and projects them; signs aligned with
  * `prev` when given.
  */
-export async function buildEmbeddingMap(version: number, vectors: Float32Array, count: number, dim: number, prev: EmbeddingMap | null = null, options: PcaOptions = {}): Promise<EmbeddingMap> {
-  if (vectors.length !== count * dim) throw new EmbeddingMapError(`The index v${version} holds ${vectors.length} numbers, not ${count} x ${dim}; rebuild the index.`);
+export async function buildEmbeddingMap(
+  version: number,
+  vectors: Float32Array,
+  count: number,
+  dim: number,
+  prev: EmbeddingMap | null = null,
+  options: PcaOptions = {},
+): Promise<EmbeddingMap> {
+  if (vectors.length !== count * dim)
+    throw new EmbeddingMapError(
+      `The index v${version} holds ${vectors.length} numbers, not ${count} x ${dim}; rebuild the index.`,
+    );
   const x = tf.tensor2d(vectors, [count, dim]); // [n, d]
   let pca: Pca2;
   try {

@@ -3,7 +3,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_CTX, padBatch } from './bert';
 import { makeConfig } from './config';
 import { containsSpan, documentStore, syntheticWorld } from './data';
-import { answerPriorRecallAtK, answerRanks, evaluateCloze, RandomRetrieval, recallHits, swappedRecallAtK, swappedShare, utilitySummary } from './evaluate';
+import {
+  answerPriorRecallAtK,
+  answerRanks,
+  evaluateCloze,
+  RandomRetrieval,
+  recallHits,
+  swappedRecallAtK,
+  swappedShare,
+  utilitySummary,
+} from './evaluate';
 import { freshIndex } from './index-refresh';
 import { DenseMipsIndex } from './mips';
 import { readerInput } from './knowledge-encoder';
@@ -28,7 +37,11 @@ describe('evaluateCloze', () => {
     const before = tf.memory().numTensors;
     const e = await evaluateCloze(model, index, docs, queries, 3, { logLikelihood: true });
     const plain = await evaluateCloze(model, index, docs, queries, 3);
-    expect([plain.utilities, plain.clozeAccuracy, plain.tokenAccuracyNullOnly]).toEqual([[], e.clozeAccuracy, e.tokenAccuracyNullOnly]);
+    expect([plain.utilities, plain.clozeAccuracy, plain.tokenAccuracyNullOnly]).toEqual([
+      [],
+      e.clozeAccuracy,
+      e.tokenAccuracyNullOnly,
+    ]);
     expect(tf.memory().numTensors).toBe(before);
     expect(e.utilities).toHaveLength(queries.length);
 
@@ -56,7 +69,11 @@ describe('evaluateCloze', () => {
     const ids = ['a', 'b', 'c', 'd', 'e'];
     const q = tf.zeros([40, 2]) as tf.Tensor2D;
     const rowsOf = (seed: number) => {
-      const r = new RandomRetrieval(ids, new Rng(seed)).search(q, 4, Array.from({ length: 40 }, (_, i) => ids[i % 5]));
+      const r = new RandomRetrieval(ids, new Rng(seed)).search(
+        q,
+        4,
+        Array.from({ length: 40 }, (_, i) => ids[i % 5]),
+      );
       r.scores.dispose();
       const rows = r.indices.arraySync() as number[][];
       r.indices.dispose();
@@ -78,10 +95,24 @@ describe('evaluateCloze', () => {
   it('answerPriorRecallAtK: the same k answer-rich passages for every query, its own passage left out', () => {
     // Passages as token rows; answers are single wordpieces 7, 8, 9. Row 0 ('a') holds 7 and 8, row 1
     // holds 7, row 2 holds 9, row 3 holds nothing.
-    const docs = { ids: ['a', 'b', 'c', 'd'], tokens: [[2, 7, 8, 3], [2, 7, 3], [2, 9, 3], [2, 5, 3]] };
+    const docs = {
+      ids: ['a', 'b', 'c', 'd'],
+      tokens: [
+        [2, 7, 8, 3],
+        [2, 7, 3],
+        [2, 9, 3],
+        [2, 5, 3],
+      ],
+    };
     const seen = [{ answer: [7] }, { answer: [7] }, { answer: [8] }, { answer: [9] }];
     // seen answers held: a 3, b 2, c 1, d 0, so the prior's order is a, b, c, d
-    const query = (answer: number[], sourceDocId: string) => ({ inputIds: [2, 4, 3], maskPositions: [1], targets: answer, sourceDocId, answer });
+    const query = (answer: number[], sourceDocId: string) => ({
+      inputIds: [2, 4, 3],
+      maskPositions: [1],
+      targets: answer,
+      sourceDocId,
+      answer,
+    });
     // k = 1: a query from 'c' gets a; one from 'a' gets b (a is its own). Answers 8 (in a), 7 (in a, b), 9 (in c only)
     expect(answerPriorRecallAtK(docs, seen, [query([8], 'c')], 1)).toBe(1);
     expect(answerPriorRecallAtK(docs, seen, [query([8], 'a')], 1)).toBe(0);
@@ -92,19 +123,59 @@ describe('evaluateCloze', () => {
     expect(Number.isNaN(answerPriorRecallAtK(docs, seen, [], 5))).toBe(true);
   });
 
-  it('swappedRecallAtK: each query scored on the other queries\' rows, its own passage left out', () => {
+  it("swappedRecallAtK: each query scored on the other queries' rows, its own passage left out", () => {
     // Rows 0-3 as above: 7 and 8 in a, 7 in b, 9 in c, nothing in d.
-    const docs = { ids: ['a', 'b', 'c', 'd'], tokens: [[2, 7, 8, 3], [2, 7, 3], [2, 9, 3], [2, 5, 3]] };
-    const query = (answer: number[], sourceDocId: string) => ({ inputIds: [2, 4, 3], maskPositions: [1], targets: answer, sourceDocId, answer });
+    const docs = {
+      ids: ['a', 'b', 'c', 'd'],
+      tokens: [
+        [2, 7, 8, 3],
+        [2, 7, 3],
+        [2, 9, 3],
+        [2, 5, 3],
+      ],
+    };
+    const query = (answer: number[], sourceDocId: string) => ({
+      inputIds: [2, 4, 3],
+      maskPositions: [1],
+      targets: answer,
+      sourceDocId,
+      answer,
+    });
     const queries = [query([7], 'd'), query([9], 'a'), query([8], 'b')];
     // k = 1. q0 (answer 7) on q1's first row c (no) and q2's a (yes): 1 of 2. q1 (answer 9, from a) on
     // q0's c (yes) and q2's b, a being its own (no): 1 of 2. q2 (answer 8, only in a) on c and c: 0.
-    expect(swappedRecallAtK(docs, queries, [[2, 3], [2, 0], [0, 1]], 1)).toEqual([0.5, 0.5, 0]);
+    expect(
+      swappedRecallAtK(
+        docs,
+        queries,
+        [
+          [2, 3],
+          [2, 0],
+          [0, 1],
+        ],
+        1,
+      ),
+    ).toEqual([0.5, 0.5, 0]);
     // A query-independent retriever (the same rows for all) scores as well swapped as on its own rows:
     // b holds 7 (q0); q1 reads b too; q2 (from b) reads c.
-    expect(swappedRecallAtK(docs, queries, [[1, 2], [1, 2], [1, 2]], 1)).toEqual([1, 0, 0]);
+    expect(
+      swappedRecallAtK(
+        docs,
+        queries,
+        [
+          [1, 2],
+          [1, 2],
+          [1, 2],
+        ],
+        1,
+      ),
+    ).toEqual([1, 0, 0]);
     // k = 2 reaches the second row: q1 (answer 9) finds c second in q0's rows [d, c]; q2's [d, a] loses a (its own).
-    const tops = [[3, 2], [3, 1], [3, 0]];
+    const tops = [
+      [3, 2],
+      [3, 1],
+      [3, 0],
+    ];
     expect(swappedRecallAtK(docs, queries, tops, 1)).toEqual([1, 0, 0]);
     expect(swappedRecallAtK(docs, queries, tops, 2)).toEqual([1, 0.5, 0]);
     expect(() => swappedRecallAtK(docs, queries, [[0]], 1)).toThrow(/1 rows of results for 3 queries/);
@@ -117,7 +188,11 @@ describe('evaluateCloze', () => {
     const top2 = (i: number, rows: readonly number[]) => rows.slice(0, 2).some((r) => answers[i].has(r));
     // q0 on q1's [4, 2] (4: yes) and q2's [0, 2] (no): 1/2. q1 on [1, 3] (no) and [0, 2] (yes): 1/2.
     // q2 on [1, 3] (3: yes) and [4, 2] (no): 1/2.
-    const tops = [[1, 3, 0], [4, 2, 0], [0, 2, 4]];
+    const tops = [
+      [1, 3, 0],
+      [4, 2, 0],
+      [0, 2, 4],
+    ];
     expect(swappedShare(tops, top2)).toEqual([0.5, 0.5, 0.5]);
     // Only the first row: q0 on 4 (yes) and 0 (no); q1 on 1 and 0 (no); q2 on 1 (no) and 4 (no).
     expect(swappedShare(tops, (i, rows) => answers[i].has(rows[0]))).toEqual([0.5, 0, 0]);
@@ -146,7 +221,15 @@ describe('evaluateCloze', () => {
     const before = tf.memory().numTensors;
     const { ranks, rows } = await answerRanks(model, index, docs, queries, n - 1);
     expect(tf.memory().numTensors).toBe(before);
-    const q = tf.tidy(() => model.embedInput.embedRows(queries.map((x) => cutQuery(x.inputIds, cfg.maxQueryLength)), cfg.maxQueryLength).arraySync() as number[][]);
+    const q = tf.tidy(
+      () =>
+        model.embedInput
+          .embedRows(
+            queries.map((x) => cutQuery(x.inputIds, cfg.maxQueryLength)),
+            cfg.maxQueryLength,
+          )
+          .arraySync() as number[][],
+    );
     queries.forEach((query, i) => {
       const order = docs.ids
         .map((id, r) => ({ id, r, score: q[i].reduce((a, x, j) => a + x * vectors[r * 4 + j], 0) }))

@@ -38,7 +38,12 @@ export function utilitySummary(u: readonly number[]): { mean: number; standardEr
   const n = u.length;
   const mean = n > 0 ? u.reduce((a, b) => a + b, 0) / n : NaN;
   const variance = n > 1 ? u.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : NaN;
-  return { mean, standardError: Math.sqrt(variance / n), helped: u.filter((x) => x > 0).length, hurt: u.filter((x) => x < 0).length };
+  return {
+    mean,
+    standardError: Math.sqrt(variance / n),
+    helped: u.filter((x) => x > 0).length,
+    hurt: u.filter((x) => x < 0).length,
+  };
 }
 
 /** `logLikelihood`: also compute the log-likelihoods and utilities (the benches; the page skips them, NaN and []). */
@@ -113,7 +118,13 @@ export async function evaluateCloze(
 }
 
 /** How many queries have a passage containing their answer among the top `k` retrieved. */
-export async function recallHits(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: readonly ClozeQuery[], k = 5): Promise<number> {
+export async function recallHits(
+  model: RealmModel,
+  index: MipsIndex,
+  docs: DocumentStore,
+  queries: readonly ClozeQuery[],
+  k = 5,
+): Promise<number> {
   return (await answerRanks(model, index, docs, queries, k)).ranks.filter((r) => r !== null).length;
 }
 
@@ -136,7 +147,11 @@ export async function answerRanks(
       queries.map((q) => cutQuery(q.inputIds, model.config.maxQueryLength)),
       model.config.maxQueryLength,
     ); // [B, d]
-    const { indices, scores } = index.search(qEmb, Math.min(depth, index.size - 1), trivial.map((t) => t.excludeId));
+    const { indices, scores } = index.search(
+      qEmb,
+      Math.min(depth, index.size - 1),
+      trivial.map((t) => t.excludeId),
+    );
     scores.dispose();
     return indices; // [B, depth], best first
   });
@@ -155,7 +170,12 @@ export async function answerRanks(
  * seen without the query sentence): the floor a trained retriever's recall@k must be compared
  * against (an answer such as a country name sits in many passages, so this is far from 0).
  */
-export function chanceRecallAtK(docs: DocumentStore, queries: readonly ClozeQuery[], k = 5, mode: 'passage' | 'sentence' = 'passage'): number {
+export function chanceRecallAtK(
+  docs: DocumentStore,
+  queries: readonly ClozeQuery[],
+  k = 5,
+  mode: 'passage' | 'sentence' = 'passage',
+): number {
   if (queries.length === 0) return NaN;
   let sum = 0;
   for (const q of queries) {
@@ -207,7 +227,10 @@ export function answerPriorRecallAtK(
  * The query-swap control's core: per query i, the share of the other queries j for which
  * `holds(i, tops[j])`, i.e. whose result rows would have answered i. In query order.
  */
-export function swappedShare(tops: readonly (readonly number[])[], holds: (i: number, rows: readonly number[]) => boolean): number[] {
+export function swappedShare(
+  tops: readonly (readonly number[])[],
+  holds: (i: number, rows: readonly number[]) => boolean,
+): number[] {
   if (tops.length < 2) throw new Error('swappedShare: needs at least 2 queries to swap');
   return tops.map((_, i) => tops.reduce((hits, rows, j) => hits + (j !== i && holds(i, rows) ? 1 : 0), 0) / (tops.length - 1));
 }
@@ -226,7 +249,8 @@ export function swappedRecallAtK(
   k = 5,
   mode: 'passage' | 'sentence' = 'passage',
 ): number[] {
-  if (tops.length !== queries.length) throw new Error(`swappedRecallAtK: ${tops.length} rows of results for ${queries.length} queries`);
+  if (tops.length !== queries.length)
+    throw new Error(`swappedRecallAtK: ${tops.length} rows of results for ${queries.length} queries`);
   const answered = queries.map((q) => {
     const { excludeId, tokensOf } = trivialCandidate(mode, docs, q);
     return (rows: readonly number[]) =>

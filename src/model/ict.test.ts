@@ -7,11 +7,28 @@ import type { RealmQuery } from './realm-step';
 import { Rng } from './rng';
 
 const passages: TokenizedPassage[] = [
-  { id: 'a', title: [10], sentences: [[20, 21, 22], [23, 24], [25, 26, 27]] },
-  { id: 'b', title: [11], sentences: [[30, 31], [32, 33, 34]] },
+  {
+    id: 'a',
+    title: [10],
+    sentences: [
+      [20, 21, 22],
+      [23, 24],
+      [25, 26, 27],
+    ],
+  },
+  {
+    id: 'b',
+    title: [11],
+    sentences: [
+      [30, 31],
+      [32, 33, 34],
+    ],
+  },
 ];
 /** Masked REALM queries of passage a: sentence 1 with its second token masked. */
-const maskedOfA: RealmQuery[] = [{ inputIds: [CLS_ID, 23, MASK_ID, SEP_ID], maskPositions: [2], targets: [24], sourceDocId: 'a', sourceSentence: 1 }];
+const maskedOfA: RealmQuery[] = [
+  { inputIds: [CLS_ID, 23, MASK_ID, SEP_ID], maskPositions: [2], targets: [24], sourceDocId: 'a', sourceSentence: 1 },
+];
 const cfg = (p: number) => makeConfig('tiny', { vocabSize: 64, ictMaskedQueryProbability: p });
 
 describe('makeIctBatch', () => {
@@ -38,7 +55,8 @@ describe('makeIctBatch', () => {
   it('mixes both kinds at an intermediate probability', () => {
     let masked = 0;
     const rng = new Rng(3);
-    for (let i = 0; i < 400; i++) if (makeIctBatch(passages, [0], rng, cfg(0.5), 0.9, () => maskedOfA).queries[0].includes(MASK_ID)) masked++;
+    for (let i = 0; i < 400; i++)
+      if (makeIctBatch(passages, [0], rng, cfg(0.5), 0.9, () => maskedOfA).queries[0].includes(MASK_ID)) masked++;
     expect(masked / 400).toBeGreaterThan(0.4);
     expect(masked / 400).toBeLessThan(0.6);
   });

@@ -31,7 +31,8 @@ export function makeIctBatch(
   const docs: Int32Array[] = [];
   for (const row of rows) {
     const p = passages[row];
-    const masked = maskedQueries && cfg.ictMaskedQueryProbability > 0 ? maskedQueries(row).filter((q) => q.sourceSentence !== undefined) : [];
+    const masked =
+      maskedQueries && cfg.ictMaskedQueryProbability > 0 ? maskedQueries(row).filter((q) => q.sourceSentence !== undefined) : [];
     let s: number;
     if (masked.length > 0 && rng.next() < cfg.ictMaskedQueryProbability) {
       const q = masked[rng.int(masked.length)];
@@ -68,7 +69,12 @@ export function ictLoss(model: RealmModel, batch: IctBatch, ctx: ForwardCtx): { 
  * ICT recall@1 and @5 on held-out passages: each passage's pseudo-query (a random sentence, always
  * removed from the passage) against all held-out passages.
  */
-export async function ictRecall(model: RealmModel, passages: readonly TokenizedPassage[], rows: readonly number[], rng: Rng): Promise<{ recallAt1: number; recallAt5: number }> {
+export async function ictRecall(
+  model: RealmModel,
+  passages: readonly TokenizedPassage[],
+  rows: readonly number[],
+  rng: Rng,
+): Promise<{ recallAt1: number; recallAt5: number }> {
   if (rows.length === 0) return { recallAt1: NaN, recallAt5: NaN };
   const batch = makeIctBatch(passages, rows, rng, model.config, 1);
   const k = Math.min(5, rows.length);

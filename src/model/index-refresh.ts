@@ -85,6 +85,11 @@ export class SyncRefresher implements IndexRefresher {
 }
 
 /** A fixed index over the current weights (evaluation: "at inference the index is fixed"). */
-export async function freshIndex(model: RealmModel, docs: DocumentStore, version = 0, factory: IndexFactory = denseIndexFactory): Promise<MipsIndex> {
+export async function freshIndex(
+  model: RealmModel,
+  docs: DocumentStore,
+  version = 0,
+  factory: IndexFactory = denseIndexFactory,
+): Promise<MipsIndex> {
   return factory(version, await embedCorpus(model, docs), docs.ids, model.config.retrieverDim);
 }

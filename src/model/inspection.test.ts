@@ -78,7 +78,15 @@ describe('inspectQuery', () => {
     expect(r.k).toBe(4);
     expect(r.indexVersion).toBe(3);
     expect(r.candidates).toHaveLength(4);
-    expect(r.candidates[0]).toMatchObject({ z: 0, row: null, docId: null, staleRank: null, currentRank: null, agrees: null, utility: 0 });
+    expect(r.candidates[0]).toMatchObject({
+      z: 0,
+      row: null,
+      docId: null,
+      staleRank: null,
+      currentRank: null,
+      agrees: null,
+      utility: 0,
+    });
     const { rows, scores } = await trainingForward(q);
     expect(r.candidates.slice(1).map((c) => c.row)).toEqual(rows);
     expect(r.candidates.map((c) => c.docId)).not.toContain(q.sourceDocId);
@@ -218,7 +226,21 @@ describe('inspectQuery', () => {
 });
 
 describe('queryFromTypedText', () => {
-  const tok = new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'paris', 'is', 'the', 'capital', 'of', 'fr', '##ance', '.']);
+  const tok = new WordPieceTokenizer([
+    '[PAD]',
+    '[UNK]',
+    '[CLS]',
+    '[SEP]',
+    '[MASK]',
+    'paris',
+    'is',
+    'the',
+    'capital',
+    'of',
+    'fr',
+    '##ance',
+    '.',
+  ]);
   it('masks one unknown wordpiece per [MASK] without an answer', () => {
     const q = queryFromTypedText(tok, 'Paris is the [MASK] of [mask].');
     expect(q.inputIds).toEqual([2, 5, 6, 7, MASK_ID, 9, MASK_ID, 12, 3]);

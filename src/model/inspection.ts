@@ -107,13 +107,26 @@ export interface QueryInspection {
  * Inspects one masked query against the index in use. Reads every tensor asynchronously (a
  * synchronous read on webgpu can lose the device) and disposes everything it made.
  */
-export async function inspectQuery(model: RealmModel, index: MipsIndex, docs: DocumentStore, query: RealmQuery, opts: InspectOptions = {}): Promise<QueryInspection> {
+export async function inspectQuery(
+  model: RealmModel,
+  index: MipsIndex,
+  docs: DocumentStore,
+  query: RealmQuery,
+  opts: InspectOptions = {},
+): Promise<QueryInspection> {
   const cfg = model.config;
   const topN = opts.topN ?? 5;
   const nMasks = query.maskPositions.length;
-  if (nMasks === 0) throw new InspectionError('the sentence has no masked token: put [MASK] where the model should fill in a word');
-  if (nMasks > cfg.maxMasks) throw new InspectionError(`the sentence has ${nMasks} masked tokens, the model reads at most ${cfg.maxMasks}: mask fewer words`);
-  if (index.dim !== cfg.retrieverDim) throw new InspectionError(`the index has width ${index.dim}, the model ${cfg.retrieverDim}: inspect with the index of this run`);
+  if (nMasks === 0)
+    throw new InspectionError('the sentence has no masked token: put [MASK] where the model should fill in a word');
+  if (nMasks > cfg.maxMasks)
+    throw new InspectionError(
+      `the sentence has ${nMasks} masked tokens, the model reads at most ${cfg.maxMasks}: mask fewer words`,
+    );
+  if (index.dim !== cfg.retrieverDim)
+    throw new InspectionError(
+      `the index has width ${index.dim}, the model ${cfg.retrieverDim}: inspect with the index of this run`,
+    );
   const known = Array.from(query.targets, (t) => t >= 0);
   // Unknown targets get a stand-in id so prepareRealmBatch keeps their positions; results for them are dropped.
   const forwardQuery: RealmQuery = { ...query, targets: Array.from(query.targets, (t) => (t >= 0 ? t : MASK_ID)) };
@@ -189,7 +202,8 @@ export async function inspectQuery(model: RealmModel, index: MipsIndex, docs: Do
   });
   const n = v.topV.length / m;
   const masks: MaskInspection[] = Array.from({ length: nMasks }, (_, j) => {
-    const slice = (vals: ArrayLike<number>, ids: ArrayLike<number>): TokenProb[] => Array.from({ length: n }, (_, i) => ({ id: ids[j * n + i], p: vals[j * n + i] }));
+    const slice = (vals: ArrayLike<number>, ids: ArrayLike<number>): TokenProb[] =>
+      Array.from({ length: n }, (_, i) => ({ id: ids[j * n + i], p: vals[j * n + i] }));
     const ok = j < m && inWindow[j];
     return {
       position: query.maskPositions[j],
@@ -218,12 +232,22 @@ export async function inspectQuery(model: RealmModel, index: MipsIndex, docs: Do
  * exactly one [MASK]; it stands for the answer's wordpieces, each masked, with the answer as targets.
  * Without one, each [MASK] is one masked wordpiece of unknown target (-1).
  */
-export function queryFromTypedText(tokenizer: WordPieceTokenizer, text: string, answer = '', maxQueryLength = Infinity): RealmQuery & { answer: number[] } {
+export function queryFromTypedText(
+  tokenizer: WordPieceTokenizer,
+  text: string,
+  answer = '',
+  maxQueryLength = Infinity,
+): RealmQuery & { answer: number[] } {
   const parts = text.split(/\[mask\]/i);
-  if (parts.length < 2) throw new InspectionError('type a sentence with [MASK] where the model should fill in a word, e.g. "Paris is the capital of [MASK]."');
+  if (parts.length < 2)
+    throw new InspectionError(
+      'type a sentence with [MASK] where the model should fill in a word, e.g. "Paris is the capital of [MASK]."',
+    );
   const answerIds = answer.trim() ? tokenizer.encode(answer) : [];
-  if (answer.trim() && answerIds.length === 0) throw new InspectionError(`the answer "${answer}" has no wordpiece in this corpus's vocabulary: try another spelling`);
-  if (answerIds.length > 0 && parts.length !== 2) throw new InspectionError('with an answer, use exactly one [MASK] (it stands for all of the answer\'s wordpieces)');
+  if (answer.trim() && answerIds.length === 0)
+    throw new InspectionError(`the answer "${answer}" has no wordpiece in this corpus's vocabulary: try another spelling`);
+  if (answerIds.length > 0 && parts.length !== 2)
+    throw new InspectionError("with an answer, use exactly one [MASK] (it stands for all of the answer's wordpieces)");
   const inputIds = [CLS_ID];
   const maskPositions: number[] = [];
   const targets: number[] = [];
@@ -238,6 +262,9 @@ export function queryFromTypedText(tokenizer: WordPieceTokenizer, text: string, 
     }
   });
   inputIds.push(SEP_ID);
-  if (maskPositions.at(-1)! >= maxQueryLength - 1) throw new InspectionError(`the [MASK] falls beyond the first ${maxQueryLength - 2} wordpieces the model reads: shorten the sentence before it`);
+  if (maskPositions.at(-1)! >= maxQueryLength - 1)
+    throw new InspectionError(
+      `the [MASK] falls beyond the first ${maxQueryLength - 2} wordpieces the model reads: shorten the sentence before it`,
+    );
   return { inputIds, maskPositions, targets, sourceDocId: null, answer: answerIds };
 }

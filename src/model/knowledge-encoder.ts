@@ -35,7 +35,12 @@ export class KnowledgeAugmentedEncoder {
       const flatPos = tf.add(positions, rowStart).reshape([-1]); // [N*M]
       const hm = gatherRows(h.reshape([n * len, this.cfg.hidden]), flatPos); // [N*M, H]
       const p = (name: string) => this.store.get(`${this.prefix}/mlm/${name}`);
-      const t = layerNorm(gelu(dense(hm, p('transform/kernel'), p('transform/bias'))), p('ln/gamma'), p('ln/beta'), this.cfg.layerNormEps); // [N*M, H]
+      const t = layerNorm(
+        gelu(dense(hm, p('transform/kernel'), p('transform/bias'))),
+        p('ln/gamma'),
+        p('ln/beta'),
+        this.cfg.layerNormEps,
+      ); // [N*M, H]
       const logits = tf.add(tf.matMul(t, this.encoder.tokenEmbedding(), false, true), p('output_bias')); // [N*M, V]
       return logits.reshape([n, m, this.cfg.vocabSize]);
     });

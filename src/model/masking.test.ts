@@ -188,7 +188,9 @@ describe('every strategy', () => {
       const run = (seed: number) => {
         const m = createMasker(strategy, { vocabSize: VOCAB });
         const rng = new Rng(seed);
-        return Array.from({ length: 50 }, (_, i) => m.mask(sentence(10 + i, i % 2 ? [{ start: 2, end: 7, type: 'place' }] : []), rng));
+        return Array.from({ length: 50 }, (_, i) =>
+          m.mask(sentence(10 + i, i % 2 ? [{ start: 2, end: 7, type: 'place' }] : []), rng),
+        );
       };
       expect(run(7)).toEqual(run(7));
       expect(run(7)).not.toEqual(run(8));
@@ -223,7 +225,12 @@ describe('maskPassage', () => {
     const all = maskPassage(passage, tok, createMasker('salient', { vocabSize: tok.size }), new Rng(3), new Set(), 8);
     // Napoleon, Ajaccio, 1769 | Paris | the fallback for "It rained."
     expect(all).toHaveLength(5);
-    expect(all.slice(0, 3).map((ex) => tok.decode(ex.targets)).sort()).toEqual(['1769', 'ajaccio', 'napoleon']);
+    expect(
+      all
+        .slice(0, 3)
+        .map((ex) => tok.decode(ex.targets))
+        .sort(),
+    ).toEqual(['1769', 'ajaccio', 'napoleon']);
     expect(all.slice(0, 3).every((ex) => ex.sourceSentence === 0 && ex.maskPositions.length === ex.targets.length)).toBe(true);
     expect(tok.decode(all[3].targets)).toBe('paris');
     expect(all[4].sourceSentence).toBe(2);
@@ -231,6 +238,8 @@ describe('maskPassage', () => {
     expect(two.filter((ex) => ex.sourceSentence === 0)).toHaveLength(2);
     expect(new Set(two.filter((ex) => ex.sourceSentence === 0).map((ex) => tok.decode(ex.targets))).size).toBe(2);
     // Other strategies do not read spans: one query per sentence whatever the limit.
-    expect(maskPassage(passage, tok, createMasker('random-span', { vocabSize: tok.size }), new Rng(3), new Set(), 8)).toHaveLength(3);
+    expect(
+      maskPassage(passage, tok, createMasker('random-span', { vocabSize: tok.size }), new Rng(3), new Set(), 8),
+    ).toHaveLength(3);
   });
 });

@@ -337,7 +337,10 @@ export function maskPassage(
     const spans = (passage.spans ?? []).filter((sp) => sp.start >= sent.start && sp.end <= sent.end);
     const shifted = offsets.map(([a, b]): [number, number] => [a + sent.start, b + sent.start]);
     // Each offer is the span list one query is masked from: all spans (the masker picks one), or one span each.
-    const offers = masker.strategy === 'salient' && spansPerSentence > 1 ? distinctSpans(spans, rng, spansPerSentence).map((sp) => [sp]) : [spans];
+    const offers =
+      masker.strategy === 'salient' && spansPerSentence > 1
+        ? distinctSpans(spans, rng, spansPerSentence).map((sp) => [sp])
+        : [spans];
     for (const offer of offers.length > 0 ? offers : [[]]) {
       const ex = masker.mask({ ids, offsets: shifted, spans: offer, sourceDocId: passage.id }, rng);
       if (ex) out.push({ ...ex, sourceSentence: sentence });

@@ -9,7 +9,10 @@ beforeAll(async () => {
 /** Independent reference: plain loops over numbers, ties to the lower row. */
 function bruteForce(q: number[][], docs: number[][], k: number, exclude: number[]) {
   return q.map((qv, b) => {
-    const s = docs.map((dv, row) => ({ row, score: row === exclude[b] ? -Infinity : dv.reduce((acc, x, j) => acc + x * qv[j], 0) }));
+    const s = docs.map((dv, row) => ({
+      row,
+      score: row === exclude[b] ? -Infinity : dv.reduce((acc, x, j) => acc + x * qv[j], 0),
+    }));
     s.sort((x, y) => y.score - x.score || x.row - y.row);
     return s.slice(0, k);
   });

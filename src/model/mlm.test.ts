@@ -12,7 +12,14 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const passage = { id: 'p', title: [10, 11], sentences: [[20, 21, 22], [30, 31]] };
+const passage = {
+  id: 'p',
+  title: [10, 11],
+  sentences: [
+    [20, 21, 22],
+    [30, 31],
+  ],
+};
 
 describe('MLM warm-up inputs', () => {
   it('a sentence pair is [CLS] sentence [SEP] title [SEP] rest [SEP], in segments 0 then 1', () => {
@@ -26,7 +33,11 @@ describe('MLM warm-up inputs', () => {
 
   it('cuts a long sentence to maxQueryLength and the pair to maxReaderLength', () => {
     const cfg = makeConfig('tiny', { vocabSize: 64, maxQueryLength: 8, maxReaderLength: 14, maxDocLength: 32 });
-    const long = { id: 'q', title: [10], sentences: [Array.from({ length: 20 }, (_, i) => 20 + i), Array.from({ length: 20 }, (_, i) => 40 + i)] };
+    const long = {
+      id: 'q',
+      title: [10],
+      sentences: [Array.from({ length: 20 }, (_, i) => 20 + i), Array.from({ length: 20 }, (_, i) => 40 + i)],
+    };
     const ids = Array.from(sentencePairInput(long.sentences[0], docTokens(long, cfg.maxDocLength, 0), cfg));
     expect(ids).toHaveLength(14);
     expect(ids.slice(0, 8)).toEqual([CLS_ID, 20, 21, 22, 23, 24, 25, SEP_ID]);
@@ -35,7 +46,11 @@ describe('MLM warm-up inputs', () => {
 
   it('masks only wordpieces, targets the original ids, and masks at least one per row', () => {
     const cfg = makeConfig('tiny', { vocabSize: 64, mlmProbability: 0.5 });
-    const inputs = [docTokens(passage, cfg.maxDocLength), sentencePairInput(passage.sentences[0], docTokens(passage, cfg.maxDocLength, 0), cfg), Int32Array.from([CLS_ID, 7, SEP_ID])];
+    const inputs = [
+      docTokens(passage, cfg.maxDocLength),
+      sentencePairInput(passage.sentences[0], docTokens(passage, cfg.maxDocLength, 0), cfg),
+      Int32Array.from([CLS_ID, 7, SEP_ID]),
+    ];
     const batch = makeMlmBatch(inputs, new Rng(3), { ...cfg, mlmProbability: 0.5 });
     let masked = 0;
     inputs.forEach((input, i) => {
@@ -60,7 +75,13 @@ describe('MLM warm-up inputs', () => {
 
   it('a salient pair is a REALM query, its span masked, then the rest of its passage; its masks are kept as they are', () => {
     const cfg = makeConfig('tiny', { vocabSize: 64, mlmProbability: 1 });
-    const query = { inputIds: [CLS_ID, 30, MASK_ID, SEP_ID], maskPositions: [2, 0], targets: [31, -1], sourceDocId: 'p', sourceSentence: 1 };
+    const query = {
+      inputIds: [CLS_ID, 30, MASK_ID, SEP_ID],
+      maskPositions: [2, 0],
+      targets: [31, -1],
+      sourceDocId: 'p',
+      sourceSentence: 1,
+    };
     const input = salientPairInput(query, docTokens(passage, cfg.maxDocLength, 1), cfg);
     if (!('picks' in input)) throw new Error('a salient pair carries its masks');
     expect(Array.from(input.ids)).toEqual([CLS_ID, 30, MASK_ID, SEP_ID, 10, 11, SEP_ID, 20, 21, 22, SEP_ID]);
@@ -75,7 +96,13 @@ describe('MLM warm-up inputs', () => {
 
   it('a salient pair drops masks that the query cut removes', () => {
     const cfg = makeConfig('tiny', { vocabSize: 64, maxQueryLength: 4 });
-    const query = { inputIds: [CLS_ID, MASK_ID, 21, MASK_ID, SEP_ID], maskPositions: [1, 3], targets: [20, 22], sourceDocId: 'p', sourceSentence: 0 };
+    const query = {
+      inputIds: [CLS_ID, MASK_ID, 21, MASK_ID, SEP_ID],
+      maskPositions: [1, 3],
+      targets: [20, 22],
+      sourceDocId: 'p',
+      sourceSentence: 0,
+    };
     const input = salientPairInput(query, docTokens(passage, cfg.maxDocLength, 0), cfg);
     if (!('picks' in input)) throw new Error('a salient pair carries its masks');
     expect(Array.from(input.ids).slice(0, 4)).toEqual([CLS_ID, MASK_ID, 21, SEP_ID]);
@@ -90,16 +117,32 @@ describe('MLM warm-up inputs', () => {
       [CLS_ID, 30, SEP_ID, 31, SEP_ID], // split by a [SEP]
       [CLS_ID, 30, 31, SEP_ID, SEP_ID], // in the title
     ];
-    const query = { inputIds: [CLS_ID, 5, MASK_ID, MASK_ID, SEP_ID, 0], maskPositions: [2, 3, 0], targets: [30, 31, -1], sourceDocId: 'p' };
+    const query = {
+      inputIds: [CLS_ID, 5, MASK_ID, MASK_ID, SEP_ID, 0],
+      maskPositions: [2, 3, 0],
+      targets: [30, 31, -1],
+      sourceDocId: 'p',
+    };
     expect(answerHolders(query, docs, 0)).toEqual([1, 4]);
     expect(answerHolders({ ...query, targets: [-1, -1, -1] }, docs, 0)).toEqual([]);
   });
 
   it('never starts a pair with a held-out cloze sentence', () => {
     const data: Pick<TrainingData, 'passages' | 'heldOut'> = {
-      passages: [passage, { id: 'r', title: [12], sentences: [[40], [41], []] }, { id: 's', title: [13], sentences: [[50], [51]] }],
+      passages: [
+        passage,
+        { id: 'r', title: [12], sentences: [[40], [41], []] },
+        { id: 's', title: [13], sentences: [[50], [51]] },
+      ],
       heldOut: [
-        { inputIds: [CLS_ID, MASK_ID, SEP_ID], maskPositions: [1], targets: [41], sourceDocId: 'r', sourceSentence: 1, answer: [41] },
+        {
+          inputIds: [CLS_ID, MASK_ID, SEP_ID],
+          maskPositions: [1],
+          targets: [41],
+          sourceDocId: 'r',
+          sourceSentence: 1,
+          answer: [41],
+        },
         { inputIds: [CLS_ID, MASK_ID, SEP_ID], maskPositions: [1], targets: [50], sourceDocId: 's', answer: [50] },
       ],
     };
@@ -111,35 +154,58 @@ describe('MLM warm-up inputs', () => {
     ]);
   });
 
-  it.each(['random', 'salient', 'answer'] as const)('the trainer warms the reader up on sentence pairs (mlmPairProbability 1, %s masks): finite losses, reproducible, no leak', async (mlmPairMasking) => {
-    const world = syntheticWorld(8, { seedRng: new Rng(5) });
-    // The synthetic queries do not say which sentence they were cut from; find it, so salient pairs exist.
-    const sentenceOf = (q: RealmQuery) =>
-      world.passages.find((p) => p.id === q.sourceDocId)!.sentences.findIndex((s) => s.length === q.inputIds.length - 2 && s.every((id, i) => q.inputIds[i + 1] === MASK_ID || q.inputIds[i + 1] === id));
-    const data = { ...world, queries: world.queries.map((q) => ({ ...q, sourceSentence: sentenceOf(q) })) };
-    expect(data.queries.every((q) => q.sourceSentence >= 0)).toBe(true);
-    const cfg = makeConfig('tiny', {
-      vocabSize: data.vocabSize, hidden: 16, layers: 1, heads: 2, intermediate: 32, retrieverDim: 8, maxPositions: 64,
-      maxQueryLength: 16, maxDocLength: 32, maxReaderLength: 48, k: 3, batchSize: 2, ictSteps: 0, mlmSteps: 6, realmSteps: 0, mlmPairProbability: 1, mlmPairMasking,
-    });
-    const run = async (over: Partial<typeof cfg> = {}) => {
-      const t = new RealmTrainer({ config: { ...cfg, ...over }, data });
-      const losses: number[] = [];
-      let tensors = 0;
-      for (let i = 0; i < 6; i++) {
-        losses.push((await t.step())!.loss);
-        if (i === 1) tensors = tf.memory().numTensors;
-      }
-      expect(tf.memory().numTensors).toBe(tensors);
-      t.dispose();
-      return losses;
-    };
-    const a = await run();
-    expect(a.every(Number.isFinite)).toBe(true);
-    expect(await run()).toEqual(a);
-    // pairs were built: whole passages only (no pair ever drawn) would give other losses
-    expect(await run({ mlmPairProbability: 0 })).not.toEqual(a);
-    // 'answer' pairs follow the query with other passages holding its span, not the rest of its own
-    if (mlmPairMasking === 'answer') expect(await run({ mlmPairMasking: 'salient' })).not.toEqual(a);
-  });
+  it.each(['random', 'salient', 'answer'] as const)(
+    'the trainer warms the reader up on sentence pairs (mlmPairProbability 1, %s masks): finite losses, reproducible, no leak',
+    async (mlmPairMasking) => {
+      const world = syntheticWorld(8, { seedRng: new Rng(5) });
+      // The synthetic queries do not say which sentence they were cut from; find it, so salient pairs exist.
+      const sentenceOf = (q: RealmQuery) =>
+        world.passages
+          .find((p) => p.id === q.sourceDocId)!
+          .sentences.findIndex(
+            (s) =>
+              s.length === q.inputIds.length - 2 && s.every((id, i) => q.inputIds[i + 1] === MASK_ID || q.inputIds[i + 1] === id),
+          );
+      const data = { ...world, queries: world.queries.map((q) => ({ ...q, sourceSentence: sentenceOf(q) })) };
+      expect(data.queries.every((q) => q.sourceSentence >= 0)).toBe(true);
+      const cfg = makeConfig('tiny', {
+        vocabSize: data.vocabSize,
+        hidden: 16,
+        layers: 1,
+        heads: 2,
+        intermediate: 32,
+        retrieverDim: 8,
+        maxPositions: 64,
+        maxQueryLength: 16,
+        maxDocLength: 32,
+        maxReaderLength: 48,
+        k: 3,
+        batchSize: 2,
+        ictSteps: 0,
+        mlmSteps: 6,
+        realmSteps: 0,
+        mlmPairProbability: 1,
+        mlmPairMasking,
+      });
+      const run = async (over: Partial<typeof cfg> = {}) => {
+        const t = new RealmTrainer({ config: { ...cfg, ...over }, data });
+        const losses: number[] = [];
+        let tensors = 0;
+        for (let i = 0; i < 6; i++) {
+          losses.push((await t.step())!.loss);
+          if (i === 1) tensors = tf.memory().numTensors;
+        }
+        expect(tf.memory().numTensors).toBe(tensors);
+        t.dispose();
+        return losses;
+      };
+      const a = await run();
+      expect(a.every(Number.isFinite)).toBe(true);
+      expect(await run()).toEqual(a);
+      // pairs were built: whole passages only (no pair ever drawn) would give other losses
+      expect(await run({ mlmPairProbability: 0 })).not.toEqual(a);
+      // 'answer' pairs follow the query with other passages holding its span, not the rest of its own
+      if (mlmPairMasking === 'answer') expect(await run({ mlmPairMasking: 'salient' })).not.toEqual(a);
+    },
+  );
 });

@@ -77,7 +77,12 @@ export function wordpiecePostings(docs: readonly ArrayLike<number>[]): Map<numbe
  * exact wordpiece match: the documents an 'answer' salient pair may follow the query with. Only the
  * rows holding the span's rarest wordpiece are scanned (`postings`, shared across queries).
  */
-export function answerHolders(q: RealmQuery, docs: readonly ArrayLike<number>[], ownRow: number, postings = wordpiecePostings(docs)): number[] {
+export function answerHolders(
+  q: RealmQuery,
+  docs: readonly ArrayLike<number>[],
+  ownRow: number,
+  postings = wordpiecePostings(docs),
+): number[] {
   const span = maskedAnswer(q);
   if (span.length === 0) return [];
   const rarest = span.map((id) => postings.get(id) ?? []).reduce((a, b) => (b.length < a.length ? b : a));
@@ -89,11 +94,15 @@ export function answerHolders(q: RealmQuery, docs: readonly ArrayLike<number>[],
  * (a held-out item without its sentence index keeps its whole passage out) and the held-out passages'
  * (those of heldOutSpans), as { row, sentence }.
  */
-export function pairSentences(data: Pick<TrainingData, 'passages' | 'heldOut' | 'heldOutSpans'>): { row: number; sentence: number }[] {
+export function pairSentences(
+  data: Pick<TrainingData, 'passages' | 'heldOut' | 'heldOutSpans'>,
+): { row: number; sentence: number }[] {
   const held = new Set(data.heldOut.map((q) => `${q.sourceDocId}:${q.sourceSentence ?? '*'}`));
   for (const q of data.heldOutSpans ?? []) held.add(`${q.sourceDocId}:*`);
   return data.passages.flatMap((p, row) =>
-    p.sentences.flatMap((s, sentence) => (s.length > 0 && !held.has(`${p.id}:${sentence}`) && !held.has(`${p.id}:*`) ? [{ row, sentence }] : [])),
+    p.sentences.flatMap((s, sentence) =>
+      s.length > 0 && !held.has(`${p.id}:${sentence}`) && !held.has(`${p.id}:*`) ? [{ row, sentence }] : [],
+    ),
   );
 }
 

@@ -39,7 +39,12 @@ export class AdamW {
    * global norm before clipping. Disposes nothing of the caller's.
    */
   /** One step; `lrScale(name)` multiplies the learning rate (and so the decay) of one variable (default 1). */
-  async apply(vars: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number, lrScale: (name: string) => number = () => 1): Promise<number> {
+  async apply(
+    vars: ReadonlyMap<string, tf.Variable>,
+    grads: ReadonlyMap<string, tf.Tensor>,
+    lr: number,
+    lrScale: (name: string) => number = () => 1,
+  ): Promise<number> {
     const { beta1, beta2, epsilon, weightDecay, clipNorm } = this.opts;
     const normT = tf.tidy(() => {
       const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
@@ -97,7 +102,8 @@ export class AdamW {
       const slot = s.name.slice(cut + 1);
       const data = new Float32Array(s.data);
       if (slot === 't') this.t.set(name, data[0]);
-      else if (slot === 'm' || slot === 'v') (slot === 'm' ? this.m : this.v).set(name, tf.variable(tf.tensor(data, s.shape), false));
+      else if (slot === 'm' || slot === 'v')
+        (slot === 'm' ? this.m : this.v).set(name, tf.variable(tf.tensor(data, s.shape), false));
       else throw new Error(`AdamW.setState: unknown slot ${s.name}`);
     }
   }

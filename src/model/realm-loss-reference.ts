@@ -26,7 +26,12 @@ function logSoftmax(xs: number[]): number[] {
   return xs.map((x) => x - l);
 }
 
-export function realmLossReference(scores: number[][], logits: number[][][][], targets: number[][], mode: Marginalisation): ReferenceResult {
+export function realmLossReference(
+  scores: number[][],
+  logits: number[][][][],
+  targets: number[][],
+  mode: Marginalisation,
+): ReferenceResult {
   const B = scores.length;
   const K = scores[0].length;
   const M = targets[0].length;

@@ -21,7 +21,9 @@ function lcg(seed: number) {
 function makeBatch(seed: number, B = 3, K = 4, M = 3, V = 5) {
   const r = lcg(seed);
   const scores = [...Array(B)].map(() => [...Array(K)].map(() => 4 * (r() - 0.5)));
-  const logits = [...Array(B)].map(() => [...Array(K)].map(() => [...Array(M)].map(() => [...Array(V)].map(() => 3 * (r() - 0.5)))));
+  const logits = [...Array(B)].map(() =>
+    [...Array(K)].map(() => [...Array(M)].map(() => [...Array(V)].map(() => 3 * (r() - 0.5)))),
+  );
   const targets = [...Array(B)].map(() => [...Array(M)].map(() => Math.floor(r() * V)));
   if (M > 2) targets[0][2] = -1; // a padded mask
   targets[B - 1] = targets[B - 1].map(() => -1); // a row with no valid mask
@@ -36,8 +38,14 @@ function tfGrads(scores: number[][], logits: number[][][][], targets: number[][]
   const s = tf.tensor2d(scores);
   const l = tf.tensor4d(logits.flat(3), [B, K, M, V]);
   const t = Int32Array.from(targets.flat());
-  const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => realmLoss(a as tf.Tensor2D, b as tf.Tensor4D, t, mode).loss)([s, l]);
-  const out = { loss: value.arraySync() as number, gs: grads[0].arraySync() as number[][], gl: grads[1].arraySync() as number[][][][] };
+  const { value, grads } = tf.valueAndGrads(
+    (a: tf.Tensor, b: tf.Tensor) => realmLoss(a as tf.Tensor2D, b as tf.Tensor4D, t, mode).loss,
+  )([s, l]);
+  const out = {
+    loss: value.arraySync() as number,
+    gs: grads[0].arraySync() as number[][],
+    gl: grads[1].arraySync() as number[][][][],
+  };
   tf.dispose([s, l, value, ...grads]);
   return out;
 }
@@ -48,14 +56,22 @@ describe.each(['per-mask', 'joint'] as const)('realmLoss (%s)', (mode) => {
       const { scores, logits, targets } = makeBatch(seed);
       const ref = realmLossReference(scores, logits, targets, mode);
       const before = tf.memory().numTensors;
-      const got = realmLossJson({ retrieval_scores: scores, mlm_logits: logits, targets, mode: mode === 'joint' ? 'joint' : 'per_mask' });
+      const got = realmLossJson({
+        retrieval_scores: scores,
+        mlm_logits: logits,
+        targets,
+        mode: mode === 'joint' ? 'joint' : 'per_mask',
+      });
       expect(tf.memory().numTensors).toBe(before);
       expectAllclose(got.loss, ref.loss, { rtol: 1e-5, atol: 1e-5 });
       expectAllclose(got.grad_retrieval_scores, ref.gradScores, { rtol: 1e-4, atol: 1e-6 });
       expectAllclose(got.grad_mlm_logits, ref.gradLogits, { rtol: 1e-4, atol: 1e-6 });
       expect(got.retrieval_utility[2]).toBeNull();
       expect(ref.retrievalUtility[2]).toBeNull();
-      expectAllclose(got.retrieval_utility.slice(0, 2) as number[], ref.retrievalUtility.slice(0, 2) as number[], { rtol: 1e-4, atol: 1e-5 });
+      expectAllclose(got.retrieval_utility.slice(0, 2) as number[], ref.retrievalUtility.slice(0, 2) as number[], {
+        rtol: 1e-4,
+        atol: 1e-5,
+      });
       // rows without a valid mask and padded masks get zero gradient
       expect(got.grad_retrieval_scores[2].every((g) => g === 0)).toBe(true);
       expect(got.grad_mlm_logits[0].every((z) => z[2].every((g) => g === 0))).toBe(true);
@@ -145,14 +161,54 @@ describe('realmLoss closed form (joint)', () => {
 describe('realmLoss errors and the JSON form', () => {
   it('a batch without any valid mask is a clear error', () => {
     const { scores, logits } = makeBatch(3, 2, 3, 2, 4);
-    expect(() => realmLossJson({ retrieval_scores: scores, mlm_logits: logits, targets: [[-1, -1], [-1, -1]], mode: 'joint' })).toThrow(RealmLossError);
-    expect(() => realmLossJson({ retrieval_scores: scores, mlm_logits: logits, targets: [[-1, -1], [-1, -1]], mode: 'joint' })).toThrow(/no example in the batch has a valid mask/);
+    expect(() =>
+      realmLossJson({
+        retrieval_scores: scores,
+        mlm_logits: logits,
+        targets: [
+          [-1, -1],
+          [-1, -1],
+        ],
+        mode: 'joint',
+      }),
+    ).toThrow(RealmLossError);
+    expect(() =>
+      realmLossJson({
+        retrieval_scores: scores,
+        mlm_logits: logits,
+        targets: [
+          [-1, -1],
+          [-1, -1],
+        ],
+        mode: 'joint',
+      }),
+    ).toThrow(/no example in the batch has a valid mask/);
   });
   it('rejects unknown modes, bad targets and ragged shapes', () => {
     const { scores, logits } = makeBatch(3, 2, 3, 2, 4);
     expect(() => parseMarginalisation('sum')).toThrow(/per_mask/);
-    expect(() => realmLossJson({ retrieval_scores: scores, mlm_logits: logits, targets: [[0, 9], [1, 1]], mode: 'joint' })).toThrow(/outside/);
-    expect(() => realmLossJson({ retrieval_scores: [[1, 2], [1]], mlm_logits: logits, targets: [[0, 1], [1, 1]], mode: 'joint' })).toThrow(/shapes/);
+    expect(() =>
+      realmLossJson({
+        retrieval_scores: scores,
+        mlm_logits: logits,
+        targets: [
+          [0, 9],
+          [1, 1],
+        ],
+        mode: 'joint',
+      }),
+    ).toThrow(/outside/);
+    expect(() =>
+      realmLossJson({
+        retrieval_scores: [[1, 2], [1]],
+        mlm_logits: logits,
+        targets: [
+          [0, 1],
+          [1, 1],
+        ],
+        mode: 'joint',
+      }),
+    ).toThrow(/shapes/);
   });
   it('per-mask and joint coincide with one mask per row', () => {
     const { scores, logits, targets } = makeBatch(9, 3, 4, 1, 5);

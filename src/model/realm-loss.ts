@@ -75,10 +75,17 @@ export type RealmLossTerms = {
  * retrievalScores [B, K] (candidate 0 = null document), logPy [B, K, M] = log p(y_j|z,x),
  * validity of the masks. Differentiable in retrievalScores and logPy.
  */
-export function realmLossFromLogProbs(retrievalScores: tf.Tensor2D, logPy: tf.Tensor3D, validity: MaskValidity, mode: Marginalisation): RealmLossTerms {
+export function realmLossFromLogProbs(
+  retrievalScores: tf.Tensor2D,
+  logPy: tf.Tensor3D,
+  validity: MaskValidity,
+  mode: Marginalisation,
+): RealmLossTerms {
   const [b, k] = retrievalScores.shape;
   if (logPy.shape[0] !== b || logPy.shape[1] !== k || logPy.shape[2] !== validity.m || validity.b !== b) {
-    throw new RealmLossError(`shapes disagree: retrieval_scores [${retrievalScores.shape}], log p(y|z,x) [${logPy.shape}], targets [${validity.b}, ${validity.m}]`);
+    throw new RealmLossError(
+      `shapes disagree: retrieval_scores [${retrievalScores.shape}], log p(y|z,x) [${logPy.shape}], targets [${validity.b}, ${validity.m}]`,
+    );
   }
   if (validity.validRows === 0) {
     throw new RealmLossError('no example in the batch has a valid mask (every target is -1): give at least one target >= 0');
@@ -109,7 +116,12 @@ export function realmLossFromLogProbs(retrievalScores: tf.Tensor2D, logPy: tf.Te
 }
 
 /** The full loss from MLM logits [B, K, M, V] and targets [B][M] (-1 = padding). */
-export function realmLoss(retrievalScores: tf.Tensor2D, mlmLogits: tf.Tensor4D, targets: Int32Array, mode: Marginalisation): RealmLossTerms {
+export function realmLoss(
+  retrievalScores: tf.Tensor2D,
+  mlmLogits: tf.Tensor4D,
+  targets: Int32Array,
+  mode: Marginalisation,
+): RealmLossTerms {
   const [b, , m] = mlmLogits.shape;
   if (targets.length !== b * m) throw new RealmLossError(`targets hold ${targets.length} entries, expected ${b} x ${m}`);
   const validity = maskValidity(targets, b, m);
@@ -151,7 +163,9 @@ export function realmLossJson(input: RealmLossJsonInput): RealmLossJsonOutput {
     input.mlm_logits.length === b &&
     input.mlm_logits.every((r) => r.length === k && r.every((z) => z.length === m && z.every((j) => j.length === v)));
   if (!shapeOk || k === 0 || m === 0 || v === 0) {
-    throw new RealmLossError('shapes must be retrieval_scores [B][K], mlm_logits [B][K][M][V], targets [B][M], all non-empty and rectangular');
+    throw new RealmLossError(
+      'shapes must be retrieval_scores [B][K], mlm_logits [B][K][M][V], targets [B][M], all non-empty and rectangular',
+    );
   }
   const targets = Int32Array.from(input.targets.flat());
   for (const t of targets) {

@@ -56,7 +56,11 @@ describe('RealmModel', () => {
     const one = docs.map((d) => model.embedDoc.embedRows([d], cfg.maxDocLength));
     expect(e1.shape).toEqual([3, cfg.retrieverDim]);
     expectAllclose(e1.dataSync(), e2.dataSync(), { rtol: 1e-4, atol: 1e-5 });
-    expectAllclose(e1.dataSync(), one.flatMap((t) => Array.from(t.dataSync())), { rtol: 1e-4, atol: 1e-5 });
+    expectAllclose(
+      e1.dataSync(),
+      one.flatMap((t) => Array.from(t.dataSync())),
+      { rtol: 1e-4, atol: 1e-5 },
+    );
     tf.dispose([e1, e2, ...one]);
     worker.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -62,7 +62,16 @@ describe('trivialExclusion', () => {
     });
     for (const mode of ['passage', 'sentence'] as const) {
       const k = mode === 'sentence' ? n + 1 : n;
-      const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 8, k, trivialExclusion: mode, maxReaderLength: 128, maxPositions: 160 });
+      const cfg = makeConfig('tiny', {
+        vocabSize: data.vocabSize,
+        hidden: 16,
+        intermediate: 32,
+        retrieverDim: 8,
+        k,
+        trivialExclusion: mode,
+        maxReaderLength: 128,
+        maxPositions: 160,
+      });
       const rng = new Rng(9);
       const model = new RealmModel(cfg, () => rng.nextUint32());
       const docs = documentStore(data.passages, cfg.maxDocLength);
@@ -93,7 +102,14 @@ describe('retrievalTemperature', () => {
   it('divides f(x, z) by τ in p(z|x) and leaves the reader alone', async () => {
     const data = syntheticWorld(6, { seedRng: new Rng(2) });
     const run = async (tau: number) => {
-      const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 8, k: 4, retrievalTemperature: tau });
+      const cfg = makeConfig('tiny', {
+        vocabSize: data.vocabSize,
+        hidden: 16,
+        intermediate: 32,
+        retrieverDim: 8,
+        k: 4,
+        retrievalTemperature: tau,
+      });
       const rng = new Rng(9);
       const model = new RealmModel(cfg, () => rng.nextUint32());
       const docs = documentStore(data.passages, cfg.maxDocLength);
@@ -109,7 +125,11 @@ describe('retrievalTemperature', () => {
     };
     const plain = await run(1);
     const soft = await run(4);
-    expectAllclose(soft.scores.flat(), plain.scores.flat().map((x) => x / 4), { rtol: 1e-5, atol: 1e-6 });
+    expectAllclose(
+      soft.scores.flat(),
+      plain.scores.flat().map((x) => x / 4),
+      { rtol: 1e-5, atol: 1e-6 },
+    );
     expectAllclose(soft.logits, plain.logits);
     expect(() => makeConfig('tiny', { retrievalTemperature: 0 })).toThrow(/retrievalTemperature/);
   });
@@ -119,7 +139,14 @@ describe('realmDocGradient', () => {
   it('false: the same loss and Embed_input gradient, and no gradient reaches Embed_doc', async () => {
     const data = syntheticWorld(6, { seedRng: new Rng(2) });
     const run = async (realmDocGradient: boolean) => {
-      const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 8, k: 4, realmDocGradient });
+      const cfg = makeConfig('tiny', {
+        vocabSize: data.vocabSize,
+        hidden: 16,
+        intermediate: 32,
+        retrieverDim: 8,
+        k: 4,
+        realmDocGradient,
+      });
       const rng = new Rng(9);
       const model = new RealmModel(cfg, () => rng.nextUint32());
       const docs = documentStore(data.passages, cfg.maxDocLength);
@@ -158,7 +185,7 @@ describe('optimizer and checkpoint files', () => {
     expect(learningRateAt(55, 100, 1, 0.1)).toBeCloseTo(0.5);
     expect(learningRateAt(100, 100, 1, 0.1)).toBe(0);
   });
-  it('AdamW: lrScale multiplies one variable\'s step (update and decay), the others keep the full rate', async () => {
+  it("AdamW: lrScale multiplies one variable's step (update and decay), the others keep the full rate", async () => {
     const a = tf.variable(tf.tensor1d([1]));
     const r = tf.variable(tf.tensor1d([1]));
     const opt = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-12, weightDecay: 0.1, clipNorm: 0 });
@@ -186,20 +213,52 @@ describe('optimizer and checkpoint files', () => {
     ]);
     const gw = tf.tensor1d([3, -4]);
     const gb = tf.tensor1d([0]);
-    const norm = await opt.apply(vars, new Map([['w/kernel', gw], ['w/bias', gb]]), 0.01);
+    const norm = await opt.apply(
+      vars,
+      new Map([
+        ['w/kernel', gw],
+        ['w/bias', gb],
+      ]),
+      0.01,
+    );
     expect(norm).toBeCloseTo(5);
     // m/(1-b1) = g', v/(1-b2) = g'^2 -> update = sign(g); kernel decayed, bias not
     expectAllclose(w.dataSync(), [1 - 0.01 * (1 + 0.1 * 1), -2 - 0.01 * (-1 + 0.1 * -2)], { rtol: 1e-5 });
     expectAllclose(b.dataSync(), [0.5], { rtol: 1e-6 });
     const state = await opt.getState();
-    const round = decodeCheckpoint(...(Object.values(encodeCheckpoint({ runId: 'r', step: 1, createdAt: 0, phase: 'ict', weights: [], optimizer: state, rngState: [1, 2, 3, 4], indexVersion: 0 })) as [string, Uint8Array]));
+    const round = decodeCheckpoint(
+      ...(Object.values(
+        encodeCheckpoint({
+          runId: 'r',
+          step: 1,
+          createdAt: 0,
+          phase: 'ict',
+          weights: [],
+          optimizer: state,
+          rngState: [1, 2, 3, 4],
+          indexVersion: 0,
+        }),
+      ) as [string, Uint8Array]),
+    );
     expect(round.optimizer.map((s) => s.name)).toEqual(state.map((s) => s.name));
     expectAllclose(new Float32Array(round.optimizer[0].data), new Float32Array(state[0].data));
     expect(round.rngState).toEqual([1, 2, 3, 4]);
     // Read back from a file, the bytes come as a Node Buffer on a larger pooled memory: each buffer
     // must still be exactly its own bytes.
-    const file = encodeCheckpoint({ runId: 'r', step: 1, createdAt: 0, phase: 'ict', weights: [], optimizer: state, rngState: [1], indexVersion: 0 });
-    const pooled = Buffer.concat([Buffer.alloc(8, 7), Buffer.from(file.data), Buffer.alloc(8, 7)]).subarray(8, 8 + file.data.byteLength);
+    const file = encodeCheckpoint({
+      runId: 'r',
+      step: 1,
+      createdAt: 0,
+      phase: 'ict',
+      weights: [],
+      optimizer: state,
+      rngState: [1],
+      indexVersion: 0,
+    });
+    const pooled = Buffer.concat([Buffer.alloc(8, 7), Buffer.from(file.data), Buffer.alloc(8, 7)]).subarray(
+      8,
+      8 + file.data.byteLength,
+    );
     const fromFile = decodeCheckpoint(file.header, pooled);
     fromFile.optimizer.forEach((e, i) => {
       expect(e.data.byteLength).toBe(state[i].data.byteLength);

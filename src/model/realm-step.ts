@@ -41,7 +41,8 @@ export interface DocumentStore {
  * its other sentences). Returns the id to exclude from the search and the tokens of a retrieved row.
  */
 export function trivialCandidate(mode: 'passage' | 'sentence', docs: DocumentStore, q: RealmQuery) {
-  const cut = mode === 'sentence' && q.sourceSentence !== undefined && q.sourceDocId !== null && docs.withoutSentence !== undefined;
+  const cut =
+    mode === 'sentence' && q.sourceSentence !== undefined && q.sourceDocId !== null && docs.withoutSentence !== undefined;
   return {
     excludeId: cut ? null : q.sourceDocId,
     tokensOf: (row: number): ArrayLike<number> =>
@@ -68,7 +69,17 @@ export interface PreparedRealmBatch {
 }
 
 export function disposeBatch(batch: PreparedRealmBatch): void {
-  tf.dispose([batch.queryIds, batch.querySegments, batch.docIds, batch.docSegments, batch.nullIds, batch.nullSegments, batch.readerIds, batch.readerSegments, batch.positions]);
+  tf.dispose([
+    batch.queryIds,
+    batch.querySegments,
+    batch.docIds,
+    batch.docSegments,
+    batch.nullIds,
+    batch.nullSegments,
+    batch.readerIds,
+    batch.readerSegments,
+    batch.positions,
+  ]);
 }
 
 /** `[CLS] x [SEP]` cut to maxLen tokens, keeping the final [SEP] (masks cut off become padding). */
@@ -81,7 +92,12 @@ export function cutQuery(ids: ArrayLike<number>, maxLen: number): number[] {
 }
 
 /** Steps 1-4: query embedding with the current θ, stale-index search with exclusion, reader inputs. */
-export async function prepareRealmBatch(model: RealmModel, index: MipsIndex, docs: DocumentStore, queries: RealmQuery[]): Promise<PreparedRealmBatch> {
+export async function prepareRealmBatch(
+  model: RealmModel,
+  index: MipsIndex,
+  docs: DocumentStore,
+  queries: RealmQuery[],
+): Promise<PreparedRealmBatch> {
   const cfg = model.config;
   const b = queries.length;
   const k = cfg.k;
@@ -89,7 +105,11 @@ export async function prepareRealmBatch(model: RealmModel, index: MipsIndex, doc
   const trivial = queries.map((q) => trivialCandidate(cfg.trivialExclusion, docs, q));
   const found = tf.tidy(() => {
     const qEmb = model.embedInput.embedRows(qRows, cfg.maxQueryLength); // [B, d]
-    const { indices, scores } = index.search(qEmb, k - 1, trivial.map((t) => t.excludeId));
+    const { indices, scores } = index.search(
+      qEmb,
+      k - 1,
+      trivial.map((t) => t.excludeId),
+    );
     scores.dispose();
     return indices; // [B, k-1]
   });
@@ -191,7 +211,11 @@ export interface RealmBatchStats {
 }
 
 /** Loss terms plus the statistics the trainer reports (tensors in `terms` are the caller's to dispose). */
-export function realmLossAndStats(fwd: RealmForward, batch: PreparedRealmBatch, mode: RealmModel['config']['marginalisation']): { terms: RealmLossTerms; stats: () => Promise<RealmBatchStats> } {
+export function realmLossAndStats(
+  fwd: RealmForward,
+  batch: PreparedRealmBatch,
+  mode: RealmModel['config']['marginalisation'],
+): { terms: RealmLossTerms; stats: () => Promise<RealmBatchStats> } {
   const terms = realmLoss(fwd.retrievalScores, fwd.mlmLogits, batch.targets, mode);
   const { b, m } = batch;
   // Computed now (inside any enclosing gradient scope) and kept, read later.

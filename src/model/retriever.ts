@@ -2,7 +2,18 @@
 // [CLS] vector is projected linearly to d dimensions and LayerNorm-ed; f(x, z) = Embed_input(x) . Embed_doc(z).
 // `DocEmbedder` rebuilds Embed_doc alone from a weight snapshot, for the index builder in a worker.
 import * as tf from '@tensorflow/tfjs';
-import { BertEncoder, CLS_ID, dense, layerNorm, padBatch, ParamStore, SEP_ID, EVAL_CTX, type ForwardCtx, type NamedWeights } from './bert';
+import {
+  BertEncoder,
+  CLS_ID,
+  dense,
+  layerNorm,
+  padBatch,
+  ParamStore,
+  SEP_ID,
+  EVAL_CTX,
+  type ForwardCtx,
+  type NamedWeights,
+} from './bert';
 import type { RealmConfig } from './config';
 
 export class Retriever {
@@ -29,7 +40,12 @@ export class Retriever {
       const h = this.encoder.forward(ids, segments, ctx); // [N, L, H]
       const cls = h.slice([0, 0, 0], [-1, 1, -1]).reshape([ids.shape[0], this.cfg.hidden]); // [N, H]
       const p = dense(cls, this.store.get(`${this.prefix}/projection/kernel`), this.store.get(`${this.prefix}/projection/bias`)); // [N, d]
-      return layerNorm(p, this.store.get(`${this.prefix}/projection_ln/gamma`), this.store.get(`${this.prefix}/projection_ln/beta`), this.cfg.layerNormEps) as tf.Tensor2D;
+      return layerNorm(
+        p,
+        this.store.get(`${this.prefix}/projection_ln/gamma`),
+        this.store.get(`${this.prefix}/projection_ln/beta`),
+        this.cfg.layerNormEps,
+      ) as tf.Tensor2D;
     });
   }
 
@@ -39,13 +55,19 @@ export class Retriever {
    */
   embedRows(rows: ArrayLike<number>[], maxLen: number, batchSize = 64): tf.Tensor2D {
     if (rows.length === 0) return tf.zeros([0, this.cfg.retrieverDim]) as tf.Tensor2D;
-    const order = rows.map((r, i) => [r.length, i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[1]);
+    const order = rows
+      .map((r, i) => [r.length, i])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+      .map((x) => x[1]);
     const parts: tf.Tensor2D[] = [];
     for (let s = 0; s < order.length; s += batchSize) {
       const slice = order.slice(s, s + batchSize);
       parts.push(
         tf.tidy(() => {
-          const { ids, segments } = padBatch(slice.map((i) => rows[i]), maxLen);
+          const { ids, segments } = padBatch(
+            slice.map((i) => rows[i]),
+            maxLen,
+          );
           return this.embed(ids, segments, EVAL_CTX); // [b, d]
         }),
       );
@@ -92,7 +114,9 @@ export class DocEmbedder {
     const missing = [...expected].filter((n) => !given.has(n));
     if (missing.length > 0) {
       store.dispose();
-      throw new Error(`DocEmbedder.fromWeights: the snapshot lacks ${missing.length} weights (first: ${missing[0]}); send snapshotDocEncoder(model) of a model with this config`);
+      throw new Error(
+        `DocEmbedder.fromWeights: the snapshot lacks ${missing.length} weights (first: ${missing[0]}); send snapshotDocEncoder(model) of a model with this config`,
+      );
     }
     store.load(weights.filter((w) => expected.has(w.name)));
     return e;

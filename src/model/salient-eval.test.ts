@@ -27,7 +27,9 @@ describe('salient tagger against the hand-labelled fixture', () => {
     expect(perfect.exact).toMatchObject({ precision: 1, recall: 1 });
     const none = scoreTagger(sentences, () => []);
     expect(none.exact.recall).toBe(0);
-    const shifted = scoreTagger(sentences, (text) => goldOffsets(sentences.find((g) => g.sentence === text)!).map((s) => ({ ...s, end: s.end + 1 })));
+    const shifted = scoreTagger(sentences, (text) =>
+      goldOffsets(sentences.find((g) => g.sentence === text)!).map((s) => ({ ...s, end: s.end + 1 })),
+    );
     expect(shifted.exactUntyped.recall).toBe(0);
     expect(shifted.overlap.recall).toBe(1);
   });

@@ -81,7 +81,11 @@ export function scoreTagger(gold: GoldSentence[], tag: (text: string) => Labelle
       if (got.some((p) => rules.exact(p, w))) tc(w.type).mg++;
     }
   }
-  const byType = Object.fromEntries(Object.entries(typeCounts).sort(([a], [b]) => (a < b ? -1 : 1)).map(([t, c]) => [t, pr(c.mp, c.p, c.mg, c.g)]));
+  const byType = Object.fromEntries(
+    Object.entries(typeCounts)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([t, c]) => [t, pr(c.mp, c.p, c.mg, c.g)]),
+  );
   return {
     exact: pr(counts.exact[0], predicted, counts.exact[1], goldCount),
     exactUntyped: pr(counts.exactUntyped[0], predicted, counts.exactUntyped[1], goldCount),
@@ -93,7 +97,8 @@ export function scoreTagger(gold: GoldSentence[], tag: (text: string) => Labelle
 /** The scores as a markdown table (README). */
 export function scoresTable(s: TaggerScores): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const row = (name: string, x: PrecisionRecall) => `| ${name} | ${pct(x.precision)} | ${pct(x.recall)} | ${pct(x.f1)} | ${x.predicted} | ${x.gold} |`;
+  const row = (name: string, x: PrecisionRecall) =>
+    `| ${name} | ${pct(x.precision)} | ${pct(x.recall)} | ${pct(x.f1)} | ${x.predicted} | ${x.gold} |`;
   return [
     '| matching | precision | recall | F1 | predicted spans | gold spans |',
     '| --- | --- | --- | --- | --- | --- |',

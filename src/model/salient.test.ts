@@ -11,7 +11,18 @@ describe('tagSalientSpans', () => {
   const pairs = spans.map((s) => `${s.type}:${s.text}`);
 
   it('finds people, places, organisations and dates with clean boundaries (hand-checked)', () => {
-    for (const want of ['person:Napoleon Bonaparte', 'place:Ajaccio', 'place:Corsica', 'date:15 August 1769', 'date:1789', 'place:Paris', 'place:France', 'organization:United Nations', 'place:New York', 'date:July 4, 1976']) {
+    for (const want of [
+      'person:Napoleon Bonaparte',
+      'place:Ajaccio',
+      'place:Corsica',
+      'date:15 August 1769',
+      'date:1789',
+      'place:Paris',
+      'place:France',
+      'organization:United Nations',
+      'place:New York',
+      'date:July 4, 1976',
+    ]) {
       expect(pairs).toContain(want);
     }
   });

@@ -33,47 +33,334 @@ const DATE_PATTERNS: RegExp[] = [
 const LEADING = /^(?:(?:on|in|at|by|since|from|until|till|during|about|around|circa|the|of)\s+)+/i;
 const TRAILING = /[\s.,;:!?'"()[\]]+$|'s$/;
 // Lower-case words that may sit inside a name: "Strait of Magellan", "Tierra del Fuego", "von Rundstedt".
-const CONNECTORS = new Set(['of', 'de', 'del', 'della', 'da', 'di', 'du', 'des', 'la', 'le', 'von', 'van', 'der', 'den', 'y', 'al', 'el', 'bin', 'ibn']);
+const CONNECTORS = new Set([
+  'of',
+  'de',
+  'del',
+  'della',
+  'da',
+  'di',
+  'du',
+  'des',
+  'la',
+  'le',
+  'von',
+  'van',
+  'der',
+  'den',
+  'y',
+  'al',
+  'el',
+  'bin',
+  'ibn',
+]);
 // Heads that decide the type of a name whatever the tagger said.
 const PLACE_HEADS = new Set([
-  'River', 'Lake', 'Sea', 'Ocean', 'Bay', 'Gulf', 'Mountains', 'Mountain', 'Range', 'Valley', 'Island', 'Islands', 'Isles',
-  'Peninsula', 'Land', 'Desert', 'Falls', 'Strait', 'Straits', 'Canal', 'Zone', 'Coast', 'City', 'County', 'Province',
-  'State', 'Republic', 'Kingdom', 'Empire', 'Hills', 'Plain', 'Plains', 'Plateau', 'Basin', 'Channel', 'Sound', 'Harbor',
-  'Harbour', 'Park', 'Forest', 'Glacier', 'Cape', 'Mount', 'Peak', 'Volcano', 'Archipelago', 'Territory', 'Region',
+  'River',
+  'Lake',
+  'Sea',
+  'Ocean',
+  'Bay',
+  'Gulf',
+  'Mountains',
+  'Mountain',
+  'Range',
+  'Valley',
+  'Island',
+  'Islands',
+  'Isles',
+  'Peninsula',
+  'Land',
+  'Desert',
+  'Falls',
+  'Strait',
+  'Straits',
+  'Canal',
+  'Zone',
+  'Coast',
+  'City',
+  'County',
+  'Province',
+  'State',
+  'Republic',
+  'Kingdom',
+  'Empire',
+  'Hills',
+  'Plain',
+  'Plains',
+  'Plateau',
+  'Basin',
+  'Channel',
+  'Sound',
+  'Harbor',
+  'Harbour',
+  'Park',
+  'Forest',
+  'Glacier',
+  'Cape',
+  'Mount',
+  'Peak',
+  'Volcano',
+  'Archipelago',
+  'Territory',
+  'Region',
 ]);
 const PLACE_FIRST = new Set(['Lake', 'Mount', 'Cape', 'Gulf', 'Strait', 'Bay', 'Isle', 'Fort', 'Port', 'Lac', 'Rio', 'Sierra']);
 const ORG_HEADS = new Set([
-  'University', 'Army', 'Party', 'Company', 'Church', 'Society', 'Bank', 'Corporation', 'Organization', 'Organisation',
-  'League', 'Institute', 'Navy', 'College', 'Council', 'Group', 'Front', 'Brigade', 'Movement', 'Association', 'Armada',
-  'Academy', 'Congress', 'Parliament', 'Senate', 'Court', 'Agency', 'Commission', 'Committee', 'Federation', 'Foundation',
-  'Inc', 'Corp', 'Ltd', 'Museum', 'Library', 'Orchestra', 'Order', 'Brotherhood', 'Legion', 'Guard', 'Force', 'Forces',
+  'University',
+  'Army',
+  'Party',
+  'Company',
+  'Church',
+  'Society',
+  'Bank',
+  'Corporation',
+  'Organization',
+  'Organisation',
+  'League',
+  'Institute',
+  'Navy',
+  'College',
+  'Council',
+  'Group',
+  'Front',
+  'Brigade',
+  'Movement',
+  'Association',
+  'Armada',
+  'Academy',
+  'Congress',
+  'Parliament',
+  'Senate',
+  'Court',
+  'Agency',
+  'Commission',
+  'Committee',
+  'Federation',
+  'Foundation',
+  'Inc',
+  'Corp',
+  'Ltd',
+  'Museum',
+  'Library',
+  'Orchestra',
+  'Order',
+  'Brotherhood',
+  'Legion',
+  'Guard',
+  'Force',
+  'Forces',
 ]);
 // Titles: "King of England" is not a name; "King Arthur" is a person.
-const TITLES = new Set(['King', 'Queen', 'Prince', 'Princess', 'Duke', 'Emperor', 'Empress', 'President', 'Pope', 'Bishop', 'Saint', 'Sir', 'Lord', 'Lady', 'General', 'Chancellor', 'Governor', 'Elector', 'Czar', 'Tsar', 'Sultan', 'Caliph', 'Archbishop', 'Earl', 'Count']);
+const TITLES = new Set([
+  'King',
+  'Queen',
+  'Prince',
+  'Princess',
+  'Duke',
+  'Emperor',
+  'Empress',
+  'President',
+  'Pope',
+  'Bishop',
+  'Saint',
+  'Sir',
+  'Lord',
+  'Lady',
+  'General',
+  'Chancellor',
+  'Governor',
+  'Elector',
+  'Czar',
+  'Tsar',
+  'Sultan',
+  'Caliph',
+  'Archbishop',
+  'Earl',
+  'Count',
+]);
 // Capitalised words that start sentences or name things that are not salient spans.
 const STOP = new Set([
-  'A', 'An', 'The', 'In', 'On', 'At', 'By', 'For', 'From', 'With', 'To', 'Of', 'As', 'If', 'But', 'And', 'Or', 'It', 'Its',
-  'He', 'She', 'His', 'Her', 'They', 'Their', 'This', 'These', 'That', 'Those', 'There', 'Here', 'When', 'Where', 'Who',
-  'What', 'Which', 'Why', 'How', 'After', 'Before', 'During', 'Since', 'Until', 'While', 'Although', 'Though', 'However',
-  'People', 'Examples', 'Countries', 'Money', 'Located', 'Also', 'Some', 'Many', 'Most', 'All', 'One', 'Two', 'Both',
-  'Each', 'Every', 'Other', 'Such', 'No', 'Not', 'Our', 'We', 'You', 'Your', 'My', 'I', 'Is', 'Was', 'Are', 'Were',
-  'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday', 'Today', 'Yesterday', 'Tomorrow',
-  'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December',
-  'God', 'Christ', 'Mr', 'Mrs', 'Dr', 'St', 'Examples', 'Its',
+  'A',
+  'An',
+  'The',
+  'In',
+  'On',
+  'At',
+  'By',
+  'For',
+  'From',
+  'With',
+  'To',
+  'Of',
+  'As',
+  'If',
+  'But',
+  'And',
+  'Or',
+  'It',
+  'Its',
+  'He',
+  'She',
+  'His',
+  'Her',
+  'They',
+  'Their',
+  'This',
+  'These',
+  'That',
+  'Those',
+  'There',
+  'Here',
+  'When',
+  'Where',
+  'Who',
+  'What',
+  'Which',
+  'Why',
+  'How',
+  'After',
+  'Before',
+  'During',
+  'Since',
+  'Until',
+  'While',
+  'Although',
+  'Though',
+  'However',
+  'People',
+  'Examples',
+  'Countries',
+  'Money',
+  'Located',
+  'Also',
+  'Some',
+  'Many',
+  'Most',
+  'All',
+  'One',
+  'Two',
+  'Both',
+  'Each',
+  'Every',
+  'Other',
+  'Such',
+  'No',
+  'Not',
+  'Our',
+  'We',
+  'You',
+  'Your',
+  'My',
+  'I',
+  'Is',
+  'Was',
+  'Are',
+  'Were',
+  'Monday',
+  'Tuesday',
+  'Wednesday',
+  'Thursday',
+  'Friday',
+  'Saturday',
+  'Sunday',
+  'Today',
+  'Yesterday',
+  'Tomorrow',
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+  'God',
+  'Christ',
+  'Mr',
+  'Mrs',
+  'Dr',
+  'St',
+  'Examples',
+  'Its',
 ]);
 // Adjectives of nationality, religion or language stand alone in no name ("an English writer"), but
 // may start one whose head says what it is ("Spanish Armada", "English Channel").
-const DEMONYM = /^(?:[A-Z][\p{L}]*(?:ish|ian|ians|ese|ist|ists|ic|ans|ch)|Greek|Latin|Roman|Thai|Arab|Dutch|Swiss|Celtic|Jewish|Muslim|Catholic|Protestant|Christian|Marxist|Revolutionary)$/u;
+const DEMONYM =
+  /^(?:[A-Z][\p{L}]*(?:ish|ian|ians|ese|ist|ists|ic|ans|ch)|Greek|Latin|Roman|Thai|Arab|Dutch|Swiss|Celtic|Jewish|Muslim|Catholic|Protestant|Christian|Marxist|Revolutionary)$/u;
 // Heads of names that are not people, places, organisations or dates (events, works, currencies, eras).
 const NOT_SALIENT_HEADS = new Set([
-  'War', 'Wars', 'Revolution', 'Reformation', 'Renaissance', 'Convention', 'Treaty', 'Address', 'Commandments', 'Bible',
-  'Testament', 'Gospel', 'Age', 'Era', 'Period', 'Epoch', 'Shilling', 'Pound', 'Lek', 'Taka', 'Dollar', 'Euro', 'Franc',
-  'Peso', 'Rupee', 'Rupiah', 'Dinar', 'Dirham', 'Krona', 'Krone', 'Yen', 'Yuan', 'Lira', 'Ruble', 'Rouble', 'Rand', 'Real',
-  'Won', 'Riyal', 'Rial', 'Afghani', 'Kwacha', 'Cedi', 'Naira', 'Dong', 'Baht', 'Ringgit', 'Zloty', 'Forint', 'Koruna',
-  'Manat', 'Som', 'Lari', 'Dram', 'Leu', 'Lev', 'Hryvnia', 'Kuna', 'Mark', 'Doctrine', 'Act', 'Plan', 'Day',
+  'War',
+  'Wars',
+  'Revolution',
+  'Reformation',
+  'Renaissance',
+  'Convention',
+  'Treaty',
+  'Address',
+  'Commandments',
+  'Bible',
+  'Testament',
+  'Gospel',
+  'Age',
+  'Era',
+  'Period',
+  'Epoch',
+  'Shilling',
+  'Pound',
+  'Lek',
+  'Taka',
+  'Dollar',
+  'Euro',
+  'Franc',
+  'Peso',
+  'Rupee',
+  'Rupiah',
+  'Dinar',
+  'Dirham',
+  'Krona',
+  'Krone',
+  'Yen',
+  'Yuan',
+  'Lira',
+  'Ruble',
+  'Rouble',
+  'Rand',
+  'Real',
+  'Won',
+  'Riyal',
+  'Rial',
+  'Afghani',
+  'Kwacha',
+  'Cedi',
+  'Naira',
+  'Dong',
+  'Baht',
+  'Ringgit',
+  'Zloty',
+  'Forint',
+  'Koruna',
+  'Manat',
+  'Som',
+  'Lari',
+  'Dram',
+  'Leu',
+  'Lev',
+  'Hryvnia',
+  'Kuna',
+  'Mark',
+  'Doctrine',
+  'Act',
+  'Plan',
+  'Day',
 ]);
 const NOT_SALIENT_FIRST = new Set(['Battle', 'Siege', 'Treaty', 'Battle of', 'War']);
-const PERSON_VERBS = /^\s+(?:was born|died|lived|wrote|painted|composed|married|ruled|reigned|invented|discovered|founded|led|won|fought|became|succeeded|was the (?:son|daughter|wife|husband|father|mother))\b/;
+const PERSON_VERBS =
+  /^\s+(?:was born|died|lived|wrote|painted|composed|married|ruled|reigned|invented|discovered|founded|led|won|fought|became|succeeded|was the (?:son|daughter|wife|husband|father|mother))\b/;
 const PLACE_PREPOSITIONS = /\b(?:in|from|to|into|near|at|through|across|off|toward|towards|of|on|between|and|Ocean|Sea) $/;
 const CAP_WORD = /^(?:[A-Z][\p{L}'’]*(?:-[\p{L}'’]+)*\.?|[A-Z]\.|(?:al|el)-[A-Z][\p{L}'’]*|[IVX]+)$/u;
 
@@ -163,7 +450,10 @@ function capitalisedRuns(text: string, priority: number): Candidate[] {
     while (/[.'’-]$/.test(w) && !/^(?:[A-Z]|St|Mt|Ft|Jr|Sr|Dr)\.$/.test(w)) w = w.slice(0, -1);
     return { w, start: m.index!, end: m.index! + w.length };
   });
-  const sentenceStart = (i: number) => i === 0 || /[.!?]["')]?\s+$/.test(text.slice(tokens[i - 1].end, tokens[i].start + 0) + ' ') && /[.!?]/.test(text.slice(tokens[i - 1].end, tokens[i].start));
+  const sentenceStart = (i: number) =>
+    i === 0 ||
+    (/[.!?]["')]?\s+$/.test(text.slice(tokens[i - 1].end, tokens[i].start + 0) + ' ') &&
+      /[.!?]/.test(text.slice(tokens[i - 1].end, tokens[i].start)));
   let i = 0;
   while (i < tokens.length) {
     const isCap = (k: number): boolean =>
@@ -187,7 +477,15 @@ function capitalisedRuns(text: string, priority: number): Candidate[] {
         !TITLES.has(tokens[i].w)
       )
         j += 2;
-      else if (j + 3 < tokens.length && tokens[j + 1].w === 'of' && tokens[j + 2].w === 'the' && adjacent(j, j + 1) && adjacent(j + 2, j + 3) && isCap(j + 3) && !TITLES.has(tokens[i].w))
+      else if (
+        j + 3 < tokens.length &&
+        tokens[j + 1].w === 'of' &&
+        tokens[j + 2].w === 'the' &&
+        adjacent(j, j + 1) &&
+        adjacent(j + 2, j + 3) &&
+        isCap(j + 3) &&
+        !TITLES.has(tokens[i].w)
+      )
         j += 3;
       else break;
     }
@@ -196,7 +494,14 @@ function capitalisedRuns(text: string, priority: number): Candidate[] {
     const name = text.slice(first.start, last.end);
     const words = j - i + 1;
     i = j + 1;
-    if (words === 1 && (TITLES.has(first.w) || DEMONYM.test(name) || /^[A-Z]{2,4}$/.test(name) || /-/.test(name) && name.split('-').every((p) => DEMONYM.test(p)))) continue;
+    if (
+      words === 1 &&
+      (TITLES.has(first.w) ||
+        DEMONYM.test(name) ||
+        /^[A-Z]{2,4}$/.test(name) ||
+        (/-/.test(name) && name.split('-').every((p) => DEMONYM.test(p))))
+    )
+      continue;
     if (notSalient(name)) continue;
     if (DEMONYM.test(first.w) && !headType(name)) continue; // "American Revolutionary", but keep "Spanish Armada"
     const after0 = text.slice(last.end, last.end + 20);
@@ -223,7 +528,8 @@ export function tagSalientSpans(text: string): SalientSpan[] {
   const cands: Candidate[] = [];
   for (const re of DATE_PATTERNS) {
     re.lastIndex = 0;
-    for (let m = re.exec(text); m; m = re.exec(text)) cands.push({ start: m.index, end: m.index + m[0].length, type: 'date', text: m[0], priority: 0 });
+    for (let m = re.exec(text); m; m = re.exec(text))
+      cands.push({ start: m.index, end: m.index + m[0].length, type: 'date', text: m[0], priority: 0 });
   }
   const doc = nlp(text);
   const opts = { offset: true };
@@ -258,7 +564,9 @@ export function tagSalientSpans(text: string): SalientSpan[] {
     const inside = kept.filter((k) => k.start >= sent.start && k.end <= sent.end);
     const head = inside[0];
     if (!head || head.type === 'date') continue;
-    const cue = new RegExp(`^${escapeRegExp(head.text)}\\s+(?:is|was|are|were)?\\s*(?:also\\s+)?(?:known as|called|includes?|comprises?)\\b`);
+    const cue = new RegExp(
+      `^${escapeRegExp(head.text)}\\s+(?:is|was|are|were)?\\s*(?:also\\s+)?(?:known as|called|includes?|comprises?)\\b`,
+    );
     if (!cue.test(text.slice(head.start, sent.end))) continue;
     for (const k of inside.slice(1)) if (k.weak) k.type = head.type;
   }

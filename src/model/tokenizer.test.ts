@@ -1,10 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { basicWords, CLS_ID, MASK_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS, UNK_ID, VocabularyError, WordPieceTokenizer } from './tokenizer';
+import {
+  basicWords,
+  CLS_ID,
+  MASK_ID,
+  PAD_ID,
+  SEP_ID,
+  SPECIAL_TOKENS,
+  UNK_ID,
+  VocabularyError,
+  WordPieceTokenizer,
+} from './tokenizer';
 
 const small = new WordPieceTokenizer([
   ...SPECIAL_TOKENS,
-  'un', '##aff', '##able', 'the', 'cafe', 'paris', 'is', 'in', 'france', ',', '.', '(', ')', '1789',
-  'a', '##b', '##c', 'b', 'c', '東', '京', 're', '##volution',
+  'un',
+  '##aff',
+  '##able',
+  'the',
+  'cafe',
+  'paris',
+  'is',
+  'in',
+  'france',
+  ',',
+  '.',
+  '(',
+  ')',
+  '1789',
+  'a',
+  '##b',
+  '##c',
+  'b',
+  'c',
+  '東',
+  '京',
+  're',
+  '##volution',
 ]);
 
 describe('WordPieceTokenizer: BERT conventions', () => {
@@ -32,7 +63,9 @@ describe('WordPieceTokenizer: BERT conventions', () => {
     expect(small.encode('a' + 'b'.repeat(200))).toEqual([UNK_ID]);
   });
   it('decodes by joining continuation pieces and dropping padding', () => {
-    expect(small.decode([CLS_ID, small.idOf('un'), small.idOf('##aff'), small.idOf('##able'), PAD_ID, SEP_ID])).toBe('[CLS] unaffable [SEP]');
+    expect(small.decode([CLS_ID, small.idOf('un'), small.idOf('##aff'), small.idOf('##able'), PAD_ID, SEP_ID])).toBe(
+      '[CLS] unaffable [SEP]',
+    );
   });
   it('gives each piece its offsets in the original text, accents and all', () => {
     const text = 'Le Café (Paris)';
@@ -41,7 +74,11 @@ describe('WordPieceTokenizer: BERT conventions', () => {
     expect(pieces).toEqual(['[UNK]', 'cafe', '(', 'paris', ')']);
     expect(offsets.map(([s, e]) => text.slice(s, e))).toEqual(['Le', 'Café', '(', 'Paris', ')']);
     const { offsets: o2 } = small.encodeWithOffsets('unaffable');
-    expect(o2).toEqual([[0, 2], [2, 5], [5, 9]]);
+    expect(o2).toEqual([
+      [0, 2],
+      [2, 5],
+      [5, 9],
+    ]);
   });
   it('rejects a vocabulary without the special tokens first', () => {
     expect(() => new WordPieceTokenizer(['a', 'b'])).toThrow(VocabularyError);

@@ -357,7 +357,8 @@ function learnVocabulary(wordCounts: Map<string, number>, vocabSize: number, min
       }
       splits[wi] = next;
       addPairs(wi, 1);
-      for (let i = 0; i + 1 < next.length; i++) if (next[i] === merged || next[i + 1] === merged) fresh.add(next[i] + SEP + next[i + 1]);
+      for (let i = 0; i + 1 < next.length; i++)
+        if (next[i] === merged || next[i + 1] === merged) fresh.add(next[i] + SEP + next[i + 1]);
     }
     pairWords.delete(top.key);
     pairCount.delete(top.key);

@@ -76,7 +76,11 @@ describe('RealmTrainer', () => {
 
   it('records staleness and index versions with the sync refresh policy', async () => {
     const refreshes: RefreshRecord[] = [];
-    const t = new RealmTrainer({ config: microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 7, refreshEvery: 3 }), data, onRefresh: (r) => refreshes.push(r) });
+    const t = new RealmTrainer({
+      config: microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 7, refreshEvery: 3 }),
+      data,
+      onRefresh: (r) => refreshes.push(r),
+    });
     const ms = await losses(t, 7);
     expect(ms.map((m) => m.staleness)).toEqual([0, 1, 2, 0, 1, 2, 0]);
     expect(ms.map((m) => m.indexVersion)).toEqual([1, 1, 1, 2, 2, 2, 3]);
@@ -89,7 +93,10 @@ describe('RealmTrainer', () => {
   });
 
   it('does not leak: tf.memory().numTensors is the same after step 2 and after step 50', async () => {
-    const t = new RealmTrainer({ config: microConfig(data, { ictSteps: 1, mlmSteps: 0, realmSteps: 60, refreshEvery: 7 }), data });
+    const t = new RealmTrainer({
+      config: microConfig(data, { ictSteps: 1, mlmSteps: 0, realmSteps: 60, refreshEvery: 7 }),
+      data,
+    });
     await losses(t, 2);
     const after2 = tf.memory().numTensors;
     await losses(t, 48);
@@ -99,10 +106,15 @@ describe('RealmTrainer', () => {
   }, 120_000);
 
   it('retrieverLearningRateScale 0 freezes both embedders in REALM while the reader still learns', async () => {
-    const t = new RealmTrainer({ config: microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 3, retrieverLearningRateScale: 0 }), data });
+    const t = new RealmTrainer({
+      config: microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 3, retrieverLearningRateScale: 0 }),
+      data,
+    });
     const before = new Map((await t.model.getWeights()).map((w) => [w.name, new Float32Array(w.data)]));
     await losses(t, 3);
-    const changed = (await t.model.getWeights()).filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i])).map((w) => w.name);
+    const changed = (await t.model.getWeights())
+      .filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i]))
+      .map((w) => w.name);
     expect(changed.some((n) => n.startsWith('reader/'))).toBe(true);
     expect([...before.keys()].filter((n) => n.startsWith('embed_doc/')).length).toBeGreaterThan(0);
     // The latest REALM batch is kept for the inspector.
@@ -113,11 +125,16 @@ describe('RealmTrainer', () => {
   });
 
   it('readerLearningRateScale 0 freezes the reader in REALM while the embedders still learn', async () => {
-    const t = new RealmTrainer({ config: microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 3, readerLearningRateScale: 0 }), data });
+    const t = new RealmTrainer({
+      config: microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 3, readerLearningRateScale: 0 }),
+      data,
+    });
     const before = new Map((await t.model.getWeights()).map((w) => [w.name, new Float32Array(w.data)]));
     const ms = await losses(t, 3);
     expect(ms.every((m) => Number.isFinite(m.loss))).toBe(true);
-    const changed = (await t.model.getWeights()).filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i])).map((w) => w.name);
+    const changed = (await t.model.getWeights())
+      .filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i]))
+      .map((w) => w.name);
     expect([...before.keys()].filter((n) => n.startsWith('reader/')).length).toBeGreaterThan(0);
     expect(changed.filter((n) => n.startsWith('reader/'))).toEqual([]);
     expect(changed.some((n) => n.startsWith('embed_input/'))).toBe(true);
@@ -126,7 +143,8 @@ describe('RealmTrainer', () => {
   });
 
   it('realmIctWeight adds that much of an ICT loss to each REALM step, without leaking tensors', async () => {
-    const cfg = (w: number) => microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 6, dropout: 0, attentionDropout: 0, realmIctWeight: w });
+    const cfg = (w: number) =>
+      microConfig(data, { ictSteps: 0, mlmSteps: 0, realmSteps: 6, dropout: 0, attentionDropout: 0, realmIctWeight: w });
     const plain = new RealmTrainer({ config: cfg(0), data });
     const mixed = new RealmTrainer({ config: cfg(0.5), data });
     // Same seed and no dropout: the first REALM step sees the same weights, index and queries in both.
@@ -153,7 +171,9 @@ describe('RealmTrainer', () => {
     expect([t.config.readerLearningRateScale, t.config.mlmPairMasking]).toEqual([1, 'random']);
     const before = new Map((await t.model.getWeights()).map((w) => [w.name, new Float32Array(w.data)]));
     await losses(t, 2);
-    const changed = (await t.model.getWeights()).filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i])).map((w) => w.name);
+    const changed = (await t.model.getWeights())
+      .filter((w) => new Float32Array(w.data).some((v, i) => v !== before.get(w.name)![i]))
+      .map((w) => w.name);
     expect(changed.some((n) => n.startsWith('reader/'))).toBe(true);
     t.dispose();
   });
@@ -191,14 +211,23 @@ describe('RealmTrainer', () => {
       const fwd = realmForward(model, batch, EVAL_CTX);
       return realmLoss(fwd.retrievalScores, fwd.mlmLogits, batch.targets, 'joint').loss;
     };
-    const names = ['embed_input/projection/kernel', 'embed_doc/layer0/attention/query/kernel', 'embed_doc/token_embedding', 'reader/layer0/ffn/in/kernel', 'reader/token_embedding'];
+    const names = [
+      'embed_input/projection/kernel',
+      'embed_doc/layer0/attention/query/kernel',
+      'embed_doc/token_embedding',
+      'reader/layer0/ffn/in/kernel',
+      'reader/token_embedding',
+    ];
     const vars = names.map((n) => model.store.get(n));
     const { value, grads } = tf.variableGrads(lossOf, vars);
     const rng = new Rng(11);
     for (const v of vars) {
       const g = grads[v.name];
       expect(g, v.name).toBeDefined();
-      const dir = tf.tensor(Float32Array.from({ length: v.size }, () => rng.next() - 0.5), v.shape);
+      const dir = tf.tensor(
+        Float32Array.from({ length: v.size }, () => rng.next() - 0.5),
+        v.shape,
+      );
       const analytic = tf.sum(tf.mul(g, dir)).dataSync()[0];
       const orig = v.clone();
       const eps = 1e-2;

@@ -12,10 +12,27 @@ import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
 import { ictLoss, ictRecall, makeIctBatch, type IctBatch } from './ict';
 import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
 import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
-import { answerHolders, makeMlmBatch, mlmLoss, pairSentences, salientPairInput, sentencePairInput, wordpiecePostings, type MlmInput } from './mlm';
+import {
+  answerHolders,
+  makeMlmBatch,
+  mlmLoss,
+  pairSentences,
+  salientPairInput,
+  sentencePairInput,
+  wordpiecePostings,
+  type MlmInput,
+} from './mlm';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
-import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type DocumentStore, type RealmBatchStats, type RealmQuery } from './realm-step';
+import {
+  disposeBatch,
+  prepareRealmBatch,
+  realmForward,
+  realmLossAndStats,
+  type DocumentStore,
+  type RealmBatchStats,
+  type RealmQuery,
+} from './realm-step';
 import { Rng } from './rng';
 
 /** Same shape as storage's CheckpointRecord (src/model does not import storage). */
@@ -92,7 +109,13 @@ export class RealmTrainer {
     const initRng = new Rng(this.config.seed ^ 0x5eed);
     this.model = new RealmModel(this.config, () => initRng.nextUint32());
     this.docs = documentStore(opts.data.passages, this.config.maxDocLength);
-    this.optimizer = new AdamW({ beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: this.config.weightDecay, clipNorm: this.config.clipNorm });
+    this.optimizer = new AdamW({
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-6,
+      weightDecay: this.config.weightDecay,
+      clipNorm: this.config.clipNorm,
+    });
     this.indexFactory = opts.indexFactory;
     this.refresher = opts.refresher ?? new SyncRefresher(this.config.refreshEvery, opts.indexFactory);
     this.onRefresh = opts.onRefresh;
@@ -105,9 +128,14 @@ export class RealmTrainer {
       if (row !== undefined) this.queriesByRow[row].push(q);
     }
     this.pairSentences = pairSentences(opts.data);
-    const postings = this.config.mlmPairMasking === 'answer' && this.config.mlmPairProbability > 0 ? wordpiecePostings(this.docs.tokens) : undefined;
+    const postings =
+      this.config.mlmPairMasking === 'answer' && this.config.mlmPairProbability > 0
+        ? wordpiecePostings(this.docs.tokens)
+        : undefined;
     this.pairQueries = this.queriesByRow.flatMap((qs, row) =>
-      qs.filter((q) => q.sourceSentence !== undefined).map((query) => ({ row, query, holders: postings ? answerHolders(query, this.docs.tokens, row, postings) : [] })),
+      qs
+        .filter((q) => q.sourceSentence !== undefined)
+        .map((query) => ({ row, query, holders: postings ? answerHolders(query, this.docs.tokens, row, postings) : [] })),
     );
   }
 
@@ -120,7 +148,8 @@ export class RealmTrainer {
     const { ictSteps, mlmSteps, realmSteps } = this.config;
     if (step < ictSteps) return { phase: 'ict', phaseStep: step, phaseSteps: ictSteps };
     if (step < ictSteps + mlmSteps) return { phase: 'mlm', phaseStep: step - ictSteps, phaseSteps: mlmSteps };
-    if (step < ictSteps + mlmSteps + realmSteps) return { phase: 'realm', phaseStep: step - ictSteps - mlmSteps, phaseSteps: realmSteps };
+    if (step < ictSteps + mlmSteps + realmSteps)
+      return { phase: 'realm', phaseStep: step - ictSteps - mlmSteps, phaseSteps: realmSteps };
     return null;
   }
 
@@ -132,7 +161,8 @@ export class RealmTrainer {
     const all = this.model.variables();
     // REALM trains everything, but a frozen reader (readerLearningRateScale 0) has no gradient taken, so its
     // weights, weight decay and the global-norm clip of the retriever's step are those of the retriever alone.
-    if (phase === 'realm') return this.config.readerLearningRateScale > 0 ? all : new Map([...all].filter(([name]) => !name.startsWith('reader/')));
+    if (phase === 'realm')
+      return this.config.readerLearningRateScale > 0 ? all : new Map([...all].filter(([name]) => !name.startsWith('reader/')));
     const prefixes = phase === 'ict' ? ['embed_input/', 'embed_doc/'] : ['reader/'];
     return new Map([...all].filter(([name]) => prefixes.some((p) => name.startsWith(p))));
   }
@@ -149,7 +179,10 @@ export class RealmTrainer {
     if (p <= 0 || choices === 0 || this.rng.next() >= p) return this.docs.tokens[row];
     if (salient) {
       const { row: r, query, holders } = this.pairQueries[this.rng.int(choices)];
-      const doc = holders.length > 0 ? this.docs.tokens[holders[this.rng.int(holders.length)]] : (this.docs.withoutSentence?.(r, query.sourceSentence!) ?? this.docs.tokens[r]);
+      const doc =
+        holders.length > 0
+          ? this.docs.tokens[holders[this.rng.int(holders.length)]]
+          : (this.docs.withoutSentence?.(r, query.sourceSentence!) ?? this.docs.tokens[r]);
       return salientPairInput(query, doc, this.config);
     }
     const pick = this.pairSentences[this.rng.int(choices)];
@@ -164,7 +197,14 @@ export class RealmTrainer {
    */
   sampleIctBatch(): IctBatch {
     const rows = sampleDistinct(this.rng, this.ictRows, this.config.ictBatchSize);
-    return makeIctBatch(this.data.passages, rows, this.rng, this.config, this.config.ictRemoveProbability, (row) => this.queriesByRow[row]);
+    return makeIctBatch(
+      this.data.passages,
+      rows,
+      this.rng,
+      this.config,
+      this.config.ictRemoveProbability,
+      (row) => this.queriesByRow[row],
+    );
   }
 
   /** Takes one training step. Returns its metrics, or null when every phase is done. */
@@ -198,7 +238,11 @@ export class RealmTrainer {
       };
     } else if (phase === 'mlm') {
       const rows = sampleRows(this.rng, this.docs.tokens.length, this.config.batchSize);
-      const batch = makeMlmBatch(rows.map((row) => this.mlmInput(row)), this.rng, this.config);
+      const batch = makeMlmBatch(
+        rows.map((row) => this.mlmInput(row)),
+        this.rng,
+        this.config,
+      );
       let acc: tf.Scalar | null = null;
       lossFn = () => {
         const r = mlmLoss(this.model, batch, ctx);
@@ -216,7 +260,8 @@ export class RealmTrainer {
       if (inUse.refreshed) this.onRefresh?.(inUse.refreshed);
       this.indexVersion = inUse.index.version;
       staleness = this.stepCount - inUse.snapshotStep;
-      if (this.data.queries.length === 0) throw new Error('no REALM training queries: the corpus has no masked sentences; check the masking step');
+      if (this.data.queries.length === 0)
+        throw new Error('no REALM training queries: the corpus has no masked sentences; check the masking step');
       const queries = sampleRows(this.rng, this.data.queries.length, this.config.batchSize).map((i) => this.data.queries[i]);
       this.lastRealmQueries = queries;
       const batch = await prepareRealmBatch(this.model, inUse.index, this.docs, queries);
@@ -250,8 +295,11 @@ export class RealmTrainer {
     const { value, grads } = tf.variableGrads(lossFn, [...vars.values()]);
     const named = new Map<string, tf.Tensor>();
     for (const [tfName, g] of Object.entries(grads)) named.set(byTfName.get(tfName)!, g);
-    const [readerScale, retrieverScale] = phase === 'realm' ? [this.config.readerLearningRateScale, this.config.retrieverLearningRateScale] : [1, 1];
-    const gradNorm = await this.optimizer.apply(vars, named, lr, (name) => (name.startsWith('reader/') ? readerScale : retrieverScale));
+    const [readerScale, retrieverScale] =
+      phase === 'realm' ? [this.config.readerLearningRateScale, this.config.retrieverLearningRateScale] : [1, 1];
+    const gradNorm = await this.optimizer.apply(vars, named, lr, (name) =>
+      name.startsWith('reader/') ? readerScale : retrieverScale,
+    );
     const loss = (await value.data())[0];
     tf.dispose([value, ...Object.values(grads)]);
     await after();
@@ -295,10 +343,15 @@ export class RealmTrainer {
    * weights; with `randomDocuments` (a seed), on k-1 uniformly random passages instead (the control);
    * with `logLikelihood`, also the held-out log-likelihoods and utilities (evaluateCloze).
    */
-  async evaluate(queries = this.data.heldOut, opts: { randomDocuments?: number; logLikelihood?: boolean } = {}): Promise<ClozeEval & EvalMetrics> {
+  async evaluate(
+    queries = this.data.heldOut,
+    opts: { randomDocuments?: number; logLikelihood?: boolean } = {},
+  ): Promise<ClozeEval & EvalMetrics> {
     const { randomDocuments } = opts;
     const index =
-      randomDocuments === undefined ? await freshIndex(this.model, this.docs, this.indexVersion, this.indexFactory) : new RandomRetrieval(this.docs.ids, new Rng(randomDocuments));
+      randomDocuments === undefined
+        ? await freshIndex(this.model, this.docs, this.indexVersion, this.indexFactory)
+        : new RandomRetrieval(this.docs.ids, new Rng(randomDocuments));
     try {
       const e = await evaluateCloze(this.model, index, this.docs, queries, 16, { logLikelihood: opts.logLikelihood });
       return { ...e, step: this.stepCount, time: Date.now() };
@@ -326,7 +379,9 @@ export class RealmTrainer {
     const names = new Set(this.model.store.names());
     const missing = [...names].filter((n) => !c.weights.some((w) => w.name === n));
     if (missing.length > 0) {
-      throw new CheckpointMismatchError(`the checkpoint lacks ${missing.length} weights (first: ${missing[0]}): it was saved by a model with another config; start a new run or load that config`);
+      throw new CheckpointMismatchError(
+        `the checkpoint lacks ${missing.length} weights (first: ${missing[0]}): it was saved by a model with another config; start a new run or load that config`,
+      );
     }
     this.model.setWeights(c.weights);
     this.optimizer.setState(c.optimizer);

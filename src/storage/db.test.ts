@@ -51,7 +51,13 @@ describe('RealmStore', () => {
     await store.putCorpus({ id: 'a', name: 'A', source: 'x', status: 'ready', createdAt: 0, stats: {} });
     await store.putChunks([chunk('a', 0), chunk('b', 0)]);
     await store.putEmbeddings({
-      corpusId: 'a', version: 1, snapshotStep: 0, runId: 'r', createdAt: 0, dim: 2, count: 1,
+      corpusId: 'a',
+      version: 1,
+      snapshotStep: 0,
+      runId: 'r',
+      createdAt: 0,
+      dim: 2,
+      count: 1,
       vectors: new Float32Array([1, 2]),
     });
     await store.deleteCorpus('a');
@@ -64,7 +70,13 @@ describe('RealmStore', () => {
   it('finds the latest index version and prunes old ones', async () => {
     for (const version of [1, 2, 10]) {
       await store.putEmbeddings({
-        corpusId: 'a', version, snapshotStep: version * 5, runId: 'r', createdAt: 0, dim: 2, count: 1,
+        corpusId: 'a',
+        version,
+        snapshotStep: version * 5,
+        runId: 'r',
+        createdAt: 0,
+        dim: 2,
+        count: 1,
         vectors: new Float32Array([version, 0]),
       });
     }
@@ -77,7 +89,14 @@ describe('RealmStore', () => {
   it('keeps checkpoints and logs per run, and deletes a run whole', async () => {
     for (const step of [10, 20]) {
       await store.putCheckpoint({
-        runId: 'r1', step, createdAt: 0, phase: 'realm', weights: [], optimizer: [], rngState: [1], indexVersion: 1,
+        runId: 'r1',
+        step,
+        createdAt: 0,
+        phase: 'realm',
+        weights: [],
+        optimizer: [],
+        rngState: [1],
+        indexVersion: 1,
       });
     }
     await store.appendRunLogs([{ runId: 'r1', seq: 0, kind: 'step', record: { loss: 1 } }]);
@@ -89,10 +108,24 @@ describe('RealmStore', () => {
 
   describe('runs for the Runs panel', () => {
     const runRecord = (id: string, createdAt: number, corpusId = 'c'): RunRecord => ({
-      id, createdAt, updatedAt: createdAt, corpusId, config: { seed: 1 }, status: 'done', step: 4, finalMetrics: { loss: 2.5 },
+      id,
+      createdAt,
+      updatedAt: createdAt,
+      corpusId,
+      config: { seed: 1 },
+      status: 'done',
+      step: 4,
+      finalMetrics: { loss: 2.5 },
     });
     const embeddings = (corpusId: string, version: number, runId: string) => ({
-      corpusId, version, snapshotStep: 0, runId, createdAt: 0, dim: 1, count: 1, vectors: new Float32Array([version]),
+      corpusId,
+      version,
+      snapshotStep: 0,
+      runId,
+      createdAt: 0,
+      dim: 1,
+      count: 1,
+      vectors: new Float32Array([version]),
     });
 
     it('deletes a run with its logs, checkpoints, embeddings and kept vocabulary, and nothing of other runs', async () => {
@@ -100,7 +133,9 @@ describe('RealmStore', () => {
         await store.putRunBundle({
           run: runRecord(id, 1),
           logs: [{ runId: id, seq: 0, kind: 'step', record: { loss: 1 } }],
-          checkpoints: [{ runId: id, step: 4, createdAt: 0, phase: 'mlm', weights: [], optimizer: [], rngState: [1], indexVersion: 0 }],
+          checkpoints: [
+            { runId: id, step: 4, createdAt: 0, phase: 'mlm', weights: [], optimizer: [], rngState: [1], indexVersion: 0 },
+          ],
           vocab: ['[PAD]', id],
         });
       }
@@ -127,12 +162,27 @@ describe('RealmStore', () => {
       await store.putRun(runRecord('old', 100));
       await store.putRun(runRecord('new', 200, 'gone'));
       for (const step of [2, 4]) {
-        await store.putCheckpoint({ runId: 'old', step, createdAt: 0, phase: 'mlm', weights: [], optimizer: [], rngState: [1], indexVersion: 0 });
+        await store.putCheckpoint({
+          runId: 'old',
+          step,
+          createdAt: 0,
+          phase: 'mlm',
+          weights: [],
+          optimizer: [],
+          rngState: [1],
+          indexVersion: 0,
+        });
       }
       await store.appendRunLogs([0, 1, 2].map((seq) => ({ runId: 'old', seq, kind: 'step', record: {} })));
       const list = await store.listRunSummaries();
       expect(list.map((s) => s.run.id)).toEqual(['new', 'old']);
-      expect(list[0]).toMatchObject({ checkpointStep: null, checkpointCount: 0, logCount: 0, corpus: 'missing', hasOwnVocab: false });
+      expect(list[0]).toMatchObject({
+        checkpointStep: null,
+        checkpointCount: 0,
+        logCount: 0,
+        corpus: 'missing',
+        hasOwnVocab: false,
+      });
       expect(list[1]).toMatchObject({ checkpointStep: 4, checkpointCount: 2, logCount: 3, corpus: 'ready' });
     });
 
@@ -159,7 +209,13 @@ describe('RealmStore', () => {
         expect(await storageStatus()).toEqual({ known: false, usage: null, quota: null, persisted: null });
         expect(await requestPersistentStorage()).toBe('unsupported');
         Object.defineProperty(globalThis, 'navigator', {
-          value: { storage: { estimate: async () => ({ usage: 10, quota: 1000 }), persisted: async () => false, persist: async () => true } },
+          value: {
+            storage: {
+              estimate: async () => ({ usage: 10, quota: 1000 }),
+              persisted: async () => false,
+              persist: async () => true,
+            },
+          },
           configurable: true,
         });
         expect(await storageStatus()).toEqual({ known: true, usage: 10, quota: 1000, persisted: false });
@@ -180,7 +236,13 @@ describe('RealmStore', () => {
 
   describe('staging and the atomic switch', () => {
     const corpus = (id: string, status: CorpusRecord['status'], extra: Partial<CorpusRecord> = {}): CorpusRecord => ({
-      id, name: id, source: 'test', status, createdAt: 1000, stats: {}, ...extra,
+      id,
+      name: id,
+      source: 'test',
+      status,
+      createdAt: 1000,
+      stats: {},
+      ...extra,
     });
 
     it('commits a staged corpus and makes it active in one step, leaving the old one intact', async () => {

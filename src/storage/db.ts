@@ -447,7 +447,12 @@ export class RealmStore {
    * in one transaction. Never overwrites: if a run with this id exists, nothing is written and a
    * RunExistsError is thrown.
    */
-  async putRunBundle(b: { run: RunRecord; logs: RunLogRecord[]; checkpoints: CheckpointRecord[]; vocab?: string[] }): Promise<void> {
+  async putRunBundle(b: {
+    run: RunRecord;
+    logs: RunLogRecord[];
+    checkpoints: CheckpointRecord[];
+    vocab?: string[];
+  }): Promise<void> {
     const id = b.run.id;
     if ([...b.logs, ...b.checkpoints].some((r) => r.runId !== id)) {
       throw new Error(`Every log and checkpoint of run ${id} must carry its id; import the run again.`);
@@ -486,7 +491,9 @@ export interface RunSummary {
 /** A run with this id is already stored; nothing was overwritten. */
 export class RunExistsError extends Error {
   constructor(readonly runId: string) {
-    super(`A run with id "${runId}" is already stored in this browser. Import it under a new id, or delete the stored one first.`);
+    super(
+      `A run with id "${runId}" is already stored in this browser. Import it under a new id, or delete the stored one first.`,
+    );
     this.name = 'RunExistsError';
   }
 }

@@ -10,7 +10,13 @@ describe('expectAllclose', () => {
     expect(() => expectAllclose([1, 2, 3], [1, 2.1, 3], { rtol: 1e-3, atol: 1e-3 })).toThrow(/first at \[1\]/);
   });
   it('flattens nested arrays and checks lengths', () => {
-    expectAllclose([[1, 2], [3, 4]], [1, 2, 3, 4]);
+    expectAllclose(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [1, 2, 3, 4],
+    );
     expect(allcloseReport([1, 2], [1, 2, 3])).toMatch(/length mismatch/);
   });
   it('treats NaN as a failure unless both are NaN', () => {

@@ -7,7 +7,9 @@ const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
 /** Header badge: the active backend, the adapter, its key limits, and where the index builder runs. */
 export function BackendBadge({ report, builder }: { report: BackendReport; builder: IndexBuilderHandle }) {
   const a = report.adapter;
-  const adapterName = a ? [a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unnamed adapter' : 'no WebGPU adapter';
+  const adapterName = a
+    ? [a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unnamed adapter'
+    : 'no WebGPU adapter';
   const title = a
     ? `maxStorageBufferBindingSize ${a.limits.maxStorageBufferBindingSize} B\n` +
       `maxComputeWorkgroupStorageSize ${a.limits.maxComputeWorkgroupStorageSize} B\n` +

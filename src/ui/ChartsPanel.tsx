@@ -8,7 +8,16 @@ import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { EvalMetrics, StepMetrics } from '../model/metrics';
-import { EVAL_METRICS, formatMetric, PHASE_EXPLAIN, PHASE_LABEL, phaseSpans, SeriesColumns, STEP_METRICS, type PhaseSpan } from './chart-series';
+import {
+  EVAL_METRICS,
+  formatMetric,
+  PHASE_EXPLAIN,
+  PHASE_LABEL,
+  phaseSpans,
+  SeriesColumns,
+  STEP_METRICS,
+  type PhaseSpan,
+} from './chart-series';
 import type { Runtime } from './runtime';
 import { useStudio } from './studio-store';
 import { extendTestHook } from './test-hook';
@@ -32,17 +41,15 @@ interface ChartSpec {
 }
 
 const SPECS: ChartSpec[] = [
-  ...STEP_METRICS.map(
-    (m, i): ChartSpec => ({
-      id: m.key,
-      title: m.label,
-      explain: m.explain,
-      series: [{ column: i, label: m.label, colourVar: SERIES_VARS[i % SERIES_VARS.length], explain: m.explain }],
-      range: m.range,
-      source: 'steps',
-      points: false,
-    }),
-  ),
+  ...STEP_METRICS.map((m, i): ChartSpec => ({
+    id: m.key,
+    title: m.label,
+    explain: m.explain,
+    series: [{ column: i, label: m.label, colourVar: SERIES_VARS[i % SERIES_VARS.length], explain: m.explain }],
+    range: m.range,
+    source: 'steps',
+    points: false,
+  })),
   {
     id: 'eval',
     title: 'Held-out cloze and recall@5',
@@ -123,7 +130,17 @@ function phasePlugin(getSpans: () => PhaseSpan[], colours: Record<string, string
   };
 }
 
-function LiveChart({ spec, columns, frame, registry }: { spec: ChartSpec; columns: Columns; frame: number; registry: Map<string, uPlot> }) {
+function LiveChart({
+  spec,
+  columns,
+  frame,
+  registry,
+}: {
+  spec: ChartSpec;
+  columns: Columns;
+  frame: number;
+  registry: Map<string, uPlot>;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const theme = useThemeVersion();
@@ -166,20 +183,22 @@ function LiveChart({ spec, columns, frame, registry }: { spec: ChartSpec; column
         },
         axes: [
           { ...axis, size: 30 },
-          { ...axis, size: 50, ...(spec.range ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => `${Math.round(v * 100)}%`) } : {}) },
+          {
+            ...axis,
+            size: 50,
+            ...(spec.range ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => `${Math.round(v * 100)}%`) } : {}),
+          },
         ],
         series: [
           { label: 'step' },
-          ...spec.series.map(
-            (s): uPlot.Series => ({
-              label: s.label,
-              stroke: colour(s.colourVar),
-              width: 1.5,
-              spanGaps: false,
-              points: spec.points ? { show: true, size: 6, fill: colour(s.colourVar) } : { show: false },
-              value: (_u, v) => formatMetric(v, spec.range),
-            }),
-          ),
+          ...spec.series.map((s): uPlot.Series => ({
+            label: s.label,
+            stroke: colour(s.colourVar),
+            width: 1.5,
+            spanGaps: false,
+            points: spec.points ? { show: true, size: 6, fill: colour(s.colourVar) } : { show: false },
+            value: (_u, v) => formatMetric(v, spec.range),
+          })),
         ],
         plugins: [phasePlugin(() => columns.spans, phaseColours, fg)],
         hooks: { setCursor: [(c) => setCursorIdx(c.cursor.idx ?? null)] },
@@ -292,7 +311,15 @@ export function ChartsPanel({ rt }: { rt: Runtime }) {
       /** Points each chart holds (what uPlot draws), and non-null values per series. */
       points: () =>
         Object.fromEntries(
-          [...registry].map(([id, u]) => [id, { points: u.data[0].length, values: u.data.slice(1).map((ys) => Array.from(ys as ArrayLike<number | null>).filter((v) => v !== null && v !== undefined).length) }]),
+          [...registry].map(([id, u]) => [
+            id,
+            {
+              points: u.data[0].length,
+              values: u.data
+                .slice(1)
+                .map((ys) => Array.from(ys as ArrayLike<number | null>).filter((v) => v !== null && v !== undefined).length),
+            },
+          ]),
         ),
       canvases: () => document.querySelectorAll('[data-testid="charts-panel"] canvas').length,
       redraws: () => redraws.current,
@@ -320,13 +347,17 @@ export function ChartsPanel({ rt }: { rt: Runtime }) {
             </div>
           ))}
         </dl>
-        <p className="muted">Hover a chart to read values at a step (all charts follow); drag across one to zoom, double-click to reset.</p>
+        <p className="muted">
+          Hover a chart to read values at a step (all charts follow); drag across one to zoom, double-click to reset.
+        </p>
       </details>
       {!run && <p className="muted">Start a run in the Training panel: the charts fill in as it trains.</p>}
       {run && (
         <p className="muted charts-note">
           x axis: training step · {columns.steps.length} steps so far
-          {evalEvery > 0 ? ` · held-out evaluation every ${evalEvery} steps (${columns.evals.length} so far)` : ' · held-out evaluation at the end'}
+          {evalEvery > 0
+            ? ` · held-out evaluation every ${evalEvery} steps (${columns.evals.length} so far)`
+            : ' · held-out evaluation at the end'}
         </p>
       )}
       <div className="charts-grid">

@@ -10,10 +10,26 @@ import './config-panel.css';
 
 /** One-click setups: each replaces every run setting (the backend stays). */
 export const SETUPS: readonly { name: string; help: string; query: string }[] = [
-  { name: 'Smoke test', help: 'A few steps of each phase: checks that everything runs (seconds on a GPU).', query: 'preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2' },
-  { name: 'Classroom demo', help: 'Tiny model, a few hundred steps: watch the index refresh while it trains.', query: 'preset=tiny&ict=100&mlm=200&realm=300&refresh=async&every=20&eval=50&ckpt=25' },
-  { name: 'Frozen index', help: 'The ablation: the index built after ICT is never refreshed.', query: 'preset=tiny&ict=100&mlm=200&realm=300&refresh=frozen&eval=50&ckpt=25' },
-  { name: 'Small (GPU)', help: 'The small preset (4 layers, hidden 256): for a real GPU.', query: 'preset=small&refresh=async&eval=200&ckpt=100' },
+  {
+    name: 'Smoke test',
+    help: 'A few steps of each phase: checks that everything runs (seconds on a GPU).',
+    query: 'preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2',
+  },
+  {
+    name: 'Classroom demo',
+    help: 'Tiny model, a few hundred steps: watch the index refresh while it trains.',
+    query: 'preset=tiny&ict=100&mlm=200&realm=300&refresh=async&every=20&eval=50&ckpt=25',
+  },
+  {
+    name: 'Frozen index',
+    help: 'The ablation: the index built after ICT is never refreshed.',
+    query: 'preset=tiny&ict=100&mlm=200&realm=300&refresh=frozen&eval=50&ckpt=25',
+  },
+  {
+    name: 'Small (GPU)',
+    help: 'The small preset (4 layers, hidden 256): for a real GPU.',
+    query: 'preset=small&refresh=async&eval=200&ckpt=100',
+  },
 ];
 
 function currentSearch(): string {
@@ -70,10 +86,17 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
         ))}
       </div>
       <div className="config-grid">
-        <label htmlFor="cfg-preset" title="Model size: tiny (hidden 32, 2 layers), small (hidden 256, 4 layers), base (BERT-base sized).">
+        <label
+          htmlFor="cfg-preset"
+          title="Model size: tiny (hidden 32, 2 layers), small (hidden 256, 4 layers), base (BERT-base sized)."
+        >
           Preset
         </label>
-        <select id="cfg-preset" value={preset} onChange={(e) => setParam('preset', e.target.value === 'tiny' ? null : e.target.value)}>
+        <select
+          id="cfg-preset"
+          value={preset}
+          onChange={(e) => setParam('preset', e.target.value === 'tiny' ? null : e.target.value)}
+        >
           {PRESET_NAMES.map((p) => (
             <option key={p} value={p}>
               {p}
@@ -83,11 +106,18 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
         {RUN_PARAMS.map((p) => (
           <ParamField key={p.key} param={p} preset={preset} value={params.get(p.key)} onChange={(v) => setParam(p.key, v)} />
         ))}
-        <label htmlFor="cfg-backend" title="The tfjs backend of the page. Changing it reloads the page (a backend cannot be swapped under a live model).">
+        <label
+          htmlFor="cfg-backend"
+          title="The tfjs backend of the page. Changing it reloads the page (a backend cannot be swapped under a live model)."
+        >
           Backend
         </label>
         <div className="config-backend">
-          <select id="cfg-backend" value={urlBackend} onChange={(e) => setParam('backend', e.target.value === 'auto' ? null : e.target.value)}>
+          <select
+            id="cfg-backend"
+            value={urlBackend}
+            onChange={(e) => setParam('backend', e.target.value === 'auto' ? null : e.target.value)}
+          >
             {['auto', ...BACKEND_ORDER].map((b) => (
               <option key={b} value={b}>
                 {b}
@@ -95,7 +125,11 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
             ))}
           </select>
           {urlBackend !== 'auto' && urlBackend !== activeBackend && (
-            <button type="button" onClick={() => window.location.reload()} title="Reload the page on the chosen backend (stored runs and corpora are kept)">
+            <button
+              type="button"
+              onClick={() => window.location.reload()}
+              title="Reload the page on the chosen backend (stored runs and corpora are kept)"
+            >
               Reload on {urlBackend}
             </button>
           )}
@@ -112,7 +146,11 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
         <button type="button" onClick={() => void copyLink()} title="Copy the page's link: opening it restores these settings">
           Copy link to this setup
         </button>
-        <button type="button" onClick={() => update(params.get('backend') ? `?backend=${params.get('backend')}` : '')} title="Back to the tiny preset's defaults">
+        <button
+          type="button"
+          onClick={() => update(params.get('backend') ? `?backend=${params.get('backend')}` : '')}
+          title="Back to the tiny preset's defaults"
+        >
           Reset
         </button>
         {copied && <span role="status">Link copied.</span>}
@@ -121,7 +159,17 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
   );
 }
 
-function ParamField({ param, preset, value, onChange }: { param: RunParam; preset: PresetName; value: string | null; onChange: (v: string | null) => void }) {
+function ParamField({
+  param,
+  preset,
+  value,
+  onChange,
+}: {
+  param: RunParam;
+  preset: PresetName;
+  value: string | null;
+  onChange: (v: string | null) => void;
+}) {
   const id = `cfg-${param.key}`;
   const fallback = defaultValue(param, preset);
   const k = param.kind;
@@ -131,7 +179,12 @@ function ParamField({ param, preset, value, onChange }: { param: RunParam; prese
         {param.label}
       </label>
       {k.type === 'choice' ? (
-        <select id={id} value={value ?? fallback} title={param.help} onChange={(e) => onChange(e.target.value === fallback ? null : e.target.value)}>
+        <select
+          id={id}
+          value={value ?? fallback}
+          title={param.help}
+          onChange={(e) => onChange(e.target.value === fallback ? null : e.target.value)}
+        >
           {k.values.map((v) => (
             <option key={v} value={v}>
               {v}

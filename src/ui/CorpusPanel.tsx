@@ -30,7 +30,8 @@ function CorpusStats({ corpus }: { corpus: CorpusRecord }) {
   if (s.duplicates) rows.push(['duplicates dropped', num(s.duplicates)]);
   if (s.badRecords) rows.push(['bad records skipped', num(s.badRecords)]);
   if (s.bytes) rows.push(['size', formatAmount(s.bytes, 'bytes')]);
-  if (s.cloze || s.qaTrain || s.qaDev) rows.push(['evaluation sets', `cloze ${num(s.cloze)}, QA train ${num(s.qaTrain)}, QA dev ${num(s.qaDev)}`]);
+  if (s.cloze || s.qaTrain || s.qaDev)
+    rows.push(['evaluation sets', `cloze ${num(s.cloze)}, QA train ${num(s.qaTrain)}, QA dev ${num(s.qaDev)}`]);
   if (s.seconds) rows.push(['loaded in', `${s.seconds} s`]);
   return (
     <table className="corpus-stats" data-testid="corpus-stats">
@@ -88,11 +89,24 @@ function ImportReport({ report }: { report: CorpusReport }) {
   );
 }
 
-function DeleteConfirm({ c, corpus, active, onDone }: { c: CorpusController; corpus: CorpusRecord; active: boolean; onDone: () => void }) {
+function DeleteConfirm({
+  c,
+  corpus,
+  active,
+  onDone,
+}: {
+  c: CorpusController;
+  corpus: CorpusRecord;
+  active: boolean;
+  onDone: () => void;
+}) {
   const [runs, setRuns] = useState(0);
   useEffect(() => {
     let live = true;
-    c.unfinishedRunsUsing(corpus.id).then((n) => live && setRuns(n), () => {});
+    c.unfinishedRunsUsing(corpus.id).then(
+      (n) => live && setRuns(n),
+      () => {},
+    );
     return () => {
       live = false;
     };
@@ -201,7 +215,12 @@ export function CorpusPanel({ store }: { store: RealmStore }) {
 
       {!hasDefault && (
         <p>
-          <button type="button" onClick={() => void c.installBundled('default')} disabled={busy} data-testid="load-default-corpus">
+          <button
+            type="button"
+            onClick={() => void c.installBundled('default')}
+            disabled={busy}
+            data-testid="load-default-corpus"
+          >
             Load the bundled default corpus
           </button>{' '}
           <span className="muted small">the corpus training uses by default</span>

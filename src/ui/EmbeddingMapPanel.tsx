@@ -257,7 +257,11 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
     if (qOutside) {
       ctx.fillStyle = muted;
       ctx.textAlign = qPix[0] > width / 2 ? 'right' : 'left';
-      ctx.fillText('query (outside the view)', qPix[0] + (qPix[0] > width / 2 ? -12 : 12), Math.min(height - 4, Math.max(12, qPix[1] + 4)));
+      ctx.fillText(
+        'query (outside the view)',
+        qPix[0] + (qPix[0] > width / 2 ? -12 : 12),
+        Math.min(height - 4, Math.max(12, qPix[1] + 4)),
+      );
       ctx.textAlign = 'left';
     }
     drawn.current = { version: map.version, points: n, highlighted: top.length, query: !!queryPoint };
@@ -305,8 +309,8 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
     <section className="panel panel-map" aria-labelledby="map-title" data-testid="map-panel">
       <h2 id="map-title">Embedding map</h2>
       <p className="map-caption muted">
-        Every passage of the index as a dot: Embed_doc(z) under the weights θ′ that built the index in use, projected on its two principal
-        axes (PCA). Recomputed at each refresh, so you can watch the retriever reorganise the space.
+        Every passage of the index as a dot: Embed_doc(z) under the weights θ′ that built the index in use, projected on its two
+        principal axes (PCA). Recomputed at each refresh, so you can watch the retriever reorganise the space.
       </p>
       <div className="map-meta" data-testid="map-meta">
         {map ? (
@@ -321,7 +325,11 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
         ) : state.computing > 0 ? (
           <span role="status">Projecting index v{state.computing}…</span>
         ) : (
-          <span>{run ? 'The map appears when the first index is swapped in (start of the REALM phase).' : 'Start a run: the map appears with the first index.'}</span>
+          <span>
+            {run
+              ? 'The map appears when the first index is swapped in (start of the REALM phase).'
+              : 'Start a run: the map appears with the first index.'}
+          </span>
         )}
       </div>
       {state.error && (
@@ -335,12 +343,20 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
           data-testid="map-canvas"
           style={{ width: `${width}px`, height: `${height}px` }}
           role="img"
-          aria-label={map ? `Embedding map of index v${map.version}: ${map.points.length / 2} passages${pinned ? ', with the pinned query and its top passages highlighted' : ''}` : 'Embedding map (empty)'}
+          aria-label={
+            map
+              ? `Embedding map of index v${map.version}: ${map.points.length / 2} passages${pinned ? ', with the pinned query and its top passages highlighted' : ''}`
+              : 'Embedding map (empty)'
+          }
           onPointerMove={onMove}
           onPointerLeave={() => setHover(null)}
         />
         {hover && (
-          <div className="map-tooltip" style={{ left: Math.min(hover.x + 12, width - 180), top: hover.y + 12 }} data-testid="map-tooltip">
+          <div
+            className="map-tooltip"
+            style={{ left: Math.min(hover.x + 12, width - 180), top: hover.y + 12 }}
+            data-testid="map-tooltip"
+          >
             {titles[hover.row] ?? `passage ${hover.row}`}
           </div>
         )}
@@ -349,7 +365,10 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
         <span className="map-key-item">
           <span className="map-swatch map-swatch-doc" /> passage
         </span>
-        <span className="map-key-item" title="The pinned sentence's Embed_input(x) under the current weights θ. Its retrieval score with a passage is their inner product, so nearness on the map is only a hint.">
+        <span
+          className="map-key-item"
+          title="The pinned sentence's Embed_input(x) under the current weights θ. Its retrieval score with a passage is their inner product, so nearness on the map is only a hint."
+        >
           <span className="map-swatch map-swatch-query">★</span> pinned query
         </span>
         <span className="map-key-item">

@@ -69,7 +69,12 @@ export function IndexPanel({ rt }: { rt: Runtime }) {
     extendTestHook('index', {
       timeline: () => {
         const t = buildTimeline(useStudio.getState().events, useStudio.getState().build, Date.now());
-        return { bars: t.bars, spans: t.spans.length, stalenessPoints: t.staleness.length, stepsDuringBuilds: stepsDuringBuilds(t) };
+        return {
+          bars: t.bars,
+          spans: t.spans.length,
+          stalenessPoints: t.staleness.length,
+          stepsDuringBuilds: stepsDuringBuilds(t),
+        };
       },
       drawnBars: () => document.querySelectorAll('[data-testid="timeline-build"]').length,
     });
@@ -82,19 +87,35 @@ export function IndexPanel({ rt }: { rt: Runtime }) {
     <section className="panel panel-index" aria-labelledby="index-title" data-testid="index-panel">
       <h2 id="index-title">Index</h2>
       <dl className="index-stats">
-        <dt title="The index version the trainer retrieves its top-k documents from; each refresh makes a new one">Index version</dt>
+        <dt title="The index version the trainer retrieves its top-k documents from; each refresh makes a new one">
+          Index version
+        </dt>
         <dd data-testid="index-version">{view.indexVersion > 0 ? `v${view.indexVersion}` : 'none yet'}</dd>
-        <dt title="Staleness: steps since the snapshot of the weights θ′ that built the index in use. The retriever's current weights θ have moved on since; REALM tolerates some staleness.">Staleness</dt>
+        <dt title="Staleness: steps since the snapshot of the weights θ′ that built the index in use. The retriever's current weights θ have moved on since; REALM tolerates some staleness.">
+          Staleness
+        </dt>
         <dd data-testid="index-staleness">{view.indexVersion > 0 ? `${view.staleness} steps` : '–'}</dd>
-        <dt title="Where the index builder runs: a Web Worker beside the trainer, or the main thread in slices between steps">Builder</dt>
+        <dt title="Where the index builder runs: a Web Worker beside the trainer, or the main thread in slices between steps">
+          Builder
+        </dt>
         <dd>{rt.builder.mode === 'worker' ? 'Web Worker' : 'main thread (slices between steps)'}</dd>
         <dt title="When the index is rebuilt">Refresh</dt>
         <dd>{policy ? `${POLICY_EXPLAIN[policy] ?? policy}${every ? ` (R = ${every} steps)` : ''}` : '–'}</dd>
       </dl>
       {build ? (
-        <ProgressBar progress={build.progress} label={`Building v${build.version} (snapshot at step ${build.snapshotStep})`} testId="build-progress" />
+        <ProgressBar
+          progress={build.progress}
+          label={`Building v${build.version} (snapshot at step ${build.snapshotStep})`}
+          testId="build-progress"
+        />
       ) : (
-        run && <p className="muted index-idle">{t.bars.length > 0 ? 'Builder idle: the next snapshot is taken at the next refresh step.' : 'The first index is built when the REALM phase starts.'}</p>
+        run && (
+          <p className="muted index-idle">
+            {t.bars.length > 0
+              ? 'Builder idle: the next snapshot is taken at the next refresh step.'
+              : 'The first index is built when the REALM phase starts.'}
+          </p>
+        )
       )}
       <h3 className="index-subtitle" title="Wall time, left to right: the builder's bars run while the trainer's steps continue">
         Refresh timeline
@@ -108,7 +129,8 @@ export function IndexPanel({ rt }: { rt: Runtime }) {
         <ul className="refresh-list" aria-label="Latest index refreshes">
           {view.refreshes.map((r) => (
             <li key={r.version}>
-              v{r.version}: snapshot at step {r.snapshotStep}, swapped in at step {r.swapStep}, {r.chunks} passages in {(r.durationMs / 1000).toFixed(1)} s
+              v{r.version}: snapshot at step {r.snapshotStep}, swapped in at step {r.swapStep}, {r.chunks} passages in{' '}
+              {(r.durationMs / 1000).toFixed(1)} s
             </li>
           ))}
         </ul>

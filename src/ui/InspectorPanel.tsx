@@ -15,9 +15,26 @@ import { answersRanges } from './inspector/highlight';
 import { inspectorSourceFor, NoIndexYetError, type InspectorResult } from './inspector/inspector-source';
 import { PassageDialog, type OpenPassage } from './inspector/PassageDialog';
 import { PinnedChart } from './inspector/PinnedChart';
-import { pinLabels, pinLogEntry, pinPoint, restorePin, topRowsOf, usePinHistory, watchSwaps, type PinPointLogRecord } from './inspector/pin-history';
+import {
+  pinLabels,
+  pinLogEntry,
+  pinPoint,
+  restorePin,
+  topRowsOf,
+  usePinHistory,
+  watchSwaps,
+  type PinPointLogRecord,
+} from './inspector/pin-history';
 import { Predictions } from './inspector/Predictions';
-import { latestBatchQueries, querySentence, sentenceChoices, sentenceKey, type QuerySentence, type SentenceChoice, type SourceKind } from './inspector/query-sentence';
+import {
+  latestBatchQueries,
+  querySentence,
+  sentenceChoices,
+  sentenceKey,
+  type QuerySentence,
+  type SentenceChoice,
+  type SourceKind,
+} from './inspector/query-sentence';
 import './inspector/inspector.css';
 import type { PretrainingRun } from './pretraining-run';
 import type { Runtime } from './runtime';
@@ -37,7 +54,11 @@ type Message = { tone: 'info' | 'error'; text: string };
 
 const SOURCES: { kind: SourceKind; label: string; hint: string }[] = [
   { kind: 'heldout', label: 'Held-out cloze', hint: 'Sentences never trained on; their masked span is a named entity or date.' },
-  { kind: 'batch', label: 'Current batch', hint: 'The masked sentences of the training step just taken ("Latest batch" takes a later one).' },
+  {
+    kind: 'batch',
+    label: 'Current batch',
+    hint: 'The masked sentences of the training step just taken ("Latest batch" takes a later one).',
+  },
   { kind: 'training', label: 'Training sentences', hint: 'The masked sentences the trainer samples its batches from.' },
   { kind: 'typed', label: 'Type your own', hint: 'Any sentence with [MASK] where the model should fill in a word.' },
 ];
@@ -51,7 +72,13 @@ function spanAnswers(query: RealmQuery, sentence: QuerySentence): number[][] {
   return out.filter((a) => a.length > 0);
 }
 
-function makeView(tok: WordPieceTokenizer, key: string, query: RealmQuery, spanType: string | null, result: InspectorResult): InspectView {
+function makeView(
+  tok: WordPieceTokenizer,
+  key: string,
+  query: RealmQuery,
+  spanType: string | null,
+  result: InspectorResult,
+): InspectView {
   const sentence = querySentence(tok, query);
   const answers = spanAnswers(query, sentence);
   const rows = result.inspection.candidates.map((candidate, i) => {
@@ -206,7 +233,10 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
         return result;
       } catch (e) {
         const err = e as Error;
-        setMessage({ tone: err instanceof NoIndexYetError ? 'info' : 'error', text: err instanceof NoIndexYetError || err instanceof InspectionError ? err.message : `${err.name}: ${err.message}` });
+        setMessage({
+          tone: err instanceof NoIndexYetError ? 'info' : 'error',
+          text: err instanceof NoIndexYetError || err instanceof InspectionError ? err.message : `${err.name}: ${err.message}`,
+        });
         return null;
       } finally {
         setBusy(false);
@@ -229,7 +259,15 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
     }
     const c = choices[kind][pick[kind]];
     if (!c) {
-      setMessage({ tone: 'info', text: kind === 'heldout' ? 'This corpus has no held-out cloze sentences: pick a training sentence or type one.' : kind === 'batch' ? 'No REALM batch yet: the current batch appears once the REALM phase has taken a step.' : 'No training sentences yet.' });
+      setMessage({
+        tone: 'info',
+        text:
+          kind === 'heldout'
+            ? 'This corpus has no held-out cloze sentences: pick a training sentence or type one.'
+            : kind === 'batch'
+              ? 'No REALM batch yet: the current batch appears once the REALM phase has taken a step.'
+              : 'No training sentences yet.',
+      });
       return null;
     }
     return inspect(sentenceKey(kind === 'batch' ? 'training' : kind, c.index), c.query, c.spanType);
@@ -296,14 +334,23 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
           k: ins.k,
           indexVersion: ins.indexVersion,
           origin: v.result.origin,
-          rows: ins.candidates.map((c) => ({ z: c.z, row: c.row, pz: c.pz, utility: c.utility, staleRank: c.staleRank, currentRank: c.currentRank, agrees: c.agrees })),
+          rows: ins.candidates.map((c) => ({
+            z: c.z,
+            row: c.row,
+            pz: c.pz,
+            utility: c.utility,
+            staleRank: c.staleRank,
+            currentRank: c.currentRank,
+            agrees: c.agrees,
+          })),
           masks: ins.masks.length,
           answers: v.sentence.answers,
         };
       },
       choiceCounts: () => ({ heldout: choices.heldout.length, training: choices.training.length }),
       pinned: () => useStudio.getState().pinned?.id ?? null,
-      pinPoints: () => usePinHistory.getState().points.map((p) => ({ step: p.step, version: p.version, candidates: Object.keys(p.pz).length })),
+      pinPoints: () =>
+        usePinHistory.getState().points.map((p) => ({ step: p.step, version: p.version, candidates: Object.keys(p.pz).length })),
       numTensors: () => tf.memory().numTensors,
     });
   }, [choices]);
@@ -388,13 +435,29 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
             </label>
             <label title="Optional. With an answer, the [MASK] stands for its wordpieces and the inspector can score p(y|z,x) and utility.">
               Answer (optional)
-              <input type="text" value={typed.answer} onChange={(e) => setTyped({ ...typed, answer: e.target.value })} size={14} />
+              <input
+                type="text"
+                value={typed.answer}
+                onChange={(e) => setTyped({ ...typed, answer: e.target.value })}
+                size={14}
+              />
             </label>
           </div>
         ) : (
           <label className="sentence-pick">
-            <span className="visually-hidden">{kind === 'heldout' ? 'Held-out sentence' : kind === 'batch' ? 'Sentence of the current batch' : 'Training sentence'}</span>
-            <select value={pick[kind]} onChange={(e) => setPick({ ...pick, [kind]: Number(e.target.value) })} disabled={list.length === 0} data-testid="inspector-sentence-pick">
+            <span className="visually-hidden">
+              {kind === 'heldout'
+                ? 'Held-out sentence'
+                : kind === 'batch'
+                  ? 'Sentence of the current batch'
+                  : 'Training sentence'}
+            </span>
+            <select
+              value={pick[kind]}
+              onChange={(e) => setPick({ ...pick, [kind]: Number(e.target.value) })}
+              disabled={list.length === 0}
+              data-testid="inspector-sentence-pick"
+            >
               {list.length === 0 && <option value={0}>{run ? 'no sentences' : 'start a run first'}</option>}
               {list.map((c, i) => (
                 <option key={i} value={i}>
@@ -415,7 +478,11 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
         </button>
       </form>
       {message && (
-        <p className={message.tone === 'error' ? 'error' : 'inspector-note'} role={message.tone === 'error' ? 'alert' : 'status'} data-testid="inspector-message">
+        <p
+          className={message.tone === 'error' ? 'error' : 'inspector-note'}
+          role={message.tone === 'error' ? 'alert' : 'status'}
+          data-testid="inspector-message"
+        >
           {message.text}
         </p>
       )}
@@ -430,13 +497,17 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
                 (embedded with the weights of step {view.result.snapshotStep}, staleness {staleness})
               </span>
             )}
-            {view.result.origin === 'rebuilt' && ' (rebuilt from the current weights: the stored index was gone)'} · k = {ins.k} candidates: the null
-            document and {ins.k - 1} passages · τ = {ins.temperature}
+            {view.result.origin === 'rebuilt' && ' (rebuilt from the current weights: the stored index was gone)'} · k = {ins.k}{' '}
+            candidates: the null document and {ins.k - 1} passages · τ = {ins.temperature}
             {ins.retrievalUtility !== null && (
               <span title={EXPLAIN.utility}> · query utility {formatSigned(ins.retrievalUtility)}</span>
             )}
           </p>
-          <CandidateTable rows={view.rows} maskLabels={ins.masks.map((m) => (m.target >= 0 ? (tok?.vocab[m.target] ?? '') : '?'))} onOpen={setOpen} />
+          <CandidateTable
+            rows={view.rows}
+            maskLabels={ins.masks.map((m) => (m.target >= 0 ? (tok?.vocab[m.target] ?? '') : '?'))}
+            onOpen={setOpen}
+          />
           <Predictions masks={ins.masks} vocab={tok?.vocab ?? []} />
           <div className="pin-row">
             {isPinned ? (
@@ -467,7 +538,11 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
               </>
             )}
           </p>
-          {pinPoints.length > 0 ? <PinnedChart points={pinPoints} labels={pinLabelMap} /> : <p className="muted">Waiting for the next index refresh…</p>}
+          {pinPoints.length > 0 ? (
+            <PinnedChart points={pinPoints} labels={pinLabelMap} />
+          ) : (
+            <p className="muted">Waiting for the next index refresh…</p>
+          )}
         </div>
       )}
       <PassageDialog passage={openPassage} onClose={() => setOpen(null)} />

@@ -67,14 +67,21 @@ export function RefreshTimeline({ timeline }: { timeline: Timeline }) {
 
   return (
     <div ref={host} className="refresh-timeline" data-testid="refresh-timeline">
-      <svg width={width} height={HEIGHT} role="img" aria-label={`Refresh timeline: ${t.spans.length} trainer spans, ${t.bars.length} index builds, over ${seconds.toFixed(0)} seconds`}>
+      <svg
+        width={width}
+        height={HEIGHT}
+        role="img"
+        aria-label={`Refresh timeline: ${t.spans.length} trainer spans, ${t.bars.length} index builds, over ${seconds.toFixed(0)} seconds`}
+      >
         <g className="tl-lanes">
           <text x={4} y={TRAINER_Y + 15} className="tl-label">
             <title>Each tick is one training step; the colour is the phase (ICT, MLM, REALM).</title>
             Trainer
           </text>
           <text x={4} y={BUILDER_Y + 15} className="tl-label">
-            <title>Each bar is one index build, from the snapshot of the weights θ′ to the swap that puts the new index in use.</title>
+            <title>
+              Each bar is one index build, from the snapshot of the weights θ′ to the swap that puts the new index in use.
+            </title>
             Builder
           </text>
           <text x={4} y={STALE_Y + 10} className="tl-label">
@@ -89,7 +96,16 @@ export function RefreshTimeline({ timeline }: { timeline: Timeline }) {
         </g>
         <g className="tl-trainer">
           {t.spans.map((s, i) => (
-            <rect key={i} x={x(s.start)} y={TRAINER_Y} width={Math.max(2, x(s.end) - x(s.start))} height={LANE_H} fill={PHASE_FILL[s.phase]} className="tl-span" data-testid="timeline-span">
+            <rect
+              key={i}
+              x={x(s.start)}
+              y={TRAINER_Y}
+              width={Math.max(2, x(s.end) - x(s.start))}
+              height={LANE_H}
+              fill={PHASE_FILL[s.phase]}
+              className="tl-span"
+              data-testid="timeline-span"
+            >
               <title>{`${PHASE_LABEL[s.phase]}: steps ${s.firstStep}–${s.lastStep}. ${PHASE_EXPLAIN[s.phase]}`}</title>
             </rect>
           ))}

@@ -70,7 +70,13 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       },
       buildEnd: (e) => {
         setBuild(null);
-        push({ type: 'build-end', step: e.step, version: e.version, snapshotStep: e.snapshotStep, detail: e.ok ? 'ok' : e.error });
+        push({
+          type: 'build-end',
+          step: e.step,
+          version: e.version,
+          snapshotStep: e.snapshotStep,
+          detail: e.ok ? 'ok' : e.error,
+        });
       },
       buildProgress: (p) => setBuildProgress(p),
       evaluated: (m) => push({ type: 'eval', step: m.step }),
@@ -179,7 +185,9 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       stop: () => runRef.current?.stop(),
       state: () => {
         const r = runRef.current;
-        return r ? { runId: r.settings.runId, status: r.status, step: r.step, total: r.totalSteps, phase: r.phase?.phase ?? 'done' } : null;
+        return r
+          ? { runId: r.settings.runId, status: r.status, step: r.step, total: r.totalSteps, phase: r.phase?.phase ?? 'done' }
+          : null;
       },
       /** The config the run in the page started with. */
       config: () => runRef.current?.settings.config ?? null,
@@ -208,16 +216,30 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         </div>
       )}
       <div className="run-buttons">
-        <button type="button" onClick={() => void startNew()} disabled={running || !!busy} title="Start a new run on the active corpus: ICT, then MLM, then REALM">
+        <button
+          type="button"
+          onClick={() => void startNew()}
+          disabled={running || !!busy}
+          title="Start a new run on the active corpus: ICT, then MLM, then REALM"
+        >
           Start
         </button>
-        <button type="button" onClick={() => void run?.pause()} disabled={!running} title="Pause after this step and save a checkpoint">
+        <button
+          type="button"
+          onClick={() => void run?.pause()}
+          disabled={!running}
+          title="Pause after this step and save a checkpoint"
+        >
           Pause
         </button>
         <button type="button" onClick={() => run?.resume()} disabled={view.status !== 'paused'}>
           Resume
         </button>
-        <button type="button" onClick={() => void run?.stop()} disabled={!run || view.status === 'stopped' || view.status === 'done'}>
+        <button
+          type="button"
+          onClick={() => void run?.stop()}
+          disabled={!run || view.status === 'stopped' || view.status === 'done'}
+        >
           Stop
         </button>
       </div>
@@ -243,7 +265,14 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       </dl>
       {run && (
         <ProgressBar
-          progress={{ task: 'training', done: view.step, total: view.total, unit: 'steps', rate: view.stepsPerSecond, etaSeconds: eta }}
+          progress={{
+            task: 'training',
+            done: view.step,
+            total: view.total,
+            unit: 'steps',
+            rate: view.stepsPerSecond,
+            etaSeconds: eta,
+          }}
           label="Training"
         />
       )}

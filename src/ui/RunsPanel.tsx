@@ -36,7 +36,15 @@ interface Job {
 type Message = { kind: 'ok' | 'warn' | 'error'; title?: string; text: string; testId: string };
 
 /** An indeterminate progress (a task whose size is not known in advance), with what it is doing. */
-const busy = (task: string, detail: string): Progress => ({ task, done: 0, total: 0, unit: 'bytes', rate: 0, etaSeconds: null, detail });
+const busy = (task: string, detail: string): Progress => ({
+  task,
+  done: 0,
+  total: 0,
+  unit: 'bytes',
+  rate: 0,
+  etaSeconds: null,
+  detail,
+});
 
 /** Lets the page paint (a progress label) before a long synchronous step such as zipping. */
 const nextFrame = () => new Promise<void>((r) => setTimeout(r, 30));
@@ -61,7 +69,8 @@ function lastCheckpointStep(events: { type: string; step: number }[]): number {
 
 const PERSIST_RESULT: Record<'granted' | 'denied' | 'unsupported', string> = {
   granted: 'The browser will keep this site’s data, even when the disk runs short.',
-  denied: 'The browser declined for now (Chromium grants it to sites you use often, bookmark or install). Export the runs you want to keep.',
+  denied:
+    'The browser declined for now (Chromium grants it to sites you use often, bookmark or install). Export the runs you want to keep.',
   unsupported: 'This browser cannot promise to keep the data. Export the runs you want to keep.',
 };
 
@@ -72,12 +81,27 @@ function StorageLine({ status, onPersist, note }: { status: StorageStatus | null
       <span title="What this site stores in the browser (corpora, index embeddings, checkpoints, run logs), and the most the browser allows it">
         Storage: <span data-testid="runs-storage-text">{v.text}</span>
       </span>
-      {v.fraction !== null && <meter className="runs-storage-meter" min={0} max={1} low={0.7} high={0.9} optimum={0} value={v.fraction} aria-label="Share of the storage quota used" />}
+      {v.fraction !== null && (
+        <meter
+          className="runs-storage-meter"
+          min={0}
+          max={1}
+          low={0.7}
+          high={0.9}
+          optimum={0}
+          value={v.fraction}
+          aria-label="Share of the storage quota used"
+        />
+      )}
       <span className="muted" title="Whether the browser promised not to evict this site's data under storage pressure">
         {v.persisted}
       </span>
       {status?.persisted !== true && (
-        <button type="button" onClick={onPersist} title="Ask the browser to keep this site's data (corpora, checkpoints, runs) when the disk runs short">
+        <button
+          type="button"
+          onClick={onPersist}
+          title="Ask the browser to keep this site's data (corpora, checkpoints, runs) when the disk runs short"
+        >
           Keep my data (persist)
         </button>
       )}
@@ -115,7 +139,10 @@ function RunRow({ summary, points, pageRun, disabled, confirming, onExport, onAs
       <tr data-testid="run-row" data-run-id={run.id} data-status={status} className={here ? 'runs-here' : undefined}>
         <td>
           <div className="runs-id">{run.id}</div>
-          <div className="muted small" title={`Created ${new Date(run.createdAt).toString()}; last saved ${new Date(run.updatedAt).toString()}`}>
+          <div
+            className="muted small"
+            title={`Created ${new Date(run.createdAt).toString()}; last saved ${new Date(run.updatedAt).toString()}`}
+          >
             {formatWhen(run.createdAt)}
           </div>
           <span className={`runs-status runs-status-${status}`} data-testid="run-status-badge">
@@ -131,7 +158,10 @@ function RunRow({ summary, points, pageRun, disabled, confirming, onExport, onAs
           <div title="Model size preset; the three training phases and their steps">
             <strong>{cfg.preset}</strong> · {cfg.phases}
           </div>
-          <div className="muted small" title="How the document index is refreshed: async (a Web Worker rebuilds it while training goes on), sync, frozen, ...">
+          <div
+            className="muted small"
+            title="How the document index is refreshed: async (a Web Worker rebuilds it while training goes on), sync, frozen, ..."
+          >
             refresh {cfg.refresh}
           </div>
           <div className="runs-facts small">
@@ -169,7 +199,12 @@ function RunRow({ summary, points, pageRun, disabled, confirming, onExport, onAs
           <RunSparkline points={points} />
         </td>
         <td className="runs-actions">
-          <button type="button" onClick={onExport} disabled={disabled} title="Download this run (settings, metrics, latest checkpoint, vocabulary) as one .realm.zip file">
+          <button
+            type="button"
+            onClick={onExport}
+            disabled={disabled}
+            title="Download this run (settings, metrics, latest checkpoint, vocabulary) as one .realm.zip file"
+          >
             Export
           </button>
           <button
@@ -198,10 +233,16 @@ function RunRow({ summary, points, pageRun, disabled, confirming, onExport, onAs
       {confirming && (
         <tr className="runs-confirm-row">
           <td colSpan={6}>
-            <div className="runs-confirm" role="alertdialog" aria-label={`Delete run ${run.id}?`} data-testid="runs-delete-confirm">
+            <div
+              className="runs-confirm"
+              role="alertdialog"
+              aria-label={`Delete run ${run.id}?`}
+              data-testid="runs-delete-confirm"
+            >
               <p>
-                Delete run <strong>{run.id}</strong> with its {summary.checkpointCount} checkpoint{summary.checkpointCount === 1 ? '' : 's'}, {summary.logCount} metric
-                records and the index embeddings it built? This cannot be undone: export it first to keep a copy.
+                Delete run <strong>{run.id}</strong> with its {summary.checkpointCount} checkpoint
+                {summary.checkpointCount === 1 ? '' : 's'}, {summary.logCount} metric records and the index embeddings it built?
+                This cannot be undone: export it first to keep a copy.
               </p>
               <button type="button" className="danger" onClick={onDelete}>
                 Delete
@@ -234,34 +275,44 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
   const checkpointStep = useStudio((s) => lastCheckpointStep(s.events));
   const pageRun: PageRun | null = pageRunId ? { runId: pageRunId, status: pageStatus } : null;
 
-  const reload = useCallback(async (retries = 0): Promise<void> => {
-    const seq = ++loadSeq.current;
-    const [summaries, status] = await Promise.all([rt.store.listRunSummaries(), storageStatus()]);
-    // Re-read a run's log only when it has grown (or changed) since the last read.
-    const cache = lossCache.current;
-    await Promise.all(
-      summaries.map(async ({ run, logCount }) => {
-        if (cache.get(run.id)?.logCount === logCount) return;
-        cache.set(run.id, { logCount, points: lossSeries(await rt.store.getRunLogs(run.id)) });
-      }),
-    );
-    const ids = new Set(summaries.map((s) => s.run.id));
-    for (const id of cache.keys()) if (!ids.has(id)) cache.delete(id);
-    if (seq !== loadSeq.current) return;
-    // The page's run reports a checkpoint before it saves its record (step, status, metrics): when the
-    // stored record is still behind the checkpoint, read again shortly.
-    const s = useStudio.getState();
-    const mine = s.run && summaries.find((x) => x.run.id === s.run!.settings.runId);
-    if (mine && mine.run.step < lastCheckpointStep(s.events) && retries < 40) {
-      setTimeout(() => void reload(retries + 1).catch(() => {}), 250);
-    }
-    setRuns(summaries);
-    setLosses(new Map([...cache].map(([id, v]) => [id, v.points])));
-    setStorage(status);
-  }, [rt]);
+  const reload = useCallback(
+    async (retries = 0): Promise<void> => {
+      const seq = ++loadSeq.current;
+      const [summaries, status] = await Promise.all([rt.store.listRunSummaries(), storageStatus()]);
+      // Re-read a run's log only when it has grown (or changed) since the last read.
+      const cache = lossCache.current;
+      await Promise.all(
+        summaries.map(async ({ run, logCount }) => {
+          if (cache.get(run.id)?.logCount === logCount) return;
+          cache.set(run.id, { logCount, points: lossSeries(await rt.store.getRunLogs(run.id)) });
+        }),
+      );
+      const ids = new Set(summaries.map((s) => s.run.id));
+      for (const id of cache.keys()) if (!ids.has(id)) cache.delete(id);
+      if (seq !== loadSeq.current) return;
+      // The page's run reports a checkpoint before it saves its record (step, status, metrics): when the
+      // stored record is still behind the checkpoint, read again shortly.
+      const s = useStudio.getState();
+      const mine = s.run && summaries.find((x) => x.run.id === s.run!.settings.runId);
+      if (mine && mine.run.step < lastCheckpointStep(s.events) && retries < 40) {
+        setTimeout(() => void reload(retries + 1).catch(() => {}), 250);
+      }
+      setRuns(summaries);
+      setLosses(new Map([...cache].map(([id, v]) => [id, v.points])));
+      setStorage(status);
+    },
+    [rt],
+  );
 
   const reloadSafely = useCallback(() => {
-    reload(0).catch((e: Error) => setMessage({ kind: 'error', title: 'Could not read the stored runs', text: `${e.name}: ${e.message}`, testId: 'runs-error' }));
+    reload(0).catch((e: Error) =>
+      setMessage({
+        kind: 'error',
+        title: 'Could not read the stored runs',
+        text: `${e.name}: ${e.message}`,
+        testId: 'runs-error',
+      }),
+    );
   }, [reload]);
 
   // On mount, when the page's run changes or changes status, and when it stores a checkpoint.
@@ -270,15 +321,25 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
   const exportRun = useCallback(
     async (runId: string) => {
       setMessage(null);
-      setJob({ label: `Exporting ${runId}`, progress: busy('export', 'Reading the run, its metrics and its latest checkpoint, and packing them into a zip…') });
+      setJob({
+        label: `Exporting ${runId}`,
+        progress: busy('export', 'Reading the run, its metrics and its latest checkpoint, and packing them into a zip…'),
+      });
       try {
         await nextFrame();
         const bytes = await exportRunArchive(rt.store, runId);
         const name = archiveFileName(runId);
-        setJob({ label: `Exporting ${runId}`, progress: { ...busy('export', 'Saving the file…'), done: bytes.byteLength, total: bytes.byteLength } });
+        setJob({
+          label: `Exporting ${runId}`,
+          progress: { ...busy('export', 'Saving the file…'), done: bytes.byteLength, total: bytes.byteLength },
+        });
         await nextFrame();
         download(bytes, name);
-        setMessage({ kind: 'ok', text: `Exported run ${runId} as ${name} (${formatAmount(bytes.byteLength, 'bytes')}).`, testId: 'runs-export-done' });
+        setMessage({
+          kind: 'ok',
+          text: `Exported run ${runId} as ${name} (${formatAmount(bytes.byteLength, 'bytes')}).`,
+          testId: 'runs-export-done',
+        });
       } catch (e) {
         setMessage({ kind: 'error', title: 'Export failed', text: `${(e as Error).message}`, testId: 'runs-error' });
       } finally {
@@ -291,7 +352,10 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
 
   const store = useCallback(
     async (bytes: Uint8Array, name: string, ifExists: 'fail' | 'copy') => {
-      setJob({ label: `Importing ${name}`, progress: busy('import', 'Checking every entry of the archive and storing the run…') });
+      setJob({
+        label: `Importing ${name}`,
+        progress: busy('import', 'Checking every entry of the archive and storing the run…'),
+      });
       await nextFrame();
       try {
         const result = await importRunArchive(rt.store, bytes, { ifExists });
@@ -302,7 +366,12 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
         } else if (e instanceof RunArchiveError) {
           setMessage({ kind: 'error', title: ARCHIVE_PROBLEM_TITLES[e.problem], text: e.message, testId: 'runs-import-error' });
         } else {
-          setMessage({ kind: 'error', title: 'Import failed', text: `${(e as Error).message} Nothing was imported.`, testId: 'runs-import-error' });
+          setMessage({
+            kind: 'error',
+            title: 'Import failed',
+            text: `${(e as Error).message} Nothing was imported.`,
+            testId: 'runs-import-error',
+          });
         }
       } finally {
         setJob(null);
@@ -325,7 +394,12 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
         bytes = await readBlob(file, (p) => setJob({ label: `Reading ${file.name}`, progress: p }), 'read');
       } catch (err) {
         setJob(null);
-        setMessage({ kind: 'error', title: 'Could not read the file', text: `${(err as Error).message}`, testId: 'runs-import-error' });
+        setMessage({
+          kind: 'error',
+          title: 'Could not read the file',
+          text: `${(err as Error).message}`,
+          testId: 'runs-import-error',
+        });
         return;
       }
       await store(bytes, file.name, 'fail');
@@ -367,8 +441,18 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
       reload: () => reload(0),
       /** What storage holds of a run: its record, how many log records and checkpoints. */
       stored: async (runId: string) => {
-        const [run, logs, checkpoints] = await Promise.all([rt.store.getRun(runId), rt.store.getRunLogs(runId), rt.store.checkpointSteps(runId)]);
-        return { run: run !== undefined, logs: logs.length, checkpoints: checkpoints.length, finalMetrics: run?.finalMetrics ?? null, step: run?.step ?? null };
+        const [run, logs, checkpoints] = await Promise.all([
+          rt.store.getRun(runId),
+          rt.store.getRunLogs(runId),
+          rt.store.checkpointSteps(runId),
+        ]);
+        return {
+          run: run !== undefined,
+          logs: logs.length,
+          checkpoints: checkpoints.length,
+          finalMetrics: run?.finalMetrics ?? null,
+          step: run?.step ?? null,
+        };
       },
       ids: async () => (await rt.store.listRunSummaries()).map((s) => s.run.id),
     });
@@ -386,7 +470,13 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
       <div className="runs-toolbar">
         <label className="runs-import" title="Import a run exported from this app (a .realm.zip file)">
           Import a run:{' '}
-          <input type="file" accept=".zip,application/zip" onChange={(e) => void onFile(e)} disabled={working} data-testid="runs-import-input" />
+          <input
+            type="file"
+            accept=".zip,application/zip"
+            onChange={(e) => void onFile(e)}
+            disabled={working}
+            data-testid="runs-import-input"
+          />
         </label>
         <button type="button" onClick={reloadSafely} disabled={working} title="Read the stored runs again">
           Refresh list
@@ -394,7 +484,12 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
       </div>
       {job && <ProgressBar progress={job.progress} label={job.label} testId="runs-progress" />}
       {pending && (
-        <div className="runs-confirm" role="alertdialog" aria-label="A run with this id is already stored" data-testid="runs-import-exists">
+        <div
+          className="runs-confirm"
+          role="alertdialog"
+          aria-label="A run with this id is already stored"
+          data-testid="runs-import-exists"
+        >
           <p>
             A run with the id <strong>{pending.runId}</strong> is already stored in this browser. Nothing was overwritten.
           </p>
@@ -415,7 +510,11 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
         </div>
       )}
       {message && (
-        <div className={`runs-message runs-message-${message.kind}`} role={message.kind === 'error' ? 'alert' : 'status'} data-testid={message.testId}>
+        <div
+          className={`runs-message runs-message-${message.kind}`}
+          role={message.kind === 'error' ? 'alert' : 'status'}
+          data-testid={message.testId}
+        >
           {message.title && <strong>{message.title}: </strong>}
           {message.text}
         </div>

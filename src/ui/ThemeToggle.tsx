@@ -22,7 +22,13 @@ export function ThemeToggle() {
     }
   }, [theme]);
   return (
-    <button type="button" className="theme-toggle" onClick={() => setTheme(NEXT[theme])} title="Switch between the system, light and dark themes" aria-label={`Theme: ${theme}. Switch theme`}>
+    <button
+      type="button"
+      className="theme-toggle"
+      onClick={() => setTheme(NEXT[theme])}
+      title="Switch between the system, light and dark themes"
+      aria-label={`Theme: ${theme}. Switch theme`}
+    >
       Theme: {theme}
     </button>
   );

@@ -86,7 +86,13 @@ describe('helpers', () => {
   });
 
   it('chartValue keeps finite numbers only', () => {
-    expect([chartValue(1.5), chartValue(NaN), chartValue(Infinity), chartValue(undefined), chartValue(0)]).toEqual([1.5, null, null, null, 0]);
+    expect([chartValue(1.5), chartValue(NaN), chartValue(Infinity), chartValue(undefined), chartValue(0)]).toEqual([
+      1.5,
+      null,
+      null,
+      null,
+      0,
+    ]);
   });
 
   it('formatMetric shows shares as percentages', () => {

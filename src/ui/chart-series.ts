@@ -18,29 +18,34 @@ export const STEP_METRICS: ChartMetric<StepMetrics>[] = [
   {
     key: 'loss',
     label: 'Loss',
-    explain: 'Training loss of each step: -log p(y|x), the marginal over retrieved documents, in REALM; the ICT or MLM loss in the warm-ups. Lower is better.',
+    explain:
+      'Training loss of each step: -log p(y|x), the marginal over retrieved documents, in REALM; the ICT or MLM loss in the warm-ups. Lower is better.',
   },
   {
     key: 'mlmAccuracy',
     label: 'MLM accuracy',
-    explain: 'Share of masked tokens whose most likely prediction is right (under the marginal p(y|x) in REALM). Higher is better.',
+    explain:
+      'Share of masked tokens whose most likely prediction is right (under the marginal p(y|x) in REALM). Higher is better.',
     range: [0, 1],
   },
   {
     key: 'meanPNull',
     label: 'Mean p(null)',
-    explain: 'Mean retrieval probability p(z|x) of the null document (no passage). Falling means the model finds the retrieved passages more useful than nothing. REALM phase only.',
+    explain:
+      'Mean retrieval probability p(z|x) of the null document (no passage). Falling means the model finds the retrieved passages more useful than nothing. REALM phase only.',
     range: [0, 1],
   },
   {
     key: 'meanRetrievalUtility',
     label: 'Retrieval utility',
-    explain: 'Mean log p(y|x) - log p(y|null, x) in nats: how much the retrieved passages raise the probability of the right answer over the null document alone. Above 0 means retrieval helps. REALM phase only.',
+    explain:
+      'Mean log p(y|x) - log p(y|null, x) in nats: how much the retrieved passages raise the probability of the right answer over the null document alone. Above 0 means retrieval helps. REALM phase only.',
   },
   {
     key: 'retrievalEntropy',
     label: 'Retrieval entropy',
-    explain: 'Mean entropy of p(z|x) over the k candidates, in nats: high when the model spreads its belief over many passages, 0 when it is sure of one. REALM phase only.',
+    explain:
+      'Mean entropy of p(z|x) over the k candidates, in nats: high when the model spreads its belief over many passages, 0 when it is sure of one. REALM phase only.',
   },
 ];
 
@@ -55,7 +60,8 @@ export const EVAL_METRICS: ChartMetric<EvalMetrics>[] = [
   {
     key: 'clozeAccuracyNullOnly',
     label: 'Cloze, null only',
-    explain: 'The same held-out cloze accuracy with the null document alone, i.e. without retrieval: the gap to the line above is what retrieval adds.',
+    explain:
+      'The same held-out cloze accuracy with the null document alone, i.e. without retrieval: the gap to the line above is what retrieval adds.',
     range: [0, 1],
   },
   {
@@ -141,7 +147,8 @@ export const PHASE_LABEL: Record<Phase, string> = { ict: 'ICT', mlm: 'MLM', real
 export const PHASE_EXPLAIN: Record<Phase, string> = {
   ict: 'ICT warm start: the retriever learns to find the passage a sentence was cut from (Inverse Cloze Task).',
   mlm: 'MLM warm-up: the reader learns to fill masked tokens without retrieval.',
-  realm: 'REALM: the reader fills masked spans from retrieved passages, and the retriever learns from how much each passage helped.',
+  realm:
+    'REALM: the reader fills masked spans from retrieved passages, and the retriever learns from how much each passage helped.',
 };
 
 /** Formats a chart value for the legend: shares as percentages, other values with 3 significant digits. */

@@ -23,7 +23,10 @@ describe('CorpusController.start', () => {
     const store = await RealmStore.open('corpus-controller-notice');
     await store.putCorpus({ id: 'c1', name: 'Stored', source: 'import:stored.jsonl', status: 'ready', createdAt: 1, stats: {} });
     await store.setActiveCorpus('c1');
-    const controller = new CorpusController(store, { appBase: 'http://localhost/', firstBundle: firstStartBundle(new URLSearchParams('bundle=huge')) });
+    const controller = new CorpusController(store, {
+      appBase: 'http://localhost/',
+      firstBundle: firstStartBundle(new URLSearchParams('bundle=huge')),
+    });
     await controller.start();
     const s = controller.state.getState();
     expect(s.notice).toContain('Ignored bundle=huge');

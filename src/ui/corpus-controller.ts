@@ -25,7 +25,10 @@ export function firstStartBundle(params: URLSearchParams): { name: BundledCorpus
   const raw = params.get('bundle');
   if (raw === null) return { name: 'tiny' };
   if (Object.hasOwn(BUNDLED, raw)) return { name: raw as BundledCorpusName };
-  return { name: 'tiny', warning: `Ignored bundle=${raw}: use one of ${Object.keys(BUNDLED).join(', ')} (a first start loads the tiny corpus).` };
+  return {
+    name: 'tiny',
+    warning: `Ignored bundle=${raw}: use one of ${Object.keys(BUNDLED).join(', ')} (a first start loads the tiny corpus).`,
+  };
 }
 
 export interface CorpusJob {

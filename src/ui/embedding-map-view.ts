@@ -14,7 +14,13 @@ export interface MapView {
  * Fits interleaved points [x0, y0, x1, y1, ...] plus `extra` points into width x height with `pad`
  * pixels of margin; y grows upwards on screen. Equal scales, centred.
  */
-export function fitView(points: ArrayLike<number>, extra: readonly [number, number][], width: number, height: number, pad = 12): MapView {
+export function fitView(
+  points: ArrayLike<number>,
+  extra: readonly [number, number][],
+  width: number,
+  height: number,
+  pad = 12,
+): MapView {
   let minX = Infinity;
   let maxX = -Infinity;
   let minY = Infinity;

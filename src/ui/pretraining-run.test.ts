@@ -41,17 +41,34 @@ function memoryStore() {
 
 describe('PretrainingRun: pin records in the run log', () => {
   const data = syntheticWorld(6, { seedRng: new Rng(1) });
-  const config = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, layers: 1, heads: 2, intermediate: 32, retrieverDim: 8, maxPositions: 64, maxQueryLength: 16, maxDocLength: 32, maxReaderLength: 48, k: 3 });
+  const config = makeConfig('tiny', {
+    vocabSize: data.vocabSize,
+    hidden: 16,
+    layers: 1,
+    heads: 2,
+    intermediate: 32,
+    retrieverDim: 8,
+    maxPositions: 64,
+    maxQueryLength: 16,
+    maxDocLength: 32,
+    maxReaderLength: 48,
+    k: 3,
+  });
   const settings: RunSettings = { runId: 'run-t', corpusId: 'c', config, policy: 'sync', checkpointEvery: 5, evalEvery: 0 };
   const builder = {} as BuilderSupervisor;
   const query = { inputIds: [2, 7, 4, 3], maskPositions: [2], targets: [9], sourceDocId: 'd1' };
   const pin = pinLogEntry({ id: 'heldout:0', text: 'a [MASK] b', query, topRows: [3, 1] });
-  const point = (step: number): PinLogEntry => ({ kind: 'pin-point', record: { pinId: 'heldout:0', point: { step, version: 1, pz: { null: 1 } }, labels: {}, topRows: [1, 3] } });
+  const point = (step: number): PinLogEntry => ({
+    kind: 'pin-point',
+    record: { pinId: 'heldout:0', point: { step, version: 1, pz: { null: 1 } }, labels: {}, topRows: [1, 3] },
+  });
 
   it('writes a pin at once while not training, keeps it through a failed write, and resume hands it back', async () => {
     const store = memoryStore();
     const errors: string[] = [];
-    const run = await PretrainingRun.create(settings, data, store as unknown as RealmStore, builder, { error: (e) => errors.push(e.message) });
+    const run = await PretrainingRun.create(settings, data, store as unknown as RealmStore, builder, {
+      error: (e) => errors.push(e.message),
+    });
     await run.logPin(pin);
     expect(store.logs.map((l) => [l.seq, l.kind])).toEqual([[0, 'pin']]);
 

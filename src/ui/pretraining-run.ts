@@ -104,7 +104,13 @@ export class PretrainingRun {
   }
 
   /** A new run: stores its record, ready to start. */
-  static async create(settings: RunSettings, data: TrainingData, store: RealmStore, builder: BuilderSupervisor, events: RunEvents = {}) {
+  static async create(
+    settings: RunSettings,
+    data: TrainingData,
+    store: RealmStore,
+    builder: BuilderSupervisor,
+    events: RunEvents = {},
+  ) {
     const run = new PretrainingRun(settings, data, store, builder, events);
     await run.saveRecord('paused');
     return run;
@@ -136,7 +142,8 @@ export class PretrainingRun {
       if (l.kind === 'build') run.history.builds.push(r);
       if (l.kind === 'eval' && (r as EvalMetrics).step <= restoredStep) run.history.evals.push(r);
       if (l.kind === 'pin') run.restoredPinLog.push({ kind: l.kind, record: r });
-      if (l.kind === 'pin-point' && (r as PinPointLogRecord).point.step <= restoredStep) run.restoredPinLog.push({ kind: l.kind, record: r });
+      if (l.kind === 'pin-point' && (r as PinPointLogRecord).point.step <= restoredStep)
+        run.restoredPinLog.push({ kind: l.kind, record: r });
     }
     if (checkpoint) {
       run.trainer.restore(checkpoint as RealmCheckpoint);
@@ -258,7 +265,11 @@ export class PretrainingRun {
     try {
       await this.flushLogs();
     } catch (e) {
-      this.events.error?.(new Error(`The pin was not saved with the run; it is kept and saved again with the next checkpoint. ${(e as Error).message}`));
+      this.events.error?.(
+        new Error(
+          `The pin was not saved with the run; it is kept and saved again with the next checkpoint. ${(e as Error).message}`,
+        ),
+      );
     }
   }
 
@@ -267,7 +278,12 @@ export class PretrainingRun {
     const pending = this.unsaved;
     if (pending.length === 0) return;
     const first = this.logSeq;
-    const logs = pending.map((l, i) => ({ runId: this.settings.runId, seq: first + i, kind: l.kind, record: l.record as Record<string, unknown> }));
+    const logs = pending.map((l, i) => ({
+      runId: this.settings.runId,
+      seq: first + i,
+      kind: l.kind,
+      record: l.record as Record<string, unknown>,
+    }));
     this.unsaved = [];
     this.logSeq += logs.length;
     try {

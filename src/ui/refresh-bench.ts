@@ -42,11 +42,24 @@ export async function benchRefresh(rt: Runtime, opts: RefreshBenchOptions): Prom
   const data = await loadRunData(rt.store, corpusId, config);
   const chunks = await rt.store.countChunks(corpusId);
   const trainerWith = (policy: RefreshPolicy) => {
-    const refresher = new AsyncRefresher({ policy, every: opts.every, builder: rt.builder, corpusId, runId: `bench-${policy}`, factory: createMipsIndex });
+    const refresher = new AsyncRefresher({
+      policy,
+      every: opts.every,
+      builder: rt.builder,
+      corpusId,
+      runId: `bench-${policy}`,
+      factory: createMipsIndex,
+    });
     return new RealmTrainer({ config, data, refresher, indexFactory: createMipsIndex });
   };
   const request = async (trainer: RealmTrainer, version: number): Promise<BuildRequest> => ({
-    version, corpusId, runId: 'bench', snapshotStep: trainer.stepCount, config, weights: await snapshotDocEncoder(trainer.model), persist: false,
+    version,
+    corpusId,
+    runId: 'bench',
+    snapshotStep: trainer.stepCount,
+    config,
+    weights: await snapshotDocEncoder(trainer.model),
+    persist: false,
   });
   const timeSteps = async (trainer: RealmTrainer, n: number) => {
     const t0 = now();

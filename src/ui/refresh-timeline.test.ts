@@ -49,11 +49,13 @@ describe('buildTimeline', () => {
 
   it('makes one builder bar per build, from snapshot to swap, with its state', () => {
     const t = buildTimeline(log(), null, 5000);
-    expect(t.bars.map((b) => ({ v: b.version, s: b.snapshotStep, w: b.swapStep, state: b.state, len: b.end - b.start }))).toEqual([
-      { v: 1, s: 4, w: 4, state: 'swapped', len: 200 },
-      { v: 2, s: 5, w: 7, state: 'swapped', len: 400 },
-      { v: 3, s: 8, w: undefined, state: 'failed', len: 200 },
-    ]);
+    expect(t.bars.map((b) => ({ v: b.version, s: b.snapshotStep, w: b.swapStep, state: b.state, len: b.end - b.start }))).toEqual(
+      [
+        { v: 1, s: 4, w: 4, state: 'swapped', len: 200 },
+        { v: 2, s: 5, w: 7, state: 'swapped', len: 400 },
+        { v: 3, s: 8, w: undefined, state: 'failed', len: 200 },
+      ],
+    );
     expect(t.bars[2].error).toBe('Error: device lost');
     // The trainer stepped while builds 2 and 3 ran: the point of the asynchronous refresh.
     expect(stepsDuringBuilds(t)).toEqual([0, 2, 1]);

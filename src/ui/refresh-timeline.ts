@@ -80,7 +80,13 @@ export function buildTimeline(events: readonly RunEvent[], build: BuildInFlight 
         last.lastStep = e.step;
         last.end = e.time;
       } else {
-        spans.push({ phase, firstStep: e.step, lastStep: e.step, start: !broken && prevStepTime !== null ? prevStepTime : e.time, end: e.time });
+        spans.push({
+          phase,
+          firstStep: e.step,
+          lastStep: e.step,
+          start: !broken && prevStepTime !== null ? prevStepTime : e.time,
+          end: e.time,
+        });
       }
       broken = false;
       prevStepTime = e.time;
@@ -91,7 +97,13 @@ export function buildTimeline(events: readonly RunEvent[], build: BuildInFlight 
     } else if (e.type === 'status') {
       if (e.detail !== 'running') broken = true;
     } else if (e.type === 'build-start' && e.version !== undefined) {
-      const bar: BuilderBar = { version: e.version, snapshotStep: e.snapshotStep ?? e.step, start: e.time, end: e.time, state: 'building' };
+      const bar: BuilderBar = {
+        version: e.version,
+        snapshotStep: e.snapshotStep ?? e.step,
+        start: e.time,
+        end: e.time,
+        state: 'building',
+      };
       bars.push(bar);
       byVersion.set(e.version, bar);
     } else if (e.type === 'build-end' && e.version !== undefined) {
@@ -129,7 +141,13 @@ export function buildTimeline(events: readonly RunEvent[], build: BuildInFlight 
   }
   // The build in flight may not be in the events yet (the store sets it first): show it too.
   if (build && !byVersion.has(build.version)) {
-    bars.push({ version: build.version, snapshotStep: build.snapshotStep, start: build.start, end: Math.max(build.start, now), state: 'building' });
+    bars.push({
+      version: build.version,
+      snapshotStep: build.snapshotStep,
+      start: build.start,
+      end: Math.max(build.start, now),
+      state: 'building',
+    });
     t1 = Math.max(t1, now);
   }
   const t0 = events.length > 0 ? events[0].time : build ? build.start : now;

@@ -44,7 +44,14 @@ function runRecord(): RunRecord {
     createdAt: 1_700_000_000_000,
     updatedAt: 1_700_000_100_000,
     corpusId: CORPUS,
-    config: { runId: RUN_ID, corpusId: CORPUS, config: { hidden: 32, layers: 2, k: 4, seed: 3, ictSteps: 1 }, policy: 'async', checkpointEvery: 2, evalEvery: 0 },
+    config: {
+      runId: RUN_ID,
+      corpusId: CORPUS,
+      config: { hidden: 32, layers: 2, k: 4, seed: 3, ictSteps: 1 },
+      policy: 'async',
+      checkpointEvery: 2,
+      evalEvery: 0,
+    },
     status: 'done',
     step: 6,
     finalMetrics: { loss: 4.25, mlmAccuracy: 0.125, clozeAccuracy: 0, recallAt5: 0.5 },
@@ -59,11 +66,28 @@ function logs(): RunLogRecord[] {
       seq: out.length,
       kind: 'step',
       // The warm-up phases log NaN for the REALM-only metrics: the archive must keep them.
-      record: { phase: step <= 2 ? 'ict' : 'mlm', step, loss: 6 - step / 3, meanPNull: NaN, retrievalEntropy: step > 4 ? Infinity : -0, time: 1e12 + step },
+      record: {
+        phase: step <= 2 ? 'ict' : 'mlm',
+        step,
+        loss: 6 - step / 3,
+        meanPNull: NaN,
+        retrievalEntropy: step > 4 ? Infinity : -0,
+        time: 1e12 + step,
+      },
     });
   }
-  out.push({ runId: RUN_ID, seq: out.length, kind: 'eval', record: { step: 6, clozeAccuracy: 0, clozeAccuracyNullOnly: 0, recallAt5: 0.5, time: 1 } });
-  out.push({ runId: RUN_ID, seq: out.length, kind: 'refresh', record: { version: 1, snapshotStep: 4, swapStep: 5, chunks: 10, nested: { list: [1, 2] } } });
+  out.push({
+    runId: RUN_ID,
+    seq: out.length,
+    kind: 'eval',
+    record: { step: 6, clozeAccuracy: 0, clozeAccuracyNullOnly: 0, recallAt5: 0.5, time: 1 },
+  });
+  out.push({
+    runId: RUN_ID,
+    seq: out.length,
+    kind: 'refresh',
+    record: { version: 1, snapshotStep: 4, swapStep: 5, chunks: 10, nested: { list: [1, 2] } },
+  });
   return out;
 }
 
@@ -129,7 +153,7 @@ describe('run archive', () => {
     const v = { a: NaN, b: [Infinity, -Infinity, -0, 0, 1.5], c: 'NaN', d: { $float: 'x' } };
     const back = fromJson(toJson(v)) as typeof v;
     expect(back.a).toBeNaN();
-    expect(back.b.map((x) => Object.is(x, -0) ? '-0' : x)).toEqual([Infinity, -Infinity, '-0', 0, 1.5]);
+    expect(back.b.map((x) => (Object.is(x, -0) ? '-0' : x))).toEqual([Infinity, -Infinity, '-0', 0, 1.5]);
     expect(back.c).toBe('NaN');
     expect(back.d).toEqual({ $float: 'x' });
   });
@@ -160,12 +184,27 @@ describe('run archive', () => {
       'vocab.json',
     ]);
     const m = JSON.parse(strFromU8(files['manifest.json'])) as RunArchiveManifest;
-    expect(m).toMatchObject({ format: 'realm-webgpu-run', version: RUN_ARCHIVE_VERSION, runId: RUN_ID, corpusId: CORPUS, checkpointStep: 6, exportedAt: '2025-01-02T03:04:05.000Z' });
+    expect(m).toMatchObject({
+      format: 'realm-webgpu-run',
+      version: RUN_ARCHIVE_VERSION,
+      runId: RUN_ID,
+      corpusId: CORPUS,
+      checkpointStep: 6,
+      exportedAt: '2025-01-02T03:04:05.000Z',
+    });
     expect(m.entries).toHaveLength(8);
     expect(strFromU8(files['metrics.jsonl']).trim().split('\n')).toHaveLength(logs().length);
-    const ck = JSON.parse(strFromU8(files['checkpoint/manifest.json'])) as { step: number; weights: { name: string; shape: number[]; dtype: string; path: string }[] };
+    const ck = JSON.parse(strFromU8(files['checkpoint/manifest.json'])) as {
+      step: number;
+      weights: { name: string; shape: number[]; dtype: string; path: string }[];
+    };
     expect(ck.step).toBe(6);
-    expect(ck.weights[0]).toMatchObject({ name: 'reader/embeddings/word', shape: [9, 4], dtype: 'float32', path: 'checkpoint/weights/0000.bin' });
+    expect(ck.weights[0]).toMatchObject({
+      name: 'reader/embeddings/word',
+      shape: [9, 4],
+      dtype: 'float32',
+      path: 'checkpoint/weights/0000.bin',
+    });
     expect(bytesOf(files['checkpoint/weights/0000.bin'].slice().buffer)).toEqual(bytesOf(checkpoint(6).weights[0].data));
     expect(JSON.parse(strFromU8(files['vocab.json']))).toEqual({ corpusId: CORPUS, tokens: VOCAB });
   });
@@ -180,7 +219,15 @@ describe('run archive', () => {
     expect(await store.getRun(RUN_ID)).toBeUndefined();
 
     const result = await importRunArchive(store, zip);
-    expect(result).toEqual({ runId: RUN_ID, renamedFrom: null, corpusId: CORPUS, corpusPresent: true, vocabMatches: true, step: 6, checkpointStep: 6 });
+    expect(result).toEqual({
+      runId: RUN_ID,
+      renamedFrom: null,
+      corpusId: CORPUS,
+      corpusPresent: true,
+      vocabMatches: true,
+      step: 6,
+      checkpointStep: 6,
+    });
     expect(await store.getRun(RUN_ID)).toEqual(run);
     const back = await store.getRunLogs(RUN_ID);
     expect(back).toEqual(storedLogs);
@@ -287,24 +334,40 @@ describe('run archive', () => {
     it('rejects a foreign zip (no manifest, or another manifest)', async () => {
       await expectProblem(importRunArchive(store, zipSync({ 'readme.txt': strToU8('hello') })), 'foreign', /no manifest\.json/);
       await expectProblem(importRunArchive(store, zipSync({ 'manifest.json': strToU8('{"name":"x"}') })), 'foreign');
-      await expectProblem(importRunArchive(store, zipSync({ 'manifest.json': strToU8('not json') })), 'corrupt-entry', /not valid JSON/);
+      await expectProblem(
+        importRunArchive(store, zipSync({ 'manifest.json': strToU8('not json') })),
+        'corrupt-entry',
+        /not valid JSON/,
+      );
     });
 
     it('rejects an archive from a newer format version', async () => {
-      const bad = rezip(zip, (f) => {
-        const m = JSON.parse(strFromU8(f['manifest.json'])) as RunArchiveManifest;
-        f['manifest.json'] = strToU8(JSON.stringify({ ...m, version: RUN_ARCHIVE_VERSION + 1 }));
-      }, true);
+      const bad = rezip(
+        zip,
+        (f) => {
+          const m = JSON.parse(strFromU8(f['manifest.json'])) as RunArchiveManifest;
+          f['manifest.json'] = strToU8(JSON.stringify({ ...m, version: RUN_ARCHIVE_VERSION + 1 }));
+        },
+        true,
+      );
       await expectProblem(importRunArchive(store, bad), 'newer-version', /newer version/);
     });
 
     it('detects a damaged checkpoint buffer by its checksum', async () => {
-      const bad = rezip(zip, (f) => {
-        const b = f['checkpoint/weights/0000.bin'].slice();
-        b[5] ^= 0x40;
-        f['checkpoint/weights/0000.bin'] = b;
-      }, true);
-      await expectProblem(importRunArchive(store, bad), 'corrupt-entry', /checkpoint\/weights\/0000\.bin does not match its checksum/);
+      const bad = rezip(
+        zip,
+        (f) => {
+          const b = f['checkpoint/weights/0000.bin'].slice();
+          b[5] ^= 0x40;
+          f['checkpoint/weights/0000.bin'] = b;
+        },
+        true,
+      );
+      await expectProblem(
+        importRunArchive(store, bad),
+        'corrupt-entry',
+        /checkpoint\/weights\/0000\.bin does not match its checksum/,
+      );
     });
 
     it('detects a missing entry', async () => {
@@ -341,9 +404,13 @@ describe('run archive', () => {
         f['metrics.jsonl'] = strToU8('{"seq": 0, "kind": "st');
       });
       await expectProblem(importRunArchive(store, notJson), 'corrupt-entry', /not JSON \(line 1\)/);
-      const extra = rezip(zip, (f) => {
-        f['evil.js'] = strToU8('alert(1)');
-      }, true);
+      const extra = rezip(
+        zip,
+        (f) => {
+          f['evil.js'] = strToU8('alert(1)');
+        },
+        true,
+      );
       await expectProblem(importRunArchive(store, extra), 'corrupt-entry', /evil\.js is not listed/);
     });
 

@@ -99,7 +99,8 @@ const SPECIAL = new Set(['NaN', 'Infinity', '-Infinity', '-0']);
 
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return { [FLOAT_TAG]: Object.is(v, -0) ? '-0' : String(v) };
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)))
+      return { [FLOAT_TAG]: Object.is(v, -0) ? '-0' : String(v) };
     return v;
   });
 }
@@ -214,7 +215,8 @@ function unzip(bytes: Uint8Array): Record<string, Uint8Array> {
     return unzipSync(bytes, {
       filter: (f) => {
         total += f.originalSize;
-        if (total > MAX_UNPACKED_BYTES) throw new RunArchiveError('too-large', `This archive unpacks to more than ${MAX_UNPACKED_BYTES / 2 ** 30} GiB.`);
+        if (total > MAX_UNPACKED_BYTES)
+          throw new RunArchiveError('too-large', `This archive unpacks to more than ${MAX_UNPACKED_BYTES / 2 ** 30} GiB.`);
         // Folder entries and macOS resource forks, added when a zip is re-packed by hand, are skipped.
         return !f.name.endsWith('/') && !f.name.startsWith('__MACOSX/');
       },
@@ -227,18 +229,26 @@ function unzip(bytes: Uint8Array): Record<string, Uint8Array> {
 
 function checkManifest(m: unknown): RunArchiveManifest {
   if (!isObject(m) || m.format !== RUN_ARCHIVE_FORMAT) {
-    throw new RunArchiveError('foreign', 'This zip file is not a run exported by this app (its manifest.json is not a REALM run manifest).');
+    throw new RunArchiveError(
+      'foreign',
+      'This zip file is not a run exported by this app (its manifest.json is not a REALM run manifest).',
+    );
   }
   if (!isInt(m.version, 1)) corrupt('manifest.json', 'has no valid format version');
   if (m.version > RUN_ARCHIVE_VERSION) {
-    throw new RunArchiveError('newer-version', `This run archive has format version ${m.version}; this app reads version ${RUN_ARCHIVE_VERSION}.`);
+    throw new RunArchiveError(
+      'newer-version',
+      `This run archive has format version ${m.version}; this app reads version ${RUN_ARCHIVE_VERSION}.`,
+    );
   }
-  if (typeof m.runId !== 'string' || m.runId === '' || typeof m.corpusId !== 'string') corrupt('manifest.json', 'lacks the run or corpus id');
+  if (typeof m.runId !== 'string' || m.runId === '' || typeof m.corpusId !== 'string')
+    corrupt('manifest.json', 'lacks the run or corpus id');
   if (!(m.checkpointStep === null || isInt(m.checkpointStep))) corrupt('manifest.json', 'has an invalid checkpoint step');
   if (!Array.isArray(m.entries)) corrupt('manifest.json', 'does not list its entries');
   const seen = new Set<string>();
   for (const e of m.entries as unknown[]) {
-    if (!isObject(e) || typeof e.path !== 'string' || !isInt(e.bytes) || !isInt(e.crc32)) corrupt('manifest.json', 'lists an entry without path, size or CRC');
+    if (!isObject(e) || typeof e.path !== 'string' || !isInt(e.bytes) || !isInt(e.crc32))
+      corrupt('manifest.json', 'lists an entry without path, size or CRC');
     if (seen.has(e.path) || e.path === 'manifest.json') corrupt('manifest.json', `lists ${e.path} twice`);
     seen.add(e.path);
   }
@@ -255,7 +265,8 @@ function checkRun(v: unknown, manifest: RunArchiveManifest): RunRecord {
   if (!RUN_STATUSES.includes(v.status as RunRecord['status'])) corrupt(path, `has an unknown status "${String(v.status)}"`);
   if (!isInt(v.step)) corrupt(path, 'has no valid step');
   if (v.finalMetrics !== undefined) {
-    if (!isObject(v.finalMetrics) || Object.values(v.finalMetrics).some((x) => typeof x !== 'number')) corrupt(path, 'has invalid final metrics');
+    if (!isObject(v.finalMetrics) || Object.values(v.finalMetrics).some((x) => typeof x !== 'number'))
+      corrupt(path, 'has invalid final metrics');
   }
   return v as unknown as RunRecord;
 }
@@ -297,16 +308,30 @@ function checkCheckpoint(v: unknown, files: Record<string, Uint8Array>, runId: s
     if (!Array.isArray(list)) return corrupt(path, `does not list the ${key}`);
     const names = new Set<string>();
     return list.map((b: unknown) => {
-      if (!isObject(b) || typeof b.name !== 'string' || !Array.isArray(b.shape) || !b.shape.every((d) => isInt(d)) || typeof b.path !== 'string') {
+      if (
+        !isObject(b) ||
+        typeof b.name !== 'string' ||
+        !Array.isArray(b.shape) ||
+        !b.shape.every((d) => isInt(d)) ||
+        typeof b.path !== 'string'
+      ) {
         return corrupt(path, `has an invalid ${key} entry`);
       }
       if (names.has(b.name)) corrupt(path, `lists the ${key} buffer ${b.name} twice`);
       names.add(b.name);
       if (b.dtype !== 'float32') corrupt(path, `gives ${b.name} the dtype ${String(b.dtype)}; only float32 is supported`);
       const data = files[b.path];
-      if (!data) throw new RunArchiveError('missing-entry', `The checkpoint buffer ${b.path} (${b.name}) is missing from this run archive.`);
+      if (!data)
+        throw new RunArchiveError(
+          'missing-entry',
+          `The checkpoint buffer ${b.path} (${b.name}) is missing from this run archive.`,
+        );
       const expected = 4 * (b.shape as number[]).reduce((a, d) => a * d, 1);
-      if (data.byteLength !== expected || b.bytes !== expected) corrupt(b.path, `holds ${data.byteLength} bytes, but ${b.name} of shape [${(b.shape as number[]).join(', ')}] needs ${expected}`);
+      if (data.byteLength !== expected || b.bytes !== expected)
+        corrupt(
+          b.path,
+          `holds ${data.byteLength} bytes, but ${b.name} of shape [${(b.shape as number[]).join(', ')}] needs ${expected}`,
+        );
       return { name: b.name, shape: b.shape as number[], data: data.slice().buffer };
     });
   };
@@ -324,7 +349,8 @@ function checkCheckpoint(v: unknown, files: Record<string, Uint8Array>, runId: s
 }
 
 function checkVocab(v: unknown, corpusId: string): { corpusId: string; tokens: string[] } {
-  if (!isObject(v) || !Array.isArray(v.tokens) || !v.tokens.every((t) => typeof t === 'string')) return corrupt('vocab.json', 'is not a vocabulary');
+  if (!isObject(v) || !Array.isArray(v.tokens) || !v.tokens.every((t) => typeof t === 'string'))
+    return corrupt('vocab.json', 'is not a vocabulary');
   if (v.corpusId !== corpusId) corrupt('vocab.json', 'belongs to another corpus than the run');
   return { corpusId, tokens: v.tokens as string[] };
 }
@@ -343,7 +369,8 @@ export function readRunArchive(bytes: Uint8Array): RunArchive {
   }
   for (const e of manifest.entries) {
     const data = files[e.path];
-    if (!data) throw new RunArchiveError('missing-entry', `The entry ${e.path} listed in the manifest is missing from this run archive.`);
+    if (!data)
+      throw new RunArchiveError('missing-entry', `The entry ${e.path} listed in the manifest is missing from this run archive.`);
     if (data.byteLength !== e.bytes) corrupt(e.path, `has ${data.byteLength} bytes where the manifest says ${e.bytes}`);
     if (crc32(data) !== e.crc32) corrupt(e.path, 'does not match its checksum');
   }
@@ -355,8 +382,15 @@ export function readRunArchive(bytes: Uint8Array): RunArchive {
   const ckBytes = files['checkpoint/manifest.json'];
   const checkpoint = ckBytes ? checkCheckpoint(parseJsonEntry('checkpoint/manifest.json', ckBytes), files, run.id) : null;
   if ((checkpoint?.step ?? null) !== manifest.checkpointStep) {
-    if (!checkpoint) throw new RunArchiveError('missing-entry', `The checkpoint at step ${manifest.checkpointStep} is missing from this run archive.`);
-    corrupt('checkpoint/manifest.json', `is for step ${checkpoint.step}, but the manifest says ${String(manifest.checkpointStep)}`);
+    if (!checkpoint)
+      throw new RunArchiveError(
+        'missing-entry',
+        `The checkpoint at step ${manifest.checkpointStep} is missing from this run archive.`,
+      );
+    corrupt(
+      'checkpoint/manifest.json',
+      `is for step ${checkpoint.step}, but the manifest says ${String(manifest.checkpointStep)}`,
+    );
   }
   const vocab = files['vocab.json'] ? checkVocab(parseJsonEntry('vocab.json', files['vocab.json']), run.corpusId) : null;
   return { manifest, run, logs, checkpoint, vocab };
@@ -432,7 +466,8 @@ export async function importRunArchive(
   const [corpus, corpusVocab] = await Promise.all([store.getCorpus(archive.run.corpusId), store.getVocab(archive.run.corpusId)]);
   const vocabMatches =
     archive.vocab && corpusVocab
-      ? archive.vocab.tokens.length === corpusVocab.tokens.length && archive.vocab.tokens.every((t, i) => t === corpusVocab.tokens[i])
+      ? archive.vocab.tokens.length === corpusVocab.tokens.length &&
+        archive.vocab.tokens.every((t, i) => t === corpusVocab.tokens[i])
       : null;
   return {
     runId: archive.run.id,

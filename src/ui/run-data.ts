@@ -17,7 +17,8 @@ export async function loadRunData(store: RealmStore, corpusId: string, config: R
   if (count === 0) throw new Error(`Corpus "${corpusId}" is empty: import a corpus with at least a few passages.`);
   const passages: CorpusPassageInput[] = [];
   for (let from = 0; from < count; from += PAGE) {
-    for (const c of await store.getChunks(corpusId, from, PAGE)) passages.push({ id: c.id, title: c.title, text: c.text, spans: c.spans });
+    for (const c of await store.getChunks(corpusId, from, PAGE))
+      passages.push({ id: c.id, title: c.title, text: c.text, spans: c.spans });
   }
   const evalSets = await store.getEvalSets(corpusId);
   const cloze = (evalSets?.cloze ?? []) as ClozeItemInput[];

@@ -4,7 +4,9 @@ import { defaultValue, RUN_PARAMS, runSettingsFromUrl, withParam } from './run-s
 
 describe('run settings in the URL', () => {
   it('reads every parameter into the config, the refresh policy and the intervals', () => {
-    const s = runSettingsFromUrl('?preset=tiny&ict=3&mlm=4&realm=5&k=6&d=12&mode=joint&masking=random-span&exclude=sentence&refresh=frozen&every=7&lr=0.002&batch=3&seed=9&ckpt=11&eval=13');
+    const s = runSettingsFromUrl(
+      '?preset=tiny&ict=3&mlm=4&realm=5&k=6&d=12&mode=joint&masking=random-span&exclude=sentence&refresh=frozen&every=7&lr=0.002&batch=3&seed=9&ckpt=11&eval=13',
+    );
     expect(s.warnings).toEqual([]);
     expect(s.config).toEqual(
       makeConfig('tiny', {
@@ -37,12 +39,17 @@ describe('run settings in the URL', () => {
   it('offers the masking choices the config accepts, and no others', () => {
     // The Run settings choices and validateConfig read one list each (config.ts): every offered value
     // makes a config, and a value outside it is refused by both.
-    for (const [key, field, values] of [['masking', 'masking', MASKING_STRATEGIES], ['mlmmask', 'mlmPairMasking', MLM_PAIR_MASKINGS]] as const) {
+    for (const [key, field, values] of [
+      ['masking', 'masking', MASKING_STRATEGIES],
+      ['mlmmask', 'mlmPairMasking', MLM_PAIR_MASKINGS],
+    ] as const) {
       const param = RUN_PARAMS.find((p) => p.key === key)!;
       expect(param.kind).toEqual({ type: 'choice', values });
       for (const v of values) expect(runSettingsFromUrl(`?${key}=${v}`).config[field]).toBe(v);
       expect(runSettingsFromUrl(`?${key}=whole-word`).warnings).toHaveLength(1);
-      expect(() => makeConfig('tiny', { [field]: 'whole-word' } as Partial<RealmConfig>)).toThrow(new RegExp(`unknown ${field} "whole-word": use ${values.join(', ')}`));
+      expect(() => makeConfig('tiny', { [field]: 'whole-word' } as Partial<RealmConfig>)).toThrow(
+        new RegExp(`unknown ${field} "whole-word": use ${values.join(', ')}`),
+      );
     }
   });
 
@@ -72,7 +79,10 @@ describe('run settings in the URL', () => {
     let search = '';
     for (const p of RUN_PARAMS) {
       const k = p.kind;
-      const value = k.type === 'choice' ? k.values[k.values.length - 1] : String(k.type === 'float' && k.max !== undefined ? (k.min + k.max) / 2 : k.min + 2);
+      const value =
+        k.type === 'choice'
+          ? k.values[k.values.length - 1]
+          : String(k.type === 'float' && k.max !== undefined ? (k.min + k.max) / 2 : k.min + 2);
       search = withParam(search, p.key, value);
     }
     const s = runSettingsFromUrl(search);

@@ -1,7 +1,14 @@
 // Settings of a pre-training run, kept in the URL so a link reproduces a setup, e.g.
 // `?preset=tiny&ict=20&mlm=20&realm=200&refresh=async&every=5&k=4&lr=0.001&seed=1`.
 // The Model & run config panel writes these parameters; the Training panel reads them at Start.
-import { makeConfig, MASKING_STRATEGIES, MLM_PAIR_MASKINGS, RealmConfigError, type PresetName, type RealmConfig } from '../model/config';
+import {
+  makeConfig,
+  MASKING_STRATEGIES,
+  MLM_PAIR_MASKINGS,
+  RealmConfigError,
+  type PresetName,
+  type RealmConfig,
+} from '../model/config';
 import { REFRESH_POLICIES, type RefreshPolicy } from '../workers/async-refresher';
 
 export interface PlainRunSettings {
@@ -17,7 +24,8 @@ export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'small', 'base'];
 export const DEFAULT_CHECKPOINT_EVERY = 20;
 export const DEFAULT_EVAL_EVERY = 0;
 
-type Kind = { type: 'int'; min: number } | { type: 'float'; min: number; max?: number } | { type: 'choice'; values: readonly string[] };
+type Kind =
+  { type: 'int'; min: number } | { type: 'float'; min: number; max?: number } | { type: 'choice'; values: readonly string[] };
 
 /** One URL parameter of the run config: its key, what it sets, and what values it takes. */
 export interface RunParam {
@@ -31,29 +39,164 @@ export interface RunParam {
 }
 
 export const RUN_PARAMS: readonly RunParam[] = [
-  { key: 'ict', label: 'ICT steps', field: 'ictSteps', kind: { type: 'int', min: 0 }, help: 'Steps of the Inverse Cloze Task warm start of both embedders.' },
-  { key: 'mlm', label: 'MLM steps', field: 'mlmSteps', kind: { type: 'int', min: 0 }, help: 'Steps of the plain masked-LM warm-up of the knowledge-augmented encoder.' },
-  { key: 'realm', label: 'REALM steps', field: 'realmSteps', kind: { type: 'int', min: 0 }, help: 'Steps of REALM pre-training with retrieval.' },
-  { key: 'k', label: 'k (candidates)', field: 'k', kind: { type: 'int', min: 2 }, help: 'Documents the reader marginalises over, including the null document (REALM: 8).' },
-  { key: 'd', label: 'd (retriever width)', field: 'retrieverDim', kind: { type: 'int', min: 2 }, help: 'Width of Embed_input(x) and Embed_doc(z): the inner product f(x,z) is taken in this space.' },
-  { key: 'mode', label: 'Marginalisation', field: 'marginalisation', kind: { type: 'choice', values: ['per-mask', 'joint'] }, help: 'per-mask: each masked token is marginalised over the documents on its own (the released code). joint: one document explains all masks of a sentence (the paper).' },
-  { key: 'masking', label: 'Masking', field: 'masking', kind: { type: 'choice', values: MASKING_STRATEGIES }, help: 'How REALM queries are masked: salient spans (names, places, dates) or the random ablations.' },
-  { key: 'exclude', label: 'Trivial candidate', field: 'trivialExclusion', kind: { type: 'choice', values: ['passage', 'sentence'] }, help: "passage: never retrieve the passage the query comes from (REALM). sentence: it may be retrieved, with the query sentence cut out." },
-  { key: 'tau', label: 'Retrieval temperature τ', field: 'retrievalTemperature', kind: { type: 'float', min: 0.01 }, help: 'p(z|x) = softmax(f(x,z)/τ). 1 is REALM; above 1 spreads the probability over more of the k documents, so more of them get a gradient.' },
-  { key: 'rlr', label: 'Retriever lr scale', field: 'retrieverLearningRateScale', kind: { type: 'float', min: 0 }, help: "In the REALM phase the embedders learn at the learning rate times this (1: one rate for all; 0: a frozen retriever)." },
-  { key: 'dlr', label: 'Reader lr scale', field: 'readerLearningRateScale', kind: { type: 'float', min: 0 }, help: 'In the REALM phase the reader (knowledge-augmented encoder) learns at the learning rate times this (1: REALM; 0: a frozen reader, so the retriever learns from what the warm-up taught it).' },
-  { key: 'rict', label: 'ICT weight in REALM', field: 'realmIctWeight', kind: { type: 'float', min: 0 }, help: "In the REALM phase each step also takes the ICT loss on a fresh batch of passages, times this, so the retriever keeps telling passages apart instead of drifting onto a few it returns for every query (0: REALM's loss alone, the paper)." },
-  { key: 'docgrad', label: 'Embed_doc gradient in REALM', field: 'realmDocGradient', kind: { type: 'choice', values: ['true', 'false'] }, help: "true: REALM's marginal likelihood trains both embedders (the paper). false: the retrieved passages' Embed_doc(z) are held fixed in p(z|x), so only Embed_input learns from it (as ORQA's frozen evidence encoder; ICT's loss in REALM still trains both)." },
-  { key: 'ictmask', label: 'Masked ICT queries', field: 'ictMaskedQueryProbability', kind: { type: 'float', min: 0, max: 1 }, help: 'Share of ICT pseudo-queries that are masked REALM queries instead of plain sentences (0 is ORQA/REALM; at most 1).' },
-  { key: 'mlmpairs', label: 'MLM sentence pairs', field: 'mlmPairProbability', kind: { type: 'float', min: 0, max: 1 }, help: "Share of the reader's MLM warm-up inputs that are BERT sentence pairs in the reader's layout: a sentence, then the rest of its passage (0: whole passages only; at most 1)." },
-  { key: 'mlmmask', label: 'MLM pair masking', field: 'mlmPairMasking', kind: { type: 'choice', values: MLM_PAIR_MASKINGS }, help: "How the MLM warm-up's sentence pairs are masked. random: BERT's 15% of wordpieces in both segments. salient: the sentence is one of REALM's queries with its salient span masked, and the rest of its passage follows, so the reader learns to look for the answer in a document. answer: the same query followed by another passage that holds its span (found by string match), as a retrieved document would, so the reader learns to copy the answer from one." },
-  { key: 'refresh', label: 'Index refresh', kind: { type: 'choice', values: REFRESH_POLICIES }, help: 'async: a Web Worker re-embeds the corpus while training goes on (REALM). sync: training waits for each rebuild. frozen: the index after ICT is never refreshed. every-R-steps: sync, every R steps.' },
-  { key: 'every', label: 'Refresh every', field: 'refreshEvery', kind: { type: 'int', min: 1 }, help: 'Steps between index refreshes (the paper: about 500).' },
-  { key: 'lr', label: 'Learning rate', field: 'learningRate', kind: { type: 'float', min: 1e-7 }, help: 'Peak learning rate of AdamW (linear warm-up, then linear decay, in each phase).' },
-  { key: 'batch', label: 'Batch size', field: 'batchSize', kind: { type: 'int', min: 1 }, help: 'Masked queries per REALM and MLM step.' },
-  { key: 'seed', label: 'Seed', field: 'seed', kind: { type: 'int', min: 0 }, help: 'Seed of the data order, masks, dropout and initialisation.' },
-  { key: 'ckpt', label: 'Checkpoint every', kind: { type: 'int', min: 1 }, help: 'Save a checkpoint (and the metrics) every C steps; a reload loses at most this much.' },
-  { key: 'eval', label: 'Evaluate every', kind: { type: 'int', min: 0 }, help: 'Held-out cloze accuracy and recall@5 every E steps (0: at the end only).' },
+  {
+    key: 'ict',
+    label: 'ICT steps',
+    field: 'ictSteps',
+    kind: { type: 'int', min: 0 },
+    help: 'Steps of the Inverse Cloze Task warm start of both embedders.',
+  },
+  {
+    key: 'mlm',
+    label: 'MLM steps',
+    field: 'mlmSteps',
+    kind: { type: 'int', min: 0 },
+    help: 'Steps of the plain masked-LM warm-up of the knowledge-augmented encoder.',
+  },
+  {
+    key: 'realm',
+    label: 'REALM steps',
+    field: 'realmSteps',
+    kind: { type: 'int', min: 0 },
+    help: 'Steps of REALM pre-training with retrieval.',
+  },
+  {
+    key: 'k',
+    label: 'k (candidates)',
+    field: 'k',
+    kind: { type: 'int', min: 2 },
+    help: 'Documents the reader marginalises over, including the null document (REALM: 8).',
+  },
+  {
+    key: 'd',
+    label: 'd (retriever width)',
+    field: 'retrieverDim',
+    kind: { type: 'int', min: 2 },
+    help: 'Width of Embed_input(x) and Embed_doc(z): the inner product f(x,z) is taken in this space.',
+  },
+  {
+    key: 'mode',
+    label: 'Marginalisation',
+    field: 'marginalisation',
+    kind: { type: 'choice', values: ['per-mask', 'joint'] },
+    help: 'per-mask: each masked token is marginalised over the documents on its own (the released code). joint: one document explains all masks of a sentence (the paper).',
+  },
+  {
+    key: 'masking',
+    label: 'Masking',
+    field: 'masking',
+    kind: { type: 'choice', values: MASKING_STRATEGIES },
+    help: 'How REALM queries are masked: salient spans (names, places, dates) or the random ablations.',
+  },
+  {
+    key: 'exclude',
+    label: 'Trivial candidate',
+    field: 'trivialExclusion',
+    kind: { type: 'choice', values: ['passage', 'sentence'] },
+    help: 'passage: never retrieve the passage the query comes from (REALM). sentence: it may be retrieved, with the query sentence cut out.',
+  },
+  {
+    key: 'tau',
+    label: 'Retrieval temperature τ',
+    field: 'retrievalTemperature',
+    kind: { type: 'float', min: 0.01 },
+    help: 'p(z|x) = softmax(f(x,z)/τ). 1 is REALM; above 1 spreads the probability over more of the k documents, so more of them get a gradient.',
+  },
+  {
+    key: 'rlr',
+    label: 'Retriever lr scale',
+    field: 'retrieverLearningRateScale',
+    kind: { type: 'float', min: 0 },
+    help: 'In the REALM phase the embedders learn at the learning rate times this (1: one rate for all; 0: a frozen retriever).',
+  },
+  {
+    key: 'dlr',
+    label: 'Reader lr scale',
+    field: 'readerLearningRateScale',
+    kind: { type: 'float', min: 0 },
+    help: 'In the REALM phase the reader (knowledge-augmented encoder) learns at the learning rate times this (1: REALM; 0: a frozen reader, so the retriever learns from what the warm-up taught it).',
+  },
+  {
+    key: 'rict',
+    label: 'ICT weight in REALM',
+    field: 'realmIctWeight',
+    kind: { type: 'float', min: 0 },
+    help: "In the REALM phase each step also takes the ICT loss on a fresh batch of passages, times this, so the retriever keeps telling passages apart instead of drifting onto a few it returns for every query (0: REALM's loss alone, the paper).",
+  },
+  {
+    key: 'docgrad',
+    label: 'Embed_doc gradient in REALM',
+    field: 'realmDocGradient',
+    kind: { type: 'choice', values: ['true', 'false'] },
+    help: "true: REALM's marginal likelihood trains both embedders (the paper). false: the retrieved passages' Embed_doc(z) are held fixed in p(z|x), so only Embed_input learns from it (as ORQA's frozen evidence encoder; ICT's loss in REALM still trains both).",
+  },
+  {
+    key: 'ictmask',
+    label: 'Masked ICT queries',
+    field: 'ictMaskedQueryProbability',
+    kind: { type: 'float', min: 0, max: 1 },
+    help: 'Share of ICT pseudo-queries that are masked REALM queries instead of plain sentences (0 is ORQA/REALM; at most 1).',
+  },
+  {
+    key: 'mlmpairs',
+    label: 'MLM sentence pairs',
+    field: 'mlmPairProbability',
+    kind: { type: 'float', min: 0, max: 1 },
+    help: "Share of the reader's MLM warm-up inputs that are BERT sentence pairs in the reader's layout: a sentence, then the rest of its passage (0: whole passages only; at most 1).",
+  },
+  {
+    key: 'mlmmask',
+    label: 'MLM pair masking',
+    field: 'mlmPairMasking',
+    kind: { type: 'choice', values: MLM_PAIR_MASKINGS },
+    help: "How the MLM warm-up's sentence pairs are masked. random: BERT's 15% of wordpieces in both segments. salient: the sentence is one of REALM's queries with its salient span masked, and the rest of its passage follows, so the reader learns to look for the answer in a document. answer: the same query followed by another passage that holds its span (found by string match), as a retrieved document would, so the reader learns to copy the answer from one.",
+  },
+  {
+    key: 'refresh',
+    label: 'Index refresh',
+    kind: { type: 'choice', values: REFRESH_POLICIES },
+    help: 'async: a Web Worker re-embeds the corpus while training goes on (REALM). sync: training waits for each rebuild. frozen: the index after ICT is never refreshed. every-R-steps: sync, every R steps.',
+  },
+  {
+    key: 'every',
+    label: 'Refresh every',
+    field: 'refreshEvery',
+    kind: { type: 'int', min: 1 },
+    help: 'Steps between index refreshes (the paper: about 500).',
+  },
+  {
+    key: 'lr',
+    label: 'Learning rate',
+    field: 'learningRate',
+    kind: { type: 'float', min: 1e-7 },
+    help: 'Peak learning rate of AdamW (linear warm-up, then linear decay, in each phase).',
+  },
+  {
+    key: 'batch',
+    label: 'Batch size',
+    field: 'batchSize',
+    kind: { type: 'int', min: 1 },
+    help: 'Masked queries per REALM and MLM step.',
+  },
+  {
+    key: 'seed',
+    label: 'Seed',
+    field: 'seed',
+    kind: { type: 'int', min: 0 },
+    help: 'Seed of the data order, masks, dropout and initialisation.',
+  },
+  {
+    key: 'ckpt',
+    label: 'Checkpoint every',
+    kind: { type: 'int', min: 1 },
+    help: 'Save a checkpoint (and the metrics) every C steps; a reload loses at most this much.',
+  },
+  {
+    key: 'eval',
+    label: 'Evaluate every',
+    kind: { type: 'int', min: 0 },
+    help: 'Held-out cloze accuracy and recall@5 every E steps (0: at the end only).',
+  },
 ];
 
 /** Parses one parameter's value: the parsed value, or a warning. */
@@ -64,7 +207,8 @@ export function parseParam(p: RunParam, raw: string): { value: string | number }
   }
   const n = Number(raw);
   const max = k.type === 'float' ? (k.max ?? Infinity) : Infinity;
-  if (raw.trim() !== '' && Number.isFinite(n) && n >= k.min && n <= max && (k.type === 'float' || Number.isInteger(n))) return { value: n };
+  if (raw.trim() !== '' && Number.isFinite(n) && n >= k.min && n <= max && (k.type === 'float' || Number.isInteger(n)))
+    return { value: n };
   const range = max < Infinity ? `between ${k.min} and ${max}` : `of at least ${k.min}`;
   return { warning: `Ignored ${p.key}=${raw}: it must be ${k.type === 'int' ? 'an integer' : 'a number'} ${range}.` };
 }

@@ -3,12 +3,32 @@ import { makeConfig } from '../model/config';
 import type { RunLogRecord } from '../storage/db';
 import { RUN_ARCHIVE_VERSION } from './run-archive';
 import { runSettingsFromUrl } from './run-settings';
-import { ARCHIVE_PROBLEM_TITLES, deleteBlock, describeImport, describeRunConfig, finalMetricsView, formatWhen, lossSeries, readBlob, runConfigSearch, shownStatus, sparklineData, storageView } from './runs-view';
+import {
+  ARCHIVE_PROBLEM_TITLES,
+  deleteBlock,
+  describeImport,
+  describeRunConfig,
+  finalMetricsView,
+  formatWhen,
+  lossSeries,
+  readBlob,
+  runConfigSearch,
+  shownStatus,
+  sparklineData,
+  storageView,
+} from './runs-view';
 
 /** The settings a run stores (RunSettings), as the Training panel makes them from a URL. */
 function settingsFrom(search: string): Record<string, unknown> {
   const s = runSettingsFromUrl(search);
-  return { runId: 'run-x', corpusId: 'bundled:tiny', config: { ...s.config, vocabSize: 1234 }, policy: s.policy, checkpointEvery: s.checkpointEvery, evalEvery: s.evalEvery };
+  return {
+    runId: 'run-x',
+    corpusId: 'bundled:tiny',
+    config: { ...s.config, vocabSize: 1234 },
+    policy: s.policy,
+    checkpointEvery: s.checkpointEvery,
+    evalEvery: s.evalEvery,
+  };
 }
 
 const TINY_URL = '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2&seed=3';
@@ -38,7 +58,12 @@ describe('describeRunConfig', () => {
 
   it('reads a damaged or foreign record without throwing', () => {
     const v = describeRunConfig({ config: { ictSteps: 'x', refreshEvery: 1 }, policy: 7, evalEvery: 0 });
-    expect(v).toMatchObject({ preset: 'custom', phases: 'ICT ? · MLM ? · REALM ?', totalSteps: null, refresh: '?, every 1 step' });
+    expect(v).toMatchObject({
+      preset: 'custom',
+      phases: 'ICT ? · MLM ? · REALM ?',
+      totalSteps: null,
+      refresh: '?, every 1 step',
+    });
     expect(v.facts).toEqual([{ label: 'eval', value: 'end', title: expect.any(String) }]);
     expect(describeRunConfig({ config: null }).facts).toEqual([]);
   });
@@ -144,8 +169,14 @@ describe('final metrics, storage, deleting, archive problems', () => {
     expect(v.text).toBe('12.3 MB of 10.00 GB used (0.1%)');
     expect(v.fraction).toBeCloseTo(0.00123, 8);
     expect(v.persisted).toMatch(/may evict/);
-    expect(storageView({ known: true, usage: 5000, quota: 10_000_000_000, persisted: true })).toMatchObject({ text: '5 KB of 10.00 GB used (<0.1%)', persisted: expect.stringMatching(/will not evict/) });
-    expect(storageView({ known: false, usage: null, quota: null, persisted: null })).toMatchObject({ fraction: null, persisted: 'unknown' });
+    expect(storageView({ known: true, usage: 5000, quota: 10_000_000_000, persisted: true })).toMatchObject({
+      text: '5 KB of 10.00 GB used (<0.1%)',
+      persisted: expect.stringMatching(/will not evict/),
+    });
+    expect(storageView({ known: false, usage: null, quota: null, persisted: null })).toMatchObject({
+      fraction: null,
+      persisted: 'unknown',
+    });
     expect(storageView(null).text).toMatch(/does not say/);
   });
 
@@ -168,8 +199,19 @@ describe('final metrics, storage, deleting, archive problems', () => {
   });
 
   it('says what an import stored, and warns when the run cannot resume here', () => {
-    const ok = { runId: 'r1', renamedFrom: null, corpusId: 'bundled:tiny', corpusPresent: true, vocabMatches: true, step: 3, checkpointStep: 3 };
-    expect(describeImport(ok, 'r1.realm.zip')).toEqual({ kind: 'ok', text: 'Imported r1.realm.zip as run r1: step 3, with its checkpoint at step 3.' });
+    const ok = {
+      runId: 'r1',
+      renamedFrom: null,
+      corpusId: 'bundled:tiny',
+      corpusPresent: true,
+      vocabMatches: true,
+      step: 3,
+      checkpointStep: 3,
+    };
+    expect(describeImport(ok, 'r1.realm.zip')).toEqual({
+      kind: 'ok',
+      text: 'Imported r1.realm.zip as run r1: step 3, with its checkpoint at step 3.',
+    });
     const copy = describeImport({ ...ok, runId: 'r1-copy', renamedFrom: 'r1', checkpointStep: null }, 'f.zip');
     expect(copy).toEqual({ kind: 'ok', text: 'Imported f.zip as run r1-copy (a copy of r1): step 3, without a checkpoint.' });
     const away = describeImport({ ...ok, corpusPresent: false, vocabMatches: null }, 'f.zip');
@@ -182,7 +224,14 @@ describe('final metrics, storage, deleting, archive problems', () => {
   });
 
   it('has a title for every archive problem', () => {
-    expect(Object.keys(ARCHIVE_PROBLEM_TITLES).sort()).toEqual(['corrupt-entry', 'foreign', 'missing-entry', 'newer-version', 'not-a-zip', 'too-large']);
+    expect(Object.keys(ARCHIVE_PROBLEM_TITLES).sort()).toEqual([
+      'corrupt-entry',
+      'foreign',
+      'missing-entry',
+      'newer-version',
+      'not-a-zip',
+      'too-large',
+    ]);
     expect(RUN_ARCHIVE_VERSION).toBe(1);
   });
 

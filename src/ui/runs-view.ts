@@ -25,7 +25,8 @@ export interface RunConfigView {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const objectOf = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const objectOf = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** The model size that names a preset. */
 const SIZE_FIELDS = ['hidden', 'layers', 'heads', 'intermediate', 'retrieverDim'] as const;
@@ -70,7 +71,10 @@ export function describeRunConfig(settings: Record<string, unknown>): RunConfigV
  * the run has settings the URL cannot carry (another model size, dropout, ...): the link then sets
  * what it can. Null when the run's model size matches no preset.
  */
-export function runConfigSearch(settings: Record<string, unknown>, currentSearch = ''): { search: string; exact: boolean } | null {
+export function runConfigSearch(
+  settings: Record<string, unknown>,
+  currentSearch = '',
+): { search: string; exact: boolean } | null {
   const c = objectOf(settings.config);
   const preset = presetOf(c);
   if (preset === 'custom') return null;
@@ -89,7 +93,10 @@ export function runConfigSearch(settings: Record<string, unknown>, currentSearch
   let exact = true;
   try {
     // vocabSize comes from the corpus, not the URL; every other field must follow from the link.
-    const rebuilt: RealmConfig = makeConfig(preset, { ...overrides, vocabSize: num(c.vocabSize) ?? PRESETS[preset].vocabSize } as Partial<RealmConfig>);
+    const rebuilt: RealmConfig = makeConfig(preset, {
+      ...overrides,
+      vocabSize: num(c.vocabSize) ?? PRESETS[preset].vocabSize,
+    } as Partial<RealmConfig>);
     exact = (Object.keys(rebuilt) as (keyof RealmConfig)[]).every((k) => c[k] === undefined || c[k] === rebuilt[k]);
   } catch {
     exact = false;
@@ -149,9 +156,24 @@ export interface MetricView {
 
 const METRICS: { key: string; label: string; percent: boolean; title: string }[] = [
   { key: 'loss', label: 'loss', percent: false, title: 'Training loss of the last logged step (its phase’s loss)' },
-  { key: 'mlmAccuracy', label: 'MLM acc', percent: true, title: 'Share of masked tokens predicted right at the last logged step' },
-  { key: 'clozeAccuracy', label: 'cloze acc', percent: true, title: 'Held-out cloze accuracy with retrieval, at the last evaluation' },
-  { key: 'recallAt5', label: 'recall@5', percent: true, title: 'Share of held-out queries with a passage holding the answer among the top 5 retrieved, at the last evaluation' },
+  {
+    key: 'mlmAccuracy',
+    label: 'MLM acc',
+    percent: true,
+    title: 'Share of masked tokens predicted right at the last logged step',
+  },
+  {
+    key: 'clozeAccuracy',
+    label: 'cloze acc',
+    percent: true,
+    title: 'Held-out cloze accuracy with retrieval, at the last evaluation',
+  },
+  {
+    key: 'recallAt5',
+    label: 'recall@5',
+    percent: true,
+    title: 'Share of held-out queries with a passage holding the answer among the top 5 retrieved, at the last evaluation',
+  },
 ];
 
 /** The run's final metrics as labelled values ('–' when missing or not a number). */
@@ -171,7 +193,8 @@ export function storageView(s: StorageStatus | null): { text: string; fraction: 
       : s?.persisted === false
         ? 'best effort: the browser may evict this site’s data when the disk is short'
         : 'unknown';
-  if (!s || !s.known || s.usage === null || s.quota === null) return { text: 'The browser does not say how much storage this site uses.', fraction: null, persisted };
+  if (!s || !s.known || s.usage === null || s.quota === null)
+    return { text: 'The browser does not say how much storage this site uses.', fraction: null, persisted };
   const fraction = s.quota > 0 ? Math.min(1, s.usage / s.quota) : null;
   const share = fraction === null ? '' : ` (${fraction < 0.001 && s.usage > 0 ? '<0.1' : (100 * fraction).toFixed(1)}%)`;
   return { text: `${formatAmount(s.usage, 'bytes')} of ${formatAmount(s.quota, 'bytes')} used${share}`, fraction, persisted };
@@ -200,7 +223,8 @@ export interface PageRun {
 export function deleteBlock(runId: string, pageRun: PageRun | null): string | null {
   if (!pageRun || pageRun.runId !== runId) return null;
   if (pageRun.status === 'running') return 'This run is training in this page: stop it in the Training panel first.';
-  if (pageRun.status === 'paused' || pageRun.status === 'idle') return 'This run is open in the Training panel and can resume: stop it there first.';
+  if (pageRun.status === 'paused' || pageRun.status === 'idle')
+    return 'This run is open in the Training panel and can resume: stop it there first.';
   return null;
 }
 
@@ -236,7 +260,11 @@ export async function readBlob(blob: Blob, onProgress: (p: Progress) => void, ta
  * 'running' run that no page is training is either done (all its steps taken: the record was saved
  * just before the last status change) or interrupted (its tab closed; it resumes from its checkpoint).
  */
-export function shownStatus(run: { id: string; status: string; step: number }, totalSteps: number | null, pageRun: PageRun | null): string {
+export function shownStatus(
+  run: { id: string; status: string; step: number },
+  totalSteps: number | null,
+  pageRun: PageRun | null,
+): string {
   if (pageRun && pageRun.runId === run.id && pageRun.status !== 'idle') return pageRun.status;
   if (run.status !== 'running') return run.status;
   return totalSteps !== null && run.step >= totalSteps ? 'done' : 'interrupted';
@@ -248,7 +276,13 @@ export function describeImport(r: ImportResult, file: string): { kind: 'ok' | 'w
     `Imported ${file} as run ${r.runId}${r.renamedFrom ? ` (a copy of ${r.renamedFrom})` : ''}: step ${r.step}, ` +
       (r.checkpointStep !== null ? `with its checkpoint at step ${r.checkpointStep}.` : 'without a checkpoint.'),
   ];
-  if (!r.corpusPresent) parts.push(`Its corpus (${r.corpusId}) is not in this browser: you can look at the run and export it, but resuming it needs that corpus.`);
-  if (r.vocabMatches === false) parts.push(`The corpus ${r.corpusId} here has another vocabulary than the one the run was trained with, so its checkpoint does not fit this corpus.`);
+  if (!r.corpusPresent)
+    parts.push(
+      `Its corpus (${r.corpusId}) is not in this browser: you can look at the run and export it, but resuming it needs that corpus.`,
+    );
+  if (r.vocabMatches === false)
+    parts.push(
+      `The corpus ${r.corpusId} here has another vocabulary than the one the run was trained with, so its checkpoint does not fit this corpus.`,
+    );
   return { kind: parts.length > 1 ? 'warn' : 'ok', text: parts.join(' ') };
 }

@@ -24,7 +24,11 @@ beforeAll(async () => {
   store = await RealmStore.open();
   await store.putChunks(
     Array.from({ length: N }, (_, seq) => ({
-      corpusId: 'c', seq, id: `d${seq}`, title: 't', text: 'x',
+      corpusId: 'c',
+      seq,
+      id: `d${seq}`,
+      title: 't',
+      text: 'x',
       tokenIds: Int32Array.from([CLS_ID, 5 + seq, SEP_ID, 6 + seq, 7, SEP_ID]),
     })),
   );
@@ -42,13 +46,20 @@ async function run(policy: RefreshPolicy, every: number, steps: number, opts: { 
   const starts: BuildEvent[] = [];
   const ends: BuildEvent[] = [];
   const refresher = new AsyncRefresher({
-    policy, every, builder, corpusId: 'c', runId: `r-${policy}`, factory: denseIndexFactory,
-    onBuildStart: (e) => starts.push(e), onBuildEnd: (e) => ends.push(e),
+    policy,
+    every,
+    builder,
+    corpusId: 'c',
+    runId: `r-${policy}`,
+    factory: denseIndexFactory,
+    onBuildStart: (e) => starts.push(e),
+    onBuildEnd: (e) => ends.push(e),
   });
   const used: IndexInUse[] = [];
   for (let step = 0; step < steps; step++) {
     used.push(await refresher.onStep({ step, model, docs }));
-    if (opts.settle) for (let i = 0; i < 20; i++) await tick(); // let a main-thread build progress between steps
+    if (opts.settle)
+      for (let i = 0; i < 20; i++) await tick(); // let a main-thread build progress between steps
     else await tick();
   }
   const versions = used.map((u) => u.index.version);
@@ -112,7 +123,12 @@ describe('AsyncRefresher', () => {
       cancel: () => {},
     };
     const refresher = new AsyncRefresher({
-      policy: 'async', every: 1, builder: flaky, corpusId: 'c', runId: 'flaky', factory: denseIndexFactory,
+      policy: 'async',
+      every: 1,
+      builder: flaky,
+      corpusId: 'c',
+      runId: 'flaky',
+      factory: denseIndexFactory,
       onError: (e) => errors.push(e),
     });
     const versions: number[] = [];

@@ -135,15 +135,20 @@ export class AsyncRefresher implements IndexRefresher {
     // θ′ is read before this step's update (the trainer awaits onStep before it takes the step).
     const weights = await snapshotDocEncoder(ctx.model);
     pending.promise = builder
-      .build(
-        { version, corpusId, runId, snapshotStep, config: ctx.model.config, weights },
-        this.opts.onBuildProgress,
-      )
+      .build({ version, corpusId, runId, snapshotStep, config: ctx.model.config, weights }, this.opts.onBuildProgress)
       .then(
         (built) => {
           pending.result = built;
           this.failures = 0;
-          this.opts.onBuildEnd?.({ version, snapshotStep, time: Date.now(), step: this.lastStep, ok: true, chunks: built.count, durationMs: built.durationMs });
+          this.opts.onBuildEnd?.({
+            version,
+            snapshotStep,
+            time: Date.now(),
+            step: this.lastStep,
+            ok: true,
+            chunks: built.count,
+            durationMs: built.durationMs,
+          });
         },
         (e: Error) => {
           pending.error = e;
@@ -151,7 +156,10 @@ export class AsyncRefresher implements IndexRefresher {
           if (!cancelled) this.failures++;
           this.opts.onBuildEnd?.({ version, snapshotStep, time: Date.now(), step: this.lastStep, ok: false, error: e.message });
           if (!cancelled && !this.disposed) {
-            const stop = this.failures >= MAX_FAILURES ? ` Refreshing stopped after ${MAX_FAILURES} failures in a row; training goes on with index v${this.current?.index.version ?? '?'}.` : '';
+            const stop =
+              this.failures >= MAX_FAILURES
+                ? ` Refreshing stopped after ${MAX_FAILURES} failures in a row; training goes on with index v${this.current?.index.version ?? '?'}.`
+                : '';
             this.opts.onError?.(Object.assign(new Error(e.message + stop), { name: e.name }));
           }
         },

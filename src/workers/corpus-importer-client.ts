@@ -26,7 +26,12 @@ export interface CorpusImporterHandle {
 
 const START_TIMEOUT_MS = 30_000;
 
-function handle(api: CorpusImporterApi, mode: 'worker' | 'main-thread', terminate: () => void, fallbackReason?: string): CorpusImporterHandle {
+function handle(
+  api: CorpusImporterApi,
+  mode: 'worker' | 'main-thread',
+  terminate: () => void,
+  fallbackReason?: string,
+): CorpusImporterHandle {
   // A callback crosses into the worker as a Comlink proxy; on the main thread it is passed as it is.
   const cb = (f?: ImportProgressCallback) => (f && mode === 'worker' ? Comlink.proxy(f) : f);
   return {

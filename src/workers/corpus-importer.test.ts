@@ -34,7 +34,8 @@ const standIn: TextTools = {
   tagSalientSpans: (text) => {
     const spans: { start: number; end: number; type: string }[] = [];
     for (const m of text.matchAll(/\b\d{4}\b/g)) spans.push({ start: m.index, end: m.index + 4, type: 'date' });
-    for (const m of text.matchAll(/(?<=\s)[A-Z][a-z]+/g)) spans.push({ start: m.index, end: m.index + m[0].length, type: 'person' });
+    for (const m of text.matchAll(/(?<=\s)[A-Z][a-z]+/g))
+      spans.push({ start: m.index, end: m.index + m[0].length, type: 'person' });
     return spans;
   },
   clsId: 2,
@@ -79,7 +80,9 @@ describe('CorpusImporter.importFile', () => {
       ]),
     ]);
     const seen: Progress[] = [];
-    const out = await new CorpusImporter(standIn).importFile(file, { jobId: 'j1', fileName: 'people.jsonl', dbName }, (p) => seen.push(p));
+    const out = await new CorpusImporter(standIn).importFile(file, { jobId: 'j1', fileName: 'people.jsonl', dbName }, (p) =>
+      seen.push(p),
+    );
     expect(out.status).toBe('done');
     if (out.status !== 'done') return;
     expect(out.bad.map((b) => b.line)).toEqual([2, 3, 6]);
@@ -102,7 +105,9 @@ describe('CorpusImporter.importFile', () => {
     expect(ids[0]).toBe(2);
     expect(ids.filter((t) => t === 3)).toHaveLength(2);
     expect(ids[ids.length - 1]).toBe(3);
-    expect(ids.map((t) => vocab[t]).join(' ')).toBe('[CLS] ada lovelace [SEP] ada wrote notes on the engine in 1843 with babbage [SEP]');
+    expect(ids.map((t) => vocab[t]).join(' ')).toBe(
+      '[CLS] ada lovelace [SEP] ada wrote notes on the engine in 1843 with babbage [SEP]',
+    );
     expect(out.corpus.stats.tokens).toBe(ids.length + chunks[1].tokenIds!.length);
     const at = ada.text.indexOf('1843');
     expect(ada.spans).toContainEqual({ start: at, end: at + 4, type: 'date' });
@@ -119,7 +124,10 @@ describe('CorpusImporter.importFile', () => {
   it('cuts long passages into blocks with their own ids', async () => {
     const text = Array.from({ length: 25 }, (_, i) => `w${i}`).join(' ');
     const out = await new CorpusImporter(standIn).importFile(new Blob([jsonl([{ title: 'T', text }])]), {
-      jobId: 'j', fileName: 'a.jsonl', dbName, maxPieces: 10,
+      jobId: 'j',
+      fileName: 'a.jsonl',
+      dbName,
+      maxPieces: 10,
     });
     expect(out.status).toBe('done');
     if (out.status !== 'done') return;
@@ -131,7 +139,10 @@ describe('CorpusImporter.importFile', () => {
   for (const phase of ['import', 'tokenize'] as const) {
     it(`a cancel while ${phase === 'import' ? 'reading' : 'tokenizing'} leaves the stored corpora as they were`, async () => {
       await seedCorpus('earlier', 7);
-      const rows = Array.from({ length: 3000 }, (_, i) => ({ title: `T${i}`, text: `Passage number ${i} about Rome in ${1000 + (i % 900)}.` }));
+      const rows = Array.from({ length: 3000 }, (_, i) => ({
+        title: `T${i}`,
+        text: `Passage number ${i} about Rome in ${1000 + (i % 900)}.`,
+      }));
       // Small stream chunks so that reading takes many steps.
       const bytes = new TextEncoder().encode(jsonl(rows));
       const stream = () =>
@@ -162,7 +173,11 @@ describe('CorpusImporter.importFile', () => {
 
   it('fails cleanly when nothing in the file is usable', async () => {
     await seedCorpus('earlier', 2);
-    const out = await new CorpusImporter(standIn).importFile(new Blob(['not json\n{"x":1}\n']), { jobId: 'f', fileName: 'bad.jsonl', dbName });
+    const out = await new CorpusImporter(standIn).importFile(new Blob(['not json\n{"x":1}\n']), {
+      jobId: 'f',
+      fileName: 'bad.jsonl',
+      dbName,
+    });
     expect(out.status).toBe('failed');
     if (out.status !== 'failed') return;
     expect(out.error.name).toBe('EmptyCorpusError');
@@ -180,7 +195,10 @@ describe('CorpusImporter.importFile', () => {
   });
 
   it('streams a multi-megabyte file with a bounded vocabulary sample', async () => {
-    const rows = Array.from({ length: 20_000 }, (_, i) => ({ title: `Doc ${i}`, text: `Some words ${i % 97} and more words ${i}.`.repeat(3) }));
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({
+      title: `Doc ${i}`,
+      text: `Some words ${i % 97} and more words ${i}.`.repeat(3),
+    }));
     const blob = new Blob([jsonl(rows)]);
     expect(blob.size).toBeGreaterThan(2_000_000);
     let trainedOn = 0;
@@ -191,7 +209,12 @@ describe('CorpusImporter.importFile', () => {
         return standIn.trainTokenizer(texts, v);
       },
     };
-    const out = await new CorpusImporter(tools).importFile(blob, { jobId: 's', fileName: 'many.jsonl', dbName, sampleChars: 200_000 });
+    const out = await new CorpusImporter(tools).importFile(blob, {
+      jobId: 's',
+      fileName: 'many.jsonl',
+      dbName,
+      sampleChars: 200_000,
+    });
     expect(out.status).toBe('done');
     if (out.status !== 'done') return;
     expect(out.corpus.stats.chunks).toBe(20_000);
@@ -203,9 +226,17 @@ describe('CorpusImporter.importFile', () => {
 
 describe('CorpusImporter with the real tokenizer, blocks and tagger', () => {
   it('imports markdown: trains a vocabulary, cuts blocks within 128 wordpieces, tags spans', async () => {
-    const sentences = Array.from({ length: 40 }, (_, i) => `Marie Curie worked in Paris with Pierre Curie in ${1895 + (i % 10)} on radium sample ${i}.`);
+    const sentences = Array.from(
+      { length: 40 },
+      (_, i) => `Marie Curie worked in Paris with Pierre Curie in ${1895 + (i % 10)} on radium sample ${i}.`,
+    );
     const md = `# Marie Curie\n${sentences.join(' ')}\n\n# Niels Bohr\nNiels Bohr was born in Copenhagen in 1885.\n`;
-    const out = await new CorpusImporter().importFile(new Blob([md]), { jobId: 'r', fileName: 'science.md', dbName, vocabSize: 300 });
+    const out = await new CorpusImporter().importFile(new Blob([md]), {
+      jobId: 'r',
+      fileName: 'science.md',
+      dbName,
+      vocabSize: 300,
+    });
     expect(out.status).toBe('done');
     if (out.status !== 'done') return;
     const { stats } = out.corpus;
@@ -232,7 +263,12 @@ describe('CorpusImporter with the real tokenizer, blocks and tagger', () => {
 
   it('skips a record whose title leaves no room for a body, and keeps the rest', async () => {
     const longTitle = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
-    const file = new Blob([jsonl([{ title: 'Short', text: 'A short passage.' }, { title: longTitle, text: 'Body.' }])]);
+    const file = new Blob([
+      jsonl([
+        { title: 'Short', text: 'A short passage.' },
+        { title: longTitle, text: 'Body.' },
+      ]),
+    ]);
     const out = await new CorpusImporter().importFile(file, { jobId: 't', fileName: 't.jsonl', dbName, vocabSize: 200 });
     expect(out.status).toBe('done');
     if (out.status !== 'done') return;
@@ -245,8 +281,15 @@ describe('CorpusImporter with the real tokenizer, blocks and tagger', () => {
 describe('CorpusImporter.installBundled', () => {
   const passage = (title: string, text: string, source = 'test') => ({ id: sha1(`${title}\n${text}`), title, text, source });
   const cloze = (sentence: string, answer: string, start: number) => ({
-    sentence, masked: sentence.replace(answer, '[MASK]'), answer, type: 'place', sourceId: 'x',
-    start, end: start + answer.length, sentenceStart: 0, sentenceEnd: sentence.length,
+    sentence,
+    masked: sentence.replace(answer, '[MASK]'),
+    answer,
+    type: 'place',
+    sourceId: 'x',
+    start,
+    end: start + answer.length,
+    sentenceStart: 0,
+    sentenceEnd: sentence.length,
   });
   const bundle: Record<string, string> = {
     'manifest.json': JSON.stringify({ name: 'Tiny test bundle' }),
@@ -279,14 +322,23 @@ describe('CorpusImporter.installBundled', () => {
     expect(chunks.map((c) => c.id)).toEqual([sha1('Rome\nRome is old.'), sha1('Paris\nParis is big.')]);
     expect(Array.from(chunks[0].tokenIds!)).toEqual([2, 5, 3, 5, 6, 7, 3]);
     expect((await store.getVocab('bundled:tiny'))?.tokens).toHaveLength(10);
-    expect((await store.getEvalSets('bundled:tiny'))?.cloze).toEqual([cloze('Rome is old.', 'Rome', 0), cloze('Paris is big.', 'Paris', 0)]);
+    expect((await store.getEvalSets('bundled:tiny'))?.cloze).toEqual([
+      cloze('Rome is old.', 'Rome', 0),
+      cloze('Paris is big.', 'Paris', 0),
+    ]);
     expect(await store.activeCorpusId()).toBe('mine');
     expect(seen.at(-1)).toMatchObject({ task: 'import', unit: 'bytes', done: seen.at(-1)!.total });
   });
 
   it('becomes active when nothing is, and refuses to load over a stored copy', async () => {
     const importer = new CorpusImporter(standIn, fakeFetch(bundle));
-    const opts = { jobId: 'b', corpusId: 'bundled:tiny', baseUrl: 'http://app.test/corpus/tiny/', dbName, activate: 'if-none' as const };
+    const opts = {
+      jobId: 'b',
+      corpusId: 'bundled:tiny',
+      baseUrl: 'http://app.test/corpus/tiny/',
+      dbName,
+      activate: 'if-none' as const,
+    };
     expect((await importer.installBundled(opts)).status).toBe('done');
     expect(await store.activeCorpusId()).toBe('bundled:tiny');
     const again = await importer.installBundled(opts);
@@ -295,8 +347,14 @@ describe('CorpusImporter.installBundled', () => {
   });
 
   it('fails on a malformed evaluation file, naming its line, and stores nothing', async () => {
-    const out = await new CorpusImporter(standIn, fakeFetch({ ...bundle, 'qa-dev.jsonl': jsonl([{ question: 'q', answer: [] }]) })).installBundled({
-      jobId: 'e', corpusId: 'bundled:tiny', baseUrl: 'http://app.test/corpus/tiny/', dbName,
+    const out = await new CorpusImporter(
+      standIn,
+      fakeFetch({ ...bundle, 'qa-dev.jsonl': jsonl([{ question: 'q', answer: [] }]) }),
+    ).installBundled({
+      jobId: 'e',
+      corpusId: 'bundled:tiny',
+      baseUrl: 'http://app.test/corpus/tiny/',
+      dbName,
     });
     expect(out).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/qa-dev\.jsonl.*1/) } });
     expect(await store.listCorpora()).toEqual([]);
@@ -307,20 +365,29 @@ describe('CorpusImporter.installBundled', () => {
     const diskFetch = (async (input: RequestInfo | URL) => {
       const name = String(input).split('/').pop()!;
       const body = await readFile(new URL(name, dir)).catch(() => null);
-      return body ? new Response(body, { headers: { 'content-length': String(body.length) } }) : new Response('', { status: 404 });
+      return body
+        ? new Response(body, { headers: { 'content-length': String(body.length) } })
+        : new Response('', { status: 404 });
     }) as typeof fetch;
     const manifest = JSON.parse(await readFile(new URL('manifest.json', dir), 'utf8')) as { counts: Record<string, number> };
     const t0 = performance.now();
     const out = await new CorpusImporter(undefined, diskFetch).installBundled({
-      jobId: 'tiny', corpusId: 'bundled:tiny', baseUrl: 'http://app.test/corpus/tiny/', dbName,
+      jobId: 'tiny',
+      corpusId: 'bundled:tiny',
+      baseUrl: 'http://app.test/corpus/tiny/',
+      dbName,
     });
     const seconds = (performance.now() - t0) / 1000;
     expect(out.status).toBe('done');
     if (out.status !== 'done') return;
     expect(out.badCount).toBe(0);
     expect(out.corpus.stats).toMatchObject({
-      chunks: manifest.counts.passages, vocabSize: manifest.counts.vocab, cloze: manifest.counts.cloze,
-      qaTrain: manifest.counts.qaTrain, qaDev: manifest.counts.qaDev, duplicates: 0,
+      chunks: manifest.counts.passages,
+      vocabSize: manifest.counts.vocab,
+      cloze: manifest.counts.cloze,
+      qaTrain: manifest.counts.qaTrain,
+      qaDev: manifest.counts.qaDev,
+      duplicates: 0,
     });
     const lines = (await readFile(new URL('passages.jsonl', dir), 'utf8')).trim().split('\n');
     const first = JSON.parse(lines[0]) as { id: string; title: string; text: string };
@@ -334,7 +401,10 @@ describe('CorpusImporter.installBundled', () => {
   it('says what to do when a bundled file is missing, and stores nothing', async () => {
     const { ['vocab.txt']: _gone, ...rest } = bundle;
     const out = await new CorpusImporter(standIn, fakeFetch(rest)).installBundled({
-      jobId: 'm', corpusId: 'bundled:tiny', baseUrl: 'http://app.test/corpus/tiny/', dbName,
+      jobId: 'm',
+      corpusId: 'bundled:tiny',
+      baseUrl: 'http://app.test/corpus/tiny/',
+      dbName,
     });
     expect(out).toMatchObject({ status: 'failed', error: { name: 'BundledCorpusMissingError' } });
     if (out.status === 'failed') expect(out.error.message).toMatch(/vocab\.txt.*HTTP 404.*public\/corpus/);

@@ -83,7 +83,9 @@ export class EmptyCorpusError extends Error {
 /** A bundled corpus file could not be fetched. */
 export class BundledCorpusMissingError extends Error {
   constructor(url: string, detail: string) {
-    super(`The bundled corpus file ${url} could not be loaded (${detail}). Rebuild the app with its public/corpus/ folder, then reload.`);
+    super(
+      `The bundled corpus file ${url} could not be loaded (${detail}). Rebuild the app with its public/corpus/ folder, then reload.`,
+    );
     this.name = 'BundledCorpusMissingError';
   }
 }
@@ -317,7 +319,8 @@ export class CorpusImporter {
         for (const p of b.passages) sample.add(p.title ? `${p.title}\n${p.text}` : p.text);
         stats.passages += b.passages.length;
       };
-      const detail1 = () => `reading ${record.name}: ${stats.passages.toLocaleString('en')} passages, ${job.badCount} bad records`;
+      const detail1 = () =>
+        `reading ${record.name}: ${stats.passages.toLocaleString('en')} passages, ${job.badCount} bad records`;
       let lastBeat = Date.now();
       await forEachChunk(file.stream(), job, async (bytes) => {
         take(parser1.push(bytes));
@@ -501,7 +504,8 @@ export class CorpusImporter {
     try {
       store = await RealmStore.open(dbName);
       const existing = await store.getCorpus(record.id);
-      if (existing?.status === 'ready') throw new Error(`A corpus "${record.id}" is already stored. Delete it first to load it again.`);
+      if (existing?.status === 'ready')
+        throw new Error(`A corpus "${record.id}" is already stored. Delete it first to load it again.`);
       staged = true;
       if (existing) await store.deleteCorpus(record.id);
       await store.putCorpus(record);
@@ -519,7 +523,12 @@ export class CorpusImporter {
       if (store && staged) await store.deleteCorpus(record.id).catch(() => {});
       if (e instanceof ImportCancelled || job.cancelled) return { status: 'cancelled', bad: job.bad, badCount: job.badCount };
       const err = e as Error;
-      return { status: 'failed', error: { name: err.name || 'Error', message: err.message || String(e) }, bad: job.bad, badCount: job.badCount };
+      return {
+        status: 'failed',
+        error: { name: err.name || 'Error', message: err.message || String(e) },
+        bad: job.bad,
+        badCount: job.badCount,
+      };
     } finally {
       this.jobs.delete(jobId);
       store?.close();

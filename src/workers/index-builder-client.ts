@@ -43,7 +43,10 @@ export async function startIndexBuilder(
           onCrash(why);
           reject(new Error(why));
         });
-        timer = setTimeout(() => reject(new Error(`the worker did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`the worker did not start within ${START_TIMEOUT_MS / 1000} s`)),
+          START_TIMEOUT_MS,
+        );
       });
       failed.catch(() => {});
       const backend = await Promise.race([api.init(init), failed]);
@@ -134,7 +137,10 @@ export class BuilderSupervisor {
     if (this.restarting) await this.restarting;
     const h = this.handle;
     const payload: BuildRequest = { ...req, yieldBetweenBatches: h.mode === 'main-thread' };
-    const message = Comlink.transfer(payload, req.weights.map((w) => w.data));
+    const message = Comlink.transfer(
+      payload,
+      req.weights.map((w) => w.data),
+    );
     const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
     const crash = h.crashed.then((why) => Promise.reject(new BuilderCrashedError(why)));
     try {

@@ -17,7 +17,13 @@ let seed = 0;
 
 function docTokens(i: number): Int32Array {
   const len = 3 + (i % 7);
-  return Int32Array.from([CLS_ID, 5 + (i % 40), SEP_ID, ...Array.from({ length: len }, (_, j) => 5 + ((i * 3 + j) % 45)), SEP_ID]);
+  return Int32Array.from([
+    CLS_ID,
+    5 + (i % 40),
+    SEP_ID,
+    ...Array.from({ length: len }, (_, j) => 5 + ((i * 3 + j) % 45)),
+    SEP_ID,
+  ]);
 }
 
 beforeAll(async () => {
@@ -25,7 +31,12 @@ beforeAll(async () => {
   model = new RealmModel(cfg, () => ++seed);
   store = await RealmStore.open(); // the builder opens the default database too
   const chunks: ChunkRecord[] = Array.from({ length: N }, (_, seq) => ({
-    corpusId: 'c1', seq, id: `doc-${seq}`, title: `t${seq}`, text: `body ${seq}`, tokenIds: docTokens(seq),
+    corpusId: 'c1',
+    seq,
+    id: `doc-${seq}`,
+    title: `t${seq}`,
+    text: `body ${seq}`,
+    tokenIds: docTokens(seq),
   }));
   await store.putChunks(chunks);
   docWeights = await snapshotDocEncoder(model);
@@ -37,8 +48,14 @@ afterAll(() => {
 
 let docWeights: Awaited<ReturnType<typeof snapshotDocEncoder>> = [];
 const request = (version: number, extra = {}) => ({
-  version, corpusId: 'c1', runId: 'run-a', snapshotStep: version * 10, config: cfg,
-  weights: structuredClone(docWeights), batchSize: 5, ...extra,
+  version,
+  corpusId: 'c1',
+  runId: 'run-a',
+  snapshotStep: version * 10,
+  config: cfg,
+  weights: structuredClone(docWeights),
+  batchSize: 5,
+  ...extra,
 });
 
 describe('IndexBuilder.build', () => {
@@ -52,7 +69,13 @@ describe('IndexBuilder.build', () => {
     expect(built.count).toBe(N);
     expect(built.ids).toEqual(Array.from({ length: N }, (_, i) => `doc-${i}`));
     // Independent computation: the full model's Embed_doc on the same tokens.
-    const want = tf.tidy(() => model.embedDoc.embedRows(Array.from({ length: N }, (_, i) => docTokens(i)), cfg.maxDocLength, 8));
+    const want = tf.tidy(() =>
+      model.embedDoc.embedRows(
+        Array.from({ length: N }, (_, i) => docTokens(i)),
+        cfg.maxDocLength,
+        8,
+      ),
+    );
     expectAllclose(built.vectors, await want.data(), { rtol: 1e-4, atol: 1e-5 });
     want.dispose();
     // Progress: chunks done rises to N, with a rate and an ETA.

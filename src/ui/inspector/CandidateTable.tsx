@@ -15,7 +15,6 @@ export interface CandidateRow {
   textRanges: Ranges;
 }
 
-
 function RankCell({ c }: { c: CandidateInspection }) {
   if (c.staleRank === null) return <td className="num muted">–</td>;
   return (
@@ -26,10 +25,20 @@ function RankCell({ c }: { c: CandidateInspection }) {
   );
 }
 
-export function CandidateTable({ rows, maskLabels, onOpen }: { rows: CandidateRow[]; maskLabels: string[]; onOpen: (i: number) => void }) {
+export function CandidateTable({
+  rows,
+  maskLabels,
+  onOpen,
+}: {
+  rows: CandidateRow[];
+  maskLabels: string[];
+  onOpen: (i: number) => void;
+}) {
   return (
     <table className="inspector-candidates" data-testid="inspector-candidates">
-      <caption className="visually-hidden">Candidates z for the sentence, with p(z|x), p(y_j|z,x) per mask, retrieval utility and ranks</caption>
+      <caption className="visually-hidden">
+        Candidates z for the sentence, with p(z|x), p(y_j|z,x) per mask, retrieval utility and ranks
+      </caption>
       <thead>
         <tr>
           <th scope="col">Candidate z</th>
@@ -65,7 +74,10 @@ export function CandidateTable({ rows, maskLabels, onOpen }: { rows: CandidateRo
                     <MarkedText text={passage?.title || c.docId || `row ${c.row}`} ranges={passage?.title ? titleRanges : []} />
                   </button>
                   <p className="passage-text passage-excerpt">
-                    <MarkedText text={passage?.text ?? '(passage text not found in storage)'} ranges={passage ? textRanges : []} />
+                    <MarkedText
+                      text={passage?.text ?? '(passage text not found in storage)'}
+                      ranges={passage ? textRanges : []}
+                    />
                   </p>
                 </div>
               )}
@@ -81,7 +93,10 @@ export function CandidateTable({ rows, maskLabels, onOpen }: { rows: CandidateRo
                 {formatProb(c.pTarget[j])}
               </td>
             ))}
-            <td className={`num ${c.utility !== null && c.utility > 0 ? 'util-pos' : c.utility !== null && c.utility < 0 ? 'util-neg' : ''}`} title={EXPLAIN.utility}>
+            <td
+              className={`num ${c.utility !== null && c.utility > 0 ? 'util-pos' : c.utility !== null && c.utility < 0 ? 'util-neg' : ''}`}
+              title={EXPLAIN.utility}
+            >
               {c.row === null ? '0 (by definition)' : formatSigned(c.utility)}
             </td>
             <RankCell c={c} />

@@ -13,7 +13,8 @@ describe('InspectorPanel without a run', () => {
     const html = renderToStaticMarkup(createElement(InspectorPanel, { rt }));
     expect(html).toContain('data-testid="inspector-panel"');
     expect(html).toMatch(/data-testid="inspector-stage"[^>]*>No run yet\. Press Start in the Training panel/);
-    for (const text of [EXPLAIN.pz, EXPLAIN.utility, EXPLAIN.nullDoc, EXPLAIN.rank]) expect(html).toContain(text.replace(/'/g, '&#x27;').slice(0, 60));
+    for (const text of [EXPLAIN.pz, EXPLAIN.utility, EXPLAIN.nullDoc, EXPLAIN.rank])
+      expect(html).toContain(text.replace(/'/g, '&#x27;').slice(0, 60));
     expect(html).toMatch(/<button type="submit" disabled=""[^>]*data-testid="inspector-inspect"/);
     expect(html).not.toContain('inspector-result');
   });

@@ -29,7 +29,12 @@ export function PassageDialog({ passage, onClose }: { passage: OpenPassage | nul
           <h3 id={titleId} className="visually-hidden">
             Passage: {passage.title}
           </h3>
-          <PassageView title={passage.title} text={passage.text} titleRanges={passage.titleRanges} textRanges={passage.textRanges} />
+          <PassageView
+            title={passage.title}
+            text={passage.text}
+            titleRanges={passage.titleRanges}
+            textRanges={passage.textRanges}
+          />
           <p className="muted small">{passage.detail}</p>
           <form method="dialog">
             <button type="submit" autoFocus>

@@ -34,7 +34,26 @@ describe('PassageView', () => {
   });
 
   it('marks an answer that sits inside HTML-like text as text too', () => {
-    const tok = new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '<', '>', 'img', 'src', '=', 'x', 'onerror', 'alert', '(', ')', '1', 'script', '/']);
+    const tok = new WordPieceTokenizer([
+      '[PAD]',
+      '[UNK]',
+      '[CLS]',
+      '[SEP]',
+      '[MASK]',
+      '<',
+      '>',
+      'img',
+      'src',
+      '=',
+      'x',
+      'onerror',
+      'alert',
+      '(',
+      ')',
+      '1',
+      'script',
+      '/',
+    ]);
     const text = `before ${IMG} after`;
     const ranges = answerRanges(tok, text, tok.encode('alert(1)'));
     expect(ranges).toHaveLength(1);
@@ -55,7 +74,18 @@ function expectOnlyOwnTags(html: string) {
 describe('inspector views with hostile corpus text', () => {
   const text = `Paris ${IMG} is the capital ${SCRIPT} of France.`;
   const chunk: ChunkRecord = { corpusId: 'c', seq: 3, id: 'p3', title: `<b>bold</b> ${SCRIPT}`, text };
-  const cand = (z: number, row: number | null): CandidateInspection => ({ z, row, docId: row === null ? null : 'p3', score: 1, pz: z === 0 ? 0.25 : 0.75, pTarget: [0.5], utility: z === 0 ? 0 : 0.4, staleRank: z || null, currentRank: z || null, agrees: z ? true : null });
+  const cand = (z: number, row: number | null): CandidateInspection => ({
+    z,
+    row,
+    docId: row === null ? null : 'p3',
+    score: 1,
+    pz: z === 0 ? 0.25 : 0.75,
+    pTarget: [0.5],
+    utility: z === 0 ? 0 : 0.4,
+    staleRank: z || null,
+    currentRank: z || null,
+    agrees: z ? true : null,
+  });
 
   it('the candidate table shows a passage title and text literally', () => {
     const at = text.indexOf('France');
@@ -80,11 +110,27 @@ describe('inspector views with hostile corpus text', () => {
   });
 
   it('the full-passage dialog and the predictions (vocabulary pieces come from the corpus) escape too', () => {
-    const dialog = renderToStaticMarkup(createElement(PassageDialog, { passage: { title: chunk.title, text, titleRanges: [], textRanges: [], detail: SCRIPT }, onClose: () => {} }));
+    const dialog = renderToStaticMarkup(
+      createElement(PassageDialog, {
+        passage: { title: chunk.title, text, titleRanges: [], textRanges: [], detail: SCRIPT },
+        onClose: () => {},
+      }),
+    );
     expectOnlyOwnTags(dialog);
     expect(dialog).toContain('&lt;img src=x onerror=alert(1)&gt;');
     const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', IMG, SCRIPT];
-    const mask: MaskInspection = { position: 1, target: 5, inWindow: true, pMarginal: 0.6, pNullOnly: 0.1, top: [{ id: 5, p: 0.6 }, { id: 6, p: 0.3 }], topNullOnly: [{ id: 6, p: 0.9 }] };
+    const mask: MaskInspection = {
+      position: 1,
+      target: 5,
+      inWindow: true,
+      pMarginal: 0.6,
+      pNullOnly: 0.1,
+      top: [
+        { id: 5, p: 0.6 },
+        { id: 6, p: 0.3 },
+      ],
+      topNullOnly: [{ id: 6, p: 0.9 }],
+    };
     const pred = renderToStaticMarkup(createElement(Predictions, { masks: [mask], vocab }));
     expectOnlyOwnTags(pred);
     expect(pred).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
@@ -92,7 +138,24 @@ describe('inspector views with hostile corpus text', () => {
 });
 
 describe('answerRanges', () => {
-  const tok = new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'new', 'york', 'is', 'in', 'the', 'state', 'of', '.', 'news', '##paper', 'yo']);
+  const tok = new WordPieceTokenizer([
+    '[PAD]',
+    '[UNK]',
+    '[CLS]',
+    '[SEP]',
+    '[MASK]',
+    'new',
+    'york',
+    'is',
+    'in',
+    'the',
+    'state',
+    'of',
+    '.',
+    'news',
+    '##paper',
+    'yo',
+  ]);
   it('finds every whole-word occurrence, case-insensitively, with offsets into the original text', () => {
     const text = 'New York is in the State of NEW  YORK.';
     const r = answerRanges(tok, text, tok.encode('new york'));
@@ -103,7 +166,17 @@ describe('answerRanges', () => {
     expect(answerRanges(tok, 'the news', tok.encode('news'))).toEqual([[4, 8]]);
   });
   it('marks several answers at once, merging ranges that overlap or touch', () => {
-    expect(mergeRanges([[6, 8], [0, 2], [1, 3], [3, 4]])).toEqual([[0, 4], [6, 8]]);
+    expect(
+      mergeRanges([
+        [6, 8],
+        [0, 2],
+        [1, 3],
+        [3, 4],
+      ]),
+    ).toEqual([
+      [0, 4],
+      [6, 8],
+    ]);
     const text = 'New York is in the state of New York.';
     const r = answersRanges(tok, text, [tok.encode('york'), tok.encode('new york'), tok.encode('state')]);
     expect(r.map((x) => text.slice(...x))).toEqual(['New York', 'state', 'New York']);

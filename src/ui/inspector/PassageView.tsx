@@ -5,9 +5,7 @@ import { markedPieces, type Ranges } from './highlight';
 
 export function MarkedText({ text, ranges }: { text: string; ranges: Ranges }) {
   return (
-    <>
-      {markedPieces(text, ranges).map((p, i) => (p.marked ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}
-    </>
+    <>{markedPieces(text, ranges).map((p, i) => (p.marked ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}</>
   );
 }
 

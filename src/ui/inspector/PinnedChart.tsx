@@ -18,7 +18,10 @@ export function PinnedChart({ points, labels }: { points: PinPoint[]; labels: Re
     const el = host.current;
     if (!el || points.length === 0) return;
     const keys = seriesKeys(points);
-    const data: uPlot.AlignedData = [points.map((p) => p.step), ...keys.map((k) => points.map((p) => (k in p.pz ? p.pz[k] : null)))];
+    const data: uPlot.AlignedData = [
+      points.map((p) => p.step),
+      ...keys.map((k) => points.map((p) => (k in p.pz ? p.pz[k] : null))),
+    ];
     const signature = `${theme}|` + keys.map((k) => `${k}:${labels[k] ?? ''}`).join('|');
     if (plot.current && plot.current.keys === signature) {
       plot.current.u.setData(data);

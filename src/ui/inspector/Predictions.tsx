@@ -4,7 +4,17 @@ import type { MaskInspection, TokenProb } from '../../model/inspection';
 import { EXPLAIN } from './explain';
 import { formatProb, pieceName } from './format';
 
-function TopList({ items, target, vocab, label }: { items: TokenProb[]; target: number; vocab: readonly string[]; label: string }) {
+function TopList({
+  items,
+  target,
+  vocab,
+  label,
+}: {
+  items: TokenProb[];
+  target: number;
+  vocab: readonly string[];
+  label: string;
+}) {
   if (items.length === 0) return <p className="muted">beyond what the model reads</p>;
   return (
     <ol className="top-tokens" aria-label={label}>
@@ -45,7 +55,12 @@ export function Predictions({ masks, vocab }: { masks: MaskInspection[]; vocab: 
                 <h5 title={EXPLAIN.nullOnly}>
                   null document only <span className="help">?</span>
                 </h5>
-                <TopList items={m.topNullOnly} target={m.target} vocab={vocab} label={`top tokens for mask ${j + 1} from the null document alone`} />
+                <TopList
+                  items={m.topNullOnly}
+                  target={m.target}
+                  vocab={vocab}
+                  label={`top tokens for mask ${j + 1} from the null document alone`}
+                />
                 {m.pNullOnly !== null && <p className="muted small">answer: {formatProb(m.pNullOnly)}</p>}
               </div>
             </div>

@@ -20,8 +20,27 @@ let qs: TrainingData['queries'];
 
 function trainer(over: { ictSteps?: number; mlmSteps?: number } = {}) {
   // Micro sizes (every step well under a second on the cpu backend), REALM from the first step unless warm-ups are asked for.
-  const sizes = { hidden: 16, layers: 1, heads: 2, intermediate: 32, retrieverDim: 8, maxPositions: 64, maxQueryLength: 16, maxDocLength: 32, maxReaderLength: 48 };
-  const schedule = { k: 4, batchSize: 2, ictBatchSize: 4, ictSteps: over.ictSteps ?? 0, mlmSteps: over.mlmSteps ?? 0, realmSteps: 4, refreshEvery: 100, seed: 9 };
+  const sizes = {
+    hidden: 16,
+    layers: 1,
+    heads: 2,
+    intermediate: 32,
+    retrieverDim: 8,
+    maxPositions: 64,
+    maxQueryLength: 16,
+    maxDocLength: 32,
+    maxReaderLength: 48,
+  };
+  const schedule = {
+    k: 4,
+    batchSize: 2,
+    ictBatchSize: 4,
+    ictSteps: over.ictSteps ?? 0,
+    mlmSteps: over.mlmSteps ?? 0,
+    realmSteps: 4,
+    refreshEvery: 100,
+    seed: 9,
+  };
   const config = makeConfig('tiny', { vocabSize: data.vocabSize, ...sizes, ...schedule });
   return new RealmTrainer({ config, data });
 }
@@ -33,9 +52,9 @@ function fakeStore(embeddings: EmbeddingRecord | null = null) {
     getVocab: async () => undefined,
     getChunks: async (corpusId: string, from: number, count: number) => {
       reads.chunks++;
-      return data.passages.slice(from, from + count).map(
-        (p, i): ChunkRecord => ({ corpusId, seq: from + i, id: p.id, title: `title ${p.id}`, text: `text of ${p.id}` }),
-      );
+      return data.passages
+        .slice(from, from + count)
+        .map((p, i): ChunkRecord => ({ corpusId, seq: from + i, id: p.id, title: `title ${p.id}`, text: `text of ${p.id}` }));
     },
     getEmbeddings: async (_c: string, version: number) => {
       reads.embeddings++;
@@ -76,7 +95,17 @@ describe('InspectorSource', () => {
     // The stored index: the corpus embedded with the current θ, then perturbed so it differs from a rebuild.
     const vectors = (await embedCorpus(t.model, t.docs)).map((v, i) => v + 0.05 * Math.sin(i));
     const dim = t.config.retrieverDim;
-    const stored: EmbeddingRecord = { corpusId: 'c1', version: 1, snapshotStep: 0, runId: 'run-a', createdAt: 0, dim, count: t.docs.ids.length, vectors, ids: [...t.docs.ids] };
+    const stored: EmbeddingRecord = {
+      corpusId: 'c1',
+      version: 1,
+      snapshotStep: 0,
+      runId: 'run-a',
+      createdAt: 0,
+      dim,
+      count: t.docs.ids.length,
+      vectors,
+      ids: [...t.docs.ids],
+    };
     const { store, reads } = fakeStore(stored);
     const src = new InspectorSource(store);
     const q = qs[0];
@@ -124,7 +153,17 @@ describe('InspectorSource', () => {
     trainers.push(t);
     await t.step();
     const vectors = await embedCorpus(t.model, t.docs);
-    const other: EmbeddingRecord = { corpusId: 'c1', version: 1, snapshotStep: 0, runId: 'run-other', createdAt: 0, dim: 8, count: t.docs.ids.length, vectors, ids: [...t.docs.ids] };
+    const other: EmbeddingRecord = {
+      corpusId: 'c1',
+      version: 1,
+      snapshotStep: 0,
+      runId: 'run-other',
+      createdAt: 0,
+      dim: 8,
+      count: t.docs.ids.length,
+      vectors,
+      ids: [...t.docs.ids],
+    };
     const src = new InspectorSource(fakeStore(other).store);
     const before = tf.memory().numTensors;
     const r = await src.inspect(runOf(t), qs[1]);

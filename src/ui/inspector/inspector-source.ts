@@ -98,9 +98,21 @@ export class InspectorSource {
     const stored = await this.store.getEmbeddings(corpusId, version);
     let next: CachedIndex;
     if (stored && stored.runId === runId && stored.ids && stored.count === trainer.docs.ids.length) {
-      next = { runId, version, index: createMipsIndex(version, stored.vectors, stored.ids, stored.dim), snapshotStep: stored.snapshotStep, origin: 'stored' };
+      next = {
+        runId,
+        version,
+        index: createMipsIndex(version, stored.vectors, stored.ids, stored.dim),
+        snapshotStep: stored.snapshotStep,
+        origin: 'stored',
+      };
     } else {
-      next = { runId, version, index: await freshIndex(trainer.model, trainer.docs, version, createMipsIndex), snapshotStep: null, origin: 'rebuilt' };
+      next = {
+        runId,
+        version,
+        index: await freshIndex(trainer.model, trainer.docs, version, createMipsIndex),
+        snapshotStep: null,
+        origin: 'rebuilt',
+      };
     }
     this.cached?.index.dispose();
     this.cached = next;
@@ -115,7 +127,9 @@ export class InspectorSource {
       const step = trainer.stepCount;
       const inspection = await inspectQuery(trainer.model, idx.index, trainer.docs, query);
       const corpusId = run.settings.corpusId;
-      const passages = await Promise.all(inspection.candidates.map((c) => (c.row === null ? null : this.chunk(corpusId, c.row).catch(() => null))));
+      const passages = await Promise.all(
+        inspection.candidates.map((c) => (c.row === null ? null : this.chunk(corpusId, c.row).catch(() => null))),
+      );
       return { inspection, step, snapshotStep: idx.snapshotStep, origin: idx.origin, passages, time: Date.now() };
     });
     this.queue = job.catch(() => {});

@@ -113,7 +113,12 @@ export type PinLogEntry = { kind: 'pin'; record: PinLogRecord } | { kind: 'pin-p
 export function pinLogEntry(pinned: PinnedQuery | null): PinLogEntry {
   if (!pinned) return { kind: 'pin', record: { pinned: null } };
   const q = pinned.query;
-  const query = { ...q, inputIds: Array.from(q.inputIds), maskPositions: Array.from(q.maskPositions), targets: Array.from(q.targets) };
+  const query = {
+    ...q,
+    inputIds: Array.from(q.inputIds),
+    maskPositions: Array.from(q.maskPositions),
+    targets: Array.from(q.targets),
+  };
   return { kind: 'pin', record: { pinned: { ...pinned, query } } };
 }
 

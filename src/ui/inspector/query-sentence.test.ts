@@ -4,7 +4,28 @@ import { queryFromTypedText } from '../../model/inspection';
 import { WordPieceTokenizer } from '../../model/tokenizer';
 import { latestBatchQueries, querySentence, sentenceChoices } from './query-sentence';
 
-const tok = new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'paris', 'is', 'the', 'capital', 'of', 'france', '.', 'new', 'york', 'born', 'in', '18', '##99', 'ab', '##ba']);
+const tok = new WordPieceTokenizer([
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'paris',
+  'is',
+  'the',
+  'capital',
+  'of',
+  'france',
+  '.',
+  'new',
+  'york',
+  'born',
+  'in',
+  '18',
+  '##99',
+  'ab',
+  '##ba',
+]);
 const id = (w: string) => tok.vocab.indexOf(w);
 
 /** `[CLS] words [SEP]` with the words at `masked` replaced by [MASK] (targets = the words). */
@@ -60,7 +81,7 @@ describe('querySentence', () => {
 });
 
 describe('latestBatchQueries', () => {
-  it('reads the trainer\'s latest batch when it exposes one, else null', () => {
+  it("reads the trainer's latest batch when it exposes one, else null", () => {
     const q = { inputIds: [CLS_ID, MASK_ID, SEP_ID], maskPositions: [1], targets: [5], sourceDocId: null };
     expect(latestBatchQueries({ lastRealmQueries: [q] })).toEqual([q]);
     expect(latestBatchQueries({})).toBeNull();

@@ -103,7 +103,12 @@ export interface SentenceChoice {
 }
 
 /** The first `limit` queries of a list as picker entries. */
-export function sentenceChoices(tokenizer: WordPieceTokenizer, kind: SentenceChoice['kind'], queries: readonly RealmQuery[], limit = 300): SentenceChoice[] {
+export function sentenceChoices(
+  tokenizer: WordPieceTokenizer,
+  kind: SentenceChoice['kind'],
+  queries: readonly RealmQuery[],
+  limit = 300,
+): SentenceChoice[] {
   return queries.slice(0, limit).map((query, index) => ({
     kind,
     index,
