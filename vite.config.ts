@@ -23,11 +23,11 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
-    // Two pages: the app, and the kernel lab (lab.html) that the kernel tests and benchmarks drive.
+    // Two pages: the app, and the kernel lab (bench/pages/lab.html) that the kernel tests and benchmarks drive.
     rollupOptions: {
       input: {
         main: fileURLToPath(new URL('./index.html', import.meta.url)),
-        lab: fileURLToPath(new URL('./lab.html', import.meta.url)),
+        lab: fileURLToPath(new URL('./bench/pages/lab.html', import.meta.url)),
       },
     },
   },
@@ -35,7 +35,7 @@ export default defineConfig({
   server: { port: 5173 },
   test: {
     environment: 'node',
-    include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts', 'research/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
   },

@@ -3,12 +3,12 @@
 // (documented in bench/learning.ts), the fixed sample of training queries it also evaluates on, how it
 // prints a mean ± s.e., and the paired ranks of passages holding the answer before and after REALM.
 import { makeConfig, parseMarginalisationOption, PRESETS, type MlmPairMasking, type RealmConfig } from '../src/model/config';
-import { maskedAnswer, sampleDistinct, type ClozeQuery, type TrainingData } from '../src/model/data';
+import { maskedAnswer, sampleDistinct, type ClozeQuery, type TrainingData } from '../src/corpus/data';
 import { answerRanks, utilitySummary } from '../src/model/evaluate';
 import type { MipsIndex } from '../src/model/mips';
 import type { RealmModel } from '../src/model/realm-model';
 import type { DocumentStore } from '../src/model/realm-step';
-import { Rng } from '../src/model/rng';
+import { Rng } from '../src/corpus/rng';
 import { loadData } from '../scripts/train';
 
 export const learningEnv = (k: string, d: string) => process.env[`LEARNING_${k}`] ?? d;

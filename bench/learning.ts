@@ -28,7 +28,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { Bm25Retriever } from '../src/model/bm25';
-import { maskedAnswer } from '../src/model/data';
+import { maskedAnswer } from '../src/corpus/data';
 import { answerPriorRecallAtK, chanceRecallAtK, utilitySummary } from '../src/model/evaluate';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatSummary, learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';

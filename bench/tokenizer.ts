@@ -14,8 +14,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parsePassages, parseVocab } from '../src/model/corpus-format';
-import { basicWords, UNK_ID, WordPieceTokenizer } from '../src/model/tokenizer';
+import { parsePassages, parseVocab } from '../src/corpus/corpus-format';
+import { basicWords, UNK_ID, WordPieceTokenizer } from '../src/corpus/tokenizer';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'public', 'corpus', 'default');
 const passages = parsePassages(fs.readFileSync(path.join(root, 'passages.jsonl'), 'utf8'));

@@ -1,6 +1,6 @@
 // Shared helpers for the e2e specs.
 import { expect, type Page } from '@playwright/test';
-import type { RealmTestHook } from '../src/ui/runtime';
+import type { RealmTestHook } from '../src/app/runtime';
 
 declare global {
   interface Window {

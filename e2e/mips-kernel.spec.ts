@@ -3,7 +3,7 @@
 // ties by the lower row). The page and this process build the same seeded data; a checksum proves it.
 import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
-import type { BuildReport, BuildRequest, KernelLab, SearchReport } from '../src/kernels/lab';
+import type { BuildReport, BuildRequest, KernelLab, SearchReport } from '../bench/pages/lab';
 import { checksum, makeVectors, recallAtK, tfReference, type DataSpec, type TopK } from '../src/kernels/reference';
 import { expectAllclose } from '../src/testing/allclose';
 import { watchPage } from './helpers';

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { splitSentences } from '../src/model/blocks';
-import { heldOutKeys, parseCloze, parseManifest, parsePassages, parseQa, parseVocab } from '../src/model/corpus-format';
-import { WordPieceTokenizer } from '../src/model/tokenizer';
+import { splitSentences } from '../src/corpus/blocks';
+import { heldOutKeys, parseCloze, parseManifest, parsePassages, parseQa, parseVocab } from '../src/corpus/corpus-format';
+import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { buildCorpora, compareTrees, containsWord, type BuiltCorpus } from './build-corpus';
 import { article, listing, plural } from './build-corpus-sources';
 

@@ -8,7 +8,7 @@
 //   public/corpus/ATTRIBUTION.md
 //
 // Each corpus folder holds manifest.json, passages.jsonl, vocab.txt, cloze.jsonl, qa-train.jsonl and
-// qa-dev.jsonl (formats in src/model/corpus-format.ts). Steps: raw passages and facts from the sources
+// qa-dev.jsonl (formats in src/corpus/corpus-format.ts). Steps: raw passages and facts from the sources
 // (build-corpus-sources.ts) -> a WordPiece vocabulary trained on that corpus -> blocks of at most 128
 // wordpieces for `[CLS] title [SEP] text [SEP]`, cut on sentence boundaries, id = SHA-1 of
 // `title + "\n" + text` -> salient spans (stats) -> held-out cloze items -> QA train/dev split.
@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { splitIntoBlocks, splitSentences } from '../src/model/blocks';
+import { splitIntoBlocks, splitSentences } from '../src/corpus/blocks';
 import {
   toJsonl,
   vocabToText,
@@ -33,10 +33,10 @@ import {
   type CorpusPassage,
   type CorpusStats,
   type QaItem,
-} from '../src/model/corpus-format';
-import { Rng } from '../src/model/rng';
-import { chooseSpan, SPAN_TYPES, tagSalientSpans, type SalientSpan, type SpanType } from '../src/model/salient';
-import { WordPieceTokenizer } from '../src/model/tokenizer';
+} from '../src/corpus/corpus-format';
+import { Rng } from '../src/corpus/rng';
+import { chooseSpan, SPAN_TYPES, tagSalientSpans, type SalientSpan, type SpanType } from '../src/corpus/salient';
+import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { loadSources, type Fact, type RawPassage } from './build-corpus-sources';
 
 export type CorpusName = 'default' | 'tiny' | 'micro';

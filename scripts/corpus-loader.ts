@@ -1,5 +1,5 @@
 // Node-only: reads a corpus folder (`public/corpus/tiny`, `public/corpus/default`, or any folder with
-// the same files) into what `buildTrainingData` (src/model/corpus-data.ts) takes. src/model stays
+// the same files) into what `buildTrainingData` (src/corpus/corpus-data.ts) takes. src/model stays
 // free of fs so that it runs in the browser; the page fetches the same files instead.
 //   passages.jsonl   one {id, title, text, spans?: [start, end, type][]} per line, in index order
 //   vocab.txt        one wordpiece per line, id = line number
@@ -7,11 +7,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MaskingStrategy } from '../src/model/config';
-import { parseCloze, parsePassages, type ClozeItem } from '../src/model/corpus-format';
-import { buildTrainingData, type CorpusDataReport, type CorpusPassageInput } from '../src/model/corpus-data';
-import type { TrainingData } from '../src/model/data';
-import { Rng } from '../src/model/rng';
-import { WordPieceTokenizer } from '../src/model/tokenizer';
+import { parseCloze, parsePassages, type ClozeItem } from '../src/corpus/corpus-format';
+import { buildTrainingData, type CorpusDataReport, type CorpusPassageInput } from '../src/corpus/corpus-data';
+import type { TrainingData } from '../src/corpus/data';
+import { Rng } from '../src/corpus/rng';
+import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 
 export interface LoadedCorpus {
   dir: string;

@@ -17,8 +17,8 @@ import {
   type PresetName,
   type RealmConfig,
 } from '../src/model/config';
-import { syntheticWorld, type TrainingData } from '../src/model/data';
-import { Rng } from '../src/model/rng';
+import { syntheticWorld, type TrainingData } from '../src/corpus/data';
+import { Rng } from '../src/corpus/rng';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatEta, ProgressMeter } from '../src/model/progress';
 import { corpusTrainingData, type CorpusDataOptions } from './corpus-loader';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Bm25Retriever } from './bm25';
 import { CLS_ID, MASK_ID, SEP_ID } from './bert';
-import { documentStore, type ClozeQuery, type TokenizedPassage } from './data';
+import { documentStore, type ClozeQuery, type TokenizedPassage } from '../corpus/data';
 
 // Rows: 0 "paris" passage (title 50), 1 "france" passage holding 50 in its body, 2 and 3 unrelated.
 const passages: TokenizedPassage[] = [

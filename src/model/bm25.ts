@@ -4,7 +4,7 @@
 // trivial candidate is handled as in training (trivialCandidate): excluded, or, with trivialExclusion
 // 'sentence', searched without the query sentence.
 import MiniSearch from 'minisearch';
-import { containsSpan, type ClozeQuery } from './data';
+import { containsSpan, type ClozeQuery } from '../corpus/data';
 import { trivialCandidate, type DocumentStore, type RealmQuery } from './realm-step';
 
 const FIRST_WORDPIECE = 5;

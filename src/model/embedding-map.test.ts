@@ -17,7 +17,7 @@ import {
   type Pca2,
 } from './embedding-map';
 import { RealmModel } from './realm-model';
-import { Rng } from './rng';
+import { Rng } from '../corpus/rng';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_CTX, padBatch } from './bert';
 import { makeConfig } from './config';
-import { containsSpan, documentStore, syntheticWorld } from './data';
+import { containsSpan, documentStore, syntheticWorld } from '../corpus/data';
 import {
   answerPriorRecallAtK,
   answerRanks,
@@ -19,7 +19,7 @@ import { readerInput } from './knowledge-encoder';
 import { RealmModel } from './realm-model';
 import { cutQuery } from './realm-step';
 import { NULL_DOC_TOKENS } from './retriever';
-import { Rng } from './rng';
+import { Rng } from '../corpus/rng';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

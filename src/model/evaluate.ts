@@ -9,11 +9,11 @@
 // Retrieved minus random tells whether the retrieved documents carry information.
 import * as tf from '@tensorflow/tfjs';
 import { EVAL_CTX } from './bert';
-import { containsSpan, type ClozeQuery } from './data';
+import { containsSpan, type ClozeQuery } from '../corpus/data';
 import type { MipsIndex, MipsSearchResult } from './mips';
 import { maskValidity, realmLoss } from './realm-loss';
 import type { RealmModel } from './realm-model';
-import type { Rng } from './rng';
+import type { Rng } from '../corpus/rng';
 import { cutQuery, disposeBatch, prepareRealmBatch, realmForward, trivialCandidate, type DocumentStore } from './realm-step';
 
 export interface ClozeEval {

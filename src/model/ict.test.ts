@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CLS_ID, MASK_ID, SEP_ID } from './bert';
 import { makeConfig } from './config';
-import { docTokens, type TokenizedPassage } from './data';
+import { docTokens, type TokenizedPassage } from '../corpus/data';
 import { makeIctBatch } from './ict';
 import type { RealmQuery } from './realm-step';
-import { Rng } from './rng';
+import { Rng } from '../corpus/rng';
 
 const passages: TokenizedPassage[] = [
   {

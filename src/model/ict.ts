@@ -4,10 +4,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { CLS_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
 import type { RealmConfig } from './config';
-import { docTokens, type TokenizedPassage } from './data';
+import { docTokens, type TokenizedPassage } from '../corpus/data';
 import type { RealmModel } from './realm-model';
 import { cutQuery, type RealmQuery } from './realm-step';
-import type { Rng } from './rng';
+import type { Rng } from '../corpus/rng';
 
 export interface IctBatch {
   queries: number[][]; // [CLS] sentence [SEP]

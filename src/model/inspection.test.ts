@@ -3,15 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
 import { EVAL_CTX, MASK_ID } from './bert';
 import { makeConfig, type RealmConfig } from './config';
-import { documentStore, maskSpan, syntheticWorld, type TrainingData } from './data';
+import { documentStore, maskSpan, syntheticWorld, type TrainingData } from '../corpus/data';
 import { freshIndex } from './index-refresh';
 import { InspectionError, inspectQuery, queryFromTypedText } from './inspection';
 import type { MipsIndex } from './mips';
 import { realmLossReference } from './realm-loss-reference';
 import { RealmModel } from './realm-model';
 import { disposeBatch, prepareRealmBatch, realmForward, type DocumentStore, type RealmQuery } from './realm-step';
-import { Rng } from './rng';
-import { WordPieceTokenizer } from './tokenizer';
+import { Rng } from '../corpus/rng';
+import { WordPieceTokenizer } from '../corpus/tokenizer';
 
 function microConfig(data: TrainingData, over: Partial<RealmConfig> = {}): RealmConfig {
   return makeConfig('tiny', {

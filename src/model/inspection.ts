@@ -30,7 +30,7 @@ import type { MipsIndex } from './mips';
 import { realmLoss, targetLogProbs } from './realm-loss';
 import type { RealmModel } from './realm-model';
 import { disposeBatch, prepareRealmBatch, realmForward, type DocumentStore, type RealmQuery } from './realm-step';
-import type { WordPieceTokenizer } from './tokenizer';
+import type { WordPieceTokenizer } from '../corpus/tokenizer';
 
 /** The query cannot be inspected (no mask, too long, an index of another width); the message says what to do. */
 export class InspectionError extends Error {

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLS_ID, MASK_ID, padBatch, SEP_ID } from './bert';
 import { makeConfig } from './config';
-import { docTokens, syntheticWorld, type TrainingData } from './data';
+import { docTokens, syntheticWorld, type TrainingData } from '../corpus/data';
 import type { RealmQuery } from './realm-step';
 import { answerHolders, makeMlmBatch, pairSentences, salientPairInput, sentencePairInput } from './mlm';
-import { Rng } from './rng';
+import { Rng } from '../corpus/rng';
 import { RealmTrainer } from './trainer';
 
 beforeAll(async () => {

@@ -12,11 +12,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { CLS_ID, MASK_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
 import type { RealmConfig } from './config';
-import { containsSpan, maskedAnswer, type TrainingData } from './data';
+import { containsSpan, maskedAnswer, type TrainingData } from '../corpus/data';
 import { readerInput } from './knowledge-encoder';
 import { cutQuery, type RealmQuery } from './realm-step';
 import type { RealmModel } from './realm-model';
-import type { Rng } from './rng';
+import type { Rng } from '../corpus/rng';
 
 const FIRST_WORDPIECE = 5; // ids below are PAD, UNK, CLS, SEP, MASK
 

@@ -4,14 +4,14 @@ import { expectAllclose } from '../testing/allclose';
 import { CLS_ID, SEP_ID } from './bert';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint';
 import { makeConfig } from './config';
-import { docTokens, documentStore, syntheticWorld } from './data';
+import { docTokens, documentStore, syntheticWorld } from '../corpus/data';
 import { freshIndex } from './index-refresh';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
 import { realmLoss } from './realm-loss';
 import { disposeBatch, prepareRealmBatch, realmForward } from './realm-step';
 import { EVAL_CTX } from './bert';
-import { Rng } from './rng';
+import { Rng } from '../corpus/rng';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -3,12 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
 import { EVAL_CTX } from './bert';
 import { makeConfig, type RealmConfig } from './config';
-import { syntheticWorld, type TrainingData } from './data';
+import { syntheticWorld, type TrainingData } from '../corpus/data';
 import { freshIndex } from './index-refresh';
 import type { RefreshRecord, StepMetrics } from './metrics';
 import { prepareRealmBatch, realmForward, disposeBatch } from './realm-step';
 import { realmLoss } from './realm-loss';
-import { Rng } from './rng';
+import { Rng } from '../corpus/rng';
 import { RealmTrainer } from './trainer';
 
 /** Micro sizes: every step well under a second on the tfjs cpu backend. */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardCtx, NamedWeights } from './bert';
 import { withConfigDefaults, type RealmConfig } from './config';
-import { documentStore, sampleDistinct, sampleRows, type TrainingData } from './data';
+import { documentStore, sampleDistinct, sampleRows, type TrainingData } from '../corpus/data';
 import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
 import { ictLoss, ictRecall, makeIctBatch, type IctBatch } from './ict';
 import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
@@ -33,7 +33,7 @@ import {
   type RealmBatchStats,
   type RealmQuery,
 } from './realm-step';
-import { Rng } from './rng';
+import { Rng } from '../corpus/rng';
 
 /** Same shape as storage's CheckpointRecord (src/model does not import storage). */
 export interface RealmCheckpoint {

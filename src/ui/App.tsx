@@ -11,7 +11,7 @@ import { InspectorPanel } from './InspectorPanel';
 import { PanelBoundary } from './PanelBoundary';
 import { RunPanel } from './RunPanel';
 import { RunsPanel } from './RunsPanel';
-import { installTestHook, startRuntime, type Runtime } from './runtime';
+import { installTestHook, startRuntime, type Runtime } from '../app/runtime';
 import { ThemeToggle } from './ThemeToggle';
 
 type State = { kind: 'starting' } | { kind: 'ready'; rt: Runtime } | { kind: 'failed'; error: Error };

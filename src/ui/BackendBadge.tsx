@@ -1,4 +1,4 @@
-import type { BackendReport } from '../model/backend';
+import type { BackendReport } from '../platform/backend';
 import type { IndexBuilderHandle } from '../workers/index-builder-client';
 
 const mib = (bytes: number) => `${Math.round(bytes / (1 << 20))} MiB`;

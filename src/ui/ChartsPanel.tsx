@@ -17,10 +17,10 @@ import {
   SeriesColumns,
   STEP_METRICS,
   type PhaseSpan,
-} from './chart-series';
-import type { Runtime } from './runtime';
-import { useStudio } from './studio-store';
-import { extendTestHook } from './test-hook';
+} from '../app/chart-series';
+import type { Runtime } from '../app/runtime';
+import { useStudio } from '../app/studio-store';
+import { extendTestHook } from '../app/test-hook';
 import { resolveCssColour, useThemeVersion, withAlpha } from './theme-colors';
 import './charts-panel.css';
 

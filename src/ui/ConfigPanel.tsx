@@ -1,11 +1,11 @@
 // The Model & run config panel: every setting of the next run, kept in the page's URL (so copying the
 // link shares the setup), one-click setups, and the backend (which needs a reload to change).
 import { useState } from 'react';
-import { BACKEND_ORDER } from '../model/backend';
+import { BACKEND_ORDER } from '../platform/backend';
 import type { PresetName } from '../model/config';
-import { defaultValue, PRESET_NAMES, RUN_PARAMS, runSettingsFromUrl, withParam, type RunParam } from './run-settings';
-import type { Runtime } from './runtime';
-import { useStudio } from './studio-store';
+import { defaultValue, PRESET_NAMES, RUN_PARAMS, runSettingsFromUrl, withParam, type RunParam } from '../app/run-settings';
+import type { Runtime } from '../app/runtime';
+import { useStudio } from '../app/studio-store';
 import './config-panel.css';
 
 /** One-click setups: each replaces every run setting (the backend stays). */

@@ -4,7 +4,7 @@
 // text (React escapes it), never as HTML.
 import { useEffect, useState, useSyncExternalStore, type DragEvent } from 'react';
 import type { CorpusRecord, RealmStore } from '../storage/db';
-import { BUNDLED, corpusControllerFor, type CorpusController, type CorpusReport } from './corpus-controller';
+import { BUNDLED, corpusControllerFor, type CorpusController, type CorpusReport } from '../app/corpus-controller';
 import { formatAmount, ProgressBar } from './ProgressBar';
 import './corpus-panel.css';
 

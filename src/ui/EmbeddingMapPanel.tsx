@@ -5,11 +5,11 @@
 // after the swap, in a few short asynchronous pieces; hovering a point shows its passage title.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { buildEmbeddingMap, explainedRatio, projectVector, queryEmbedding, type EmbeddingMap } from '../model/embedding-map';
-import { fitView, formatExplained, nearestPoint, type MapView } from './embedding-map-view';
+import { fitView, formatExplained, nearestPoint, type MapView } from '../app/embedding-map-view';
 import type { EmbeddingRecord } from '../storage/db';
-import type { Runtime } from './runtime';
-import { useStudio } from './studio-store';
-import { extendTestHook } from './test-hook';
+import type { Runtime } from '../app/runtime';
+import { useStudio } from '../app/studio-store';
+import { extendTestHook } from '../app/test-hook';
 import { resolveCssColour, useThemeVersion, withAlpha } from './theme-colors';
 import './embedding-map-panel.css';
 

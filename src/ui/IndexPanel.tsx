@@ -6,10 +6,10 @@ import { useEffect, useState } from 'react';
 import type { RefreshRecord } from '../model/metrics';
 import { ProgressBar } from './ProgressBar';
 import { RefreshTimeline } from './RefreshTimeline';
-import { buildTimeline, stepsDuringBuilds, type Timeline } from './refresh-timeline';
-import type { Runtime } from './runtime';
-import { useStudio } from './studio-store';
-import { extendTestHook } from './test-hook';
+import { buildTimeline, stepsDuringBuilds, type Timeline } from '../app/refresh-timeline';
+import type { Runtime } from '../app/runtime';
+import { useStudio } from '../app/studio-store';
+import { extendTestHook } from '../app/test-hook';
 import './index-panel.css';
 
 interface View {

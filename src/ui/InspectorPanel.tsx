@@ -7,12 +7,12 @@ import * as tf from '@tensorflow/tfjs';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { InspectionError, queryFromTypedText } from '../model/inspection';
 import type { RealmQuery } from '../model/realm-step';
-import type { WordPieceTokenizer } from '../model/tokenizer';
+import type { WordPieceTokenizer } from '../corpus/tokenizer';
 import { CandidateTable, type CandidateRow } from './inspector/CandidateTable';
 import { EXPLAIN } from './inspector/explain';
 import { formatSigned } from './inspector/format';
 import { answersRanges } from './inspector/highlight';
-import { inspectorSourceFor, NoIndexYetError, type InspectorResult } from './inspector/inspector-source';
+import { inspectorSourceFor, NoIndexYetError, type InspectorResult } from '../app/inspector-source';
 import { PassageDialog, type OpenPassage } from './inspector/PassageDialog';
 import { PinnedChart } from './inspector/PinnedChart';
 import {
@@ -24,7 +24,7 @@ import {
   usePinHistory,
   watchSwaps,
   type PinPointLogRecord,
-} from './inspector/pin-history';
+} from '../app/pin-history';
 import { Predictions } from './inspector/Predictions';
 import {
   latestBatchQueries,
@@ -36,10 +36,10 @@ import {
   type SourceKind,
 } from './inspector/query-sentence';
 import './inspector/inspector.css';
-import type { PretrainingRun } from './pretraining-run';
-import type { Runtime } from './runtime';
-import { useStudio, type PinnedQuery } from './studio-store';
-import { extendTestHook } from './test-hook';
+import type { PretrainingRun } from '../app/pretraining-run';
+import type { Runtime } from '../app/runtime';
+import { useStudio, type PinnedQuery } from '../app/studio-store';
+import { extendTestHook } from '../app/test-hook';
 
 interface InspectView {
   key: string;

@@ -4,8 +4,8 @@
 // asynchronous refresh the builder bars overlap the trainer's steps: both run at once. SVG, so the
 // theme's CSS colours apply directly and every mark can carry a tooltip.
 import { useEffect, useRef, useState } from 'react';
-import { PHASE_EXPLAIN, PHASE_LABEL } from './chart-series';
-import { secondTicks, timeScale, type BuilderBar, type Timeline } from './refresh-timeline';
+import { PHASE_EXPLAIN, PHASE_LABEL } from '../app/chart-series';
+import { secondTicks, timeScale, type BuilderBar, type Timeline } from '../app/refresh-timeline';
 
 const GUTTER = 78; // lane labels
 const RIGHT = 10;

@@ -5,14 +5,14 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StepMetrics } from '../model/metrics';
 import { ProgressMeter } from '../model/progress';
 import type { RunRecord } from '../storage/db';
-import { PretrainingRun, type RunEvents, type RunStatus } from './pretraining-run';
-import { benchRefresh, type RefreshBenchOptions } from './refresh-bench';
+import { PretrainingRun, type RunEvents, type RunStatus } from '../app/pretraining-run';
+import { benchRefresh, type RefreshBenchOptions } from '../../bench/refresh-bench';
 import { ProgressBar } from './ProgressBar';
-import { loadRunData } from './run-data';
-import { runSettingsFromUrl } from './run-settings';
-import type { Runtime } from './runtime';
-import { extendTestHook } from './test-hook';
-import { useStudio } from './studio-store';
+import { loadRunData } from '../app/run-data';
+import { runSettingsFromUrl } from '../app/run-settings';
+import type { Runtime } from '../app/runtime';
+import { extendTestHook } from '../app/test-hook';
+import { useStudio } from '../app/studio-store';
 
 interface View {
   status: RunStatus;

@@ -4,7 +4,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { sparklineData, type LossPoint } from './runs-view';
+import { sparklineData, type LossPoint } from '../app/runs-view';
 import { onThemeChange } from './theme-colors';
 
 const PHASE_TITLES: Record<string, string> = {

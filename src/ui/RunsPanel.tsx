@@ -6,7 +6,7 @@ import { useCallback, useEffect, useRef, useState, type ChangeEvent } from 'reac
 import type { Progress } from '../model/progress';
 import { requestPersistentStorage, RunExistsError, storageStatus, type RunSummary, type StorageStatus } from '../storage/db';
 import { formatAmount, ProgressBar } from './ProgressBar';
-import { archiveFileName, exportRunArchive, importRunArchive, RunArchiveError, RUN_ARCHIVE_SUFFIX } from './run-archive';
+import { archiveFileName, exportRunArchive, importRunArchive, RunArchiveError, RUN_ARCHIVE_SUFFIX } from '../app/run-archive';
 import { RunSparkline } from './RunSparkline';
 import {
   ARCHIVE_PROBLEM_TITLES,
@@ -22,10 +22,10 @@ import {
   storageView,
   type LossPoint,
   type PageRun,
-} from './runs-view';
-import type { Runtime } from './runtime';
-import { useStudio } from './studio-store';
-import { extendTestHook } from './test-hook';
+} from '../app/runs-view';
+import type { Runtime } from '../app/runtime';
+import { useStudio } from '../app/studio-store';
+import { extendTestHook } from '../app/test-hook';
 import './runs-panel.css';
 
 interface Job {

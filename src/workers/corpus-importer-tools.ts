@@ -1,9 +1,9 @@
 // The text tools the corpus importer uses (tokenizer, blocks, salient spans), behind one small
 // interface so that the importer's tests can also run it with stand-ins. `realTextTools` binds the
 // project's own implementations in src/model/.
-import { splitIntoBlocks } from '../model/blocks';
-import { tagSalientSpans } from '../model/salient';
-import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../model/tokenizer';
+import { splitIntoBlocks } from '../corpus/blocks';
+import { tagSalientSpans } from '../corpus/salient';
+import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../corpus/tokenizer';
 
 /** What the importer needs from a tokenizer. */
 export interface CorpusTokenizer {

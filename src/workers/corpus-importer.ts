@@ -21,8 +21,8 @@ import {
   type BadRecord,
   type CorpusFormat,
   type ParsedPassage,
-} from '../model/corpus-parse';
-import { parseCloze, parseQa, parseVocab } from '../model/corpus-format';
+} from '../corpus/corpus-parse';
+import { parseCloze, parseQa, parseVocab } from '../corpus/corpus-format';
 import { ProgressMeter, type Progress } from '../model/progress';
 import { RealmStore, type ChunkRecord, type CorpusRecord, type EvalSetsRecord } from '../storage/db';
 import { realTextTools, type CorpusTokenizer, type TextTools } from './corpus-importer-tools';

@@ -2,7 +2,7 @@
 // to start, runs the same IndexBuilder class on the main thread and says so. `BuilderSupervisor`
 // restarts a builder whose worker died or lost its GPU, so that the trainer carries on.
 import * as Comlink from 'comlink';
-import type { BackendReport } from '../model/backend';
+import type { BackendReport } from '../platform/backend';
 import type { Progress } from '../model/progress';
 import { IndexBuilder, type BuildRequest, type BuiltIndex, type IndexBuilderInit } from './index-builder';
 

@@ -7,12 +7,12 @@
 // A newer build, or cancel(), stops an older build at its next batch.
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type BackendReport, type BackendRequest } from '../model/backend';
+import { selectBackend, type BackendReport, type BackendRequest } from '../platform/backend';
 import type { NamedWeights } from '../model/bert';
 import type { RealmConfig } from '../model/config';
 import { ProgressMeter, type Progress } from '../model/progress';
 import { DocEmbedder } from '../model/retriever';
-import { WASM_PATHS } from '../model/wasm-assets';
+import { WASM_PATHS } from '../platform/wasm-assets';
 import { RealmStore } from '../storage/db';
 
 export interface IndexBuilderInit {

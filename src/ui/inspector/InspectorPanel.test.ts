@@ -4,7 +4,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { InspectorPanel } from '../InspectorPanel';
-import type { Runtime } from '../runtime';
+import type { Runtime } from '../../app/runtime';
 import { EXPLAIN } from './explain';
 
 describe('InspectorPanel without a run', () => {

@@ -2,7 +2,7 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { WordPieceTokenizer } from '../../model/tokenizer';
+import { WordPieceTokenizer } from '../../corpus/tokenizer';
 import type { CandidateInspection, MaskInspection } from '../../model/inspection';
 import type { ChunkRecord } from '../../storage/db';
 import { CandidateTable } from './CandidateTable';

@@ -2,7 +2,7 @@
 // up in the passage's own wordpieces (the same "passage holds the answer" test as recall@k), and the
 // match is mapped back to character offsets of the original text. A match must start and end on word
 // boundaries (no "##" continuation piece right after it, and it must not start on one).
-import type { WordPieceTokenizer } from '../../model/tokenizer';
+import type { WordPieceTokenizer } from '../../corpus/tokenizer';
 
 /** [start, end) character ranges, ascending, non-overlapping. */
 export type Ranges = [number, number][];

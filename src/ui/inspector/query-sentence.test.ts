@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLS_ID, MASK_ID, SEP_ID } from '../../model/bert';
 import { queryFromTypedText } from '../../model/inspection';
-import { WordPieceTokenizer } from '../../model/tokenizer';
+import { WordPieceTokenizer } from '../../corpus/tokenizer';
 import { latestBatchQueries, querySentence, sentenceChoices } from './query-sentence';
 
 const tok = new WordPieceTokenizer([

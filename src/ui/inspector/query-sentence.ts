@@ -2,9 +2,9 @@
 // [MASK] positions gathered into one span. A span shows its answer (the true tokens) when known, or
 // "[MASK]" when the user typed a sentence without an answer. Pure functions: no DOM, no tensors.
 import { CLS_ID, PAD_ID, SEP_ID } from '../../model/bert';
-import type { ClozeQuery } from '../../model/data';
+import type { ClozeQuery } from '../../corpus/data';
 import type { RealmQuery } from '../../model/realm-step';
-import type { WordPieceTokenizer } from '../../model/tokenizer';
+import type { WordPieceTokenizer } from '../../corpus/tokenizer';
 
 export interface SentencePiece {
   text: string;

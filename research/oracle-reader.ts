@@ -1,4 +1,4 @@
-// `npx tsx bench/oracle-reader.ts WARM`: can REALM's retriever update raise recall@5 at all, given a
+// `npx tsx research/oracle-reader.ts WARM`: can REALM's retriever update raise recall@5 at all, given a
 // reader that always prefers the passages holding the answer? It takes the ICT + MLM warm start WARM
 // (bench:learning's, LEARNING_WARM=PATH; env as that run) and runs REALM steps in which the reader is
 // replaced by an oracle: log p(y_j|z,x) = log 0.2 where candidate z holds the query's answer, log 0.02
@@ -11,7 +11,7 @@
 // realmIctWeight > 0 (LEARNING_REALM_ICT_WEIGHT) the trainer's added ICT loss. It prints recall@5
 // of a passage holding the answer on the held-out cloze queries and the training sample before and
 // after, with the queries gained / lost. Env: ORACLE_STEPS (600); ORACLE_OUT=PATH saves the trained
-// model to PATH.json/.bin, for bench/recall-shift.ts WARM PATH (ranks, hubs). ORACLE_GOLD=1 (not REALM:
+// model to PATH.json/.bin, for research/recall-shift.ts WARM PATH (ranks, hubs). ORACLE_GOLD=1 (not REALM:
 // a ceiling) also puts a passage holding the answer, drawn from the whole corpus, in place of the last
 // retrieved candidate of every query whose k - 1 hold none: the retriever then gets the oracle's signal
 // on every training query that has such a passage, not only where the stale index already finds one,
@@ -20,7 +20,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
-import { containsSpan, maskedAnswer, sampleRows, type ClozeQuery } from '../src/model/data';
+import { containsSpan, maskedAnswer, sampleRows, type ClozeQuery } from '../src/corpus/data';
 import { ictLoss } from '../src/model/ict';
 import { freshIndex } from '../src/model/index-refresh';
 import type { MipsIndex, MipsSearchResult } from '../src/model/mips';
@@ -34,10 +34,10 @@ import {
   type DocumentStore,
   type RealmQuery,
 } from '../src/model/realm-step';
-import { Rng } from '../src/model/rng';
+import { Rng } from '../src/corpus/rng';
 import { RealmTrainer } from '../src/model/trainer';
 import type { RealmConfig } from '../src/model/config';
-import { answerRanksOver, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
+import { answerRanksOver, learningConfig, learningData, learningSchedule, trainingSample } from '../bench/learning-setup';
 
 const LOG_P_HOLDING = Math.log(0.2);
 
@@ -45,7 +45,7 @@ async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   await tf.setBackend('wasm');
   const warm = process.argv[2];
-  if (!warm) throw new Error('usage: tsx bench/oracle-reader.ts WARM (a bench:learning warm start, without .json)');
+  if (!warm) throw new Error('usage: tsx research/oracle-reader.ts WARM (a bench:learning warm start, without .json)');
   const steps = Number(process.env.ORACLE_STEPS ?? 600);
   const gold = process.env.ORACLE_GOLD === '1';
   // log p(y_j|z,x) where z does not hold the answer: ORACLE_MARGIN nats below a holding passage's.

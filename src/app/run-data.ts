@@ -2,10 +2,10 @@
 // index builder embeds), its vocabulary, and its held-out cloze set, turned into the trainer's
 // TrainingData (masked queries with the held-out sentences left out).
 import type { RealmConfig } from '../model/config';
-import { buildTrainingData, type ClozeItemInput, type CorpusPassageInput } from '../model/corpus-data';
-import type { TrainingData } from '../model/data';
-import { Rng } from '../model/rng';
-import { WordPieceTokenizer } from '../model/tokenizer';
+import { buildTrainingData, type ClozeItemInput, type CorpusPassageInput } from '../corpus/corpus-data';
+import type { TrainingData } from '../corpus/data';
+import { Rng } from '../corpus/rng';
+import { WordPieceTokenizer } from '../corpus/tokenizer';
 import type { RealmStore } from '../storage/db';
 
 const PAGE = 512;

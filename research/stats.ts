@@ -1,5 +1,5 @@
-// Statistics for the learning benches' paired before/after readings (bench/recall-shift.ts,
-// bench/recall-pool.ts): the exact sign test on queries gained and lost, and the rise of recall@5 beyond
+// Statistics for the learning benches' paired before/after readings (research/recall-shift.ts,
+// research/recall-pool.ts): the exact sign test on queries gained and lost, and the rise of recall@5 beyond
 // the query-swap control.
 import { binomialDistribution } from 'simple-statistics';
 import { utilitySummary } from '../src/model/evaluate';

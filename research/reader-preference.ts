@@ -1,4 +1,4 @@
-// `npx tsx bench/reader-preference.ts MODEL`: does the reader prefer passages holding the answer?
+// `npx tsx research/reader-preference.ts MODEL`: does the reader prefer passages holding the answer?
 // The retriever's REALM gradient, d log p(y|x)/d f(x,z) = p(z|x) (p(y|z,x)/p(y|x) - 1), raises a
 // candidate only when the reader gives the answer a higher probability with it. For queries whose top
 // k-1 retrieved candidates include both a passage holding the answer and one not holding it, this
@@ -11,18 +11,18 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { EVAL_CTX } from '../src/model/bert';
 import { decodeCheckpoint } from '../src/model/checkpoint';
-import { containsSpan } from '../src/model/data';
+import { containsSpan } from '../src/corpus/data';
 import { utilitySummary } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { disposeBatch, prepareRealmBatch, realmForward, trivialCandidate } from '../src/model/realm-step';
 import { RealmTrainer } from '../src/model/trainer';
-import { formatSummary, learningConfig, learningData, learningSchedule, trainingSample } from './learning-setup';
+import { formatSummary, learningConfig, learningData, learningSchedule, trainingSample } from '../bench/learning-setup';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   await tf.setBackend('wasm');
   const path = process.argv[2];
-  if (!path) throw new Error('usage: tsx bench/reader-preference.ts MODEL (a bench:learning checkpoint, without .json)');
+  if (!path) throw new Error('usage: tsx research/reader-preference.ts MODEL (a bench:learning checkpoint, without .json)');
   const { seed } = learningSchedule();
   const data = learningData(seed);
   const config = learningConfig(data);

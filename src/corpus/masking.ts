@@ -12,7 +12,7 @@
 //
 // Every example is `[CLS] sentence-wordpieces [SEP]`; [CLS] and [SEP] are never masked. A sentence
 // longer than `maxLength - 2` wordpieces is cut to a window (around the salient span when there is one).
-import { MASKING_STRATEGIES, type MaskingStrategy } from './config';
+import { MASKING_STRATEGIES, type MaskingStrategy } from '../model/config';
 import { heldOutKey } from './corpus-format';
 import { splitSentences } from './blocks';
 import type { Rng } from './rng';

@@ -2,7 +2,7 @@
 // every few steps), holding p(z|x) of each candidate by passage row, so the chart can follow a
 // passage as it enters and leaves the top k-1.
 import { create } from 'zustand';
-import { useStudio, type PinnedQuery, type RunEvent } from '../studio-store';
+import { useStudio, type PinnedQuery, type RunEvent } from './studio-store';
 import type { InspectorResult } from './inspector-source';
 
 /** Key of a candidate in a point: 'null' for the null document, else its index row. */

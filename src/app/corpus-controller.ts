@@ -2,7 +2,7 @@
 // running import (bundled or a user's file) with its progress, and the last import's report. The
 // CorpusPanel renders this state; the test hook reads it. One controller per storage connection.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { BadRecord } from '../model/corpus-parse';
+import type { BadRecord } from '../corpus/corpus-parse';
 import type { Progress } from '../model/progress';
 import type { CorpusRecord, RealmStore } from '../storage/db';
 import type { ImportOutcome } from '../workers/corpus-importer';

@@ -1,13 +1,13 @@
-// The kernel lab (lab.html): a bare page that starts tfjs (webgpu unless ?backend= says otherwise)
+// The kernel lab (bench/pages/lab.html): a bare page that starts tfjs (webgpu unless ?backend= says otherwise)
 // and exposes `window.__lab` to the e2e spec and the benchmark driver: build an index from seeded
 // data, search it, check memory, and time one benchmark cell side by side with the peers.
 import * as tf from '@tensorflow/tfjs';
 import { HNSW } from 'mememo';
-import { parseBackendRequest, selectBackend, type BackendReport } from '../model/backend';
-import { DenseMipsIndex, type MipsIndex } from '../model/mips';
-import { WASM_PATHS } from '../model/wasm-assets';
-import { createMipsIndex, hasBuiltinDot4, WgslMipsIndex, type WgslMipsOptions } from './mips-index';
-import { checksum, loopSearch, makeVectors, recallAtK, type DataSpec, type TopK } from './reference';
+import { parseBackendRequest, selectBackend, type BackendReport } from '../../src/platform/backend';
+import { DenseMipsIndex, type MipsIndex } from '../../src/model/mips';
+import { WASM_PATHS } from '../../src/platform/wasm-assets';
+import { createMipsIndex, hasBuiltinDot4, WgslMipsIndex, type WgslMipsOptions } from '../../src/kernels/mips-index';
+import { checksum, loopSearch, makeVectors, recallAtK, type DataSpec, type TopK } from '../../src/kernels/reference';
 
 export interface BuildRequest extends WgslMipsOptions {
   version: number;

@@ -1,10 +1,10 @@
 // Span-level precision and recall of a salient-span tagger against hand-labelled sentences
-// (src/model/fixtures/salient-gold.json). Three ways of matching a predicted span to a gold one:
+// (research/fixtures/salient-gold.json). Three ways of matching a predicted span to a gold one:
 //   exact          same [start, end) and same type
 //   exact-untyped  same [start, end), any type
 //   overlap        the spans share at least one character, any type (type-agnostic overlap)
 // Precision = matched predicted spans / predicted spans; recall = matched gold spans / gold spans.
-import type { SpanType } from './salient';
+import type { SpanType } from '../src/corpus/salient';
 
 export interface GoldSentence {
   sentence: string;

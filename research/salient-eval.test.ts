@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import gold from './fixtures/salient-gold.json';
 import { goldOffsets, scoreTagger, scoresTable, type GoldSentence } from './salient-eval';
-import { tagSalientSpans } from './salient';
+import { tagSalientSpans } from '../src/corpus/salient';
 
 const sentences = (gold as { sentences: GoldSentence[] }).sentences;
 

@@ -1,8 +1,8 @@
 // Starts what the app runs on: the tfjs backend of the page, the index builder (worker or fallback)
 // and the storage connection. The UI renders the resulting report; the test hook exposes it.
 import * as tf from '@tensorflow/tfjs';
-import { parseBackendRequest, selectBackend, type BackendReport } from '../model/backend';
-import { WASM_PATHS } from '../model/wasm-assets';
+import { parseBackendRequest, selectBackend, type BackendReport } from '../platform/backend';
+import { WASM_PATHS } from '../platform/wasm-assets';
 import { RealmStore } from '../storage/db';
 import { corpusControllerFor } from './corpus-controller';
 import { BuilderSupervisor, moved } from '../workers/index-builder-client';

@@ -1,16 +1,16 @@
 // `npm run bench:mips`: the fused MIPS kernel against its peers, measured side by side in one page
-// (the kernel lab, lab.html) in headless Chromium on WebGPU, in one run. Prints one markdown table
+// (the kernel lab, bench/pages/lab.html) in headless Chromium on WebGPU, in one run. Prints one markdown table
 // and saves it to bench/results/mips.md.
 //
-// Steps: vite build of lab.html alone into dist-bench/ (its own minimal config, so that work in
+// Steps: vite build of bench/pages/lab.html alone into dist-bench/ (its own minimal config, so that work in
 // progress elsewhere in the app cannot break the benchmark); vite preview on a free port; Chromium
 // (same executable and flags as playwright.config.ts); window.__lab.benchCell for each cell.
 // Env: BENCH_QUICK=1 runs a small plan (a smoke test of the driver); REALM_CHROMIUM picks the browser.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { serveAndLaunch } from './bench-browser';
-import type { BenchCell, BenchRow, Impl, KernelLab } from '../src/kernels/lab';
+import { serveAndLaunch } from './browser';
+import type { BenchCell, BenchRow, Impl, KernelLab } from './pages/lab';
 
 declare global {
   interface Window {
@@ -114,7 +114,7 @@ async function main() {
       emptyOutDir: true,
       target: 'es2022',
       chunkSizeWarningLimit: 8192,
-      rollupOptions: { input: { lab: fileURLToPath(new URL('../lab.html', import.meta.url)) } },
+      rollupOptions: { input: { lab: fileURLToPath(new URL('./pages/lab.html', import.meta.url)) } },
     },
   });
   const { browser, baseUrl, close } = await serveAndLaunch(root, DIST);

@@ -1,4 +1,4 @@
-// `npx tsx bench/recall-shift.ts BEFORE AFTER`: did REALM move passages holding the answer up the
+// `npx tsx research/recall-shift.ts BEFORE AFTER`: did REALM move passages holding the answer up the
 // retriever's ranking, query by query? Recall@5 on 65 held-out queries moves in steps of 0.015, so a
 // change of one or two items says little; this pairs the two models on the same queries. For each
 // query it ranks every passage but the trivial candidate on a fresh index of each model and takes the
@@ -13,13 +13,13 @@
 // by bench:learning with LEARNING_WARM=PATH (PATH after ICT + MLM, PATH-final after REALM); env as
 // bench:learning, matching the run that wrote them.
 // RECALL_SHIFT_OUT=FILE.json also writes the per-query ranks and swapped recall, for pooling seeds with
-// bench/recall-pool.ts.
+// research/recall-pool.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mean } from 'simple-statistics';
 import { decodeCheckpoint } from '../src/model/checkpoint';
-import type { ClozeQuery } from '../src/model/data';
+import type { ClozeQuery } from '../src/corpus/data';
 import { answerHoldingCounts, swappedRecallAtK } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
@@ -31,7 +31,7 @@ import {
   learningSchedule,
   rankShift,
   trainingSample,
-} from './learning-setup';
+} from '../bench/learning-setup';
 import { queryDependentRise, signTest } from './stats';
 
 async function main() {
@@ -39,7 +39,7 @@ async function main() {
   await tf.setBackend('wasm');
   const [before, after] = process.argv.slice(2);
   if (!before || !after)
-    throw new Error('usage: tsx bench/recall-shift.ts BEFORE AFTER (bench:learning checkpoints, without .json)');
+    throw new Error('usage: tsx research/recall-shift.ts BEFORE AFTER (bench:learning checkpoints, without .json)');
   const { seed } = learningSchedule();
   const data = learningData(seed);
   const trainer = new RealmTrainer({ config: learningConfig(data), data });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CandidateInspection, QueryInspection } from '../../model/inspection';
-import type { ChunkRecord } from '../../storage/db';
-import type { PretrainingRun } from '../pretraining-run';
-import { useStudio } from '../studio-store';
+import type { CandidateInspection, QueryInspection } from '../model/inspection';
+import type { ChunkRecord } from '../storage/db';
+import type { PretrainingRun } from './pretraining-run';
+import { useStudio } from './studio-store';
 import {
   NULL_KEY,
   pinLabels,

@@ -1,8 +1,8 @@
 // Training data in token ids, as the trainer consumes it: the passages (index rows, in order), the
 // masked REALM queries (held-out cloze sentences excluded) and the held-out cloze set. Built from the
 // bundled corpus by corpus-data.ts, or from the small synthetic world below (tests).
-import { CLS_ID, MASK_ID, SEP_ID } from './bert';
-import type { DocumentStore, RealmQuery } from './realm-step';
+import { CLS_ID, MASK_ID, SEP_ID } from '../model/bert';
+import type { DocumentStore, RealmQuery } from '../model/realm-step';
 import type { Rng } from './rng';
 
 /** One passage (block) z: a title and a body split into sentences, in wordpiece ids. */

@@ -1,12 +1,12 @@
 // `npm run bench:refresh`: the cost of asynchronous index refresh, measured in one page and one run
-// in headless Chromium on WebGPU (see src/ui/refresh-bench.ts). Builds the app into dist-bench-refresh/,
+// in headless Chromium on WebGPU (see bench/refresh-bench.ts). Builds the app into dist-bench-refresh/,
 // opens it, waits for the bundled tiny corpus, and prints one markdown table (also saved to
 // bench/results/refresh.md). Env: BENCH_STEPS (default 20), BENCH_EVERY (default 5), BENCH_PRESET (tiny).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import type { RefreshBenchResult } from '../src/ui/refresh-bench';
-import { serveAndLaunch } from './bench-browser';
+import type { RefreshBenchResult } from './refresh-bench';
+import { serveAndLaunch } from './browser';
 
 const DIST = 'dist-bench-refresh';
 

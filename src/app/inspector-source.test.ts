@@ -3,15 +3,15 @@
 // serialised inspections, and no tensor left behind.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectAllclose } from '../../testing/allclose';
-import { makeConfig } from '../../model/config';
-import { syntheticWorld, type TrainingData } from '../../model/data';
-import { embedCorpus } from '../../model/index-refresh';
-import { inspectQuery } from '../../model/inspection';
-import { DenseMipsIndex } from '../../model/mips';
-import { Rng } from '../../model/rng';
-import { RealmTrainer } from '../../model/trainer';
-import type { ChunkRecord, EmbeddingRecord } from '../../storage/db';
+import { expectAllclose } from '../testing/allclose';
+import { makeConfig } from '../model/config';
+import { syntheticWorld, type TrainingData } from '../corpus/data';
+import { embedCorpus } from '../model/index-refresh';
+import { inspectQuery } from '../model/inspection';
+import { DenseMipsIndex } from '../model/mips';
+import { Rng } from '../corpus/rng';
+import { RealmTrainer } from '../model/trainer';
+import type { ChunkRecord, EmbeddingRecord } from '../storage/db';
 import { InspectorSource, NoIndexYetError, type InspectableRun, type InspectorStore } from './inspector-source';
 
 let data: TrainingData;

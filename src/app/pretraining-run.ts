@@ -5,13 +5,13 @@
 // checkpoint interval and resumes from the last checkpoint with its stored index.
 import { createMipsIndex } from '../kernels/mips-index';
 import type { RealmConfig } from '../model/config';
-import type { TrainingData } from '../model/data';
+import type { TrainingData } from '../corpus/data';
 import type { EvalMetrics, RefreshRecord, StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
 import type { RealmStore, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
-import type { PinLogEntry, PinPointLogRecord } from './inspector/pin-history';
+import type { PinLogEntry, PinPointLogRecord } from './pin-history';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';

@@ -1,4 +1,4 @@
-// `npx tsx bench/qa-recall.ts BEFORE AFTER`: the paper's "zero-shot Recall@5" (REALM.md, the table of
+// `npx tsx research/qa-recall.ts BEFORE AFTER`: the paper's "zero-shot Recall@5" (REALM.md, the table of
 // paper figures): for open-QA questions the model never trained on, is a passage holding an answer
 // among the retriever's top 5? The bundled corpora come with questions (qa-train.jsonl and
 // qa-dev.jsonl, e.g. "Amsterdam is the capital of which country?"); no phase of the trainer reads
@@ -11,7 +11,7 @@
 // control (swappedShare): each question scored on the other questions' top 5, before → after, with the
 // rise of recall@5 beyond it (answers such as "Europe" sit in many passages, so hubs alone score well).
 // QA_RECALL_OUT=FILE.json (two checkpoints) also writes the per-question ranks and swapped shares in
-// bench/recall-pool.ts's format, to pool seeds.
+// research/recall-pool.ts's format, to pool seeds.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -19,11 +19,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { mean } from 'simple-statistics';
 import { Bm25Retriever } from '../src/model/bm25';
 import { decodeCheckpoint } from '../src/model/checkpoint';
-import { parseQa } from '../src/model/corpus-format';
-import { containsSpan, type ClozeQuery } from '../src/model/data';
+import { parseQa } from '../src/corpus/corpus-format';
+import { containsSpan, type ClozeQuery } from '../src/corpus/data';
 import { chanceOfHit, swappedShare } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
-import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../src/model/tokenizer';
+import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { RealmTrainer } from '../src/model/trainer';
 import {
   answerRanksOver,
@@ -33,7 +33,7 @@ import {
   learningEnv,
   learningSchedule,
   rankShift,
-} from './learning-setup';
+} from '../bench/learning-setup';
 import { queryDependentRise } from './stats';
 
 /** One retrieval query per (question, answer string); `question[i]` is the question of query i. */
@@ -69,7 +69,7 @@ async function main() {
   await tf.setBackend('wasm');
   const paths = process.argv.slice(2);
   if (paths.length === 0)
-    throw new Error('usage: tsx bench/qa-recall.ts CHECKPOINT... (bench:learning checkpoints, without .json)');
+    throw new Error('usage: tsx research/qa-recall.ts CHECKPOINT... (bench:learning checkpoints, without .json)');
   if (process.env.QA_RECALL_OUT && paths.length !== 2)
     throw new Error('QA_RECALL_OUT needs exactly two checkpoints, before and after');
   const { seed } = learningSchedule();

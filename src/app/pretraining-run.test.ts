@@ -2,11 +2,11 @@
 // not training, kept for the next try when storage fails, and handed back on resume up to the checkpoint.
 import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../model/config';
-import { syntheticWorld } from '../model/data';
-import { Rng } from '../model/rng';
+import { syntheticWorld } from '../corpus/data';
+import { Rng } from '../corpus/rng';
 import type { RealmStore, RunLogRecord, RunRecord } from '../storage/db';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
-import { pinLogEntry, restorePin, type PinLogEntry } from './inspector/pin-history';
+import { pinLogEntry, restorePin, type PinLogEntry } from './pin-history';
 import { PretrainingRun, type RunSettings } from './pretraining-run';
 
 /** The part of the store a run uses before it trains, in memory; `failing` makes log writes throw. */

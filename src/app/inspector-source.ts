@@ -2,14 +2,14 @@
 // from the stored vectors of that version, so it returns exactly the rows training sees), the corpus
 // vocabulary (to tokenize typed sentences and decode ids), and the passages' text by row. Inspections
 // go one at a time: an index is only disposed between two of them.
-import { createMipsIndex } from '../../kernels/mips-index';
-import { freshIndex } from '../../model/index-refresh';
-import { inspectQuery, type QueryInspection } from '../../model/inspection';
-import type { MipsIndex } from '../../model/mips';
-import type { RealmQuery } from '../../model/realm-step';
-import { WordPieceTokenizer } from '../../model/tokenizer';
-import type { ChunkRecord, RealmStore } from '../../storage/db';
-import type { PretrainingRun } from '../pretraining-run';
+import { createMipsIndex } from '../kernels/mips-index';
+import { freshIndex } from '../model/index-refresh';
+import { inspectQuery, type QueryInspection } from '../model/inspection';
+import type { MipsIndex } from '../model/mips';
+import type { RealmQuery } from '../model/realm-step';
+import { WordPieceTokenizer } from '../corpus/tokenizer';
+import type { ChunkRecord, RealmStore } from '../storage/db';
+import type { PretrainingRun } from './pretraining-run';
 
 /** What the source reads from storage (a RealmStore, or a stand-in in tests). */
 export type InspectorStore = Pick<RealmStore, 'getVocab' | 'getChunks' | 'getEmbeddings'>;

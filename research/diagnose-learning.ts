@@ -1,4 +1,4 @@
-// `npx tsx bench/diagnose-learning.ts`: the two halves of REALM's learning problem, measured apart.
+// `npx tsx research/diagnose-learning.ts`: the two halves of REALM's learning problem, measured apart.
 //  1. Retriever after ICT: recall@5 of a passage holding the answer (held-out cloze queries, own
 //     passage excluded) against what random retrieval would give, and ICT recall on held-out passages.
 //  2. Reader given the GOLD document: after the MLM warm-up, train only the knowledge-augmented
@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { EVAL_CTX, padBatch, type ForwardCtx } from '../src/model/bert';
 import { makeConfig, type RealmConfig } from '../src/model/config';
-import { containsSpan, type ClozeQuery, type TrainingData } from '../src/model/data';
+import { containsSpan, type ClozeQuery, type TrainingData } from '../src/corpus/data';
 import { freshIndex } from '../src/model/index-refresh';
 import { readerInput } from '../src/model/knowledge-encoder';
 import { AdamW, learningRateAt } from '../src/model/optimizer';
@@ -19,7 +19,7 @@ import type { RealmModel } from '../src/model/realm-model';
 import { cutQuery, type DocumentStore } from '../src/model/realm-step';
 import { recallHits } from '../src/model/evaluate';
 import { NULL_DOC_TOKENS } from '../src/model/retriever';
-import { Rng } from '../src/model/rng';
+import { Rng } from '../src/corpus/rng';
 import { RealmTrainer } from '../src/model/trainer';
 import { loadData } from '../scripts/train';
 

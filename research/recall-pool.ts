@@ -1,6 +1,6 @@
-// `npx tsx bench/recall-pool.ts FILE.json ...`: does recall@5 of a passage holding the answer rise
-// across seeds? Reads the per-query ranks that bench/recall-shift.ts writes with RECALL_SHIFT_OUT, or
-// bench/qa-recall.ts with QA_RECALL_OUT (one file per seed, each pairing a model after ICT + MLM with
+// `npx tsx research/recall-pool.ts FILE.json ...`: does recall@5 of a passage holding the answer rise
+// across seeds? Reads the per-query ranks that research/recall-shift.ts writes with RECALL_SHIFT_OUT, or
+// research/qa-recall.ts with QA_RECALL_OUT (one file per seed, each pairing a model after ICT + MLM with
 // the same model after REALM) and prints, for each query set in them (held-out and 260 training
 // queries, or QA questions): each seed's recall@5 before → after (gained / lost), the
 // change over seeds as mean ± s.e. with how many seeds rose / fell, and the queries gained and lost
@@ -10,7 +10,7 @@
 // over independent draws.
 import { readFileSync } from 'node:fs';
 import { utilitySummary } from '../src/model/evaluate';
-import { formatSummary, rankShift } from './learning-setup';
+import { formatSummary, rankShift } from '../bench/learning-setup';
 import { queryDependentRise, signTest } from './stats';
 
 type Ranks = { before: (number | null)[]; after: (number | null)[]; swappedBefore?: number[]; swappedAfter?: number[] };
@@ -19,7 +19,7 @@ function main() {
   const files = process.argv.slice(2);
   if (files.length === 0)
     throw new Error(
-      'usage: tsx bench/recall-pool.ts FILE.json ... (written by bench/recall-shift.ts with RECALL_SHIFT_OUT or bench/qa-recall.ts with QA_RECALL_OUT)',
+      'usage: tsx research/recall-pool.ts FILE.json ... (written by research/recall-shift.ts with RECALL_SHIFT_OUT or research/qa-recall.ts with QA_RECALL_OUT)',
     );
   const runs = files.map(
     (f) => JSON.parse(readFileSync(f, 'utf8')) as { seed: number } & Record<string, Ranks | number | string>,

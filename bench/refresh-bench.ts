@@ -1,16 +1,16 @@
-// `npm run bench:refresh` runs this in the page (scripts/bench-refresh.ts drives headless Chromium).
+// `npm run bench:refresh` runs this in the page (bench/refresh.ts drives headless Chromium).
 // Measured side by side on the active corpus, one page, one run:
 //   trainer steps/s with no build running, and while the builder re-embeds the corpus;
 //   wall time of N REALM steps with the sync policy against the async one (same R);
 //   chunks embedded per second by the builder in its worker, and by the same class on the main thread.
-import { createMipsIndex } from '../kernels/mips-index';
-import { makeConfig, type PresetName } from '../model/config';
-import { snapshotDocEncoder } from '../model/realm-model';
-import { RealmTrainer } from '../model/trainer';
-import { AsyncRefresher, type RefreshPolicy } from '../workers/async-refresher';
-import { IndexBuilder, type BuildRequest } from '../workers/index-builder';
-import { loadRunData } from './run-data';
-import type { Runtime } from './runtime';
+import { createMipsIndex } from '../src/kernels/mips-index';
+import { makeConfig, type PresetName } from '../src/model/config';
+import { snapshotDocEncoder } from '../src/model/realm-model';
+import { RealmTrainer } from '../src/model/trainer';
+import { AsyncRefresher, type RefreshPolicy } from '../src/workers/async-refresher';
+import { IndexBuilder, type BuildRequest } from '../src/workers/index-builder';
+import { loadRunData } from '../src/app/run-data';
+import type { Runtime } from '../src/app/runtime';
 
 export interface RefreshBenchOptions {
   preset: PresetName;

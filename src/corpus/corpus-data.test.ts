@@ -9,7 +9,7 @@ import {
 } from './corpus-data';
 import { splitSentences } from './blocks';
 import { containsSpan } from './data';
-import { pairSentences } from './mlm';
+import { pairSentences } from '../model/mlm';
 import { Rng } from './rng';
 import { CLS_ID, MASK_ID, SEP_ID, WordPieceTokenizer } from './tokenizer';
 
