@@ -7,7 +7,7 @@ import { maskedAnswer, sampleDistinct, type ClozeQuery, type TrainingData } from
 import { answerRanks, utilitySummary } from '../src/model/evaluate';
 import type { MipsIndex } from '../src/model/mips';
 import type { RealmModel } from '../src/model/realm-model';
-import type { DocumentStore } from '../src/model/realm-step';
+import type { DocumentStore } from '../src/corpus/data';
 import { Rng } from '../src/corpus/rng';
 import { loadData } from '../scripts/train';
 

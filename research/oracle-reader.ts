@@ -26,14 +26,8 @@ import { freshIndex } from '../src/model/index-refresh';
 import type { MipsIndex, MipsSearchResult } from '../src/model/mips';
 import { AdamW, learningRateAt } from '../src/model/optimizer';
 import { maskValidity, realmLossFromLogProbs } from '../src/model/realm-loss';
-import {
-  disposeBatch,
-  prepareRealmBatch,
-  retrievalScores,
-  trivialCandidate,
-  type DocumentStore,
-  type RealmQuery,
-} from '../src/model/realm-step';
+import { disposeBatch, prepareRealmBatch, retrievalScores } from '../src/model/realm-step';
+import { trivialCandidate, type DocumentStore, type RealmQuery } from '../src/corpus/data';
 import { Rng } from '../src/corpus/rng';
 import { RealmTrainer } from '../src/model/trainer';
 import type { RealmConfig } from '../src/model/config';

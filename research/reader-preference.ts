@@ -14,7 +14,8 @@ import { decodeCheckpoint } from '../src/model/checkpoint';
 import { containsSpan } from '../src/corpus/data';
 import { utilitySummary } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
-import { disposeBatch, prepareRealmBatch, realmForward, trivialCandidate } from '../src/model/realm-step';
+import { disposeBatch, prepareRealmBatch, realmForward } from '../src/model/realm-step';
+import { trivialCandidate } from '../src/corpus/data';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatSummary, learningConfig, learningData, learningSchedule, trainingSample } from '../bench/learning-setup';
 

@@ -6,7 +6,7 @@
 //   cloze.jsonl      held-out cloze items {sentence, masked, answer, type, sourceId, start, end, ...}
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MaskingStrategy } from '../src/model/config';
+import type { MaskingStrategy } from '../src/corpus/masking';
 import { parseCloze, parsePassages, type ClozeItem } from '../src/corpus/corpus-format';
 import { buildTrainingData, type CorpusDataReport, type CorpusPassageInput } from '../src/corpus/corpus-data';
 import type { TrainingData } from '../src/corpus/data';

@@ -12,11 +12,11 @@ import {
   makeConfig,
   PRESETS,
   parseMarginalisationOption,
-  type MaskingStrategy,
   type MlmPairMasking,
   type PresetName,
   type RealmConfig,
 } from '../src/model/config';
+import { type MaskingStrategy } from '../src/corpus/masking';
 import { syntheticWorld, type TrainingData } from '../src/corpus/data';
 import { Rng } from '../src/corpus/rng';
 import { RealmTrainer } from '../src/model/trainer';

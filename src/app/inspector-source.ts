@@ -6,7 +6,7 @@ import { createMipsIndex } from '../kernels/mips-index';
 import { freshIndex } from '../model/index-refresh';
 import { inspectQuery, type QueryInspection } from '../model/inspection';
 import type { MipsIndex } from '../model/mips';
-import type { RealmQuery } from '../model/realm-step';
+import type { RealmQuery } from '../corpus/data';
 import { WordPieceTokenizer } from '../corpus/tokenizer';
 import type { ChunkRecord, RealmStore } from '../storage/db';
 import type { PretrainingRun } from './pretraining-run';

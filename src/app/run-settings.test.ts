@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { makeConfig, MASKING_STRATEGIES, MLM_PAIR_MASKINGS, type RealmConfig } from '../model/config';
+import { makeConfig, MLM_PAIR_MASKINGS, type RealmConfig } from '../model/config';
+import { MASKING_STRATEGIES } from '../corpus/masking';
 import { defaultValue, RUN_PARAMS, runSettingsFromUrl, withParam } from './run-settings';
 
 describe('run settings in the URL', () => {

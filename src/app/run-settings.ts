@@ -1,14 +1,8 @@
 // Settings of a pre-training run, kept in the URL so a link reproduces a setup, e.g.
 // `?preset=tiny&ict=20&mlm=20&realm=200&refresh=async&every=5&k=4&lr=0.001&seed=1`.
 // The Model & run config panel writes these parameters; the Training panel reads them at Start.
-import {
-  makeConfig,
-  MASKING_STRATEGIES,
-  MLM_PAIR_MASKINGS,
-  RealmConfigError,
-  type PresetName,
-  type RealmConfig,
-} from '../model/config';
+import { makeConfig, MLM_PAIR_MASKINGS, RealmConfigError, type PresetName, type RealmConfig } from '../model/config';
+import { MASKING_STRATEGIES } from '../corpus/masking';
 import { REFRESH_POLICIES, type RefreshPolicy } from '../workers/async-refresher';
 
 export interface PlainRunSettings {

@@ -3,7 +3,7 @@
 // the run and writes here; the other panels subscribe with `useStudio(selector)`.
 import { create } from 'zustand';
 import type { Progress } from '../model/progress';
-import type { RealmQuery } from '../model/realm-step';
+import type { RealmQuery } from '../corpus/data';
 import type { PretrainingRun, RunStatus } from './pretraining-run';
 
 /** One entry of the event log the e2e tests and the refresh timeline read. */

@@ -15,7 +15,7 @@
 //                 enough for recall@5 to move in steps finer than the cloze set's.
 //   ictHeldOut    a seeded share of the passages that ICT never trains on (for ICT recall@k).
 import { splitSentences, type SentenceSpan } from './blocks';
-import type { MaskingStrategy } from '../model/config';
+import type { MaskingStrategy } from './masking';
 import { heldOutKey } from './corpus-format';
 import { maskedAnswer, sampleDistinct, type ClozeQuery, type TokenizedPassage, type TrainingData } from './data';
 import { createMasker, maskPassage, type CharSpan, type MaskedExample, type MaskingStats } from './masking';

@@ -1,9 +1,43 @@
 // Training data in token ids, as the trainer consumes it: the passages (index rows, in order), the
 // masked REALM queries (held-out cloze sentences excluded) and the held-out cloze set. Built from the
 // bundled corpus by corpus-data.ts, or from the small synthetic world below (tests).
-import { CLS_ID, MASK_ID, SEP_ID } from '../model/bert';
-import type { DocumentStore, RealmQuery } from '../model/realm-step';
+import { CLS_ID, MASK_ID, SEP_ID } from './tokenizer';
 import type { Rng } from './rng';
+
+/** A masked query x: `[CLS] x [SEP]` with [MASK] at maskPositions; targets are the original ids. */
+export interface RealmQuery {
+  inputIds: ArrayLike<number>;
+  maskPositions: ArrayLike<number>;
+  targets: ArrayLike<number>;
+  /** Id of the passage x was cut from (excluded from retrieval), or null. */
+  sourceDocId: string | null;
+  /** Index of x among its passage's sentences (TokenizedPassage.sentences), when known. */
+  sourceSentence?: number;
+}
+
+/** The documents behind the index rows: tokens of `[CLS] title [SEP] body [SEP]` by row. */
+export interface DocumentStore {
+  readonly ids: readonly string[];
+  readonly tokens: readonly ArrayLike<number>[];
+  /** Tokens of row `row` with its sentence `sentence` cut out (for trivialExclusion 'sentence'). */
+  withoutSentence?(row: number, sentence: number): ArrayLike<number>;
+}
+
+/**
+ * REALM's trivial candidate. 'passage': the query's own passage is never retrieved (the paper).
+ * 'sentence': it may be retrieved, but the reader and the recall check see it with the query's
+ * sentence cut out, so the masked span can only be copied from the rest of the passage (its title,
+ * its other sentences). Returns the id to exclude from the search and the tokens of a retrieved row.
+ */
+export function trivialCandidate(mode: 'passage' | 'sentence', docs: DocumentStore, q: RealmQuery) {
+  const cut =
+    mode === 'sentence' && q.sourceSentence !== undefined && q.sourceDocId !== null && docs.withoutSentence !== undefined;
+  return {
+    excludeId: cut ? null : q.sourceDocId,
+    tokensOf: (row: number): ArrayLike<number> =>
+      cut && docs.ids[row] === q.sourceDocId ? docs.withoutSentence!(row, q.sourceSentence!) : docs.tokens[row],
+  };
+}
 
 /** One passage (block) z: a title and a body split into sentences, in wordpiece ids. */
 export interface TokenizedPassage {

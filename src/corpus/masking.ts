@@ -12,14 +12,16 @@
 //
 // Every example is `[CLS] sentence-wordpieces [SEP]`; [CLS] and [SEP] are never masked. A sentence
 // longer than `maxLength - 2` wordpieces is cut to a window (around the salient span when there is one).
-import { MASKING_STRATEGIES, type MaskingStrategy } from '../model/config';
+
 import { heldOutKey } from './corpus-format';
 import { splitSentences } from './blocks';
 import type { Rng } from './rng';
 import { chooseSpan } from './salient';
 import { CLS_ID, MASK_ID, SEP_ID, type WordPieceTokenizer } from './tokenizer';
 
-export type { MaskingStrategy };
+/** How REALM queries are masked: salient spans (REALM's choice) or the ablations. */
+export const MASKING_STRATEGIES = ['salient', 'random-token', 'random-span'] as const;
+export type MaskingStrategy = (typeof MASKING_STRATEGIES)[number];
 
 /** Ids below this are [PAD] [UNK] [CLS] [SEP] [MASK]; random replacements are drawn above it. */
 const FIRST_WORDPIECE = 5;

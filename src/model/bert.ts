@@ -9,12 +9,7 @@
 // diverges easily, while pre-LN trains stably without a long warm-up.
 import * as tf from '@tensorflow/tfjs';
 import type { RealmConfig } from './config';
-
-export const PAD_ID = 0;
-export const UNK_ID = 1;
-export const CLS_ID = 2;
-export const SEP_ID = 3;
-export const MASK_ID = 4;
+import { PAD_ID, SEP_ID } from '../corpus/tokenizer';
 
 /** Weights as transferable buffers: what checkpoints and worker snapshots carry. */
 export interface NamedWeight {

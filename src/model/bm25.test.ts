@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Bm25Retriever } from './bm25';
-import { CLS_ID, MASK_ID, SEP_ID } from './bert';
+import { CLS_ID, MASK_ID, SEP_ID } from '../corpus/tokenizer';
 import { documentStore, type ClozeQuery, type TokenizedPassage } from '../corpus/data';
 
 // Rows: 0 "paris" passage (title 50), 1 "france" passage holding 50 in its body, 2 and 3 unrelated.

@@ -5,7 +5,7 @@
 // 'sentence', searched without the query sentence.
 import MiniSearch from 'minisearch';
 import { containsSpan, type ClozeQuery } from '../corpus/data';
-import { trivialCandidate, type DocumentStore, type RealmQuery } from './realm-step';
+import { trivialCandidate, type DocumentStore, type RealmQuery } from '../corpus/data';
 
 const FIRST_WORDPIECE = 5;
 

@@ -1,14 +1,13 @@
 // The one configuration type of the REALM model and its trainer (nanoGPT style: every field has a
 // one-line comment), the presets `tiny` / `small` / `base`, and the parameter and FLOP counts that the
 // README's presets table prints.
+import { MASKING_STRATEGIES, type MaskingStrategy } from '../corpus/masking';
 
 export type Marginalisation = 'per-mask' | 'joint';
 export type TrivialExclusion = 'passage' | 'sentence';
 /** The values of mlmPairMasking (validateConfig and the Run settings choice read this list). */
 export const MLM_PAIR_MASKINGS = ['random', 'salient', 'answer'] as const;
 export type MlmPairMasking = (typeof MLM_PAIR_MASKINGS)[number];
-export const MASKING_STRATEGIES = ['salient', 'random-token', 'random-span'] as const;
-export type MaskingStrategy = (typeof MASKING_STRATEGIES)[number];
 export type RefreshPolicyName = 'sync' | 'async';
 export type PresetName = 'tiny' | 'small' | 'base';
 

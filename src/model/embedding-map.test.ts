@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { PCA } from 'ml-pca';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allcloseReport } from '../testing/allclose';
-import { CLS_ID, EVAL_CTX, SEP_ID } from './bert';
+import { EVAL_CTX } from './bert';
+import { CLS_ID, SEP_ID } from '../corpus/tokenizer';
 import { makeConfig } from './config';
 import {
   alignSigns,

@@ -19,7 +19,8 @@
 // eigenvalues, mean and trace). A map usually takes one or two reads.
 import * as tf from '@tensorflow/tfjs';
 import type { RealmModel } from './realm-model';
-import { cutQuery, type RealmQuery } from './realm-step';
+import { cutQuery } from './realm-step';
+import { type RealmQuery } from '../corpus/data';
 
 export class EmbeddingMapError extends Error {
   constructor(message: string) {

@@ -14,7 +14,8 @@ import type { MipsIndex, MipsSearchResult } from './mips';
 import { maskValidity, realmLoss } from './realm-loss';
 import type { RealmModel } from './realm-model';
 import type { Rng } from '../corpus/rng';
-import { cutQuery, disposeBatch, prepareRealmBatch, realmForward, trivialCandidate, type DocumentStore } from './realm-step';
+import { cutQuery, disposeBatch, prepareRealmBatch, realmForward } from './realm-step';
+import { trivialCandidate, type DocumentStore } from '../corpus/data';
 
 export interface ClozeEval {
   /** Share of queries whose every masked token is predicted right, with retrieval. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CLS_ID, MASK_ID, SEP_ID } from './bert';
+import { CLS_ID, MASK_ID, SEP_ID } from '../corpus/tokenizer';
 import { makeConfig } from './config';
 import { docTokens, type TokenizedPassage } from '../corpus/data';
 import { makeIctBatch } from './ict';
-import type { RealmQuery } from './realm-step';
+import type { RealmQuery } from '../corpus/data';
 import { Rng } from '../corpus/rng';
 
 const passages: TokenizedPassage[] = [

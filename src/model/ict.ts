@@ -2,11 +2,13 @@
 // a passage is the pseudo-query; with probability ictRemoveProbability it is removed from the passage;
 // the other passages of the batch are the negatives. Loss: softmax cross-entropy over the batch.
 import * as tf from '@tensorflow/tfjs';
-import { CLS_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
+import { padBatch, type ForwardCtx } from './bert';
+import { CLS_ID, SEP_ID } from '../corpus/tokenizer';
 import type { RealmConfig } from './config';
 import { docTokens, type TokenizedPassage } from '../corpus/data';
 import type { RealmModel } from './realm-model';
-import { cutQuery, type RealmQuery } from './realm-step';
+import { cutQuery } from './realm-step';
+import { type RealmQuery } from '../corpus/data';
 import type { Rng } from '../corpus/rng';
 
 export interface IctBatch {

@@ -5,7 +5,7 @@
 import type { RefreshRecord } from './metrics';
 import { DenseMipsIndex, type MipsIndex } from './mips';
 import type { RealmModel } from './realm-model';
-import type { DocumentStore } from './realm-step';
+import type { DocumentStore } from '../corpus/data';
 
 /** Builds a MipsIndex from [N, d] vectors; the kernel module passes its WGSL index here. */
 export type IndexFactory = (version: number, vectors: Float32Array, ids: readonly string[], dim: number) => MipsIndex;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
-import { EVAL_CTX, MASK_ID } from './bert';
+import { EVAL_CTX } from './bert';
+import { MASK_ID } from '../corpus/tokenizer';
 import { makeConfig, type RealmConfig } from './config';
 import { documentStore, maskSpan, syntheticWorld, type TrainingData } from '../corpus/data';
 import { freshIndex } from './index-refresh';
@@ -9,7 +10,8 @@ import { InspectionError, inspectQuery, queryFromTypedText } from './inspection'
 import type { MipsIndex } from './mips';
 import { realmLossReference } from './realm-loss-reference';
 import { RealmModel } from './realm-model';
-import { disposeBatch, prepareRealmBatch, realmForward, type DocumentStore, type RealmQuery } from './realm-step';
+import { disposeBatch, prepareRealmBatch, realmForward } from './realm-step';
+import { type DocumentStore, type RealmQuery } from '../corpus/data';
 import { Rng } from '../corpus/rng';
 import { WordPieceTokenizer } from '../corpus/tokenizer';
 

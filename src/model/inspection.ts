@@ -24,12 +24,14 @@
 // A mask whose true token is unknown (a sentence typed with [MASK] and no answer) has target -1: its
 // top-5 predictions are reported, its target probabilities and the utilities are null.
 import * as tf from '@tensorflow/tfjs';
-import { CLS_ID, EVAL_CTX, MASK_ID, SEP_ID } from './bert';
+import { EVAL_CTX } from './bert';
+import { CLS_ID, MASK_ID, SEP_ID } from '../corpus/tokenizer';
 import type { RealmConfig } from './config';
 import type { MipsIndex } from './mips';
 import { realmLoss, targetLogProbs } from './realm-loss';
 import type { RealmModel } from './realm-model';
-import { disposeBatch, prepareRealmBatch, realmForward, type DocumentStore, type RealmQuery } from './realm-step';
+import { disposeBatch, prepareRealmBatch, realmForward } from './realm-step';
+import { type DocumentStore, type RealmQuery } from '../corpus/data';
 import type { WordPieceTokenizer } from '../corpus/tokenizer';
 
 /** The query cannot be inspected (no mask, too long, an index of another width); the message says what to do. */

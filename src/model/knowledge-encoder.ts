@@ -3,7 +3,8 @@
 // Linear(H, H) -> GELU -> LayerNorm, then the output layer tied to the input token embeddings, plus a
 // per-token bias.
 import * as tf from '@tensorflow/tfjs';
-import { BertEncoder, dense, gatherRows, gelu, layerNorm, ParamStore, SEP_ID, CLS_ID, type ForwardCtx } from './bert';
+import { BertEncoder, dense, gatherRows, gelu, layerNorm, ParamStore, type ForwardCtx } from './bert';
+import { SEP_ID, CLS_ID } from '../corpus/tokenizer';
 import type { RealmConfig } from './config';
 
 export class KnowledgeAugmentedEncoder {

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLS_ID, MASK_ID, padBatch, SEP_ID } from './bert';
+import { padBatch } from './bert';
+import { CLS_ID, MASK_ID, SEP_ID } from '../corpus/tokenizer';
 import { makeConfig } from './config';
 import { docTokens, syntheticWorld, type TrainingData } from '../corpus/data';
-import type { RealmQuery } from './realm-step';
+import type { RealmQuery } from '../corpus/data';
 import { answerHolders, makeMlmBatch, pairSentences, salientPairInput, sentencePairInput } from './mlm';
 import { Rng } from '../corpus/rng';
 import { RealmTrainer } from './trainer';

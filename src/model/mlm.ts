@@ -10,11 +10,13 @@
 // With mlmPairMasking 'answer' the query is followed by another passage that holds its span
 // (answerHolders), as a retrieved document would: the reader learns to copy the answer from one.
 import * as tf from '@tensorflow/tfjs';
-import { CLS_ID, MASK_ID, padBatch, SEP_ID, type ForwardCtx } from './bert';
+import { padBatch, type ForwardCtx } from './bert';
+import { CLS_ID, MASK_ID, SEP_ID } from '../corpus/tokenizer';
 import type { RealmConfig } from './config';
 import { containsSpan, maskedAnswer, type TrainingData } from '../corpus/data';
 import { readerInput } from './knowledge-encoder';
-import { cutQuery, type RealmQuery } from './realm-step';
+import { cutQuery } from './realm-step';
+import { type RealmQuery } from '../corpus/data';
 import type { RealmModel } from './realm-model';
 import type { Rng } from '../corpus/rng';
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
-import { CLS_ID, EVAL_CTX, padBatch, SEP_ID } from './bert';
+import { EVAL_CTX, padBatch } from './bert';
+import { CLS_ID, SEP_ID } from '../corpus/tokenizer';
 import { countParams, makeConfig, realmStepFlops } from './config';
 import { readerInput } from './knowledge-encoder';
 import { RealmModel, snapshotDocEncoder } from './realm-model';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
-import { CLS_ID, SEP_ID } from './bert';
+import { CLS_ID, SEP_ID } from '../corpus/tokenizer';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint';
 import { makeConfig } from './config';
 import { docTokens, documentStore, syntheticWorld } from '../corpus/data';

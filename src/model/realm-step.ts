@@ -8,47 +8,14 @@
 //  7. the knowledge-augmented encoder reads each (x, z) pair; MLM logits at the masked positions.
 // `prepareRealmBatch` does 1-4 (no gradient); `realmForward` does 5-7 and is differentiated.
 import * as tf from '@tensorflow/tfjs';
-import { padBatch, SEP_ID, type ForwardCtx } from './bert';
+import { padBatch, type ForwardCtx } from './bert';
+import { SEP_ID } from '../corpus/tokenizer';
+import { trivialCandidate, type DocumentStore, type RealmQuery } from '../corpus/data';
 import { readerInput } from './knowledge-encoder';
 import type { MipsIndex } from './mips';
 import { realmLoss, type RealmLossTerms } from './realm-loss';
 import type { RealmModel } from './realm-model';
 import { NULL_DOC_TOKENS } from './retriever';
-
-/** A masked query x: `[CLS] x [SEP]` with [MASK] at maskPositions; targets are the original ids. */
-export interface RealmQuery {
-  inputIds: ArrayLike<number>;
-  maskPositions: ArrayLike<number>;
-  targets: ArrayLike<number>;
-  /** Id of the passage x was cut from (excluded from retrieval), or null. */
-  sourceDocId: string | null;
-  /** Index of x among its passage's sentences (TokenizedPassage.sentences), when known. */
-  sourceSentence?: number;
-}
-
-/** The documents behind the index rows: tokens of `[CLS] title [SEP] body [SEP]` by row. */
-export interface DocumentStore {
-  readonly ids: readonly string[];
-  readonly tokens: readonly ArrayLike<number>[];
-  /** Tokens of row `row` with its sentence `sentence` cut out (for trivialExclusion 'sentence'). */
-  withoutSentence?(row: number, sentence: number): ArrayLike<number>;
-}
-
-/**
- * REALM's trivial candidate. 'passage': the query's own passage is never retrieved (the paper).
- * 'sentence': it may be retrieved, but the reader and the recall check see it with the query's
- * sentence cut out, so the masked span can only be copied from the rest of the passage (its title,
- * its other sentences). Returns the id to exclude from the search and the tokens of a retrieved row.
- */
-export function trivialCandidate(mode: 'passage' | 'sentence', docs: DocumentStore, q: RealmQuery) {
-  const cut =
-    mode === 'sentence' && q.sourceSentence !== undefined && q.sourceDocId !== null && docs.withoutSentence !== undefined;
-  return {
-    excludeId: cut ? null : q.sourceDocId,
-    tokensOf: (row: number): ArrayLike<number> =>
-      cut && docs.ids[row] === q.sourceDocId ? docs.withoutSentence!(row, q.sourceSentence!) : docs.tokens[row],
-  };
-}
 
 export interface PreparedRealmBatch {
   b: number;

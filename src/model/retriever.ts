@@ -2,18 +2,8 @@
 // [CLS] vector is projected linearly to d dimensions and LayerNorm-ed; f(x, z) = Embed_input(x) . Embed_doc(z).
 // `DocEmbedder` rebuilds Embed_doc alone from a weight snapshot, for the index builder in a worker.
 import * as tf from '@tensorflow/tfjs';
-import {
-  BertEncoder,
-  CLS_ID,
-  dense,
-  layerNorm,
-  padBatch,
-  ParamStore,
-  SEP_ID,
-  EVAL_CTX,
-  type ForwardCtx,
-  type NamedWeights,
-} from './bert';
+import { BertEncoder, dense, layerNorm, padBatch, ParamStore, EVAL_CTX, type ForwardCtx, type NamedWeights } from './bert';
+import { CLS_ID, SEP_ID } from '../corpus/tokenizer';
 import type { RealmConfig } from './config';
 
 export class Retriever {

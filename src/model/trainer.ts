@@ -24,15 +24,8 @@ import {
 } from './mlm';
 import { AdamW, learningRateAt } from './optimizer';
 import { RealmModel } from './realm-model';
-import {
-  disposeBatch,
-  prepareRealmBatch,
-  realmForward,
-  realmLossAndStats,
-  type DocumentStore,
-  type RealmBatchStats,
-  type RealmQuery,
-} from './realm-step';
+import { disposeBatch, prepareRealmBatch, realmForward, realmLossAndStats, type RealmBatchStats } from './realm-step';
+import { type DocumentStore, type RealmQuery } from '../corpus/data';
 import { Rng } from '../corpus/rng';
 
 /** Same shape as storage's CheckpointRecord (src/model does not import storage). */

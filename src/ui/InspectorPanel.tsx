@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { InspectionError, queryFromTypedText } from '../model/inspection';
-import type { RealmQuery } from '../model/realm-step';
+import type { RealmQuery } from '../corpus/data';
 import type { WordPieceTokenizer } from '../corpus/tokenizer';
 import { CandidateTable, type CandidateRow } from './inspector/CandidateTable';
 import { EXPLAIN } from './inspector/explain';

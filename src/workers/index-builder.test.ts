@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLS_ID, SEP_ID } from '../model/bert';
+import { CLS_ID, SEP_ID } from '../corpus/tokenizer';
 import { makeConfig } from '../model/config';
 import type { Progress } from '../model/progress';
 import { RealmModel, snapshotDocEncoder } from '../model/realm-model';

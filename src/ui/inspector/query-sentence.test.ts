@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLS_ID, MASK_ID, SEP_ID } from '../../model/bert';
+import { CLS_ID, MASK_ID, SEP_ID } from '../../corpus/tokenizer';
 import { queryFromTypedText } from '../../model/inspection';
 import { WordPieceTokenizer } from '../../corpus/tokenizer';
 import { latestBatchQueries, querySentence, sentenceChoices } from './query-sentence';

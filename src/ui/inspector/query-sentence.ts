@@ -1,9 +1,9 @@
 // A masked query x as the inspector shows it: its wordpieces turned back into words, with each run of
 // [MASK] positions gathered into one span. A span shows its answer (the true tokens) when known, or
 // "[MASK]" when the user typed a sentence without an answer. Pure functions: no DOM, no tensors.
-import { CLS_ID, PAD_ID, SEP_ID } from '../../model/bert';
+import { CLS_ID, PAD_ID, SEP_ID } from '../../corpus/tokenizer';
 import type { ClozeQuery } from '../../corpus/data';
-import type { RealmQuery } from '../../model/realm-step';
+import type { RealmQuery } from '../../corpus/data';
 import type { WordPieceTokenizer } from '../../corpus/tokenizer';
 
 export interface SentencePiece {
