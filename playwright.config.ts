@@ -8,6 +8,9 @@ const executablePath = process.env.REALM_CHROMIUM || (existsSync(SYSTEM_CHROMIUM
 // E2E_PORT and E2E_DIST let several checkouts or agents run e2e side by side without sharing a server.
 const PORT = Number(process.env.E2E_PORT || 4173);
 const DIST = process.env.E2E_DIST || 'dist';
+// The bench pages (the kernel lab), built by `npm run build:lab`, served on the next port.
+const LAB_PORT = PORT + 1;
+const LAB_DIST = process.env.E2E_LAB_DIST || 'dist-lab';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -37,11 +40,19 @@ export default defineConfig({
     },
   },
   projects: [{ name: 'chromium-webgpu', use: { browserName: 'chromium' } }],
-  webServer: {
-    // `npm test` builds first; this serves that production build.
-    command: `npx vite preview --port ${PORT} --strictPort --outDir ${DIST}`,
-    url: `http://localhost:${PORT}`,
-    reuseExistingServer: !process.env.CI,
-    timeout: 60_000,
-  },
+  webServer: [
+    {
+      // `npm test` builds first; this serves that production build.
+      command: `npx vite preview --port ${PORT} --strictPort --outDir ${DIST}`,
+      url: `http://localhost:${PORT}`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+    {
+      command: `npx vite preview --config vite.lab.config.ts --port ${LAB_PORT} --strictPort --outDir ${LAB_DIST}`,
+      url: `http://localhost:${LAB_PORT}/lab.html`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+  ],
 });

@@ -2,7 +2,6 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import type { Plugin } from 'vite';
-import { fileURLToPath } from 'node:url';
 
 // The dev server injects an inline React-refresh preamble that index.html's CSP would block, so the
 // CSP is dropped in `vite dev` only. Builds and `vite preview` (what users and tests run) keep it.
@@ -12,7 +11,8 @@ const devWithoutCsp = (): Plugin => ({
   transformIndexHtml: (html) => html.replace(/<meta\s+http-equiv="Content-Security-Policy"[^>]*>/s, ''),
 });
 
-// One config for the app (vite), the unit tests (vitest, Node, tfjs cpu backend).
+// One config for the app (vite; one page, index.html), the unit tests (vitest, Node, tfjs cpu backend).
+// The benchmark pages have their own config, vite.lab.config.ts.
 export default defineConfig({
   plugins: [react(), devWithoutCsp()],
   base: './',
@@ -23,13 +23,6 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
-    // Two pages: the app, and the kernel lab (bench/pages/lab.html) that the kernel tests and benchmarks drive.
-    rollupOptions: {
-      input: {
-        main: fileURLToPath(new URL('./index.html', import.meta.url)),
-        lab: fileURLToPath(new URL('./bench/pages/lab.html', import.meta.url)),
-      },
-    },
   },
   preview: { port: 4173, strictPort: true },
   server: { port: 5173 },

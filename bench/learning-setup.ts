@@ -4,12 +4,13 @@
 // prints a mean ± s.e., and the paired ranks of passages holding the answer before and after REALM.
 import { makeConfig, parseMarginalisationOption, PRESETS, type MlmPairMasking, type RealmConfig } from '../src/model/config';
 import { maskedAnswer, sampleDistinct, type ClozeQuery, type TrainingData } from '../src/corpus/data';
-import { answerRanks, utilitySummary } from '../src/model/evaluate';
+import { answerRanks } from '../src/model/evaluate';
+import { utilitySummary } from './retrieval-stats';
 import type { MipsIndex } from '../src/model/mips';
 import type { RealmModel } from '../src/model/realm-model';
 import type { DocumentStore } from '../src/corpus/data';
 import { Rng } from '../src/corpus/rng';
-import { loadData } from '../scripts/train';
+import { loadData } from '../scripts/corpus-loader';
 
 export const learningEnv = (k: string, d: string) => process.env[`LEARNING_${k}`] ?? d;
 

@@ -29,7 +29,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { Bm25Retriever } from '../src/model/bm25';
 import { maskedAnswer } from '../src/corpus/data';
-import { answerPriorRecallAtK, chanceRecallAtK, utilitySummary } from '../src/model/evaluate';
+import { answerPriorRecallAtK, chanceRecallAtK, utilitySummary } from './retrieval-stats';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatSummary, learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';
 

@@ -106,11 +106,11 @@ async function main() {
   const root = fileURLToPath(new URL('..', import.meta.url));
   await build({
     configFile: false,
-    root,
+    root: fileURLToPath(new URL('./pages', import.meta.url)),
     base: './',
     logLevel: 'warn',
     build: {
-      outDir: DIST,
+      outDir: fileURLToPath(new URL(`../${DIST}`, import.meta.url)),
       emptyOutDir: true,
       target: 'es2022',
       chunkSizeWarningLimit: 8192,

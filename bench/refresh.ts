@@ -1,6 +1,6 @@
 // `npm run bench:refresh`: the cost of asynchronous index refresh, measured in one page and one run
-// in headless Chromium on WebGPU (see bench/refresh-bench.ts). Builds the app into dist-bench-refresh/,
-// opens it, waits for the bundled tiny corpus, and prints one markdown table (also saved to
+// in headless Chromium on WebGPU (see bench/refresh-bench.ts). Builds the bench pages (vite.lab.config.ts) into dist-bench-refresh/,
+// opens refresh.html, waits for the bundled tiny corpus, and prints one markdown table (also saved to
 // bench/results/refresh.md). Env: BENCH_STEPS (default 20), BENCH_EVERY (default 5), BENCH_PRESET (tiny).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +15,9 @@ async function main() {
   const every = Number(process.env.BENCH_EVERY ?? 5);
   const preset = process.env.BENCH_PRESET ?? 'tiny';
   const root = fileURLToPath(new URL('..', import.meta.url));
-  console.log(`building the app into ${DIST}/ ...`);
+  console.log(`building the bench pages into ${DIST}/ ...`);
   await build({
-    root,
-    configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
+    configFile: fileURLToPath(new URL('../vite.lab.config.ts', import.meta.url)),
     logLevel: 'warn',
     build: { outDir: DIST, emptyOutDir: true },
   });
@@ -26,7 +25,7 @@ async function main() {
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-    await page.goto(`${baseUrl}/?backend=webgpu`);
+    await page.goto(`${baseUrl}/refresh.html?backend=webgpu`);
     // The app loads the bundled tiny corpus on first start: wait until it is the active corpus.
     const deadline = Date.now() + 180_000;
     for (;;) {

@@ -2,6 +2,9 @@
 import { expect, type Page } from '@playwright/test';
 import type { RealmTestHook } from '../src/app/runtime';
 
+/** The kernel lab's server (playwright.config.ts serves the bench pages' build on E2E_PORT + 1). */
+export const LAB_URL = `http://localhost:${Number(process.env.E2E_PORT || 4173) + 1}`;
+
 declare global {
   interface Window {
     __realm: RealmTestHook;

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BuildReport, BuildRequest, KernelLab, SearchReport } from '../bench/pages/lab';
 import { checksum, makeVectors, recallAtK, tfReference, type DataSpec, type TopK } from '../src/kernels/reference';
 import { expectAllclose } from '../src/testing/allclose';
-import { watchPage } from './helpers';
+import { LAB_URL, watchPage } from './helpers';
 
 declare global {
   interface Window {
@@ -19,11 +19,11 @@ test.describe.configure({ mode: 'serial' });
 let page: Page;
 let errors: string[];
 
-test.beforeAll(async ({ browser, baseURL }) => {
+test.beforeAll(async ({ browser }) => {
   await tf.setBackend('cpu');
   page = await browser.newPage();
-  errors = watchPage(page, baseURL!).errors;
-  await page.goto('/lab.html?backend=webgpu');
+  errors = watchPage(page, LAB_URL).errors;
+  await page.goto(`${LAB_URL}/lab.html?backend=webgpu`);
   await page.waitForFunction(() => window.__lab?.ready === true);
   expect(await page.evaluate(() => window.__lab.backend())).toBe('webgpu');
 });

@@ -22,7 +22,7 @@ import { recallHits } from '../src/model/evaluate';
 import { NULL_DOC_TOKENS } from '../src/model/retriever';
 import { Rng } from '../src/corpus/rng';
 import { RealmTrainer } from '../src/model/trainer';
-import { loadData } from '../scripts/train';
+import { loadData } from '../scripts/corpus-loader';
 
 const env = (k: string, d: string) => process.env[k] ?? d;
 const pickGold = (docs: DocumentStore, q: ClozeQuery) =>

@@ -21,7 +21,7 @@ import { Bm25Retriever } from '../src/model/bm25';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { parseQa } from '../src/corpus/corpus-format';
 import { containsSpan, type ClozeQuery } from '../src/corpus/data';
-import { chanceOfHit, swappedShare } from '../src/model/evaluate';
+import { chanceOfHit, swappedShare } from '../bench/retrieval-stats';
 import { freshIndex } from '../src/model/index-refresh';
 import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { RealmTrainer } from '../src/model/trainer';

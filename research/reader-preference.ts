@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { EVAL_CTX } from '../src/model/bert';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { containsSpan } from '../src/corpus/data';
-import { utilitySummary } from '../src/model/evaluate';
+import { utilitySummary } from '../bench/retrieval-stats';
 import { freshIndex } from '../src/model/index-refresh';
 import { disposeBatch, prepareRealmBatch, realmForward } from '../src/model/realm-step';
 import { trivialCandidate } from '../src/corpus/data';

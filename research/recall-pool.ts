@@ -9,7 +9,7 @@
 // the same 65 held-out queries recur in every seed, so the pooled sign test is a summary, not a test
 // over independent draws.
 import { readFileSync } from 'node:fs';
-import { utilitySummary } from '../src/model/evaluate';
+import { utilitySummary } from '../bench/retrieval-stats';
 import { formatSummary, rankShift } from '../bench/learning-setup';
 import { queryDependentRise, signTest } from './stats';
 

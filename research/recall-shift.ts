@@ -20,7 +20,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { mean } from 'simple-statistics';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import type { ClozeQuery } from '../src/corpus/data';
-import { answerHoldingCounts, swappedRecallAtK } from '../src/model/evaluate';
+import { answerHoldingCounts, swappedRecallAtK } from '../bench/retrieval-stats';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
 import {

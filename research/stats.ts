@@ -2,7 +2,7 @@
 // research/recall-pool.ts): the exact sign test on queries gained and lost, and the rise of recall@5 beyond
 // the query-swap control.
 import { binomialDistribution } from 'simple-statistics';
-import { utilitySummary } from '../src/model/evaluate';
+import { utilitySummary } from '../bench/retrieval-stats';
 
 /**
  * Two-sided exact sign test: the probability, were gains and losses equally likely, of a split of

@@ -1,5 +1,5 @@
 // Node-only: reads a corpus folder (`public/corpus/tiny`, `public/corpus/default`, or any folder with
-// the same files) into what `buildTrainingData` (src/corpus/corpus-data.ts) takes. src/model stays
+// the same files) into what `buildTrainingData` (src/corpus/corpus-data.ts) takes, and `loadData`, the training data that `npm run train` and the benches name. src/corpus stays
 // free of fs so that it runs in the browser; the page fetches the same files instead.
 //   passages.jsonl   one {id, title, text, spans?: [start, end, type][]} per line, in index order
 //   vocab.txt        one wordpiece per line, id = line number
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { MaskingStrategy } from '../src/corpus/masking';
 import { parseCloze, parsePassages, type ClozeItem } from '../src/corpus/corpus-format';
 import { buildTrainingData, type CorpusDataReport, type CorpusPassageInput } from '../src/corpus/corpus-data';
-import type { TrainingData } from '../src/corpus/data';
+import { syntheticWorld, type TrainingData } from '../src/corpus/data';
 import { Rng } from '../src/corpus/rng';
 import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 
@@ -74,4 +74,25 @@ export function corpusTrainingData(
   });
   if (o.maxHeldOut !== undefined) data.heldOut = data.heldOut.slice(0, o.maxHeldOut);
   return { ...data, corpus };
+}
+
+/**
+ * The training data named by `--corpus`: the synthetic world (`synthetic[:N]`, N people), or a corpus
+ * folder with passages.jsonl, vocab.txt and cloze.jsonl (e.g. public/corpus/tiny), masked with the
+ * preset's query length and mask limit.
+ */
+export function loadData(spec: string, seed: number, opts: Omit<CorpusDataOptions, 'seed'> = {}): TrainingData {
+  if (spec === 'synthetic' || spec.startsWith('synthetic:')) {
+    const n = spec.includes(':') ? Number(spec.split(':')[1]) : 60;
+    return syntheticWorld(n, { seedRng: new Rng(seed + 1000) });
+  }
+  const data = corpusTrainingData(spec, { ...opts, seed });
+  const r = data.report;
+  process.stderr.write(
+    `corpus ${spec}: ${data.passages.length} passages, ${r.masking.examples} training queries (${r.masking.salient} salient, ` +
+      `${r.masking.fallback} random-span fallbacks, ${r.masking.heldOut} held out)` +
+      (r.queriesBeforeSample > data.queries.length ? `, ${data.queries.length} sampled` : '') +
+      `, ${r.clozeUsed} cloze items (${r.clozeDropped} dropped), vocabulary ${data.vocabSize}\n`,
+  );
+  return data;
 }

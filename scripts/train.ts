@@ -17,11 +17,10 @@ import {
   type RealmConfig,
 } from '../src/model/config';
 import { type MaskingStrategy } from '../src/corpus/masking';
-import { syntheticWorld, type TrainingData } from '../src/corpus/data';
-import { Rng } from '../src/corpus/rng';
+import type { TrainingData } from '../src/corpus/data';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatEta, ProgressMeter } from '../src/model/progress';
-import { corpusTrainingData, type CorpusDataOptions } from './corpus-loader';
+import { loadData } from './corpus-loader';
 
 const HELP = `usage: npm run train -- [options]
   --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
@@ -68,27 +67,6 @@ function num(args: Map<string, string>, key: string): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new Error(`--${key} must be a number, got "${v}"`);
   return n;
-}
-
-/**
- * The training data named by `--corpus`: the synthetic world (`synthetic[:N]`, N people), or a corpus
- * folder with passages.jsonl, vocab.txt and cloze.jsonl (e.g. public/corpus/tiny), masked with the
- * preset's query length and mask limit.
- */
-export function loadData(spec: string, seed: number, opts: Omit<CorpusDataOptions, 'seed'> = {}): TrainingData {
-  if (spec === 'synthetic' || spec.startsWith('synthetic:')) {
-    const n = spec.includes(':') ? Number(spec.split(':')[1]) : 60;
-    return syntheticWorld(n, { seedRng: new Rng(seed + 1000) });
-  }
-  const data = corpusTrainingData(spec, { ...opts, seed });
-  const r = data.report;
-  process.stderr.write(
-    `corpus ${spec}: ${data.passages.length} passages, ${r.masking.examples} training queries (${r.masking.salient} salient, ` +
-      `${r.masking.fallback} random-span fallbacks, ${r.masking.heldOut} held out)` +
-      (r.queriesBeforeSample > data.queries.length ? `, ${data.queries.length} sampled` : '') +
-      `, ${r.clozeUsed} cloze items (${r.clozeDropped} dropped), vocabulary ${data.vocabSize}\n`,
-  );
-  return data;
 }
 
 export function configFromArgs(args: Map<string, string>, data: TrainingData): RealmConfig {

@@ -6,7 +6,6 @@ import type { StepMetrics } from '../model/metrics';
 import { ProgressMeter } from '../model/progress';
 import type { RunRecord } from '../storage/db';
 import { PretrainingRun, type RunEvents, type RunStatus } from '../app/pretraining-run';
-import { benchRefresh, type RefreshBenchOptions } from '../../bench/refresh-bench';
 import { ProgressBar } from './ProgressBar';
 import { loadRunData } from '../app/run-data';
 import { runSettingsFromUrl } from '../app/run-settings';
@@ -198,7 +197,6 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       builderRestarts: () => rt.builder.restarts,
       builderBackend: () => rt.builder.handle.api.backendName(),
     });
-    extendTestHook('bench', { refresh: (o: RefreshBenchOptions) => benchRefresh(rt, o) });
   }, [rt, startNew, resumeStored]);
 
   const run = runRef.current;
