@@ -5,6 +5,9 @@
 import { createMipsIndex } from '../kernels/mips-index';
 import { freshIndex } from '../model/index-refresh';
 import { inspectQuery, type QueryInspection } from '../model/inspection';
+
+/** What the Inspector panel also needs of the model: a typed sentence as a query, and its error. */
+export { InspectionError, queryFromTypedText } from '../model/inspection';
 import type { MipsIndex } from '../model/mips';
 import type { RealmQuery } from '../corpus/data';
 import { WordPieceTokenizer } from '../corpus/tokenizer';

@@ -3,19 +3,8 @@ import type { CandidateInspection, QueryInspection } from '../model/inspection';
 import type { ChunkRecord } from '../storage/db';
 import type { PretrainingRun } from './pretraining-run';
 import { useStudio } from './studio-store';
-import {
-  NULL_KEY,
-  pinLabels,
-  pinLogEntry,
-  pinPoint,
-  restorePin,
-  seriesKeys,
-  topRowsOf,
-  usePinHistory,
-  watchSwaps,
-  type PinLogEntry,
-  type PinPoint,
-} from './pin-history';
+import { pinLabels, pinPoint, seriesKeys, topRowsOf, usePinHistory, watchSwaps } from './pin-history';
+import { NULL_KEY, pinLogEntry, restorePin, type PinLogEntry, type PinPoint } from './pin-log';
 
 function cand(z: number, row: number | null, pz: number): CandidateInspection {
   return {

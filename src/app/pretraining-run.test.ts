@@ -6,7 +6,7 @@ import { syntheticWorld } from '../corpus/data';
 import { Rng } from '../corpus/rng';
 import type { RealmStore, RunLogRecord, RunRecord } from '../storage/db';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
-import { pinLogEntry, restorePin, type PinLogEntry } from './pin-history';
+import { pinLogEntry, restorePin, type PinLogEntry } from './pin-log';
 import { PretrainingRun, type RunSettings } from './pretraining-run';
 
 /** The part of the store a run uses before it trains, in memory; `failing` makes log writes throw. */

@@ -11,7 +11,7 @@ import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
 import type { RealmStore, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
-import type { PinLogEntry, PinPointLogRecord } from './pin-history';
+import type { PinLogEntry, PinPointLogRecord } from './pin-log';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';

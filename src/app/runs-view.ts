@@ -6,7 +6,7 @@ import { makeConfig, PRESETS, type PresetName, type RealmConfig } from '../model
 import type { Progress } from '../model/progress';
 import { ProgressMeter } from '../model/progress';
 import type { RunLogRecord, StorageStatus } from '../storage/db';
-import { formatAmount } from '../ui/ProgressBar';
+import { formatAmount } from './progress-view';
 import { formatMetric } from './chart-series';
 import type { ImportResult, RunArchiveProblem } from './run-archive';
 import { defaultValue, RUN_PARAMS } from './run-settings';

@@ -3,6 +3,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseBackendRequest, selectBackend, type BackendReport } from '../platform/backend';
 import { WASM_PATHS } from '../platform/wasm-assets';
+
+/** The backends the page can run on, in the order it prefers them when the URL names none. */
+export { BACKEND_ORDER } from '../platform/backend';
 import { RealmStore } from '../storage/db';
 import { corpusControllerFor } from './corpus-controller';
 import { BuilderSupervisor, moved } from '../workers/index-builder-client';

@@ -3,7 +3,7 @@
 // the run and writes here; the other panels subscribe with `useStudio(selector)`.
 import { create } from 'zustand';
 import type { Progress } from '../model/progress';
-import type { RealmQuery } from '../corpus/data';
+import type { PinnedQuery } from './pin-log';
 import type { PretrainingRun, RunStatus } from './pretraining-run';
 
 /** One entry of the event log the e2e tests and the refresh timeline read. */
@@ -26,17 +26,6 @@ export interface BuildInFlight {
   /** Date.now() when the snapshot was sent. */
   start: number;
   progress: Progress | null;
-}
-
-/** A masked sentence the user pinned in the inspector, watched across refreshes (and on the map). */
-export interface PinnedQuery {
-  /** Stable key of the sentence (its source and position). */
-  id: string;
-  /** The sentence as shown, with [MASK] in place of the span. */
-  text: string;
-  query: RealmQuery;
-  /** Index rows (chunk seq) of its retrieved passages at the latest inspection, best first. */
-  topRows: number[];
 }
 
 export interface StudioState {

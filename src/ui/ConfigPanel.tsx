@@ -1,7 +1,7 @@
 // The Model & run config panel: every setting of the next run, kept in the page's URL (so copying the
 // link shares the setup), one-click setups, and the backend (which needs a reload to change).
 import { useState } from 'react';
-import { BACKEND_ORDER } from '../platform/backend';
+import { BACKEND_ORDER } from '../app/runtime';
 import type { PresetName } from '../model/config';
 import { defaultValue, PRESET_NAMES, RUN_PARAMS, runSettingsFromUrl, withParam, type RunParam } from '../app/run-settings';
 import type { Runtime } from '../app/runtime';

@@ -5,7 +5,8 @@
 import { useEffect, useState, useSyncExternalStore, type DragEvent } from 'react';
 import type { CorpusRecord, RealmStore } from '../storage/db';
 import { BUNDLED, corpusControllerFor, type CorpusController, type CorpusReport } from '../app/corpus-controller';
-import { formatAmount, ProgressBar } from './ProgressBar';
+import { formatAmount } from '../app/progress-view';
+import { ProgressBar } from './ProgressBar';
 import './corpus-panel.css';
 
 const ACCEPT = '.txt,.text,.md,.markdown,.jsonl,.ndjson,.tsv';

@@ -4,9 +4,9 @@
 // teacher can show the retriever reorganising the space. The PCA runs in tfjs off the render path,
 // after the swap, in a few short asynchronous pieces; hovering a point shows its passage title.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { buildEmbeddingMap, explainedRatio, projectVector, queryEmbedding, type EmbeddingMap } from '../model/embedding-map';
+import type { EmbeddingMap } from '../model/embedding-map';
+import { mapExplained, mapOfIndex, passageTitle, queryMapPoint } from '../app/embedding-map-source';
 import { fitView, formatExplained, nearestPoint, type MapView } from '../app/embedding-map-view';
-import type { EmbeddingRecord } from '../storage/db';
 import type { Runtime } from '../app/runtime';
 import { useStudio } from '../app/studio-store';
 import { extendTestHook } from '../app/test-hook';
@@ -73,12 +73,7 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
         try {
           // Let the trainer take its next step first: the map is never urgent.
           await new Promise((res) => setTimeout(res, 0));
-          const corpusId = r.settings.corpusId;
-          // Versions restart with each run: only this run's vectors are its index.
-          const ours = (e: EmbeddingRecord | undefined) => (e?.runId === r.settings.runId ? e : undefined);
-          const stored = ours(await rt.store.getEmbeddings(corpusId, v)) ?? ours(await rt.store.latestEmbeddings(corpusId));
-          if (!stored) throw new Error(`Index v${v} is not in this browser's storage yet; the map follows at the next refresh.`);
-          const map = await buildEmbeddingMap(stored.version, stored.vectors, stored.count, stored.dim, prev);
+          const map = await mapOfIndex(rt, r, v, prev);
           if (!live || useStudio.getState().run !== r) return;
           prev = map;
           setState({ map, computing: 0, error: null, ms: performance.now() - t0 });
@@ -109,8 +104,8 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
       return;
     }
     let live = true;
-    queryEmbedding(run.realmTrainer.model, pinned.query).then(
-      (v) => live && v.length === map.pca.dim && setQueryPoint(projectVector(map.pca, v)),
+    queryMapPoint(run, pinned.query, map).then(
+      (p) => live && p && setQueryPoint(p),
       () => live && setQueryPoint(null),
     );
     return () => {
@@ -126,8 +121,8 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
       for (const row of rows) {
         if (row < 0 || requested.current.has(row)) continue;
         requested.current.add(row);
-        void rt.store.getChunks(r.settings.corpusId, row, 1).then((c) => {
-          if (c[0]) setTitles((t) => ({ ...t, [row]: c[0].title }));
+        void passageTitle(rt, r.settings.corpusId, row).then((title) => {
+          if (title !== undefined) setTitles((t) => ({ ...t, [row]: title }));
         });
       }
     },
@@ -272,7 +267,7 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
       state: () => ({
         version: state.map?.version ?? 0,
         points: state.map ? state.map.points.length / 2 : 0,
-        explained: state.map ? explainedRatio(state.map.pca) : null,
+        explained: state.map ? mapExplained(state.map) : null,
         computing: state.computing,
         error: state.error,
         ms: state.ms,
@@ -304,7 +299,7 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
     }
   };
 
-  const ratio = map ? explainedRatio(map.pca) : null;
+  const ratio = map ? mapExplained(map) : null;
   return (
     <section className="panel panel-map" aria-labelledby="map-title" data-testid="map-panel">
       <h2 id="map-title">Embedding map</h2>

@@ -5,26 +5,23 @@
 // refreshes. Inspections go one at a time, on their own copy of the index, and dispose every tensor.
 import * as tf from '@tensorflow/tfjs';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { InspectionError, queryFromTypedText } from '../model/inspection';
 import type { RealmQuery } from '../corpus/data';
 import type { WordPieceTokenizer } from '../corpus/tokenizer';
 import { CandidateTable, type CandidateRow } from './inspector/CandidateTable';
 import { EXPLAIN } from './inspector/explain';
 import { formatSigned } from './inspector/format';
 import { answersRanges } from './inspector/highlight';
-import { inspectorSourceFor, NoIndexYetError, type InspectorResult } from '../app/inspector-source';
+import {
+  InspectionError,
+  inspectorSourceFor,
+  NoIndexYetError,
+  queryFromTypedText,
+  type InspectorResult,
+} from '../app/inspector-source';
 import { PassageDialog, type OpenPassage } from './inspector/PassageDialog';
 import { PinnedChart } from './inspector/PinnedChart';
-import {
-  pinLabels,
-  pinLogEntry,
-  pinPoint,
-  restorePin,
-  topRowsOf,
-  usePinHistory,
-  watchSwaps,
-  type PinPointLogRecord,
-} from '../app/pin-history';
+import { pinLabels, pinPoint, topRowsOf, usePinHistory, watchSwaps } from '../app/pin-history';
+import { pinLogEntry, restorePin, type PinPointLogRecord } from '../app/pin-log';
 import { Predictions } from './inspector/Predictions';
 import {
   latestBatchQueries,
@@ -38,7 +35,8 @@ import {
 import './inspector/inspector.css';
 import type { PretrainingRun } from '../app/pretraining-run';
 import type { Runtime } from '../app/runtime';
-import { useStudio, type PinnedQuery } from '../app/studio-store';
+import { useStudio } from '../app/studio-store';
+import { type PinnedQuery } from '../app/pin-log';
 import { extendTestHook } from '../app/test-hook';
 
 interface InspectView {

@@ -1,7 +1,8 @@
 // Renders one Progress (src/model/progress.ts) as a bar with the rate and ETA. Used by every long
 // task: import, tokenization, index build, training, evaluation. With total 0 the bar is
 // indeterminate (it moves without claiming a fraction).
-import { formatEta, type Progress } from '../model/progress';
+import type { Progress } from '../model/progress';
+import { formatAmount, formatEta } from '../app/progress-view';
 import './progress-bar.css';
 
 export interface ProgressBarProps {
@@ -13,17 +14,6 @@ export interface ProgressBarProps {
   /** The cancel was asked for and is under way. */
   cancelling?: boolean;
   testId?: string;
-}
-
-/** "12.3 MB", "870 KB", "512 B" for bytes; "1,234 passages" otherwise. */
-export function formatAmount(n: number, unit: string): string {
-  if (unit === 'bytes') {
-    if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
-    if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
-    if (n >= 1e3) return `${(n / 1e3).toFixed(0)} KB`;
-    return `${Math.round(n)} B`;
-  }
-  return `${Math.round(n).toLocaleString('en')} ${unit}`;
 }
 
 export function ProgressBar({ progress, label, onCancel, cancelling, testId }: ProgressBarProps) {

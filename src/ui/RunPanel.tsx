@@ -3,11 +3,11 @@
 // stored index. The index in use and the builder's progress are in the Index panel.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StepMetrics } from '../model/metrics';
-import { ProgressMeter } from '../model/progress';
+import type { ProgressMeter } from '../model/progress';
 import type { RunRecord } from '../storage/db';
 import { PretrainingRun, type RunEvents, type RunStatus } from '../app/pretraining-run';
 import { ProgressBar } from './ProgressBar';
-import { loadRunData } from '../app/run-data';
+import { createRun, resumeOffer, resumeRun, stepMeter } from '../app/run-launcher';
 import { runSettingsFromUrl } from '../app/run-settings';
 import type { Runtime } from '../app/runtime';
 import { extendTestHook } from '../app/test-hook';
@@ -23,14 +23,6 @@ interface View {
 }
 
 const EMPTY: View = { status: 'idle', step: 0, total: 0, phase: '–', stepsPerSecond: 0, lastLoss: NaN };
-
-async function resumableRun(rt: Runtime, corpusId: string | undefined): Promise<RunRecord | null> {
-  const runs = (await rt.store.listRuns())
-    .filter((r) => (r.status === 'running' || r.status === 'paused') && (!corpusId || r.corpusId === corpusId))
-    .sort((a, b) => b.updatedAt - a.updatedAt);
-  for (const r of runs) if (await rt.store.latestCheckpoint(r.id)) return r;
-  return null;
-}
 
 export function RunPanel({ rt }: { rt: Runtime }) {
   const [view, setView] = useState<View>(EMPTY);
@@ -92,40 +84,19 @@ export function RunPanel({ rt }: { rt: Runtime }) {
     };
   }, [refreshView]);
 
-  const corpusId = useCallback(async () => {
-    const id = await rt.store.activeCorpusId();
-    if (!id) throw new Error('No corpus is active yet: load the bundled corpus or import one in the Corpus panel.');
-    return id;
-  }, [rt]);
-
   const startNew = useCallback(async () => {
     setError(null);
     setBusy('Preparing the training data…');
     try {
       const settings = runSettingsFromUrl(window.location.search);
       if (settings.warnings.length) setError(settings.warnings.join(' '));
-      const cid = await corpusId();
-      const data = await loadRunData(rt.store, cid, settings.config);
-      runRef.current?.dispose();
-      useStudio.getState().setRun(null);
-      const run = await PretrainingRun.create(
-        {
-          runId: `run-${Date.now().toString(36)}`,
-          corpusId: cid,
-          // The reader's output layer is the corpus vocabulary, not the preset's placeholder size.
-          config: { ...settings.config, vocabSize: data.vocabSize },
-          policy: settings.policy,
-          checkpointEvery: settings.checkpointEvery,
-          evalEvery: settings.evalEvery,
-        },
-        data,
-        rt.store,
-        rt.builder,
-        handlers(),
-      );
+      const run = await createRun(rt, settings, handlers(), () => {
+        runRef.current?.dispose();
+        useStudio.getState().setRun(null);
+      });
       runRef.current = run;
       useStudio.getState().setRun(run);
-      meter.current = new ProgressMeter('training', 'steps', run.totalSteps);
+      meter.current = stepMeter(run.totalSteps);
       setOffer(null);
       run.start();
       refreshView();
@@ -134,23 +105,20 @@ export function RunPanel({ rt }: { rt: Runtime }) {
     } finally {
       setBusy(null);
     }
-  }, [rt, corpusId, handlers, refreshView]);
+  }, [rt, handlers, refreshView]);
 
   const resumeStored = useCallback(
     async (runId: string) => {
       setError(null);
       setBusy('Restoring the checkpoint…');
       try {
-        const record = await rt.store.getRun(runId);
-        if (!record) throw new Error(`Run ${runId} is gone from storage.`);
-        const settings = record.config as unknown as { config: Parameters<typeof loadRunData>[2] };
-        const data = await loadRunData(rt.store, record.corpusId, settings.config);
-        runRef.current?.dispose();
-        useStudio.getState().setRun(null);
-        const run = await PretrainingRun.resume(runId, data, rt.store, rt.builder, handlers());
+        const run = await resumeRun(rt, runId, handlers(), () => {
+          runRef.current?.dispose();
+          useStudio.getState().setRun(null);
+        });
         runRef.current = run;
         useStudio.getState().setRun(run);
-        meter.current = new ProgressMeter('training', 'steps', run.totalSteps);
+        meter.current = stepMeter(run.totalSteps);
         setOffer(null);
         refreshView();
         return run.step;
@@ -167,8 +135,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
   useEffect(() => {
     let live = true;
     void (async () => {
-      const cid = await rt.store.activeCorpusId();
-      const r = await resumableRun(rt, cid);
+      const r = await resumeOffer(rt);
       if (live) setOffer(r);
     })();
     return () => {
@@ -191,7 +158,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       /** The config the run in the page started with. */
       config: () => runRef.current?.settings.config ?? null,
       events: () => useStudio.getState().events,
-      resumable: async () => (await resumableRun(rt, await rt.store.activeCorpusId()))?.id ?? null,
+      resumable: async () => (await resumeOffer(rt))?.id ?? null,
       resumeStored: (runId: string) => resumeStored(runId),
       killBuilder: () => rt.builder.kill(),
       builderRestarts: () => rt.builder.restarts,

@@ -4,9 +4,22 @@
 // The list refreshes when the page's run changes status or stores a checkpoint.
 import { useCallback, useEffect, useRef, useState, type ChangeEvent } from 'react';
 import type { Progress } from '../model/progress';
-import { requestPersistentStorage, RunExistsError, storageStatus, type RunSummary, type StorageStatus } from '../storage/db';
-import { formatAmount, ProgressBar } from './ProgressBar';
-import { archiveFileName, exportRunArchive, importRunArchive, RunArchiveError, RUN_ARCHIVE_SUFFIX } from '../app/run-archive';
+import type { RunSummary, StorageStatus } from '../storage/db';
+import { formatAmount } from '../app/progress-view';
+import { ProgressBar } from './ProgressBar';
+import { archiveFileName, RunArchiveError, RUN_ARCHIVE_SUFFIX } from '../app/run-archive';
+import {
+  deleteStoredRun,
+  exportRunFile,
+  importRunFile,
+  readRuns,
+  requestPersistentStorage,
+  RunExistsError,
+  storageStatus,
+  storedRun,
+  storedRunIds,
+  type LossCache,
+} from '../app/runs-library';
 import { RunSparkline } from './RunSparkline';
 import {
   ARCHIVE_PROBLEM_TITLES,
@@ -15,7 +28,6 @@ import {
   describeRunConfig,
   finalMetricsView,
   formatWhen,
-  lossSeries,
   readBlob,
   runConfigSearch,
   shownStatus,
@@ -267,7 +279,7 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
   const [message, setMessage] = useState<Message | null>(null);
   const [confirm, setConfirm] = useState<string | null>(null);
   const [pending, setPending] = useState<{ bytes: Uint8Array; name: string; runId: string } | null>(null);
-  const lossCache = useRef(new Map<string, { logCount: number; points: LossPoint[] }>());
+  const lossCache = useRef<LossCache>(new Map());
   const loadSeq = useRef(0);
 
   const pageRunId = useStudio((s) => s.run?.settings.runId ?? null);
@@ -278,17 +290,8 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
   const reload = useCallback(
     async (retries = 0): Promise<void> => {
       const seq = ++loadSeq.current;
-      const [summaries, status] = await Promise.all([rt.store.listRunSummaries(), storageStatus()]);
-      // Re-read a run's log only when it has grown (or changed) since the last read.
       const cache = lossCache.current;
-      await Promise.all(
-        summaries.map(async ({ run, logCount }) => {
-          if (cache.get(run.id)?.logCount === logCount) return;
-          cache.set(run.id, { logCount, points: lossSeries(await rt.store.getRunLogs(run.id)) });
-        }),
-      );
-      const ids = new Set(summaries.map((s) => s.run.id));
-      for (const id of cache.keys()) if (!ids.has(id)) cache.delete(id);
+      const { summaries, status } = await readRuns(rt, cache);
       if (seq !== loadSeq.current) return;
       // The page's run reports a checkpoint before it saves its record (step, status, metrics): when the
       // stored record is still behind the checkpoint, read again shortly.
@@ -327,7 +330,7 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
       });
       try {
         await nextFrame();
-        const bytes = await exportRunArchive(rt.store, runId);
+        const bytes = await exportRunFile(rt, runId);
         const name = archiveFileName(runId);
         setJob({
           label: `Exporting ${runId}`,
@@ -358,7 +361,7 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
       });
       await nextFrame();
       try {
-        const result = await importRunArchive(rt.store, bytes, { ifExists });
+        const result = await importRunFile(rt, bytes, { ifExists });
         setMessage({ ...describeImport(result, name), testId: 'runs-import-done' });
       } catch (e) {
         if (e instanceof RunExistsError) {
@@ -419,7 +422,7 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
         return;
       }
       try {
-        await rt.store.deleteRun(runId);
+        await deleteStoredRun(rt, runId);
         setMessage({ kind: 'ok', text: `Deleted run ${runId}.`, testId: 'runs-delete-done' });
       } catch (e) {
         setMessage({ kind: 'error', title: 'Delete failed', text: `${(e as Error).message}`, testId: 'runs-error' });
@@ -440,21 +443,8 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
       /** Reads the stored runs again, as the panel does. */
       reload: () => reload(0),
       /** What storage holds of a run: its record, how many log records and checkpoints. */
-      stored: async (runId: string) => {
-        const [run, logs, checkpoints] = await Promise.all([
-          rt.store.getRun(runId),
-          rt.store.getRunLogs(runId),
-          rt.store.checkpointSteps(runId),
-        ]);
-        return {
-          run: run !== undefined,
-          logs: logs.length,
-          checkpoints: checkpoints.length,
-          finalMetrics: run?.finalMetrics ?? null,
-          step: run?.step ?? null,
-        };
-      },
-      ids: async () => (await rt.store.listRunSummaries()).map((s) => s.run.id),
+      stored: (runId: string) => storedRun(rt, runId),
+      ids: () => storedRunIds(rt),
     });
   }, [rt, reload]);
 

@@ -4,7 +4,8 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { resolveCssColour as resolveColour, useThemeVersion } from '../theme-colors';
-import { NULL_KEY, seriesKeys, type PinPoint } from '../../app/pin-history';
+import { seriesKeys } from '../../app/pin-history';
+import { NULL_KEY, type PinPoint } from '../../app/pin-log';
 
 const COLOURS = ['--series-1', '--series-2', '--series-3', '--series-4'];
 

@@ -1,0 +1,73 @@
+// What the Training panel asks of storage: the active corpus, a new run on it, a stored run resumed
+// from its checkpoint, and the run a reload may offer to resume. The panel renders and dispatches.
+import { ProgressMeter } from '../model/progress';
+import type { RunRecord } from '../storage/db';
+import { PretrainingRun, type RunEvents } from './pretraining-run';
+import { loadRunData } from './run-data';
+import type { PlainRunSettings } from './run-settings';
+import type { Runtime } from './runtime';
+
+/** The newest running or paused run with a checkpoint (on `corpusId` when given), or null. */
+async function resumableRun(rt: Runtime, corpusId: string | undefined): Promise<RunRecord | null> {
+  const runs = (await rt.store.listRuns())
+    .filter((r) => (r.status === 'running' || r.status === 'paused') && (!corpusId || r.corpusId === corpusId))
+    .sort((a, b) => b.updatedAt - a.updatedAt);
+  for (const r of runs) if (await rt.store.latestCheckpoint(r.id)) return r;
+  return null;
+}
+
+/** The run a reload offers to resume: the resumable run on the active corpus. */
+export async function resumeOffer(rt: Runtime): Promise<RunRecord | null> {
+  return resumableRun(rt, await rt.store.activeCorpusId());
+}
+
+async function activeCorpusId(rt: Runtime): Promise<string> {
+  const id = await rt.store.activeCorpusId();
+  if (!id) throw new Error('No corpus is active yet: load the bundled corpus or import one in the Corpus panel.');
+  return id;
+}
+
+/**
+ * A new run on the active corpus with `settings`. `replace` is called once its training data is
+ * loaded, just before the run is created: the place to dispose of the run it replaces.
+ */
+export async function createRun(
+  rt: Runtime,
+  settings: PlainRunSettings,
+  events: RunEvents,
+  replace: () => void,
+): Promise<PretrainingRun> {
+  const cid = await activeCorpusId(rt);
+  const data = await loadRunData(rt.store, cid, settings.config);
+  replace();
+  return PretrainingRun.create(
+    {
+      runId: `run-${Date.now().toString(36)}`,
+      corpusId: cid,
+      // The reader's output layer is the corpus vocabulary, not the preset's placeholder size.
+      config: { ...settings.config, vocabSize: data.vocabSize },
+      policy: settings.policy,
+      checkpointEvery: settings.checkpointEvery,
+      evalEvery: settings.evalEvery,
+    },
+    data,
+    rt.store,
+    rt.builder,
+    events,
+  );
+}
+
+/** The stored run `runId`, restored from its checkpoint; `replace` as for createRun. */
+export async function resumeRun(rt: Runtime, runId: string, events: RunEvents, replace: () => void): Promise<PretrainingRun> {
+  const record = await rt.store.getRun(runId);
+  if (!record) throw new Error(`Run ${runId} is gone from storage.`);
+  const settings = record.config as unknown as { config: Parameters<typeof loadRunData>[2] };
+  const data = await loadRunData(rt.store, record.corpusId, settings.config);
+  replace();
+  return PretrainingRun.resume(runId, data, rt.store, rt.builder, events);
+}
+
+/** Steps per second and ETA of a run's steps. */
+export function stepMeter(total: number): ProgressMeter {
+  return new ProgressMeter('training', 'steps', total);
+}
