@@ -1,4 +1,4 @@
-// The inspector end to end on the bundled micro corpus (issue #8): before a run it says what to do; during the
+// The inspector end to end on the bundled micro corpus: before a run it says what to do; during the
 // REALM phase it inspects a held-out sentence (k candidates: the null document and k-1 passages, whose
 // p(z|x) sum to 1); a pinned sentence is inspected again at the next index swap and its chart gains a
 // point; a passage opens in a dialog; an inspection leaves no tensor behind; after a reload, resuming the

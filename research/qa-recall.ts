@@ -1,4 +1,4 @@
-// `npx tsx research/qa-recall.ts BEFORE AFTER`: the paper's "zero-shot Recall@5" (REALM.md, the table of
+// `npx tsx research/qa-recall.ts BEFORE AFTER`: the paper's "zero-shot Recall@5" (docs/realm.md, the table of
 // paper figures): for open-QA questions the model never trained on, is a passage holding an answer
 // among the retriever's top 5? The bundled corpora come with questions (qa-train.jsonl and
 // qa-dev.jsonl, e.g. "Amsterdam is the capital of which country?"); no phase of the trainer reads

@@ -3,7 +3,7 @@
 // every tick). No DOM here: the panel turns these columns into uPlot data.
 import type { EvalMetrics, Phase, StepMetrics } from '../model/metrics';
 
-export interface ChartMetric<R> {
+interface ChartMetric<R> {
   key: keyof R & string;
   /** Short label on the chart. */
   label: string;

@@ -8,7 +8,7 @@ import type { CorpusRecord, RealmStore } from '../storage/db';
 import type { ImportOutcome } from '../workers/corpus-importer';
 import { startCorpusImporter, type CorpusImporterHandle } from '../workers/corpus-importer-client';
 
-export type BundledCorpusName = 'micro' | 'tiny' | 'default';
+type BundledCorpusName = 'micro' | 'tiny' | 'default';
 
 /** The corpora shipped in public/corpus/. */
 export const BUNDLED: Record<BundledCorpusName, { corpusId: string; dir: string; name: string }> = {
@@ -31,7 +31,7 @@ export function firstStartBundle(params: URLSearchParams): { name: BundledCorpus
   };
 }
 
-export interface CorpusJob {
+interface CorpusJob {
   jobId: string;
   kind: 'import' | 'bundled';
   /** What is being loaded, e.g. the file name. */
@@ -50,7 +50,7 @@ export interface CorpusReport {
   badCount: number;
 }
 
-export interface CorpusState {
+interface CorpusState {
   /** Ready corpora, bundled first, then by creation time. */
   corpora: CorpusRecord[];
   activeId: string | null;

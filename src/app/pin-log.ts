@@ -30,7 +30,7 @@ export interface PinPoint {
  * `pinned: null` when unpinned), a 'pin-point' record for every point of its chart. The run writes
  * them with its metrics at each checkpoint (at once while paused).
  */
-export interface PinLogRecord {
+interface PinLogRecord {
   pinned: PinnedQuery | null;
 }
 export interface PinPointLogRecord {

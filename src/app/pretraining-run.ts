@@ -27,7 +27,7 @@ export interface RunSettings {
   evalEvery: number;
 }
 
-export interface BuildEndEvent extends BuildEvent {
+interface BuildEndEvent extends BuildEvent {
   ok: boolean;
   error?: string;
   chunks?: number;
@@ -47,7 +47,7 @@ export interface RunEvents {
 }
 
 /** Everything a run records, kept in memory for the charts and written to the run log. */
-export interface RunHistory {
+interface RunHistory {
   steps: StepMetrics[];
   refreshes: RefreshRecord[];
   builds: BuildEndEvent[];

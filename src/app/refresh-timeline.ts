@@ -6,7 +6,7 @@ import type { Phase } from '../model/metrics';
 import type { BuildInFlight, RunEvent } from './studio-store';
 
 /** Steps trained back to back in one phase: a bar in the trainer lane. */
-export interface TrainerSpan {
+interface TrainerSpan {
   phase: Phase;
   firstStep: number;
   lastStep: number;
@@ -15,7 +15,7 @@ export interface TrainerSpan {
   end: number;
 }
 
-export type BuildState = 'building' | 'built' | 'swapped' | 'failed';
+type BuildState = 'building' | 'built' | 'swapped' | 'failed';
 
 /** One index build: a bar in the builder lane. */
 export interface BuilderBar {
@@ -34,7 +34,7 @@ export interface BuilderBar {
   error?: string;
 }
 
-export interface StalenessPoint {
+interface StalenessPoint {
   time: number;
   step: number;
   staleness: number;

@@ -10,7 +10,7 @@
 import { strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
 import { RunExistsError, type CheckpointRecord, type RealmStore, type RunLogRecord, type RunRecord } from '../storage/db';
 
-export const RUN_ARCHIVE_FORMAT = 'realm-webgpu-run';
+const RUN_ARCHIVE_FORMAT = 'realm-webgpu-run';
 export const RUN_ARCHIVE_VERSION = 1;
 export const RUN_ARCHIVE_SUFFIX = '.realm.zip';
 /** Refuse archives that would inflate past this (a zip bomb, or a file that is not ours). */
@@ -83,7 +83,7 @@ interface CheckpointManifest {
 }
 
 /** The contents of a run archive, checked. */
-export interface RunArchive {
+interface RunArchive {
   manifest: RunArchiveManifest;
   run: RunRecord;
   logs: RunLogRecord[];

@@ -15,8 +15,8 @@ export interface PlainRunSettings {
 }
 
 export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'small', 'base'];
-export const DEFAULT_CHECKPOINT_EVERY = 20;
-export const DEFAULT_EVAL_EVERY = 0;
+const DEFAULT_CHECKPOINT_EVERY = 20;
+const DEFAULT_EVAL_EVERY = 0;
 
 type Kind =
   { type: 'int'; min: number } | { type: 'float'; min: number; max?: number } | { type: 'choice'; values: readonly string[] };
@@ -194,7 +194,7 @@ export const RUN_PARAMS: readonly RunParam[] = [
 ];
 
 /** Parses one parameter's value: the parsed value, or a warning. */
-export function parseParam(p: RunParam, raw: string): { value: string | number } | { warning: string } {
+function parseParam(p: RunParam, raw: string): { value: string | number } | { warning: string } {
   const k = p.kind;
   if (k.type === 'choice') {
     return k.values.includes(raw) ? { value: raw } : { warning: `Ignored ${p.key}=${raw}: use one of ${k.values.join(', ')}.` };

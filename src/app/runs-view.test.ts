@@ -56,6 +56,13 @@ describe('describeRunConfig', () => {
     expect(describeRunConfig(s).preset).toBe('custom');
   });
 
+  it('reads an older record whose config still carries the refresh policy (config.refresh)', () => {
+    const s = settingsFrom(TINY_URL);
+    const old = { ...s, policy: undefined, config: { ...(s.config as Record<string, unknown>), refresh: 'sync' } };
+    expect(describeRunConfig(old).refresh).toBe('sync, every 2 steps');
+    expect(describeRunConfig({ ...old, policy: 'frozen' }).refresh).toBe('frozen, every 2 steps');
+  });
+
   it('reads a damaged or foreign record without throwing', () => {
     const v = describeRunConfig({ config: { ictSteps: 'x', refreshEvery: 1 }, policy: 7, evalEvery: 0 });
     expect(v).toMatchObject({

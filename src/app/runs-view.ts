@@ -11,7 +11,7 @@ import { formatMetric } from './chart-series';
 import type { ImportResult, RunArchiveProblem } from './run-archive';
 import { defaultValue, RUN_PARAMS } from './run-settings';
 
-export interface RunConfigView {
+interface RunConfigView {
   /** 'tiny', 'small', 'base', or 'custom' when the model size matches no preset. */
   preset: PresetName | 'custom';
   /** "ICT 2 · MLM 20 · REALM 0" */
@@ -42,6 +42,7 @@ export function describeRunConfig(settings: Record<string, unknown>): RunConfigV
   const mlm = num(c.mlmSteps);
   const realm = num(c.realmSteps);
   const show = (v: number | null) => (v === null ? '?' : String(v));
+  // The refresh policy is the run's (RunSettings.policy); records from before it was kept there carry it as config.refresh.
   const policy = str(settings.policy) ?? str(c.refresh) ?? '?';
   const every = num(c.refreshEvery);
   const facts: RunConfigView['facts'] = [];
@@ -147,7 +148,7 @@ export function sparklineData(series: LossPoint[]): { phases: string[]; data: [n
   return { phases, data: [xs, ...ys] };
 }
 
-export interface MetricView {
+interface MetricView {
   key: string;
   label: string;
   value: string;

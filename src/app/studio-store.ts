@@ -28,7 +28,7 @@ export interface BuildInFlight {
   progress: Progress | null;
 }
 
-export interface StudioState {
+interface StudioState {
   /** The run in the page (new, resumed, or imported and opened), or null. */
   run: PretrainingRun | null;
   status: RunStatus;

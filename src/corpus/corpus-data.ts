@@ -24,7 +24,7 @@ import { tagSalientSpans } from './salient';
 import type { WordPieceTokenizer } from './tokenizer';
 
 /** A salient span as the corpus files store it: `[start, end, type]`, or as an object. */
-export type StoredSpan = readonly [number, number, string] | { start: number; end: number; type: string };
+type StoredSpan = readonly [number, number, string] | { start: number; end: number; type: string };
 
 /** One passage of a corpus. `spans` (character offsets into `text`) are tagged when absent. */
 export interface CorpusPassageInput {
@@ -47,7 +47,7 @@ export interface ClozeItemInput {
   sentenceStart?: number;
 }
 
-export interface BuildDataOptions {
+interface BuildDataOptions {
   masking: MaskingStrategy;
   rng: Rng;
   /** Tokens of `[CLS] x [SEP]` (the model's maxQueryLength): long sentences are cut to a window around the mask. */
@@ -97,7 +97,7 @@ export function sentenceHolding(sentences: readonly SentenceSpan[], start: numbe
 }
 
 /** Title ids and sentence ids of one passage (at least one sentence, possibly empty). */
-export function tokenizePassage(
+function tokenizePassage(
   p: CorpusPassageInput,
   tokenizer: WordPieceTokenizer,
   sentences = splitSentences(p.text),

@@ -82,7 +82,7 @@ export interface CorpusManifest {
 }
 
 /** The corpus file could not be read. */
-export class CorpusFormatError extends Error {
+class CorpusFormatError extends Error {
   constructor(file: string, line: number, detail: string) {
     super(`${file}, line ${line}: ${detail}. Rebuild the bundled corpus with \`npm run build:corpus\`.`);
     this.name = 'CorpusFormatError';

@@ -36,7 +36,7 @@ export interface ParseBatch {
   bad: BadRecord[];
 }
 
-export interface CorpusParserOptions {
+interface CorpusParserOptions {
   format: CorpusFormat;
   /** The file name; txt and md use it in titles. */
   fileName: string;
@@ -44,7 +44,7 @@ export interface CorpusParserOptions {
   maxRecordBytes?: number;
 }
 
-export const DEFAULT_MAX_RECORD_BYTES = 1 << 20;
+const DEFAULT_MAX_RECORD_BYTES = 1 << 20;
 
 /** The file's extension names a format we do not read. */
 export class UnsupportedCorpusFormatError extends Error {
@@ -79,7 +79,7 @@ export function detectFormat(fileName: string): CorpusFormat {
 }
 
 /** The file name without folders and without its extension: the stem used in titles. */
-export function fileStem(fileName: string): string {
+function fileStem(fileName: string): string {
   const base = fileName.split(/[\\/]/).pop() ?? fileName;
   return base.replace(/\.[^.]+$/, '') || base;
 }

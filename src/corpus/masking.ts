@@ -1,4 +1,4 @@
-// Masking a sentence into a REALM query x (REALM.md, bias 1). Three strategies behind one interface:
+// Masking a sentence into a REALM query x (docs/realm.md, bias 1). Three strategies behind one interface:
 //
 //   salient       (default) mask every wordpiece of ONE salient span of the sentence (a named entity
 //                 or a date), chosen uniformly with the seeded RNG, as REALM does. A sentence without a
@@ -60,7 +60,7 @@ export interface SentenceToMask {
   sourceDocId: string;
 }
 
-export interface MaskingOptions {
+interface MaskingOptions {
   /** Size of the vocabulary: random replacements are drawn from [5, vocabSize). */
   vocabSize: number;
   /** Most tokens of `[CLS] x [SEP]`; longer sentences are cut to a window around the mask (default 128). */
@@ -92,7 +92,7 @@ export interface MaskingStats {
   byType: Record<string, number>;
 }
 
-export interface Masker {
+interface Masker {
   readonly strategy: MaskingStrategy;
   /** Counts accumulated over every call. */
   readonly stats: MaskingStats;
@@ -306,7 +306,7 @@ export function createMasker(strategy: MaskingStrategy, options: MaskingOptions)
 }
 
 /** A passage to draw queries from: its text and salient spans in character offsets of the text. */
-export interface PassageToMask {
+interface PassageToMask {
   id: string;
   text: string;
   spans?: readonly CharSpan[];

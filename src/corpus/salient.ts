@@ -1,4 +1,4 @@
-// Salient spans (REALM.md, bias 1): named entities (people, places, organisations) and dates, with
+// Salient spans (docs/realm.md, bias 1): named entities (people, places, organisations) and dates, with
 // character offsets. Entities come from compromise (a rule-and-lexicon NLP library that runs in the
 // browser); dates from compromise-dates plus our own regex for years and full dates, which also gives
 // clean boundaries ("in 1789." -> "1789").

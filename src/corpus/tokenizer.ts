@@ -22,9 +22,9 @@ export const MASK_ID = 4;
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 
 /** Words longer than this (in characters after normalisation) are [UNK]. */
-export const MAX_WORD_CHARS = 100;
+const MAX_WORD_CHARS = 100;
 
-export interface TokenizerJSON {
+interface TokenizerJSON {
   vocab: string[];
 }
 

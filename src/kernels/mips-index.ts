@@ -21,7 +21,7 @@ import {
   WORKGROUP,
 } from './programs';
 
-export type MipsQuantization = 'f32' | 'int8';
+type MipsQuantization = 'f32' | 'int8';
 
 export interface WgslMipsOptions {
   /** 'f32' (exact) or 'int8' (a quarter of the memory and bytes read; candidates re-ranked in f32). */
@@ -50,7 +50,6 @@ export class MipsKernelError extends MipsError {
   }
 }
 
-const NONE = 2147483647;
 const MERGE_GROUP = 16;
 const MIN_ROWS_PER_LIST = 32;
 
@@ -353,7 +352,7 @@ export class WgslMipsIndex implements MipsIndex {
   }
 }
 
-export type CreateMipsOptions = WgslMipsOptions & {
+type CreateMipsOptions = WgslMipsOptions & {
   /** 'auto' (default): the kernel on webgpu, matMul + topk elsewhere. */
   implementation?: 'auto' | 'kernel' | 'dense';
 };
@@ -373,6 +372,3 @@ export function createMipsIndex(
   const kernel = impl === 'kernel' || (impl === 'auto' && tf.getBackend() === 'webgpu' && dim <= MAX_DIM);
   return kernel ? new WgslMipsIndex(version, vectors, ids, dim, opts) : new DenseMipsIndex(version, vectors, ids, dim);
 }
-
-/** Row number of an empty slot in a list (never returned when k <= N minus the excluded). */
-export const EMPTY_ROW = NONE;

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** Deterministic PRNG (mulberry32): the same seed gives the same stream in Node and in the page. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -33,7 +33,7 @@ function gaussian(rand: () => number): number {
  *  - 'clustered': looks like trained embeddings: 32 cluster centres, anisotropic per-dimension
  *    scales (a few dimensions much larger), a shared offset, and noise.
  */
-export type DataKind = 'grid' | 'ties' | 'same' | 'gauss' | 'clustered';
+type DataKind = 'grid' | 'ties' | 'same' | 'gauss' | 'clustered';
 
 export interface DataSpec {
   kind: DataKind;

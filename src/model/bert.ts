@@ -12,7 +12,7 @@ import type { RealmConfig } from './config';
 import { PAD_ID, SEP_ID } from '../corpus/tokenizer';
 
 /** Weights as transferable buffers: what checkpoints and worker snapshots carry. */
-export interface NamedWeight {
+interface NamedWeight {
   name: string;
   shape: number[];
   data: ArrayBuffer;
@@ -20,7 +20,7 @@ export interface NamedWeight {
 export type NamedWeights = NamedWeight[];
 
 /** A weight name, shape or count that does not match the model it is loaded into. */
-export class WeightsMismatchError extends Error {
+class WeightsMismatchError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'WeightsMismatchError';
@@ -106,7 +106,7 @@ export interface ForwardCtx {
 }
 export const EVAL_CTX: ForwardCtx = { training: false, seed: () => 0 };
 
-export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardCtx): T {
+function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardCtx): T {
   return ctx.training && rate > 0 ? (tf.dropout(x, rate, undefined, ctx.seed()) as T) : x;
 }
 
@@ -153,7 +153,7 @@ export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return y.reshape([...shape.slice(0, -1), w.shape[1] as number]);
 }
 
-export type EncoderDims = Pick<
+type EncoderDims = Pick<
   RealmConfig,
   | 'vocabSize'
   | 'hidden'
@@ -249,7 +249,7 @@ export class BertEncoder {
 }
 
 /** Rounds a sequence length up to a bucket (multiples of 16) so GPU buffers are reused across steps. */
-export function bucketLength(len: number, max: number, multiple = 16): number {
+function bucketLength(len: number, max: number, multiple = 16): number {
   return Math.min(max, Math.max(multiple, Math.ceil(len / multiple) * multiple));
 }
 

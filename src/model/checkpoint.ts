@@ -11,7 +11,7 @@ interface BufferEntry {
   bytes: number;
 }
 
-export interface CheckpointHeader extends Omit<RealmCheckpoint, 'weights' | 'optimizer'> {
+interface CheckpointHeader extends Omit<RealmCheckpoint, 'weights' | 'optimizer'> {
   format: 'realm-checkpoint-1';
   weights: BufferEntry[];
   optimizer: BufferEntry[];

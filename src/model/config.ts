@@ -4,11 +4,10 @@
 import { MASKING_STRATEGIES, type MaskingStrategy } from '../corpus/masking';
 
 export type Marginalisation = 'per-mask' | 'joint';
-export type TrivialExclusion = 'passage' | 'sentence';
+type TrivialExclusion = 'passage' | 'sentence';
 /** The values of mlmPairMasking (validateConfig and the Run settings choice read this list). */
 export const MLM_PAIR_MASKINGS = ['random', 'salient', 'answer'] as const;
 export type MlmPairMasking = (typeof MLM_PAIR_MASKINGS)[number];
-export type RefreshPolicyName = 'sync' | 'async';
 export type PresetName = 'tiny' | 'small' | 'base';
 
 export interface RealmConfig {
@@ -43,7 +42,6 @@ export interface RealmConfig {
   ictRemoveProbability: number; // ICT: probability that the pseudo-query sentence is removed from its passage (0.9)
   ictMaskedQueryProbability: number; // ICT: probability that the pseudo-query is one of the passage's masked REALM queries instead of a plain sentence (0 = ORQA/REALM; >0 teaches the retriever the masked queries REALM will send it)
   // ---- index refresh ----
-  refresh: RefreshPolicyName; // 'sync': re-embed the corpus on the trainer's thread; 'async': the worker
   refreshEvery: number; // steps between refreshes of the MIPS index (paper: about 500)
   // ---- optimisation ----
   learningRate: number; // peak learning rate of AdamW
@@ -98,7 +96,6 @@ const COMMON: Omit<
   mlmPairMasking: 'random',
   ictRemoveProbability: 0.9,
   ictMaskedQueryProbability: 0,
-  refresh: 'sync',
   refreshEvery: 50,
   weightDecay: 0.01,
   retrieverLearningRateScale: 1,
@@ -202,7 +199,7 @@ export function makeConfig(preset: PresetName = 'tiny', overrides: Partial<Realm
   return cfg;
 }
 
-export function validateConfig(c: RealmConfig): void {
+function validateConfig(c: RealmConfig): void {
   const need = (ok: boolean, msg: string) => {
     if (!ok) throw new RealmConfigError(msg);
   };
@@ -241,7 +238,7 @@ export function validateConfig(c: RealmConfig): void {
 }
 
 /** Parameters of one BERT encoder (embeddings, blocks, final LayerNorm). */
-export function encoderParams(c: RealmConfig): number {
+function encoderParams(c: RealmConfig): number {
   const h = c.hidden;
   const emb = (c.vocabSize + c.maxPositions + c.typeVocab) * h;
   const block = 4 * (h * h + h) + 2 * h * c.intermediate + c.intermediate + h + 2 * 2 * h;
@@ -260,7 +257,7 @@ export function countParams(c: RealmConfig) {
 }
 
 /** Forward FLOPs of one encoder over n sequences of length L (matmuls only; 2 FLOPs per multiply-add). */
-export function encoderForwardFlops(c: RealmConfig, n: number, L: number): number {
+function encoderForwardFlops(c: RealmConfig, n: number, L: number): number {
   const h = c.hidden;
   const perToken = c.layers * (2 * 4 * h * h + 2 * 2 * h * c.intermediate);
   const attention = c.layers * 2 * 2 * L * L * h; // QK^T and PV
@@ -281,19 +278,6 @@ export function realmStepFlops(c: RealmConfig): number {
     encoderForwardFlops(c, B * c.k, c.maxReaderLength) +
     B * c.k * c.maxMasks * 2 * (c.hidden * c.hidden + c.hidden * c.vocabSize);
   return 3 * fwd + encoderForwardFlops(c, B, c.maxQueryLength);
-}
-
-/** Training FLOPs of one ICT step: both retrievers over the batch. */
-export function ictStepFlops(c: RealmConfig): number {
-  const B = c.ictBatchSize;
-  return 3 * (encoderForwardFlops(c, B, c.maxQueryLength) + encoderForwardFlops(c, B, c.maxDocLength));
-}
-
-/** Training FLOPs of one MLM warm-up step over passages of maxDocLength. */
-export function mlmStepFlops(c: RealmConfig): number {
-  const B = c.batchSize;
-  const masks = Math.ceil(c.maxDocLength * c.mlmProbability);
-  return 3 * (encoderForwardFlops(c, B, c.maxDocLength) + B * masks * 2 * (c.hidden * c.hidden + c.hidden * c.vocabSize));
 }
 
 /** 'per-mask' | 'per_mask' | 'joint' from a command line or URL. */

@@ -29,7 +29,7 @@ export class EmbeddingMapError extends Error {
   }
 }
 
-export interface PcaOptions {
+interface PcaOptions {
   /** Most iterations in all. */
   maxIterations?: number;
   /** Stop when 1 - |v_new . v_old| falls below this for both axes (float32: 1e-7 is about the floor). */
@@ -169,7 +169,7 @@ export async function fitPca2(x: tf.Tensor2D, options: PcaOptions = {}): Promise
 }
 
 /** Projects rows `vectors` ([n, d] row-major) onto the two axes: interleaved x, y [2n]. Plain JS. */
-export function projectRows(pca: Pca2, vectors: Float32Array, n: number): Float32Array {
+function projectRows(pca: Pca2, vectors: Float32Array, n: number): Float32Array {
   const d = pca.dim;
   if (vectors.length !== n * d)
     throw new EmbeddingMapError(`Cannot project ${vectors.length} numbers as ${n} vectors of ${d} dimensions; refit the map.`);

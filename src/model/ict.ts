@@ -1,4 +1,4 @@
-// The Inverse Cloze Task warm start of both embedders (REALM.md, bias 4; ORQA): a random sentence of
+// The Inverse Cloze Task warm start of both embedders (docs/realm.md, bias 4; ORQA): a random sentence of
 // a passage is the pseudo-query; with probability ictRemoveProbability it is removed from the passage;
 // the other passages of the batch are the negatives. Loss: softmax cross-entropy over the batch.
 import * as tf from '@tensorflow/tfjs';

@@ -1,4 +1,4 @@
-// The per-masked-token retrieval inspector (issue #8): for one masked query x, what the REALM step
+// The per-masked-token retrieval inspector: for one masked query x, what the REALM step
 // retrieves and how each candidate z changes the prediction of each masked token. It runs the same
 // code as a training step (prepareRealmBatch + realmForward, in inference mode: no dropout) on a
 // batch of one, so every number is the one training would see:
@@ -42,7 +42,7 @@ export class InspectionError extends Error {
   }
 }
 
-export interface InspectOptions {
+interface InspectOptions {
   /** Tokens listed per mask for the marginal and the null-only prediction (default 5). */
   topN?: number;
 }

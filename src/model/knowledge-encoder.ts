@@ -1,4 +1,4 @@
-// The knowledge-augmented encoder (REALM.md): BERT over `[CLS] x [SEP] z_title [SEP] z_body [SEP]`
+// The knowledge-augmented encoder (docs/realm.md): BERT over `[CLS] x [SEP] z_title [SEP] z_body [SEP]`
 // with an MLM head on the masked positions, p(y_j|z,x) = softmax(W h_j). The head is BERT's:
 // Linear(H, H) -> GELU -> LayerNorm, then the output layer tied to the input token embeddings, plus a
 // per-token bias.

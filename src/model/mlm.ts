@@ -1,4 +1,4 @@
-// The plain-MLM warm start of the knowledge-augmented encoder (REALM.md, bias 4): BERT masking on the
+// The plain-MLM warm start of the knowledge-augmented encoder (docs/realm.md, bias 4): BERT masking on the
 // corpus. mlmProbability of the ordinary tokens are chosen; of those 80% become [MASK], 10% a random
 // wordpiece, 10% stay. The loss is the cross-entropy of the tied MLM head at the chosen positions.
 // An input is a whole passage `[CLS] title [SEP] body [SEP]`, or (mlmPairProbability) BERT's own
@@ -31,7 +31,7 @@ interface MlmPick {
 /** An MLM warm-up input: tokens to BERT-mask, or a salient pair whose masks are already chosen. */
 export type MlmInput = ArrayLike<number> | { ids: ArrayLike<number>; picks: readonly MlmPick[] };
 
-export interface MlmBatch {
+interface MlmBatch {
   rows: number[][]; // masked inputs
   positions: Int32Array; // [B*M], 0 where padded
   targets: Int32Array; // [B*M], -1 where padded

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NamedWeights } from './bert';
 
 /** Biases, LayerNorm parameters and the MLM output bias are not decayed (as in BERT). */
-export function isDecayed(name: string): boolean {
+function isDecayed(name: string): boolean {
   return !/(bias|gamma|beta)$/.test(name);
 }
 
@@ -17,7 +17,7 @@ export function learningRateAt(t: number, total: number, peak: number, warmupFra
   return Math.max(0, peak * (1 - (t - warmup) / left));
 }
 
-export interface AdamWOptions {
+interface AdamWOptions {
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -25,7 +25,7 @@ export interface AdamWOptions {
   clipNorm: number;
 }
 
-export const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: 0.01, clipNorm: 1.0 };
+const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: 0.01, clipNorm: 1.0 };
 
 export class AdamW {
   private readonly m = new Map<string, tf.Variable>();

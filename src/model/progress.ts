@@ -17,8 +17,6 @@ export interface Progress {
   detail?: string;
 }
 
-export type ProgressCallback = (p: Progress) => void;
-
 /** Builds Progress records for one task, with the rate and ETA measured from construction. */
 export class ProgressMeter {
   private readonly start: number;

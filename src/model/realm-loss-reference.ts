@@ -7,7 +7,7 @@
 //   joint:    L = logsumexp_z (log p_z + sum_j l_zj); dL/d log p_z = dL/d l_zj = q_z.
 import type { Marginalisation } from './config';
 
-export interface ReferenceResult {
+interface ReferenceResult {
   loss: number;
   gradScores: number[][]; // [B][K]
   gradLogits: number[][][][]; // [B][K][M][V]

@@ -1,4 +1,4 @@
-// The REALM pre-training loss, both marginalisations (REALM.md), in log space with logsumexp.
+// The REALM pre-training loss, both marginalisations (docs/realm.md), in log space with logsumexp.
 // Candidate 0 is the null document (z = 0). With log p(z|x) = log_softmax_z f(x,z) and
 // log p(y_j|z,x) = log_softmax_V(logits)[y_j]:
 //   per-mask (released code): log p(y|x) = mean_j logsumexp_z [log p(z|x) + log p(y_j|z,x)]
@@ -24,7 +24,7 @@ export function parseMarginalisation(mode: string): Marginalisation {
 }
 
 /** Which masks count: targets [B][M] with -1 as padding. */
-export interface MaskValidity {
+interface MaskValidity {
   /** [B, M] 1 for a real mask, 0 for padding. */
   valid: Float32Array;
   /** Valid masks per row. */
@@ -141,7 +141,7 @@ export interface RealmLossJsonInput {
   mode: string;
 }
 
-export interface RealmLossJsonOutput {
+interface RealmLossJsonOutput {
   loss: number;
   grad_retrieval_scores: number[][];
   grad_mlm_logits: number[][][][];

@@ -1,4 +1,4 @@
-// One retrieval-augmented step (REALM.md, "The model" and "Asynchronous index refresh"):
+// One retrieval-augmented step (docs/realm.md, "The model" and "Asynchronous index refresh"):
 //  1. embed the queries with the current θ (inference mode, for the search only);
 //  2. search the *stale* MIPS index for the top k-1 documents,
 //  3. excluding the passage each query was cut from (no trivial retrieval);
@@ -17,7 +17,7 @@ import { realmLoss, type RealmLossTerms } from './realm-loss';
 import type { RealmModel } from './realm-model';
 import { NULL_DOC_TOKENS } from './retriever';
 
-export interface PreparedRealmBatch {
+interface PreparedRealmBatch {
   b: number;
   k: number; // candidates including the null document
   m: number; // mask slots per query
@@ -121,7 +121,7 @@ export async function prepareRealmBatch(
   };
 }
 
-export interface RealmForward {
+interface RealmForward {
   retrievalScores: tf.Tensor2D; // [B, k] f(x, z), z = 0 the null document
   mlmLogits: tf.Tensor4D; // [B, k, M, V]
 }

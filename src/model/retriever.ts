@@ -1,4 +1,4 @@
-// The retriever: Embed_input(x) and Embed_doc(z) (REALM.md, "The model"). Each is a BERT encoder whose
+// The retriever: Embed_input(x) and Embed_doc(z) (docs/realm.md, "The model"). Each is a BERT encoder whose
 // [CLS] vector is projected linearly to d dimensions and LayerNorm-ed; f(x, z) = Embed_input(x) . Embed_doc(z).
 // `DocEmbedder` rebuilds Embed_doc alone from a weight snapshot, for the index builder in a worker.
 import * as tf from '@tensorflow/tfjs';

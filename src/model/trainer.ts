@@ -42,14 +42,14 @@ export interface RealmCheckpoint {
 }
 
 /** A checkpoint that does not fit this trainer (another config, or a corrupt record). */
-export class CheckpointMismatchError extends Error {
+class CheckpointMismatchError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CheckpointMismatchError';
   }
 }
 
-export interface TrainerOptions {
+interface TrainerOptions {
   config: RealmConfig;
   data: TrainingData;
   /** Index refresh policy; default: SyncRefresher(config.refreshEvery). */
@@ -59,7 +59,7 @@ export interface TrainerOptions {
   onRefresh?: (r: RefreshRecord) => void;
 }
 
-export interface StepDetail {
+interface StepDetail {
   /** REALM steps: the batch statistics (p(z|x), retrieval utility per query). */
   realm?: RealmBatchStats;
   /** ICT steps: in-batch accuracy. */
@@ -390,7 +390,7 @@ export class RealmTrainer {
     this.model.dispose();
   }
 
-  // ---- Read-only views for the retrieval inspector (issue #8). Nothing below changes the trainer. ----
+  // ---- Read-only views for the retrieval inspector. Nothing below changes the trainer. ----
 
   /** The training data the run was built from: passages (index rows), REALM queries, held-out cloze set. */
   get trainingData(): Readonly<TrainingData> {

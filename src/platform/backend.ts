@@ -10,14 +10,14 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
-export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
 
 /** Preference order when nothing is requested. */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
 
 /** What we learn about the WebGPU adapter; shown in the header badge. */
-export interface AdapterReport {
+interface AdapterReport {
   vendor: string;
   architecture: string;
   device: string;
@@ -40,9 +40,9 @@ export interface ProbeResult {
   shapes: [number, number, number][];
 }
 
-export type Availability = Partial<Record<BackendName, string | true>>;
+type Availability = Partial<Record<BackendName, string | true>>;
 
-export interface BackendPlan {
+interface BackendPlan {
   order: BackendName[];
   notes: string[];
 }
@@ -56,7 +56,7 @@ export interface BackendReport {
 }
 
 /** Thrown when no backend at all could be initialised. */
-export class BackendUnavailableError extends Error {
+class BackendUnavailableError extends Error {
   constructor(detail: string) {
     super(
       `No TensorFlow.js backend could start (${detail}). ` +
@@ -152,7 +152,7 @@ interface NavigatorWithGpu {
 }
 
 /** Queries the WebGPU adapter, if any. Returns a reason string when there is none. */
-export async function detectAdapter(): Promise<AdapterReport | string> {
+async function detectAdapter(): Promise<AdapterReport | string> {
   const nav = (globalThis as { navigator?: NavigatorWithGpu }).navigator;
   if (!nav?.gpu) return 'navigator.gpu is missing (this browser has no WebGPU, or it is disabled)';
   let adapter: GPUAdapter | null;
@@ -188,7 +188,7 @@ export async function detectAdapter(): Promise<AdapterReport | string> {
 }
 
 /** Model-sized matMuls: [M, K, N] for (queries x hidden) . (hidden x hidden). */
-export const DEFAULT_PROBE_SHAPES: [number, number, number][] = [
+const DEFAULT_PROBE_SHAPES: [number, number, number][] = [
   [128, 256, 256],
   [64, 256, 1024],
 ];
@@ -213,7 +213,7 @@ async function timeMatMuls(shapes: [number, number, number][], reps: number): Pr
 }
 
 /** Times the same matMuls on webgpu and wasm. Leaves the backend on whichever ran last. */
-export async function probeWebgpuVsWasm(
+async function probeWebgpuVsWasm(
   shapes: [number, number, number][] = DEFAULT_PROBE_SHAPES,
   reps = 3,
 ): Promise<ProbeResult | null> {
@@ -228,7 +228,7 @@ export async function probeWebgpuVsWasm(
   }
 }
 
-export interface SelectOptions {
+interface SelectOptions {
   request?: BackendRequest;
   /** Vite asset URLs of the wasm binaries, keyed by file name. */
   wasmPaths?: WasmPaths;

@@ -3,9 +3,9 @@
 // their logs, and small settings. The schema has a version and an explicit upgrade path.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 
-export const DB_NAME = 'realm-webgpu';
+const DB_NAME = 'realm-webgpu';
 /** Bump when a store or index changes; add a step to `upgrade` below for every bump. */
-export const DB_VERSION = 1;
+const DB_VERSION = 1;
 
 /** A corpus as listed in the UI. Chunks of a corpus in `staging` are not yet usable. */
 export interface CorpusRecord {
@@ -52,7 +52,7 @@ export interface ChunkRecord {
   source?: string;
 }
 
-export interface VocabRecord {
+interface VocabRecord {
   corpusId: string;
   /** Wordpieces in id order. */
   tokens: string[];
@@ -130,7 +130,7 @@ export class StorageFullError extends Error {
 }
 
 /** IndexedDB cannot be opened at all (private mode, disabled storage, a blocked upgrade). */
-export class StorageUnavailableError extends Error {
+class StorageUnavailableError extends Error {
   constructor(detail: string) {
     super(
       `Browser storage (IndexedDB) is unavailable: ${detail}. ` +
@@ -154,10 +154,10 @@ async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
   }
 }
 
-export type RealmDB = IDBPDatabase<RealmSchema>;
+type RealmDB = IDBPDatabase<RealmSchema>;
 
 /** Opens (and if needed creates or upgrades) the database. */
-export async function openRealmDB(name = DB_NAME): Promise<RealmDB> {
+async function openRealmDB(name = DB_NAME): Promise<RealmDB> {
   try {
     return await openDB<RealmSchema>(name, DB_VERSION, {
       upgrade(db, oldVersion) {
@@ -536,10 +536,4 @@ export async function requestPersistentStorage(): Promise<'granted' | 'denied' |
   } catch {
     return 'denied';
   }
-}
-
-/** Storage used and available to this origin, when the browser tells. */
-export async function storageEstimate(): Promise<{ usage: number; quota: number } | null> {
-  const est = await globalThis.navigator?.storage?.estimate?.();
-  return est ? { usage: est.usage ?? 0, quota: est.quota ?? 0 } : null;
 }

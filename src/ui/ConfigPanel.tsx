@@ -9,7 +9,7 @@ import { useStudio } from '../app/studio-store';
 import './config-panel.css';
 
 /** One-click setups: each replaces every run setting (the backend stays). */
-export const SETUPS: readonly { name: string; help: string; query: string }[] = [
+const SETUPS: readonly { name: string; help: string; query: string }[] = [
   {
     name: 'Smoke test',
     help: 'A few steps of each phase: checks that everything runs (seconds on a GPU).',

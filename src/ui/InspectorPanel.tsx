@@ -1,4 +1,4 @@
-// The per-masked-token retrieval inspector (issue #8, item 4). Pick a masked sentence x (held-out
+// The per-masked-token retrieval inspector. Pick a masked sentence x (held-out
 // cloze, a training sentence, or one typed with [MASK]); see what the REALM step retrieves for it with
 // the current weights and the index in use, how much each candidate z helps each masked token, and the
 // prediction with and without retrieval. Pin a sentence to follow p(z|x) of its passages across index

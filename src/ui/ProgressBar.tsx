@@ -5,7 +5,7 @@ import type { Progress } from '../model/progress';
 import { formatAmount, formatEta } from '../app/progress-view';
 import './progress-bar.css';
 
-export interface ProgressBarProps {
+interface ProgressBarProps {
   progress: Progress | null;
   /** Shown before the numbers; defaults to the progress task. */
   label?: string;

@@ -1,4 +1,4 @@
-// Index refresh through the index builder (REALM.md, "Asynchronous index refresh"), behind the
+// Index refresh through the index builder (docs/realm.md, "Asynchronous index refresh"), behind the
 // trainer's IndexRefresher interface. Policies:
 //   async          the default: when the builder is idle (and at least R steps after the last
 //                  snapshot), send a snapshot θ′ and keep training on the stale index; swap the new
@@ -30,7 +30,7 @@ export interface BuildEvent {
   step: number;
 }
 
-export interface AsyncRefresherOptions {
+interface AsyncRefresherOptions {
   policy: RefreshPolicy;
   /** R: minimum steps between snapshots (async), the interval (sync, every-R-steps). */
   every: number;

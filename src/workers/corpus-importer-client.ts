@@ -10,7 +10,7 @@ import {
 } from './corpus-importer';
 
 /** The importer's API as the main thread sees it: every method is async, in both modes. */
-export type CorpusImporterApi = Comlink.Remote<CorpusImporter> | CorpusImporter;
+type CorpusImporterApi = Comlink.Remote<CorpusImporter> | CorpusImporter;
 
 export interface CorpusImporterHandle {
   api: CorpusImporterApi;

@@ -12,7 +12,7 @@ export interface CorpusTokenizer {
   encode(text: string): number[];
 }
 
-export interface SalientSpan {
+interface SalientSpan {
   start: number;
   end: number;
   type: string;

@@ -69,7 +69,7 @@ export type ImportOutcome =
 export type ImportProgressCallback = (p: Progress) => unknown;
 
 /** The import produced nothing to store. */
-export class EmptyCorpusError extends Error {
+class EmptyCorpusError extends Error {
   constructor(fileName: string, bad: number) {
     super(
       `"${fileName}" has no usable passages` +
@@ -81,7 +81,7 @@ export class EmptyCorpusError extends Error {
 }
 
 /** A bundled corpus file could not be fetched. */
-export class BundledCorpusMissingError extends Error {
+class BundledCorpusMissingError extends Error {
   constructor(url: string, detail: string) {
     super(
       `The bundled corpus file ${url} could not be loaded (${detail}). Rebuild the app with its public/corpus/ folder, then reload.`,
@@ -99,7 +99,7 @@ class ImportCancelled extends Error {
 }
 
 /** At most this many bad records are listed (all are counted). */
-export const MAX_LISTED_BAD = 500;
+const MAX_LISTED_BAD = 500;
 const DEFAULT_VOCAB_SIZE = 8192;
 const DEFAULT_SAMPLE_CHARS = 4_000_000;
 const DEFAULT_MAX_PIECES = 128;

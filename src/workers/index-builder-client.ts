@@ -7,7 +7,7 @@ import type { Progress } from '../model/progress';
 import { IndexBuilder, type BuildRequest, type BuiltIndex, type IndexBuilderInit } from './index-builder';
 
 /** The builder's API as the main thread sees it: every method is async, in both modes. */
-export type IndexBuilderApi = Comlink.Remote<IndexBuilder> | IndexBuilder;
+type IndexBuilderApi = Comlink.Remote<IndexBuilder> | IndexBuilder;
 
 export interface IndexBuilderHandle {
   api: IndexBuilderApi;
@@ -23,10 +23,7 @@ export interface IndexBuilderHandle {
 const START_TIMEOUT_MS = 30_000;
 
 /** Starts the builder in a module worker; `forceMainThread` tests the fallback (`?worker=off`). */
-export async function startIndexBuilder(
-  init: IndexBuilderInit,
-  opts: { forceMainThread?: boolean } = {},
-): Promise<IndexBuilderHandle> {
+async function startIndexBuilder(init: IndexBuilderInit, opts: { forceMainThread?: boolean } = {}): Promise<IndexBuilderHandle> {
   let reason = opts.forceMainThread ? 'the worker was turned off with ?worker=off' : '';
   if (!reason) {
     let worker: Worker | null = null;

@@ -7,7 +7,7 @@ import type { Progress } from '../model/progress';
 import { RealmModel, snapshotDocEncoder } from '../model/realm-model';
 import { RealmStore, type ChunkRecord } from '../storage/db';
 import { expectAllclose } from '../testing/allclose';
-import { BuildCancelledError, EmptyCorpusError, GpuDeviceLostError, IndexBuilder } from './index-builder';
+import { BuildCancelledError, UnindexableCorpusError, GpuDeviceLostError, IndexBuilder } from './index-builder';
 
 const cfg = makeConfig('tiny', { vocabSize: 50, hidden: 16, intermediate: 32, retrieverDim: 8, layers: 1 });
 const N = 23; // not a multiple of the batch size
@@ -118,7 +118,7 @@ describe('IndexBuilder.build', () => {
   it('refuses an empty or untokenized corpus with a clear message', async () => {
     const builder = new IndexBuilder();
     await builder.init({ backend: 'cpu' });
-    await expect(builder.build({ ...request(9), corpusId: 'nothing' })).rejects.toBeInstanceOf(EmptyCorpusError);
+    await expect(builder.build({ ...request(9), corpusId: 'nothing' })).rejects.toBeInstanceOf(UnindexableCorpusError);
     await store.putChunks([{ corpusId: 'raw', seq: 0, id: 'x', title: 'x', text: 'x' }]);
     await expect(builder.build({ ...request(9), corpusId: 'raw' })).rejects.toThrow(/not tokenized/);
   });

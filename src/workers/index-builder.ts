@@ -1,4 +1,4 @@
-// The asynchronous index builder (REALM.md, "Asynchronous index refresh"). A plain class so that it
+// The asynchronous index builder (docs/realm.md, "Asynchronous index refresh"). A plain class so that it
 // runs the same in a Web Worker (behind Comlink) and on the main thread (the fallback).
 //
 // build(): receives a snapshot θ′ of Embed_doc's weights (transferred, no copy), streams the corpus
@@ -74,10 +74,10 @@ export class GpuDeviceLostError extends Error {
 }
 
 /** The corpus has no tokenized chunks to index. */
-export class EmptyCorpusError extends Error {
+export class UnindexableCorpusError extends Error {
   constructor(corpusId: string, detail: string) {
     super(`Corpus "${corpusId}" cannot be indexed: ${detail}. Re-import the corpus or pick another one.`);
-    this.name = 'EmptyCorpusError';
+    this.name = 'UnindexableCorpusError';
   }
 }
 
@@ -158,7 +158,7 @@ export class IndexBuilder {
     this.check(version, ticket);
     const store = await this.openStore();
     const count = await store.countChunks(req.corpusId);
-    if (count === 0) throw new EmptyCorpusError(req.corpusId, 'it has no chunks');
+    if (count === 0) throw new UnindexableCorpusError(req.corpusId, 'it has no chunks');
     const dim = req.config.retrieverDim;
     const batchSize = req.batchSize ?? 64;
     const vectors = new Float32Array(count * dim); // [N, d]
@@ -173,7 +173,7 @@ export class IndexBuilder {
         const chunks = await store.getChunks(req.corpusId, from, batchSize);
         const tokens = chunks.map((c, i) => {
           if (!c.tokenIds || c.seq !== from + i) {
-            throw new EmptyCorpusError(req.corpusId, `chunk ${from + i} is missing or not tokenized`);
+            throw new UnindexableCorpusError(req.corpusId, `chunk ${from + i} is missing or not tokenized`);
           }
           ids[c.seq] = c.id;
           return c.tokenIds;

@@ -1,4 +1,4 @@
-// Safety (issue #8, item 8): corpus text is rendered as text, never as HTML.
+// Safety: corpus text is rendered as text, never as HTML.
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';

@@ -9,7 +9,7 @@ export function MarkedText({ text, ranges }: { text: string; ranges: Ranges }) {
   );
 }
 
-export interface PassageViewProps {
+interface PassageViewProps {
   title: string;
   text: string;
   /** Where the answer occurs in the title and in the text. */

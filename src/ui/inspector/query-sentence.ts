@@ -6,7 +6,7 @@ import type { ClozeQuery } from '../../corpus/data';
 import type { RealmQuery } from '../../corpus/data';
 import type { WordPieceTokenizer } from '../../corpus/tokenizer';
 
-export interface SentencePiece {
+interface SentencePiece {
   text: string;
   /** Index of the masked span this piece is (0, 1, ... in order), or null for plain text. */
   span: number | null;
