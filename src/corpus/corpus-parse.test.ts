@@ -262,3 +262,268 @@ describe('streaming', () => {
     ]);
   });
 });
+
+/** The error a call throws, or null. */
+function thrown(f: () => unknown): Error | null {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+describe('line endings', () => {
+  it('reads CR-only line endings in a txt file as line ends, so paragraphs stay apart', () => {
+    const r = parse('txt', 'First line\rsame paragraph.\r\rSecond.\r\r\rThird.\r', 'mac.txt');
+    expect(r.bad).toEqual([]);
+    expect(r.passages).toEqual([
+      { title: 'mac, paragraph 1', text: 'First line same paragraph.', line: 1 },
+      { title: 'mac, paragraph 2', text: 'Second.', line: 4 },
+      { title: 'mac, paragraph 3', text: 'Third.', line: 7 },
+    ]);
+  });
+  it('reads a CR-only jsonl file as one record per line', () => {
+    const r = parse('jsonl', '{"title": "A", "text": "Alpha."}\r{"text": "Beta."}\rnot json\r');
+    expect(r.passages).toEqual([
+      { title: 'A', text: 'Alpha.', line: 1 },
+      { title: '', text: 'Beta.', line: 2 },
+    ]);
+    expect(r.bad).toEqual([{ line: 3, reason: expect.stringMatching(/^invalid JSON/) }]);
+  });
+  it('reads CR-only md and tsv files line by line', () => {
+    expect(parse('md', '# A\rText a.\r# B\rText b.').passages).toEqual([
+      { title: 'A', text: 'Text a.', line: 1 },
+      { title: 'B', text: 'Text b.', line: 3 },
+    ]);
+    expect(parse('tsv', 'id\ttext\ttitle\r1\tBody.\tT\r2\tMore.\tU').passages).toEqual([
+      { title: 'T', text: 'Body.', line: 2 },
+      { title: 'U', text: 'More.', line: 3 },
+    ]);
+  });
+  it('counts a CRLF as one line end wherever a chunk is cut, and mixed endings alike', () => {
+    const data = bytes('{"text": "a"}\r\n{"text": "b"}\r{"text": "c"}\n\r\n{"text": "d"}\r\n');
+    const whole = parse('jsonl', data);
+    expect(whole.bad).toEqual([]);
+    expect(whole.passages.map((p) => [p.text, p.line])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+      ['d', 5],
+    ]);
+    for (let cut = 1; cut < data.length; cut++) expect(parseInPieces('jsonl', data, [cut])).toEqual(whole);
+  });
+  it('splits bytes at \\n, \\r\\n and a lone \\r', () => {
+    const s = new ByteLineSplitter(100);
+    const got = [...s.push(bytes('a\r\nb\rc\n\rd\r')), ...s.push(bytes('\ne\r')), ...s.push(bytes('\r')), ...s.finish()];
+    expect(got.map((l) => [l.lineNo, new TextDecoder().decode(l.bytes!)])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+      [4, ''],
+      [5, 'd'],
+      [6, 'e'],
+      [7, ''],
+    ]);
+  });
+});
+
+describe('md: fences and front matter that are not closed', () => {
+  it('ends an unclosed code fence at the next heading, with a bad record', () => {
+    const md = ['# A', 'Text a.', '```', 'code()', '# B', 'Text b.', '## C', 'Text c.'].join('\n');
+    const r = parse('md', md);
+    expect(r.passages).toEqual([
+      { title: 'A', text: 'Text a.', line: 1 },
+      { title: 'B', text: 'Text b.', line: 5 },
+      { title: 'C', text: 'Text c.', line: 7 },
+    ]);
+    expect(r.bad).toEqual([
+      {
+        line: 3,
+        reason: expect.stringMatching(
+          /^code fence not closed: the ``` on line 3 .*next heading, on line 5 \(lines 3-4 were skipped/,
+        ),
+      },
+    ]);
+  });
+  it('reports an unclosed fence with no heading after it, naming the lines skipped', () => {
+    const r = parse('md', '# A\nText a.\n~~~~\nx = 1\ny = 2\n');
+    expect(r.passages).toEqual([{ title: 'A', text: 'Text a.', line: 1 }]);
+    expect(r.bad).toEqual([{ line: 3, reason: expect.stringMatching(/~~~~ on line 3 .*lines 3-5 \(the rest of the file\)/) }]);
+  });
+  it('keeps heading-like comments inside a closed fence as code', () => {
+    const md = [
+      '# Install',
+      'Run this:',
+      '```sh',
+      '# fetch the code',
+      'git clone x',
+      '',
+      '# build it',
+      'make',
+      '```',
+      'Then go on.',
+    ];
+    const r = parse('md', md.join('\n'));
+    expect(r.bad).toEqual([]);
+    expect(r.passages).toEqual([{ title: 'Install', text: 'Run this: Then go on.', line: 1 }]);
+  });
+  it('still reports an invalid UTF-8 line held inside a fence that closes', () => {
+    const data = new Uint8Array([...bytes('# A\nText.\n```\n# c\n'), 0xff, ...bytes('\n```\n')]);
+    const r = parse('md', data);
+    expect(r.passages).toEqual([]);
+    expect(r.bad).toEqual([{ line: 5, reason: 'invalid UTF-8; the section starting at line 2 was skipped' }]);
+  });
+  it('decides about an unclosed fence once it holds more than the record limit, not at the end of the file', () => {
+    const code = Array.from({ length: 40 }, (_, i) => `line ${i} of what looked like code`);
+    const p = new CorpusParser({ format: 'md', fileName: 'f.md', maxRecordBytes: 200 });
+    // Past 200 held characters the fence is taken as unclosed, while the file is still streaming.
+    const early = p.push(bytes(['```', '# First', ...code, '# Second', 'Text.', ''].join('\n')));
+    expect(early.bad[0]).toEqual({
+      line: 1,
+      reason: expect.stringMatching(/^code fence not closed.*on line 2 \(lines 1-1 were/),
+    });
+    const rest = p.finish();
+    expect(rest.passages.map((q) => q.title)).toEqual(['Second']);
+    expect([...early.bad, ...rest.bad].slice(1)).toEqual([{ line: 3, reason: 'section larger than 200 bytes' }]);
+  });
+  it('reads the body after front matter that is not closed, with a bad record saying what to add', () => {
+    const r = parse('md', '---\ntitle: Notes\ntags:\n  - a\n\n# Ada\nAda wrote programs.\n');
+    expect(r.passages).toEqual([{ title: 'Ada', text: 'Ada wrote programs.', line: 6 }]);
+    expect(r.bad).toEqual([
+      {
+        line: 1,
+        reason:
+          'front matter not closed: the "---" on line 1 has no closing "---"; lines 1-4 were taken as front matter and ' +
+          'the text from line 5 on was read. Add a line "---" where the front matter ends.',
+      },
+    ]);
+  });
+  it('ends unclosed front matter at a heading or prose line', () => {
+    const r = parse('md', '---\nlayout: post\nSome prose here.\n# H\nBody.');
+    expect(r.passages).toEqual([
+      { title: 'f', text: 'Some prose here.', line: 3 },
+      { title: 'H', text: 'Body.', line: 4 },
+    ]);
+    expect(r.bad.map((b) => b.line)).toEqual([1]);
+  });
+  it('reports a file that is only unclosed front matter', () => {
+    const r = parse('md', '---\ntitle: x\ndate: 2020-01-01\n');
+    expect(r.passages).toEqual([]);
+    expect(r.bad).toEqual([
+      { line: 1, reason: expect.stringMatching(/lines 1-3 all look like front matter, so they were skipped/) },
+    ]);
+  });
+  it('reports an invalid UTF-8 line inside closed front matter', () => {
+    const data = new Uint8Array([...bytes('---\ntitle: '), 0xc3, 0x28, ...bytes('\n---\nText.\n')]);
+    const r = parse('md', data);
+    expect(r.passages).toEqual([{ title: 'f', text: 'Text.', line: 4 }]);
+    expect(r.bad).toEqual([{ line: 2, reason: 'invalid UTF-8 (in the front matter)' }]);
+  });
+  it('gives the same result for every cut point through unclosed fences and front matter', () => {
+    for (const md of ['---\ntitle: x\r\n\r\n# A\rText.\n```\n# B\nMore.', '# A\nx\n```\ny\n# B\nz\n```\n# C\nw\n~~~\n# D\nv']) {
+      const data = bytes(md);
+      const whole = parse('md', data);
+      expect(whole.bad.length).toBeGreaterThan(0);
+      for (let cut = 1; cut < data.length; cut++) expect(parseInPieces('md', data, [cut])).toEqual(whole);
+    }
+  });
+});
+
+describe('tsv: the header row', () => {
+  it('refuses a header without a text column, naming its columns', () => {
+    const e = thrown(() => parse('tsv', 'id\tpassage\ttitle\n1\tBody.\tT\n', 'psgs.tsv'));
+    expect(e?.name).toBe('TsvHeaderError');
+    expect(e?.message).toMatch(/"psgs\.tsv" is a header naming the columns "id", "passage", "title", but none of them is "text"/);
+    expect(e?.message).toMatch(/Rename the column/);
+  });
+  it('reads a headerless first row whose text is the word "text" as data', () => {
+    const r = parse('tsv', '1\ttext\tT\n2\tBody.\tU\n');
+    expect(r.bad).toEqual([]);
+    expect(r.passages).toEqual([
+      { title: 'T', text: 'text', line: 1 },
+      { title: 'U', text: 'Body.', line: 2 },
+    ]);
+    expect(parse('tsv', '7\tText\tTitle\n').passages).toEqual([{ title: 'Title', text: 'Text', line: 1 }]);
+  });
+  it('reads a first row of single words that name no known column as data', () => {
+    expect(parse('tsv', 'a1\tword\tT\n').passages).toEqual([{ title: 'T', text: 'word', line: 1 }]);
+  });
+  it('recognises a header by its shape: quoted or upper-case names, any order', () => {
+    expect(parse('tsv', '"ID"\t"TEXT"\t"Title"\n1\tBody.\tT\n').passages).toEqual([{ title: 'T', text: 'Body.', line: 2 }]);
+    expect(parse('tsv', 'doc_id\ttext\n1\tBody.\n').passages).toEqual([{ title: '', text: 'Body.', line: 2 }]);
+  });
+});
+
+describe('binary data and other encodings', () => {
+  it('reports a paragraph of NUL bytes next to real text as a bad record', () => {
+    const data = new Uint8Array([
+      ...bytes('Real text here, and more of it.\n\n'),
+      ...new Uint8Array(16),
+      ...bytes('\n\nMore real text.'),
+    ]);
+    const r = parse('txt', data);
+    expect(r.passages.map((p) => p.text)).toEqual(['Real text here, and more of it.', 'More real text.']);
+    expect(r.bad).toEqual([
+      { line: 3, reason: 'NUL bytes: binary data, not text; the paragraph starting at line 3 was skipped' },
+    ]);
+  });
+  it('reports a jsonl line with a raw NUL byte as binary', () => {
+    const r = parse('jsonl', new Uint8Array([...bytes('{"text": "a"}\n{"text": "b'), 0, ...bytes('"}\n{"text": "c"}\n')]));
+    expect(r.passages.map((p) => p.text)).toEqual(['a', 'c']);
+    expect(r.bad).toEqual([{ line: 2, reason: 'NUL bytes: binary data, not text' }]);
+  });
+  it('refuses a file that starts with a UTF-16 byte order mark', () => {
+    const data = new Uint8Array([0xff, 0xfe, ...[...'Hello\n'].flatMap((c) => [c.charCodeAt(0), 0])]);
+    const e = thrown(() => parse('txt', data, 'win.txt'));
+    expect(e?.name).toBe('UnreadableCorpusError');
+    expect(e?.message).toMatch(/"win\.txt" cannot be imported: it is UTF-16 text .*Save it as UTF-8/);
+  });
+  it('refuses UTF-16 text without a byte order mark, saying it is probably UTF-16', () => {
+    const text = 'First paragraph.\n\nSecond paragraph.\n';
+    const data = new Uint8Array([...text].flatMap((c) => [c.charCodeAt(0), 0]));
+    const e = thrown(() => parse('txt', data, 'u16.txt'));
+    expect(e?.name).toBe('UnreadableCorpusError');
+    expect(e?.message).toMatch(/% of it is not UTF-8 text \(lines with NUL bytes\).*probably UTF-16/);
+  });
+  it('refuses binary data (an image, an archive) as a whole', () => {
+    let seed = 12345;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff;
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array.from({ length: 4000 }, rand)]);
+    for (const format of ['txt', 'md', 'jsonl', 'tsv'] as const) {
+      const e = thrown(() => parse(format, png, `image.${format}`));
+      expect(e?.name).toBe('UnreadableCorpusError');
+      expect(e?.message).toMatch(/is not UTF-8 text .*Nothing was imported/);
+    }
+  });
+  it('refuses Latin-1 text, saying to save it as UTF-8', () => {
+    const latin1 = new Uint8Array(
+      [...'Caf\xe9 cr\xe8me br\xfbl\xe9e.\n\n\xc9t\xe9 \xe0 Paris.\nok\n'].map((c) => c.charCodeAt(0)),
+    );
+    const e = thrown(() => parse('txt', latin1, 'fr.txt'));
+    expect(e?.name).toBe('UnreadableCorpusError');
+    expect(e?.message).toMatch(/invalid UTF-8 or NUL bytes.*Latin-1.*save it as UTF-8/);
+  });
+  it('refuses a large binary file after its first MB, before reading the rest', () => {
+    const p = new CorpusParser({ format: 'txt', fileName: 'big.bin.txt' });
+    const junk = new Uint8Array(64 * 1024).fill(0);
+    for (let i = 0; i < junk.length; i += 100) junk[i] = 0x0a;
+    let pushed = 0;
+    const e = thrown(() => {
+      for (; pushed < 64; pushed++) p.push(junk); // 4 MB offered
+    });
+    expect(e?.name).toBe('UnreadableCorpusError');
+    expect(e?.message).toMatch(/of the first 1 MB read/);
+    expect(pushed).toBeLessThanOrEqual(17);
+  });
+  it('keeps a file whose unreadable part is a minority, listing the bad lines', () => {
+    const data = new Uint8Array([
+      ...bytes('Good one, long enough to count.\n\nbad '),
+      0xff,
+      ...bytes('\n\nGood two, also long enough.\n'),
+    ]);
+    const r = parse('txt', data);
+    expect(r.passages).toHaveLength(2);
+    expect(r.bad).toEqual([{ line: 3, reason: 'invalid UTF-8; the paragraph starting at line 3 was skipped' }]);
+  });
+});

@@ -5,14 +5,20 @@
 // Formats (chosen by file extension, see `detectFormat`):
 // - txt:   paragraphs separated by blank lines; title = file name + paragraph number.
 // - md:    ATX (`# Title`) and setext (`Title` / `===`) headings become the titles of the text under
-//          them; light markdown (emphasis, links, list bullets, code) is stripped from the text.
+//          them; light markdown (emphasis, links, list bullets, code) is stripped from the text;
+//          fenced code and YAML front matter are skipped. A fence or front matter that is never
+//          closed ends at the end of its section (the next heading) or of its YAML, with a bad record.
 // - jsonl: one JSON object per line, `{title, text}` (title optional) or `{contents}` (Pyserini style,
 //          the first line of `contents` is the title when there is more than one line).
-// - tsv:   DPR style `id \t text \t title` with a header row naming the columns; fields may be quoted
+// - tsv:   DPR style `id \t text \t title`, with or without a header row naming the columns (a header is
+//          told by its shape: identifier-like names, one of them a known column); fields may be quoted
 //          with `"` and a doubled `""` inside a quoted field stands for one quote.
+// `\n`, `\r\n` and a lone `\r` all end a line, in every format.
 //
-// Bad records (invalid JSON, missing fields, invalid UTF-8, empty records, records larger than
-// `maxRecordBytes`) are skipped and reported with their 1-based line number and a reason.
+// Bad records (invalid JSON, missing fields, invalid UTF-8, NUL bytes, empty records, records larger
+// than `maxRecordBytes`, unclosed fences and front matter) are skipped and reported with their 1-based
+// line number and a reason: nothing is dropped without one. A file that cannot be read as a whole
+// (mostly binary or not UTF-8; a TSV header without a `text` column) throws a typed error instead.
 
 export type CorpusFormat = 'txt' | 'md' | 'jsonl' | 'tsv';
 
@@ -58,6 +64,29 @@ export class UnsupportedCorpusFormatError extends Error {
   }
 }
 
+/**
+ * The file is not UTF-8 text (binary data, a document format, or text in another encoding): it is
+ * refused as a whole, before anything is stored.
+ */
+export class UnreadableCorpusError extends Error {
+  constructor(fileName: string, detail: string, hint: string) {
+    super(`"${fileName}" cannot be imported: ${detail}. Nothing was imported. ${hint}`);
+    this.name = 'UnreadableCorpusError';
+  }
+}
+
+/** A TSV file's first row is a header, but none of its columns is `text`. */
+export class TsvHeaderError extends Error {
+  constructor(fileName: string, columns: string[]) {
+    super(
+      `The first row of "${fileName}" is a header naming the columns ${columns.map((c) => `"${c}"`).join(', ')}, ` +
+        'but none of them is "text", so the passages cannot be found. Rename the column that holds the passages to ' +
+        '"text" (and the titles\' column to "title"), or remove the header row if the columns are id, text, title in that order.',
+    );
+    this.name = 'TsvHeaderError';
+  }
+}
+
 /** The format for a file name, from its extension (case-insensitive). */
 export function detectFormat(fileName: string): CorpusFormat {
   const ext = /\.([a-z0-9]+)$/i.exec(fileName)?.[1]?.toLowerCase();
@@ -97,42 +126,54 @@ const NEWLINE = 0x0a;
 const CR = 0x0d;
 
 /**
- * Splits a byte stream into lines at `\n` (a trailing `\r` is dropped), keeping at most
- * `maxLineBytes` of a pending line in memory: a longer line is dropped as it streams past and handed
- * on as `bytes: null`.
+ * Splits a byte stream into lines. `\n`, `\r\n` and a lone `\r` (old Mac files) all end a line, also
+ * when a chunk ends between the `\r` and the `\n`. At most `maxLineBytes` of a pending line are kept
+ * in memory: a longer line is dropped as it streams past and handed on as `bytes: null`.
  */
 export class ByteLineSplitter {
   private parts: Uint8Array[] = [];
   private pendingBytes = 0;
   private oversize = false;
   private lineNo = 0;
+  /** The last line ended with a `\r`: a `\n` right after it belongs to the same line end. */
+  private afterCR = false;
 
   constructor(private readonly maxLineBytes: number) {}
 
   /** Complete lines in `chunk` (with what was pending before it). */
   push(chunk: Uint8Array): RawLine[] {
     const out: RawLine[] = [];
-    let pos = 0;
-    while (pos < chunk.length) {
-      const nl = chunk.indexOf(NEWLINE, pos);
-      const end = nl < 0 ? chunk.length : nl;
-      this.append(chunk.subarray(pos, end));
-      if (nl < 0) break;
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (b !== NEWLINE && b !== CR) continue;
+      if (b === NEWLINE && this.afterCR && i === start) {
+        // The \n of a \r\n whose \r ended the previous line.
+        this.afterCR = false;
+        start = i + 1;
+        continue;
+      }
+      this.append(chunk.subarray(start, i));
       out.push(this.takeLine());
-      pos = nl + 1;
+      this.afterCR = b === CR;
+      start = i + 1;
+    }
+    if (start < chunk.length) {
+      this.append(chunk.subarray(start));
+      this.afterCR = false;
     }
     return out;
   }
 
-  /** The last line, if the stream did not end with a newline. */
+  /** The last line, if the stream did not end with a line end. */
   finish(): RawLine[] {
+    this.afterCR = false;
     return this.pendingBytes > 0 || this.oversize ? [this.takeLine()] : [];
   }
 
   private append(piece: Uint8Array): void {
     if (piece.length === 0 || this.oversize) return;
-    if (this.pendingBytes + piece.length > this.maxLineBytes + 1) {
-      // +1 leaves room for a '\r' that is not part of the record.
+    if (this.pendingBytes + piece.length > this.maxLineBytes) {
       this.oversize = true;
       this.parts = [];
       this.pendingBytes = 0;
@@ -161,8 +202,6 @@ export class ByteLineSplitter {
     }
     this.parts = [];
     this.pendingBytes = 0;
-    if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
-    if (bytes.length > this.maxLineBytes) return { lineNo, bytes: null };
     return { lineNo, bytes };
   }
 }
@@ -284,25 +323,147 @@ export function stripInlineMarkdown(s: string): string {
   );
 }
 
+const FENCE = /^\s{0,3}(`{3,}|~{3,})/;
+const ATX_HEADING = /^\s{0,3}#{1,6}(?:\s|$)/;
+/** A line of YAML front matter: `key: value`, an indented continuation, or a list item. */
+const YAML_LINE = /^(?:\s+\S|[A-Za-z0-9_"'][^:]*:(?:\s|$)|-(?:\s|$))/;
+
 class MdParser implements RecordParser {
   private block: LineBlock;
   private readonly stem: string;
   private title: string;
   private titleLine = 0;
   private titleLevel = 0;
-  private inFence: string | null = null;
+  /** The open code fence: its marker and line. */
+  private fence: { marker: string; line: number } | null = null;
+  /** Inside YAML front matter (opened by `---` on line 1). */
   private inFrontMatter = false;
+  /**
+   * Lines held back until it is known what they are: the front matter's (until its closing `---`),
+   * or an open fence's from the first heading-like line on (until the fence closes). Bounded by
+   * `maxRecordBytes`; past that, the front matter or fence is taken as not closed.
+   */
+  private held: Line[] = [];
+  private heldChars = 0;
   private lastBlank = true;
   /** Line of the last text line added to the section (a setext heading takes it as its line). */
   private lastContentLine = 0;
+  private lastLine = 0;
 
-  constructor(fileName: string, maxRecordBytes: number) {
+  constructor(
+    fileName: string,
+    private readonly maxRecordBytes: number,
+  ) {
     this.block = new LineBlock(maxRecordBytes);
     this.stem = fileStem(fileName);
     this.title = this.stem;
   }
 
   line(l: Line, out: ParseBatch): void {
+    this.lastLine = Math.max(this.lastLine, l.lineNo);
+    if (this.inFrontMatter) this.frontMatterLine(l, out);
+    else if (this.fence) this.fenceLine(l, out);
+    else this.contentLine(l, out);
+  }
+
+  private hold(l: Line): boolean {
+    this.held.push(l);
+    this.heldChars += (l.text?.length ?? 0) + 1;
+    return this.heldChars > this.maxRecordBytes;
+  }
+
+  private takeHeld(): Line[] {
+    const held = this.held;
+    this.held = [];
+    this.heldChars = 0;
+    return held;
+  }
+
+  private frontMatterLine(l: Line, out: ParseBatch): void {
+    if (l.text !== null && (l.text.trim() === '---' || l.text.trim() === '...')) {
+      this.inFrontMatter = false;
+      // Metadata, not text; a line that could not be read is still reported.
+      for (const h of this.takeHeld())
+        if (h.text === null) out.bad.push({ line: h.lineNo, reason: `${h.reason} (in the front matter)` });
+      return;
+    }
+    if (this.hold(l)) this.frontMatterNotClosed(out);
+  }
+
+  /**
+   * Front matter without its closing `---`: it is taken to end at the first line that is not YAML
+   * (a blank line, a heading, prose), and the rest is read as Markdown.
+   */
+  private frontMatterNotClosed(out: ParseBatch): void {
+    this.inFrontMatter = false;
+    const held = this.takeHeld();
+    let n = 0;
+    while (n < held.length && held[n].text !== null && YAML_LINE.test(held[n].text!)) n++;
+    if (n === held.length) {
+      out.bad.push({
+        line: 1,
+        reason:
+          `front matter not closed: the "---" on line 1 has no closing "---", and lines 1-${held[n - 1]?.lineNo ?? 1} all ` +
+          'look like front matter, so they were skipped. Add a line "---" where the front matter ends.',
+      });
+      return;
+    }
+    out.bad.push({
+      line: 1,
+      reason:
+        `front matter not closed: the "---" on line 1 has no closing "---"; lines 1-${held[n].lineNo - 1} were taken as ` +
+        `front matter and the text from line ${held[n].lineNo} on was read. Add a line "---" where the front matter ends.`,
+    });
+    for (const h of held.slice(n)) this.line(h, out);
+  }
+
+  private fenceLine(l: Line, out: ParseBatch): void {
+    const f = this.fence!;
+    const close = l.text === null ? null : FENCE.exec(l.text);
+    if (close && close[1][0] === f.marker[0] && close[1].length >= f.marker.length) {
+      this.fence = null;
+      // The heading-like lines were code after all; a line that could not be read still spoils its section.
+      for (const h of this.takeHeld()) if (h.text === null) this.block.add(h, 'section');
+      return;
+    }
+    if (this.held.length > 0) {
+      if (this.hold(l)) this.fenceNotClosed(out);
+      return;
+    }
+    if (l.text === null) {
+      this.block.add(l, 'section');
+      this.lastBlank = false;
+      return;
+    }
+    // A heading inside a fence may be a code comment (`# install`), or the next section of a file
+    // whose fence was never closed: held until the fence closes or is found not to.
+    if (ATX_HEADING.test(l.text) && this.hold(l)) this.fenceNotClosed(out);
+  }
+
+  /**
+   * A code fence without its closing fence ends at the end of its section: the first heading after
+   * it. Without one, the rest of the file was code.
+   */
+  private fenceNotClosed(out: ParseBatch): void {
+    const f = this.fence!;
+    this.fence = null;
+    const held = this.takeHeld();
+    const what = `code fence not closed: the ${f.marker} on line ${f.line} has no closing ${f.marker}`;
+    if (held.length === 0) {
+      out.bad.push({
+        line: f.line,
+        reason: `${what}, so lines ${f.line}-${this.lastLine} (the rest of the file) were skipped as code`,
+      });
+      return;
+    }
+    out.bad.push({
+      line: f.line,
+      reason: `${what}; it was taken to end at the next heading, on line ${held[0].lineNo} (lines ${f.line}-${held[0].lineNo - 1} were skipped as code)`,
+    });
+    for (const h of held) this.line(h, out);
+  }
+
+  private contentLine(l: Line, out: ParseBatch): void {
     if (l.text === null) {
       this.block.add(l, 'section');
       this.lastBlank = false;
@@ -314,18 +475,10 @@ class MdParser implements RecordParser {
       this.inFrontMatter = true;
       return;
     }
-    if (this.inFrontMatter) {
-      if (raw.trim() === '---' || raw.trim() === '...') this.inFrontMatter = false;
-      return;
-    }
     // Fenced code is not prose: skipped.
-    const fence = /^\s{0,3}(`{3,}|~{3,})/.exec(raw);
-    if (this.inFence) {
-      if (fence && fence[1][0] === this.inFence[0] && fence[1].length >= this.inFence.length) this.inFence = null;
-      return;
-    }
+    const fence = FENCE.exec(raw);
     if (fence) {
-      this.inFence = fence[1];
+      this.fence = { marker: fence[1], line: l.lineNo };
       return;
     }
     const atx = /^\s{0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$/.exec(raw);
@@ -364,6 +517,11 @@ class MdParser implements RecordParser {
   }
 
   end(out: ParseBatch): void {
+    // A front matter or fence still open at the end was not closed (replaying its held lines may open another).
+    while (this.inFrontMatter || this.fence) {
+      if (this.inFrontMatter) this.frontMatterNotClosed(out);
+      else this.fenceNotClosed(out);
+    }
     this.flush(out, 0);
   }
 
@@ -486,9 +644,44 @@ export function splitTsvLine(line: string): string[] | null {
   }
 }
 
+/** A header cell: an identifier-like column name (no spaces, not a number). */
+const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+/** Column names of passage files (DPR, BEIR, MS MARCO, Pyserini); a header names at least one of them. */
+const KNOWN_COLUMNS = new Set([
+  'id',
+  '_id',
+  'pid',
+  'docid',
+  'doc_id',
+  'text',
+  'title',
+  'passage',
+  'contents',
+  'content',
+  'body',
+  'url',
+  'source',
+]);
+
+/**
+ * The column names when `fields` has the shape of a header row: every field an identifier-like name,
+ * no name twice, and at least one a known passage-file column. A data row has a numeric id or prose
+ * with spaces, so a passage that happens to read "text" does not make its row a header.
+ */
+export function tsvHeaderNames(fields: string[]): string[] | null {
+  const names = fields.map((f) => f.trim());
+  if (!names.every((n) => COLUMN_NAME.test(n))) return null;
+  const lower = names.map((n) => n.toLowerCase());
+  if (new Set(lower).size !== lower.length) return null;
+  if (!lower.some((n) => KNOWN_COLUMNS.has(n))) return null;
+  return lower;
+}
+
 class TsvParser implements RecordParser {
   /** Column positions; null until the first line has been read. */
   private cols: { text: number; title: number; count: number } | null = null;
+
+  constructor(private readonly fileName: string) {}
 
   line(l: Line, out: ParseBatch): void {
     if (l.text === null) {
@@ -503,9 +696,14 @@ class TsvParser implements RecordParser {
       return;
     }
     if (!this.cols) {
-      const names = fields.map((f) => f.trim().toLowerCase());
-      const text = names.indexOf('text');
-      if (text >= 0) {
+      const names = tsvHeaderNames(fields);
+      if (names) {
+        const text = names.indexOf('text');
+        if (text < 0)
+          throw new TsvHeaderError(
+            this.fileName,
+            fields.map((f) => f.trim()),
+          );
         this.cols = { text, title: names.indexOf('title'), count: fields.length };
         return;
       }
@@ -531,16 +729,32 @@ class TsvParser implements RecordParser {
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * A file whose lines are more than this fraction (by bytes) invalid UTF-8 or binary (NUL bytes) is
+ * refused as a whole: it is not a text file, and a list of thousands of bad lines would not say so.
+ */
+export const MAX_UNREADABLE_FRACTION = 0.5;
+/** The file is first judged once this many bytes of lines are read, so a large binary file is refused early. */
+export const EARLY_CHECK_BYTES = 1 << 20;
+
+/**
  * The streaming parser: feed it the file's bytes in chunks of any size with `push`, then call
  * `finish`. Memory stays bounded by the largest record (at most `maxRecordBytes`) plus one chunk.
+ * Throws `UnreadableCorpusError` (binary data, UTF-16, another encoding) or `TsvHeaderError` when the
+ * file as a whole cannot be read; those are thrown the same way whatever the chunking.
  */
 export class CorpusParser {
   readonly format: CorpusFormat;
+  private readonly fileName: string;
   private readonly splitter: ByteLineSplitter;
   private readonly records: RecordParser;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private readonly maxRecordBytes: number;
   private first = true;
+  /** Bytes in lines read as text, and in lines refused as invalid UTF-8 or binary. */
+  private readableBytes = 0;
+  private unreadableBytes = 0;
+  private nulBytes = 0;
+  private checkedEarly = false;
   /** Bytes pushed so far. */
   bytes = 0;
   /** Lines seen so far. */
@@ -548,6 +762,7 @@ export class CorpusParser {
 
   constructor(opts: CorpusParserOptions) {
     this.format = opts.format;
+    this.fileName = opts.fileName;
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.splitter = new ByteLineSplitter(this.maxRecordBytes);
     this.records = makeRecordParser(opts.format, opts.fileName, this.maxRecordBytes);
@@ -555,11 +770,18 @@ export class CorpusParser {
 
   push(chunk: Uint8Array): ParseBatch {
     this.bytes += chunk.length;
-    return this.consume(this.splitter.push(chunk), false);
+    const out = this.consume(this.splitter.push(chunk), false);
+    if (!this.checkedEarly && this.readableBytes + this.unreadableBytes >= EARLY_CHECK_BYTES) {
+      this.checkedEarly = true;
+      this.checkReadable(true);
+    }
+    return out;
   }
 
   finish(): ParseBatch {
-    return this.consume(this.splitter.finish(), true);
+    const out = this.consume(this.splitter.finish(), true);
+    this.checkReadable(false);
+    return out;
   }
 
   private consume(raw: RawLine[], end: boolean): ParseBatch {
@@ -577,13 +799,44 @@ export class CorpusParser {
     this.first = false;
     if (r.bytes === null) return { lineNo: r.lineNo, text: null, reason: tooLarge(this.maxRecordBytes) };
     let bytes = r.bytes;
+    if (first && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)))
+      throw new UnreadableCorpusError(
+        this.fileName,
+        'it is UTF-16 text (it starts with a UTF-16 byte order mark), and only UTF-8 is read',
+        'Save it as UTF-8 (in most editors: Save As, encoding UTF-8) and import it again.',
+      );
     // A UTF-8 byte order mark at the start of the file is not text.
     if (first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    let text: string;
     try {
-      return { lineNo: r.lineNo, text: this.decoder.decode(bytes) };
+      text = this.decoder.decode(bytes);
     } catch {
+      this.unreadableBytes += bytes.length;
       return { lineNo: r.lineNo, text: null, reason: 'invalid UTF-8' };
     }
+    if (text.includes('\0')) {
+      this.unreadableBytes += bytes.length;
+      this.nulBytes += text.split('\0').length - 1;
+      return { lineNo: r.lineNo, text: null, reason: 'NUL bytes: binary data, not text' };
+    }
+    this.readableBytes += bytes.length;
+    return { lineNo: r.lineNo, text };
+  }
+
+  /** Refuses the file when most of what was read so far is not UTF-8 text. */
+  private checkReadable(early: boolean): void {
+    const total = this.readableBytes + this.unreadableBytes;
+    if (total === 0 || this.unreadableBytes <= total * MAX_UNREADABLE_FRACTION) return;
+    const pct = Math.floor((100 * this.unreadableBytes) / total);
+    const where = early ? `of the first ${Math.floor(total / (1 << 20))} MB read` : 'of it';
+    const nuls = this.nulBytes >= this.unreadableBytes * 0.25;
+    throw new UnreadableCorpusError(
+      this.fileName,
+      `${pct}% ${where} is not UTF-8 text (${nuls ? 'lines with NUL bytes' : 'invalid UTF-8 or NUL bytes'}), so it is binary data or text in another encoding`,
+      nuls
+        ? 'If it is text, it is probably UTF-16: save it as UTF-8. If it is a document (PDF, Word, e-book) or an archive, save its text as a .txt file first.'
+        : 'If it is a document (PDF, Word, e-book) or an archive, save its text as a .txt file first; if it is text in another encoding (Latin-1, Windows-1252), save it as UTF-8.',
+    );
   }
 }
 
@@ -596,7 +849,7 @@ function makeRecordParser(format: CorpusFormat, fileName: string, maxRecordBytes
     case 'jsonl':
       return new JsonlParser();
     case 'tsv':
-      return new TsvParser();
+      return new TsvParser(fileName);
   }
 }
 

@@ -188,6 +188,63 @@ describe('CorpusImporter.importFile', () => {
     expect(await allChunkCount()).toBe(2);
   });
 
+  /** What is stored, to compare before and after an import that must store nothing. */
+  const storedCounts = async () => ({
+    corpora: (await store.listCorpora()).map((c) => `${c.id}:${c.status}`),
+    active: await store.activeCorpusId(),
+    chunks: await allChunkCount(),
+    vocabs: await store.db.count('vocabs'),
+  });
+
+  it('refuses a binary or UTF-16 file as a whole with a message that says why, and stores nothing', async () => {
+    await seedCorpus('earlier', 3);
+    const before = await storedCounts();
+    let seed = 99;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff;
+    const files: [string, Uint8Array<ArrayBuffer>, RegExp][] = [
+      [
+        'photo.txt',
+        new Uint8Array([0xff, 0xd8, 0xff, 0xe0, ...Array.from({ length: 20_000 }, rand)]),
+        /not UTF-8 text.*\.txt file first/,
+      ],
+      ['notes.md', new Uint8Array([0xff, 0xfe, ...[...'# Notes\nSome text.\n'].flatMap((c) => [c.charCodeAt(0), 0])]), /UTF-16/],
+      ['rows.jsonl', new Uint8Array([...'{"text": "a"}\n'].flatMap((c) => [c.charCodeAt(0), 0])), /probably UTF-16/],
+    ];
+    for (const [fileName, data, message] of files) {
+      const out = await new CorpusImporter(standIn).importFile(new Blob([data]), { jobId: fileName, fileName, dbName });
+      expect(out).toMatchObject({ status: 'failed', error: { name: 'UnreadableCorpusError', message } });
+      expect(await storedCounts()).toEqual(before);
+    }
+  });
+
+  it('refuses a TSV file whose header has no text column, and stores nothing', async () => {
+    await seedCorpus('earlier', 2);
+    const before = await storedCounts();
+    const out = await new CorpusImporter(standIn).importFile(new Blob(['id\tpassage\ttitle\n1\tRome is old.\tRome\n']), {
+      jobId: 'h',
+      fileName: 'psgs.tsv',
+      dbName,
+    });
+    expect(out).toMatchObject({ status: 'failed', error: { name: 'TsvHeaderError', message: /none of them is "text"/ } });
+    expect(await storedCounts()).toEqual(before);
+  });
+
+  it('imports the body of a Markdown file whose front matter is not closed, listing why', async () => {
+    const md = '---\ntitle: Notes\n\n# Rome\nRome is old.\n```\ncode\n# Paris\nParis is big.\n';
+    const out = await new CorpusImporter(standIn).importFile(new Blob([md]), { jobId: 'm', fileName: 'notes.md', dbName });
+    expect(out.status).toBe('done');
+    if (out.status !== 'done') return;
+    expect((await store.getChunks(out.corpus.id, 0, 10)).map((c) => [c.title, c.text])).toEqual([
+      ['Rome', 'Rome is old.'],
+      ['Paris', 'Paris is big.'],
+    ]);
+    expect(out.bad).toEqual([
+      { line: 1, reason: expect.stringMatching(/^front matter not closed/) },
+      { line: 6, reason: expect.stringMatching(/^code fence not closed/) },
+    ]);
+    expect((await store.getCorpus(out.corpus.id))?.badRecords).toHaveLength(2);
+  });
+
   it('reports an unsupported file type as a failure, not a crash', async () => {
     const out = await new CorpusImporter(standIn).importFile(new Blob(['x']), { jobId: 'u', fileName: 'a.pdf', dbName });
     expect(out).toMatchObject({ status: 'failed', error: { name: 'UnsupportedCorpusFormatError' } });
@@ -275,6 +332,30 @@ describe('CorpusImporter with the real tokenizer, blocks and tagger', () => {
     expect(out.corpus.stats.chunks).toBe(1);
     expect(out.bad).toEqual([{ line: 2, reason: expect.stringMatching(/too long for a block/) }]);
     expect(out.corpus.stats.badRecords).toBe(1);
+  });
+});
+
+describe('CorpusImporter: nothing the tokenizer drops vanishes unlisted', () => {
+  it('lists paragraphs of NUL bytes or of control characters only as bad records', async () => {
+    const data = new Uint8Array([
+      ...new TextEncoder().encode('Rome is an old city in Italy.\n\n'), // paragraph 1, line 1
+      ...new Uint8Array(12), // line 3: NUL bytes
+      ...new TextEncoder().encode('\n\n\x01\x02\x03\x07\n\nParis is a big city in France.\n'), // line 5: controls only
+    ]);
+    const out = await new CorpusImporter().importFile(new Blob([data]), {
+      jobId: 'n',
+      fileName: 'cities.txt',
+      dbName,
+      vocabSize: 200,
+    });
+    expect(out.status).toBe('done');
+    if (out.status !== 'done') return;
+    expect(out.corpus.stats.chunks).toBe(2);
+    expect(out.bad).toEqual([
+      { line: 3, reason: expect.stringMatching(/^NUL bytes: binary data, not text/) },
+      { line: 5, reason: 'no readable text: only control or invisible characters' },
+    ]);
+    expect(out.corpus.stats.badRecords).toBe(2);
   });
 });
 

@@ -358,7 +358,13 @@ export class CorpusImporter {
         for (let i = 0; i < passages.length; i += 32) {
           const blocks = passages.slice(i, i + 32).flatMap((p) => {
             try {
-              return this.tools.splitIntoBlocks(p.title, p.text, tokenizer, maxPieces).map((text) => ({ title: p.title, text }));
+              const texts = this.tools.splitIntoBlocks(p.title, p.text, tokenizer, maxPieces);
+              if (texts.length === 0) {
+                // Nothing the tokenizer reads (control or invisible characters only): listed, not lost.
+                job.addBad([{ line: p.line, reason: 'no readable text: only control or invisible characters' }]);
+                stats.badRecords = job.badCount;
+              }
+              return texts.map((text) => ({ title: p.title, text }));
             } catch (e) {
               // A title too long to leave room for a body in a block: that record is skipped.
               job.addBad([{ line: p.line, reason: (e as Error).message }]);
