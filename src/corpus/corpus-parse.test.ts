@@ -341,7 +341,7 @@ describe('md: fences and front matter that are not closed', () => {
       {
         line: 3,
         reason: expect.stringMatching(
-          /^code fence not closed: the ``` on line 3 .*next heading, on line 5 \(lines 3-4 were skipped/,
+          /^code fence not closed: the ``` on line 3 .*next heading, on line 5 \(lines 3-4 skipped as code\)$/,
         ),
       },
     ]);
@@ -349,7 +349,9 @@ describe('md: fences and front matter that are not closed', () => {
   it('reports an unclosed fence with no heading after it, naming the lines skipped', () => {
     const r = parse('md', '# A\nText a.\n~~~~\nx = 1\ny = 2\n');
     expect(r.passages).toEqual([{ title: 'A', text: 'Text a.', line: 1 }]);
-    expect(r.bad).toEqual([{ line: 3, reason: expect.stringMatching(/~~~~ on line 3 .*lines 3-5 \(the rest of the file\)/) }]);
+    expect(r.bad).toEqual([
+      { line: 3, reason: expect.stringMatching(/~~~~ on line 3 .*, so the rest of the file \(lines 3-5\) was skipped as code$/) },
+    ]);
   });
   it('keeps heading-like comments inside a closed fence as code', () => {
     const md = [
@@ -381,7 +383,7 @@ describe('md: fences and front matter that are not closed', () => {
     const early = p.push(bytes(['```', '# First', ...code, '# Second', 'Text.', ''].join('\n')));
     expect(early.bad[0]).toEqual({
       line: 1,
-      reason: expect.stringMatching(/^code fence not closed.*on line 2 \(lines 1-1 were/),
+      reason: expect.stringMatching(/^code fence not closed.*on line 2 \(line 1 skipped as code\)$/),
     });
     const rest = p.finish();
     expect(rest.passages.map((q) => q.title)).toEqual(['Second']);
@@ -394,7 +396,7 @@ describe('md: fences and front matter that are not closed', () => {
       {
         line: 1,
         reason:
-          'front matter not closed: the "---" on line 1 has no closing "---"; lines 1-4 were taken as front matter and ' +
+          'front matter not closed: the "---" on line 1 has no closing "---"; it was taken to end at line 4 and ' +
           'the text from line 5 on was read. Add a line "---" where the front matter ends.',
       },
     ]);
@@ -411,7 +413,7 @@ describe('md: fences and front matter that are not closed', () => {
     const r = parse('md', '---\ntitle: x\ndate: 2020-01-01\n');
     expect(r.passages).toEqual([]);
     expect(r.bad).toEqual([
-      { line: 1, reason: expect.stringMatching(/lines 1-3 all look like front matter, so they were skipped/) },
+      { line: 1, reason: expect.stringMatching(/lines 1-3 all look like front matter, so no text was read from them/) },
     ]);
   });
   it('reports an invalid UTF-8 line inside closed front matter', () => {

@@ -323,6 +323,11 @@ export function stripInlineMarkdown(s: string): string {
   );
 }
 
+/** "line 3" or "lines 3-7". */
+function lineSpan(from: number, to: number): string {
+  return from === to ? `line ${from}` : `lines ${from}-${to}`;
+}
+
 const FENCE = /^\s{0,3}(`{3,}|~{3,})/;
 const ATX_HEADING = /^\s{0,3}#{1,6}(?:\s|$)/;
 /** A line of YAML front matter: `key: value`, an indented continuation, or a list item. */
@@ -403,16 +408,16 @@ class MdParser implements RecordParser {
       out.bad.push({
         line: 1,
         reason:
-          `front matter not closed: the "---" on line 1 has no closing "---", and lines 1-${held[n - 1]?.lineNo ?? 1} all ` +
-          'look like front matter, so they were skipped. Add a line "---" where the front matter ends.',
+          `front matter not closed: the "---" on line 1 has no closing "---", and ${lineSpan(1, held[n - 1]?.lineNo ?? 1)} ` +
+          'all look like front matter, so no text was read from them. Add a line "---" where the front matter ends.',
       });
       return;
     }
     out.bad.push({
       line: 1,
       reason:
-        `front matter not closed: the "---" on line 1 has no closing "---"; lines 1-${held[n].lineNo - 1} were taken as ` +
-        `front matter and the text from line ${held[n].lineNo} on was read. Add a line "---" where the front matter ends.`,
+        `front matter not closed: the "---" on line 1 has no closing "---"; it was taken to end at line ${held[n].lineNo - 1} ` +
+        `and the text from line ${held[n].lineNo} on was read. Add a line "---" where the front matter ends.`,
     });
     for (const h of held.slice(n)) this.line(h, out);
   }
@@ -452,13 +457,13 @@ class MdParser implements RecordParser {
     if (held.length === 0) {
       out.bad.push({
         line: f.line,
-        reason: `${what}, so lines ${f.line}-${this.lastLine} (the rest of the file) were skipped as code`,
+        reason: `${what}, so the rest of the file (${lineSpan(f.line, this.lastLine)}) was skipped as code`,
       });
       return;
     }
     out.bad.push({
       line: f.line,
-      reason: `${what}; it was taken to end at the next heading, on line ${held[0].lineNo} (lines ${f.line}-${held[0].lineNo - 1} were skipped as code)`,
+      reason: `${what}; it was taken to end at the next heading, on line ${held[0].lineNo} (${lineSpan(f.line, held[0].lineNo - 1)} skipped as code)`,
     });
     for (const h of held) this.line(h, out);
   }
