@@ -57,8 +57,15 @@ export class AdamW {
       const variable = vars.get(name);
       if (!variable) throw new Error(`AdamW: gradient for unknown variable ${name}`);
       if (!this.m.has(name)) {
-        this.m.set(name, tf.variable(tf.zerosLike(variable), false));
-        this.v.set(name, tf.variable(tf.zerosLike(variable), false));
+        // tf.variable shares the initial tensor's data and leaves that tensor alive: make it in a tidy.
+        this.m.set(
+          name,
+          tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+        );
+        this.v.set(
+          name,
+          tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+        );
         this.t.set(name, 0);
       }
       const step = (this.t.get(name) ?? 0) + 1;
@@ -103,7 +110,10 @@ export class AdamW {
       const data = new Float32Array(s.data);
       if (slot === 't') this.t.set(name, data[0]);
       else if (slot === 'm' || slot === 'v')
-        (slot === 'm' ? this.m : this.v).set(name, tf.variable(tf.tensor(data, s.shape), false));
+        (slot === 'm' ? this.m : this.v).set(
+          name,
+          tf.tidy(() => tf.variable(tf.tensor(data, s.shape), false)),
+        );
       else throw new Error(`AdamW.setState: unknown slot ${s.name}`);
     }
   }

@@ -246,4 +246,15 @@ describe('RealmTrainer', () => {
     index.dispose();
     t.dispose();
   });
+
+  it('leaves no tensor behind: steps of every phase, a checkpoint restore, then dispose', async () => {
+    const before = tf.memory().numTensors;
+    const t = new RealmTrainer({ config: microConfig(data, { seed: 9 }), data });
+    await losses(t, 5);
+    const c = await t.checkpoint('leak');
+    t.restore(c);
+    await losses(t, 2);
+    t.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

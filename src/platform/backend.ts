@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { installFoldedAddN } from './addn-fold';
 
 type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -237,12 +238,18 @@ interface SelectOptions {
   probeShapes?: [number, number, number][];
   /** Notes to prepend (for example an unknown `?backend=` value). */
   notes?: string[];
+  /**
+   * Replace tfjs-webgpu's AddN with one that fits the device's storage-buffer limit (default true;
+   * false only to show what goes wrong without it).
+   */
+  foldAddN?: boolean;
 }
 
 /** Detects, plans, and initialises a backend. Always reports why it chose what it chose. */
 export async function selectBackend(opts: SelectOptions = {}): Promise<BackendReport> {
   const request = opts.request ?? 'auto';
   configureWasm(opts.wasmPaths);
+  if (opts.foldAddN !== false) installFoldedAddN();
   const adapterOrReason = await detectAdapter();
   const adapter = typeof adapterOrReason === 'string' ? null : adapterOrReason;
   const available: Availability = {
