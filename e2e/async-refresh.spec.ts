@@ -1,8 +1,8 @@
 // The asynchronous index refresh end to end: the trainer steps in the page on WebGPU while the index
 // builder re-embeds the corpus in its worker on WebGPU; new indexes are swapped in; a reload resumes
 // from the last checkpoint without losing stored chunks.
-import { expect, test, type Page } from '@playwright/test';
-import { openApp, watchPage } from './helpers';
+import type { Page } from '@playwright/test';
+import { expect, test, openApp, watchPage } from './helpers';
 
 interface RunEvent {
   type: string;

@@ -1,8 +1,8 @@
 // Importing a user's corpus through the file picker: bad lines are listed, a cancelled import leaves
 // the stored corpora as they were, and corpora survive a reload.
 import { readFileSync } from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
-import { openApp, watchPage } from './helpers';
+import type { Page } from '@playwright/test';
+import { expect, test, openApp, watchPage } from './helpers';
 
 /** Waits until the corpus panel has started and no import (the bundled tiny corpus on first start) runs. */
 async function corpusIdle(page: Page) {

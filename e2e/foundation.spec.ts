@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { openApp, watchPage } from './helpers';
+import { expect, test, openApp, watchPage } from './helpers';
 
 test('the app runs on WebGPU in the page and in the index-builder worker', async ({ page, baseURL }) => {
   const watch = watchPage(page, baseURL!);

@@ -3,8 +3,8 @@
 // p(z|x) sum to 1); a pinned sentence is inspected again at the next index swap and its chart gains a
 // point; a passage opens in a dialog; an inspection leaves no tensor behind; after a reload, resuming the
 // run brings the pin and its chart back.
-import { expect, test, type Page } from '@playwright/test';
-import { openAppWithCorpus, watchPage } from './helpers';
+import type { Page } from '@playwright/test';
+import { expect, test, openAppWithCorpus, watchPage } from './helpers';
 
 // The studio's tiny URL with more REALM steps and no periodic evaluation, so a refresh after the pin
 // surely comes before the run ends (on SwiftShader a step takes seconds and an index build tens of seconds).

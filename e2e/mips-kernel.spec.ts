@@ -1,12 +1,12 @@
 // The fused WGSL MIPS top-k kernel, in headless Chromium on WebGPU, against the plain-tf reference
 // computed here in the test process (tfjs cpu backend: tf.matMul, then a stable top-k that breaks
 // ties by the lower row). The page and this process build the same seeded data; a checksum proves it.
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import type { BuildReport, BuildRequest, KernelLab, SearchReport } from '../bench/pages/lab';
 import { checksum, makeVectors, recallAtK, tfReference, type DataSpec, type TopK } from '../src/kernels/reference';
 import { expectAllclose } from '../src/testing/allclose';
-import { LAB_URL, watchPage } from './helpers';
+import { expect, LAB_URL, test, watchPage } from './helpers';
 
 declare global {
   interface Window {

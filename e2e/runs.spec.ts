@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
-import { expect, test, type Page } from '@playwright/test';
-import { openAppWithCorpus, watchPage } from './helpers';
+import type { Page } from '@playwright/test';
+import { expect, test, openAppWithCorpus, watchPage } from './helpers';
 
 const QUERY = '?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=2&seed=3&bundle=micro';
 

@@ -2,8 +2,8 @@
 // refresh timeline shows builder bars beside the trainer's steps, and the embedding map is drawn after
 // the first index swap (with the pinned query and its top-k once a sentence is pinned). Screenshots of
 // the three panels go to test-results/panels/.
-import { expect, test, type Page } from '@playwright/test';
-import { openAppWithCorpus, watchPage } from './helpers';
+import type { Page } from '@playwright/test';
+import { expect, test, openAppWithCorpus, watchPage } from './helpers';
 
 const TINY =
   '/?backend=webgpu&preset=tiny&ict=2&mlm=2&realm=8&refresh=async&every=2&ckpt=2&eval=4&batch=1&seed=3&bundle=micro'.slice(1);

@@ -1,7 +1,6 @@
 // The studio as a whole: a setup shared as a link comes back on reload, and the run started from it
 // uses it; each panel is saved as a screenshot under test-results/panels/.
-import { expect, test } from '@playwright/test';
-import { openApp, openAppWithCorpus, watchPage } from './helpers';
+import { expect, test, openApp, openAppWithCorpus, watchPage } from './helpers';
 
 test('a setup shared as a link is restored on reload, and the next run uses it', async ({ page, baseURL }) => {
   const watch = watchPage(page, baseURL!);

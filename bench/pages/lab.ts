@@ -8,6 +8,8 @@ import { DenseMipsIndex, type MipsIndex } from '../../src/model/mips';
 import { WASM_PATHS } from '../../src/platform/wasm-assets';
 import { createMipsIndex, hasBuiltinDot4, WgslMipsIndex, type WgslMipsOptions } from '../../src/kernels/mips-index';
 import { checksum, loopSearch, makeVectors, recallAtK, type DataSpec, type TopK } from '../../src/kernels/reference';
+import { pageGpuMonitor, webgpuDevice } from '../../src/platform/gpu-guard';
+import { trainOnBackends } from './train-lab';
 
 export interface BuildRequest extends WgslMipsOptions {
   version: number;
@@ -228,6 +230,9 @@ const lab = {
     indexes.delete(handle);
   },
   benchCell,
+  trainOnBackends,
+  /** GPU errors on the page's device outside the training runs' own error scopes. */
+  gpuErrors: () => pageGpuMonitor.all,
 };
 
 async function searchWith(index: MipsIndex, q: tf.Tensor2D, k: number, exclude?: (string | null)[]): Promise<TopK> {
@@ -243,8 +248,12 @@ export type KernelLab = typeof lab;
 
 async function start() {
   const status = document.getElementById('status');
-  const { request, note } = parseBackendRequest(new URLSearchParams(location.search).get('backend') ?? 'webgpu');
-  report = await selectBackend({ request, wasmPaths: WASM_PATHS, probe: false, notes: note ? [note] : [] });
+  const params = new URLSearchParams(location.search);
+  const { request, note } = parseBackendRequest(params.get('backend') ?? 'webgpu');
+  // ?addn=native keeps tfjs-webgpu's own AddN (to show the cross-backend test failing without the fold).
+  const foldAddN = params.get('addn') !== 'native';
+  report = await selectBackend({ request, wasmPaths: WASM_PATHS, probe: false, notes: note ? [note] : [], foldAddN });
+  pageGpuMonitor.attach(webgpuDevice());
   lab.ready = true;
   (globalThis as unknown as { __lab: KernelLab }).__lab = lab;
   if (status) {

@@ -1,7 +1,9 @@
 // The run log of a pre-training run: the inspector's pin records are written at once while the run is
 // not training, kept for the next try when storage fails, and handed back on resume up to the checkpoint.
 import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
 import { makeConfig } from '../model/config';
+import { GpuErrorMonitor } from '../platform/gpu-guard';
 import { syntheticWorld } from '../corpus/data';
 import { Rng } from '../corpus/rng';
 import type { RealmStore, RunLogRecord, RunRecord } from '../storage/db';
@@ -32,8 +34,12 @@ function memoryStore() {
     async getRunLogs(runId: string) {
       return logs.filter((l) => l.runId === runId).sort((a, b) => a.seq - b.seq);
     },
+    checkpoints: [] as { step: number }[],
+    async putCheckpoint(c: { step: number }) {
+      s.checkpoints.push(c);
+    },
     async latestCheckpoint() {
-      return undefined;
+      return s.checkpoints.at(-1);
     },
   };
   return s;
@@ -98,5 +104,108 @@ describe('PretrainingRun: pin records in the run log', () => {
     await resumed.logPin(pinLogEntry(null));
     expect(store.logs.map((l) => l.seq)).toEqual([0, 1, 2, 3, 4]);
     resumed.dispose();
+  });
+});
+
+describe('PretrainingRun: a lost GPU device', () => {
+  const data = syntheticWorld(6, { seedRng: new Rng(2) });
+  const config = makeConfig('tiny', {
+    vocabSize: data.vocabSize,
+    hidden: 16,
+    layers: 1,
+    heads: 2,
+    intermediate: 32,
+    retrieverDim: 8,
+    maxPositions: 64,
+    maxQueryLength: 16,
+    maxDocLength: 32,
+    maxReaderLength: 48,
+    ictBatchSize: 4,
+    ictSteps: 6,
+    mlmSteps: 0,
+    realmSteps: 0,
+  });
+  const builder = {} as BuilderSupervisor;
+
+  /** Runs to the end; `loseAfter(step)` says whether the device is lost after that step's event. */
+  async function runWithLosses(runId: string, checkpointEvery: number, loseAfter: (step: number) => boolean) {
+    await tf.setBackend('cpu');
+    const store = memoryStore();
+    const monitor = new GpuErrorMonitor();
+    const notices: string[] = [];
+    const errors: Error[] = [];
+    const losses: number[] = [];
+    const lost = new Set<number>();
+    let reinitialised = 0;
+    const run = await PretrainingRun.create(
+      { runId, corpusId: 'c', config, policy: 'sync', checkpointEvery, evalEvery: 0 },
+      data,
+      store as unknown as RealmStore,
+      builder,
+      {
+        step: (m) => {
+          losses.push(m.loss);
+          if (!lost.has(m.step) && loseAfter(m.step)) {
+            lost.add(m.step);
+            monitor.lost = { reason: 'destroyed', message: 'test', time: Date.now() };
+          }
+        },
+        notice: (n) => notices.push(n),
+        error: (e) => errors.push(e),
+      },
+    );
+    run.gpu = {
+      monitor,
+      backend: () => 'webgpu',
+      reinitialise: async () => {
+        reinitialised++;
+        monitor.lost = null;
+      },
+    };
+    const finished = new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (run.status !== 'running') {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+    });
+    run.start();
+    await finished;
+    return { run, store, notices, errors, losses, reinitialised };
+  }
+
+  it('restores the last checkpoint on a new device and ends where an unbroken run ends', async () => {
+    const before = tf.memory().numTensors;
+    const clean = await runWithLosses('clean', 2, () => false);
+    const broken = await runWithLosses('lost', 2, (step) => step === 3);
+    expect(clean.run.status).toBe('done');
+    expect(broken.run.status).toBe('done');
+    expect(broken.reinitialised).toBe(1);
+    expect(broken.notices).toHaveLength(1);
+    expect(broken.notices[0]).toMatch(/device was lost \(destroyed: test\) at step 4.*checkpoint at step 2/);
+    // Step 3 was recorded, then the device went during step 4, which is never recorded; both are taken
+    // again from the step-2 checkpoint, so only step 3 is seen twice.
+    expect(broken.losses).toHaveLength(clean.losses.length + 1);
+    expect(broken.run.history.steps.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(broken.run.history.steps.map((m) => m.loss)).toEqual(clean.run.history.steps.map((m) => m.loss));
+    expect(broken.store.logs.filter((l) => l.kind === 'step').map((l) => (l.record as { step: number }).step)).toEqual([
+      1, 2, 3, 4, 5, 6,
+    ]);
+    expect(broken.run.deviceLosses).toBe(0); // a checkpoint was written since
+    clean.run.dispose();
+    broken.run.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('stops after three losses in a row and says so', async () => {
+    const r = await runWithLosses('thrice', 100, () => true);
+    expect(r.run.status).toBe('failed');
+    expect(r.reinitialised).toBe(2);
+    expect(r.notices).toHaveLength(2);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0].name).toBe('GpuDeviceLostError');
+    expect(r.errors[0].message).toMatch(/lost 3 times in a row.*\?backend=wasm/);
+    r.run.dispose();
   });
 });

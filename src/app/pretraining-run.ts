@@ -3,9 +3,23 @@
 // hooks and panels subscribe to its events. Start, pause, resume, stop; a checkpoint every C steps and
 // on pause; step metrics appended to the run log at each checkpoint, so a reload loses at most one
 // checkpoint interval and resumes from the last checkpoint with its stored index.
+//
+// GPU errors never pass silently: the first step of each phase runs inside WebGPU error scopes, and
+// any error the page's device reports stops the run with a `GpuComputeError`. When the page's device
+// is lost, the run starts a new one, restores its last checkpoint and carries on (with a notice);
+// after MAX_DEVICE_LOSSES losses without a checkpoint in between it stops with `GpuDeviceLostError`.
+import * as tf from '@tensorflow/tfjs';
 import { createMipsIndex } from '../kernels/mips-index';
 import type { RealmConfig } from '../model/config';
 import type { TrainingData } from '../corpus/data';
+import {
+  GpuComputeError,
+  GpuDeviceLostError,
+  pageGpuMonitor,
+  reinitialiseWebgpu,
+  type DeviceLoss,
+  type GpuErrorMonitor,
+} from '../platform/gpu-guard';
 import type { EvalMetrics, RefreshRecord, StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
@@ -44,6 +58,33 @@ export interface RunEvents {
   checkpoint?: (step: number) => void;
   status?: (s: RunStatus) => void;
   error?: (e: Error) => void;
+  /** Something the user should know that did not stop the run (a GPU device loss survived). */
+  notice?: (message: string) => void;
+}
+
+/** What the run needs from the page's GPU; tests pass their own. */
+export interface GpuWatch {
+  monitor: GpuErrorMonitor;
+  backend(): string;
+  /** Starts a new device for the page's backend after a loss. */
+  reinitialise(): Promise<void>;
+}
+
+export const PAGE_GPU: GpuWatch = {
+  monitor: pageGpuMonitor,
+  backend: () => tf.getBackend(),
+  reinitialise: () => reinitialiseWebgpu(pageGpuMonitor),
+};
+
+/** Device losses in a row (no checkpoint written in between) after which the run stops. */
+export const MAX_DEVICE_LOSSES = 3;
+
+/** The step a run-log record belongs to, if it has one. */
+function stepOfLog(kind: string, record: object): number | null {
+  const r = record as Partial<StepMetrics & EvalMetrics & RefreshRecord>;
+  if (kind === 'step' || kind === 'eval') return r.step ?? null;
+  if (kind === 'refresh') return r.swapStep ?? null;
+  return null;
 }
 
 /** Everything a run records, kept in memory for the charts and written to the run log. */
@@ -57,8 +98,12 @@ interface RunHistory {
 export class PretrainingRun {
   status: RunStatus = 'idle';
   readonly history: RunHistory = { steps: [], refreshes: [], builds: [], evals: [] };
-  private readonly trainer: RealmTrainer;
+  private trainer: RealmTrainer;
   private readonly refresher: AsyncRefresher;
+  /** The page's GPU (errors, loss, a new device); replaceable before `start` for tests. */
+  gpu: GpuWatch = PAGE_GPU;
+  /** Device losses since the last checkpoint was written. */
+  deviceLosses = 0;
   private loop: Promise<void> | null = null;
   /** Step records not yet in the run log. */
   private unsaved: { kind: string; record: object }[] = [];
@@ -69,7 +114,7 @@ export class PretrainingRun {
 
   private constructor(
     readonly settings: RunSettings,
-    data: TrainingData,
+    private readonly data: TrainingData,
     private readonly store: RealmStore,
     readonly builder: BuilderSupervisor,
     private readonly events: RunEvents,
@@ -90,15 +135,19 @@ export class PretrainingRun {
       onBuildProgress: (p) => events.buildProgress?.(p),
       onError: (e) => events.error?.(e),
     });
-    this.trainer = new RealmTrainer({
-      config: settings.config,
-      data,
+    this.trainer = this.makeTrainer();
+  }
+
+  private makeTrainer(): RealmTrainer {
+    return new RealmTrainer({
+      config: this.settings.config,
+      data: this.data,
       refresher: this.refresher,
       indexFactory: createMipsIndex,
       onRefresh: (r) => {
         this.history.refreshes.push(r);
         this.log('refresh', r);
-        events.refresh?.(r);
+        this.events.refresh?.(r);
       },
     });
   }
@@ -209,11 +258,64 @@ export class PretrainingRun {
     this.trainer.dispose();
   }
 
+  /**
+   * One step; the first of each phase (and the first after a start or a recovery) inside WebGPU error
+   * scopes. Throws GpuComputeError when the device reported any error since the last step.
+   */
+  private async guardedStep(scoped: boolean): Promise<StepMetrics | null> {
+    const at = this.trainer.phaseAt();
+    const where = `at step ${this.trainer.stepCount + 1}${at ? ` (${at.phase.toUpperCase()} step ${at.phaseStep + 1})` : ''}`;
+    const monitor = this.gpu.monitor;
+    const m = scoped ? (await monitor.scoped(() => this.trainer.step())).value : await this.trainer.step();
+    const errors = monitor.take();
+    if (errors.length > 0) throw new GpuComputeError(this.gpu.backend(), where, errors);
+    return m;
+  }
+
+  /**
+   * The page's device was lost: start a new one, rebuild the trainer on it from the last checkpoint
+   * (what came after it is dropped from the history), and tell the user. Throws after too many.
+   */
+  private async recoverFromDeviceLoss(loss: DeviceLoss): Promise<void> {
+    this.deviceLosses++;
+    const lostAt = this.trainer.stepCount;
+    if (this.deviceLosses >= MAX_DEVICE_LOSSES) throw new GpuDeviceLostError(this.deviceLosses, loss);
+    await this.gpu.reinitialise();
+    const checkpoint = await this.store.latestCheckpoint(this.settings.runId);
+    try {
+      this.trainer.dispose(); // its tensors lived on the lost device
+    } catch {
+      // nothing to free on a device that is gone
+    }
+    this.trainer = this.makeTrainer();
+    const restored = checkpoint?.step ?? 0;
+    if (checkpoint) this.trainer.restore(checkpoint as RealmCheckpoint);
+    this.lastCheckpointStep = checkpoint ? checkpoint.step : -1;
+    const keep = <T extends { step?: number; swapStep?: number }>(xs: T[], at: (x: T) => number) => {
+      const kept = xs.filter((x) => at(x) <= restored);
+      xs.splice(0, xs.length, ...kept);
+    };
+    keep(this.history.steps, (x) => x.step);
+    keep(this.history.evals, (x) => x.step);
+    keep(this.history.refreshes, (x) => x.swapStep);
+    this.unsaved = this.unsaved.filter((l) => (stepOfLog(l.kind, l.record) ?? 0) <= restored);
+    this.events.notice?.(
+      `The GPU device was lost (${loss.reason}${loss.message ? `: ${loss.message}` : ''}) at step ${lostAt}. ` +
+        `WebGPU restarted with a new device and the run carries on from its checkpoint at step ${restored} ` +
+        `(loss ${this.deviceLosses} of ${MAX_DEVICE_LOSSES - 1} allowed without a checkpoint in between).`,
+    );
+  }
+
   private async runLoop(): Promise<void> {
     const { checkpointEvery, evalEvery } = this.settings;
-    try {
-      while (this.status === 'running') {
-        const m = await this.trainer.step();
+    let scoped = true;
+    while (this.status === 'running') {
+      try {
+        const phaseStep = this.trainer.phaseAt()?.phaseStep;
+        const m = await this.guardedStep(scoped || phaseStep === 0);
+        scoped = false;
+        // A lost device can hand back a step computed from nothing: recover before recording it.
+        if (this.gpu.monitor.lost) throw new Error('the GPU device was lost during the step');
         if (!m) {
           // The last step's evaluation is the final one when the cadence already landed on it.
           if (this.history.evals.at(-1)?.step !== this.trainer.stepCount) await this.evaluate();
@@ -229,11 +331,24 @@ export class PretrainingRun {
         if (checkpointEvery > 0 && m.step % checkpointEvery === 0) await this.checkpoint();
         // Let the page paint and the worker's messages arrive between steps.
         await new Promise((r) => setTimeout(r, 0));
+      } catch (e) {
+        // A step that failed because the device went away: carry on with a new one.
+        let failure = e as Error;
+        const loss = e instanceof GpuComputeError ? null : await this.gpu.monitor.waitForLoss(1000);
+        if (loss && this.status === 'running') {
+          try {
+            await this.recoverFromDeviceLoss(loss);
+            scoped = true;
+            continue;
+          } catch (again) {
+            failure = again as Error;
+          }
+        }
+        this.setStatus('failed');
+        this.events.error?.(failure);
+        await this.saveRecord('failed').catch(() => {});
+        break;
       }
-    } catch (e) {
-      this.setStatus('failed');
-      this.events.error?.(e as Error);
-      await this.saveRecord('failed').catch(() => {});
     }
   }
 
@@ -306,8 +421,12 @@ export class PretrainingRun {
     await this.flushLogs();
     const stored = step !== this.lastCheckpointStep;
     if (stored) {
-      await this.store.putCheckpoint(await this.trainer.checkpoint(this.settings.runId));
+      const c = await this.trainer.checkpoint(this.settings.runId);
+      // Weights read from a lost device are not weights: never store them over a good checkpoint.
+      if (this.gpu.monitor.lost) throw new Error('the GPU device was lost while the checkpoint was read');
+      await this.store.putCheckpoint(c);
       this.lastCheckpointStep = step;
+      this.deviceLosses = 0;
     }
     await this.saveRecord(this.status as RunRecord['status']);
     if (stored) this.events.checkpoint?.(step);

@@ -2,6 +2,7 @@
 // and the storage connection. The UI renders the resulting report; the test hook exposes it.
 import * as tf from '@tensorflow/tfjs';
 import { parseBackendRequest, selectBackend, type BackendReport } from '../platform/backend';
+import { pageGpuMonitor, webgpuDevice } from '../platform/gpu-guard';
 import { WASM_PATHS } from '../platform/wasm-assets';
 
 /** The backends the page can run on, in the order it prefers them when the URL names none. */
@@ -21,6 +22,8 @@ export async function startRuntime(search: string): Promise<Runtime> {
   const params = new URLSearchParams(search);
   const { request, note } = parseBackendRequest(params.get('backend'));
   const backend = await selectBackend({ request, wasmPaths: WASM_PATHS, notes: note ? [note] : [] });
+  // Every WebGPU error and a device loss on the page's device reach the run loop (see gpu-guard).
+  pageGpuMonitor.attach(webgpuDevice());
   const store = await RealmStore.open();
   const builder = await BuilderSupervisor.start(
     { backend: backend.backend },
@@ -37,6 +40,15 @@ export function makeTestHook(rt: Runtime) {
   return {
     backend: () => tf.getBackend(),
     backendReport: () => rt.backend,
+    /** GPU errors (validation, out-of-memory) seen on the page's device since the page started. */
+    gpuErrors: () => pageGpuMonitor.all,
+    /** Destroys the page's WebGPU device, as a driver reset would (a run should survive it). */
+    loseDevice: () => {
+      const device = pageGpuMonitor.attached;
+      if (!device) return false;
+      device.destroy();
+      return true;
+    },
     workerMode: () => rt.builder.mode,
     workerFallbackReason: () => rt.builder.handle.fallbackReason ?? null,
     workerBackend: () => rt.builder.handle.api.backendName(),

@@ -8,7 +8,7 @@ import type { PretrainingRun, RunStatus } from './pretraining-run';
 
 /** One entry of the event log the e2e tests and the refresh timeline read. */
 export interface RunEvent {
-  type: 'step' | 'build-start' | 'build-end' | 'swap' | 'checkpoint' | 'status' | 'error' | 'eval';
+  type: 'step' | 'build-start' | 'build-end' | 'swap' | 'checkpoint' | 'status' | 'error' | 'eval' | 'notice';
   /** Trainer step (steps taken so far) when the event happened. */
   step: number;
   time: number;

@@ -27,6 +27,7 @@ const EMPTY: View = { status: 'idle', step: 0, total: 0, phase: '–', stepsPerS
 export function RunPanel({ rt }: { rt: Runtime }) {
   const [view, setView] = useState<View>(EMPTY);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [offer, setOffer] = useState<RunRecord | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const runRef = useRef<PretrainingRun | null>(null);
@@ -81,11 +82,17 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         push({ type: 'error', step: at(), detail: e.message });
         setError(`${e.name}: ${e.message}`);
       },
+      notice: (message) => {
+        push({ type: 'notice', step: at(), detail: message });
+        setNotice(message);
+        refreshView();
+      },
     };
   }, [refreshView]);
 
   const startNew = useCallback(async () => {
     setError(null);
+    setNotice(null);
     setBusy('Preparing the training data…');
     try {
       const settings = runSettingsFromUrl(window.location.search);
@@ -163,6 +170,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       killBuilder: () => rt.builder.kill(),
       builderRestarts: () => rt.builder.restarts,
       builderBackend: () => rt.builder.handle.api.backendName(),
+      deviceLosses: () => runRef.current?.deviceLosses ?? 0,
     });
   }, [rt, startNew, resumeStored]);
 
@@ -209,6 +217,11 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         </button>
       </div>
       {busy && <p role="status">{busy}</p>}
+      {notice && (
+        <p className="notice" role="status" data-testid="run-notice">
+          {notice}
+        </p>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}

@@ -1,0 +1,96 @@
+// Every backend computes the same training run. The lab page runs the same seeded steps of the tiny
+// preset (2 ICT, 2 MLM, 2 REALM; the synthetic world of 8 entities) on webgpu (SwiftShader here),
+// wasm and the tfjs cpu backend in turn, and this test compares each step's loss and gradient norm
+// and every variable afterwards with cpu's.
+//
+// Determinism: all randomness (initialisation, batches, masks) comes from the trainer's seeded JS
+// RNG and is the same on every backend; the tiny preset has dropout 0. Only float32 arithmetic
+// differs (summation order, fused kernels, transcendental approximations).
+//
+// Tolerances, and why:
+// - losses: rtol 1e-4. Measured differences are ~1e-6 relative; a step that computed something else
+//   (a dropped command buffer) moves a loss by 1e-3 or more.
+// - gradient norms: rtol 1e-3 (measured ~1e-5; one sum over ~100k squared gradients).
+// - variables: atol 2.5e-4, element-wise. An AdamW step moves a weight by at most about the learning
+//   rate (1e-3 here), whatever the gradient's scale; measured cross-backend differences after the
+//   6 steps are <= 5e-5 (a near-zero gradient whose sign differs would move one weight by 2e-3 and
+//   fail, which is the point: it is a different update). A quarter of one step's move still catches
+//   a weight updated differently in a single step.
+//
+// It fails without the AddN fold: `REALM_ADDN=native` opens the lab with tfjs-webgpu's own AddN,
+// whose 43/83/125-buffer programs are invalid; then the GPU errors, the gradient norms (for example
+// 0.077 against 20.99), the REALM losses (4.114 against 4.122) and the weights (3.5e-3 apart) all fail.
+import { expect, LAB_URL, test } from './helpers';
+import type { KernelLab } from '../bench/pages/lab';
+import type { BackendTrace } from '../bench/pages/train-lab';
+import { allcloseReport } from '../src/testing/allclose';
+
+declare global {
+  interface Window {
+    __lab: KernelLab;
+  }
+}
+
+const REQUEST = { backends: ['webgpu', 'wasm', 'cpu'], ictSteps: 2, mlmSteps: 2, realmSteps: 2, entities: 8, seed: 3 };
+const LOSS = { rtol: 1e-4, atol: 1e-6 };
+const GRAD_NORM = { rtol: 1e-3, atol: 1e-6 };
+const VARIABLES = { rtol: 0, atol: 2.5e-4 };
+
+function compare(t: BackendTrace, ref: BackendTrace): string[] {
+  const problems: string[] = [];
+  const add = (what: string, r: string | null) => r && problems.push(`${t.backend} vs ${ref.backend}, ${what}: ${r}`);
+  add(
+    'losses',
+    allcloseReport(
+      t.steps.map((s) => s.loss),
+      ref.steps.map((s) => s.loss),
+      LOSS,
+    ),
+  );
+  add(
+    'gradient norms',
+    allcloseReport(
+      t.steps.map((s) => s.gradNorm),
+      ref.steps.map((s) => s.gradNorm),
+      GRAD_NORM,
+    ),
+  );
+  const names = Object.keys(ref.variables);
+  expect(Object.keys(t.variables).sort()).toEqual([...names].sort());
+  for (const name of names) add(name, allcloseReport(t.variables[name], ref.variables[name], VARIABLES));
+  return problems;
+}
+
+test('ICT, MLM and REALM steps of the tiny preset agree on webgpu, wasm and cpu', async ({ page }) => {
+  test.setTimeout(240_000);
+  const native = process.env.REALM_ADDN === 'native';
+  await page.goto(`${LAB_URL}/lab.html?backend=webgpu${native ? '&addn=native' : ''}`);
+  await page.waitForFunction(() => window.__lab?.ready === true);
+  expect(await page.evaluate(() => window.__lab.backend())).toBe('webgpu');
+
+  const traces = await page.evaluate((r) => window.__lab.trainOnBackends(r), REQUEST);
+  expect(traces.map((t) => t.backend)).toEqual(REQUEST.backends);
+  const [webgpu, wasm, cpu] = traces;
+  for (const t of traces) {
+    expect(t.steps.map((s) => s.phase)).toEqual(['ict', 'ict', 'mlm', 'mlm', 'realm', 'realm']);
+    expect.soft(t.leakedTensors, `${t.backend}: tensors left after dispose`).toBe(0);
+    expect.soft(t.gpuErrors, `${t.backend}: GPU errors during the steps`).toEqual([]);
+    console.log(`${t.backend}: ${(t.ms / 1000).toFixed(1)} s, losses ${t.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
+  }
+
+  // Every program the webgpu steps ran fits the device's limits.
+  const audit = webgpu.audit!;
+  const { limits } = audit;
+  const over = audit.programs.filter(
+    (p) =>
+      p.storageBuffers > limits.maxStorageBuffersPerShaderStage ||
+      p.workgroupInvocations > limits.maxComputeInvocationsPerWorkgroup ||
+      p.maxDispatch > limits.maxComputeWorkgroupsPerDimension ||
+      p.maxOutputBytes > limits.maxStorageBufferBindingSize,
+  );
+  expect.soft(over, `programs over the device limits ${JSON.stringify(limits)}`).toEqual([]);
+  expect(audit.programs.length).toBeGreaterThan(10);
+
+  const problems = [...compare(webgpu, cpu), ...compare(wasm, cpu)];
+  expect(problems, problems.join('\n')).toEqual([]);
+});
