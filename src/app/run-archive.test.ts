@@ -2,18 +2,17 @@ import 'fake-indexeddb/auto';
 import { strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RealmStore, RunExistsError, type CheckpointRecord, type RunLogRecord, type RunRecord } from '../storage/db';
+import { makeConfig } from '../model/config';
+import { modelWeightShapes } from '../model/weight-shapes';
+import { crc32, fromJson, toJson, type RunArchiveManifest } from '../workers/run-archive-format';
+import { readRunArchive } from '../workers/run-archive-reader';
 import {
   RUN_ARCHIVE_VERSION,
   RunArchiveError,
   RunNotFoundError,
   archiveFileName,
-  crc32,
   exportRunArchive,
-  fromJson,
   importRunArchive,
-  readRunArchive,
-  toJson,
-  type RunArchiveManifest,
 } from './run-archive';
 
 let store: RealmStore;
@@ -37,6 +36,18 @@ function floats(count: number, seed: number): ArrayBuffer {
 const RUN_ID = 'run-abc';
 const CORPUS = 'bundled:tiny';
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', '##s', 'paris', 'é'];
+/** A real (very small) model config: the archive's checkpoint must hold exactly this model's weights. */
+const CONFIG = makeConfig('tiny', {
+  vocabSize: VOCAB.length,
+  hidden: 8,
+  heads: 2,
+  intermediate: 8,
+  layers: 1,
+  retrieverDim: 4,
+  seed: 3,
+});
+const SHAPES = [...modelWeightShapes(CONFIG)];
+const size = (shape: number[]) => shape.reduce((a, d) => a * d, 1);
 
 function runRecord(): RunRecord {
   return {
@@ -47,7 +58,7 @@ function runRecord(): RunRecord {
     config: {
       runId: RUN_ID,
       corpusId: CORPUS,
-      config: { hidden: 32, layers: 2, k: 4, seed: 3, ictSteps: 1 },
+      config: CONFIG,
       policy: 'async',
       checkpointEvery: 2,
       evalEvery: 0,
@@ -97,13 +108,10 @@ function checkpoint(step: number): CheckpointRecord {
     step,
     createdAt: 1_700_000_050_000 + step,
     phase: 'mlm',
-    weights: [
-      { name: 'reader/embeddings/word', shape: [9, 4], data: floats(36, step) },
-      { name: 'reader/layer_0/attention/q/bias', shape: [4], data: floats(4, step + 1) },
-    ],
+    weights: SHAPES.map(([name, shape], i) => ({ name, shape, data: floats(size(shape), step + i) })),
     optimizer: [
-      { name: 'reader/embeddings/word/m', shape: [9, 4], data: floats(36, step + 2) },
-      { name: 'reader/embeddings/word/t', shape: [1], data: Float32Array.of(step).buffer },
+      { name: `${SHAPES[0][0]}/m`, shape: SHAPES[0][1], data: floats(size(SHAPES[0][1]), step + 2) },
+      { name: `${SHAPES[0][0]}/t`, shape: [1], data: Float32Array.of(step).buffer },
     ],
     rngState: [12345, 678, 9, 10],
     indexVersion: 1,
@@ -172,17 +180,19 @@ describe('run archive', () => {
     await storeRun();
     const zip = await exportRunArchive(store, RUN_ID, new Date('2025-01-02T03:04:05Z'));
     const files = unzipSync(zip);
-    expect(Object.keys(files).sort()).toEqual([
-      'checkpoint/manifest.json',
-      'checkpoint/optimizer/0000.bin',
-      'checkpoint/optimizer/0001.bin',
-      'checkpoint/weights/0000.bin',
-      'checkpoint/weights/0001.bin',
-      'manifest.json',
-      'metrics.jsonl',
-      'run.json',
-      'vocab.json',
-    ]);
+    const bin = (dir: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `checkpoint/${dir}/${String(i).padStart(4, '0')}.bin`);
+    expect(Object.keys(files).sort()).toEqual(
+      [
+        'checkpoint/manifest.json',
+        ...bin('optimizer', 2),
+        ...bin('weights', SHAPES.length),
+        'manifest.json',
+        'metrics.jsonl',
+        'run.json',
+        'vocab.json',
+      ].sort(),
+    );
     const m = JSON.parse(strFromU8(files['manifest.json'])) as RunArchiveManifest;
     expect(m).toMatchObject({
       format: 'realm-webgpu-run',
@@ -192,7 +202,7 @@ describe('run archive', () => {
       checkpointStep: 6,
       exportedAt: '2025-01-02T03:04:05.000Z',
     });
-    expect(m.entries).toHaveLength(8);
+    expect(m.entries).toHaveLength(6 + SHAPES.length);
     expect(strFromU8(files['metrics.jsonl']).trim().split('\n')).toHaveLength(logs().length);
     const ck = JSON.parse(strFromU8(files['checkpoint/manifest.json'])) as {
       step: number;
@@ -200,8 +210,8 @@ describe('run archive', () => {
     };
     expect(ck.step).toBe(6);
     expect(ck.weights[0]).toMatchObject({
-      name: 'reader/embeddings/word',
-      shape: [9, 4],
+      name: 'embed_input/token_embedding',
+      shape: [9, 8],
       dtype: 'float32',
       path: 'checkpoint/weights/0000.bin',
     });
@@ -384,7 +394,11 @@ describe('run archive', () => {
       const bad = rezip(zip, (f) => {
         f['checkpoint/weights/0001.bin'] = f['checkpoint/weights/0001.bin'].slice(0, 12);
       });
-      await expectProblem(importRunArchive(store, bad), 'corrupt-entry', /needs 16/);
+      await expectProblem(
+        importRunArchive(store, bad),
+        'corrupt-entry',
+        /holds 12 bytes, but embed_input\/position_embedding of shape \[128, 8\] needs 4096/,
+      );
     });
 
     it('rejects a malformed run record or log line, and entries not in the manifest', async () => {
@@ -414,10 +428,151 @@ describe('run archive', () => {
       await expectProblem(importRunArchive(store, extra), 'corrupt-entry', /evil\.js is not listed/);
     });
 
+    /** Rewrites one JSON entry of the archive (the manifest re-listed with its new size and CRC). */
+    const editJson = (path: string, edit: (v: Record<string, unknown>) => void) =>
+      rezip(zip, (f) => {
+        const v = fromJson(strFromU8(f[path])) as Record<string, unknown>;
+        edit(v);
+        f[path] = strToU8(toJson(v));
+      });
+    const settingsOf = (run: Record<string, unknown>) => run.config as Record<string, unknown>;
+    const checkpointOf = (v: Record<string, unknown>) =>
+      v as { weights: { shape: number[]; name: string }[]; optimizer: { shape: number[]; name: string }[]; rngState: number[] };
+
+    it('refuses a run whose config this app cannot train: empty, out of bounds, unknown policy', async () => {
+      const empty = editJson('run.json', (r) => (settingsOf(r).config = {}));
+      await expectProblem(
+        importRunArchive(store, empty),
+        'corrupt-entry',
+        /cannot train \(hidden \(undefined\) must be a number\)/,
+      );
+      const noSettings = editJson('run.json', (r) => (r.config = {}));
+      await expectProblem(importRunArchive(store, noSettings), 'corrupt-entry', /has no model config/);
+      const huge = editJson('run.json', (r) => (settingsOf(r).config = { ...CONFIG, hidden: 1e9 }));
+      await expectProblem(importRunArchive(store, huge), 'corrupt-entry', /hidden \(1000000000\) must be between 1 and 4096/);
+      const policy = editJson('run.json', (r) => (settingsOf(r).policy = 'whenever'));
+      await expectProblem(importRunArchive(store, policy), 'corrupt-entry', /unknown refresh policy "whenever"/);
+      const ckpt = editJson('run.json', (r) => (settingsOf(r).checkpointEvery = 1e15));
+      await expectProblem(importRunArchive(store, ckpt), 'corrupt-entry', /invalid checkpointEvery/);
+    });
+
+    it('checks every checkpoint buffer against the model the config builds', async () => {
+      const ck = (edit: (c: ReturnType<typeof checkpointOf>) => void) =>
+        editJson('checkpoint/manifest.json', (v) => edit(checkpointOf(v)));
+      // The same bytes under another shape ([8, 1] for the projection LayerNorm's [4] would be [4, 1]).
+      const reshaped = ck((c) => (c.weights[c.weights.length - 1].shape = [c.weights[c.weights.length - 1].shape[0], 1]));
+      await expectProblem(
+        importRunArchive(store, reshaped),
+        'corrupt-entry',
+        /the shape \[\d+, 1\]; the run's config needs \[\d+\]/,
+      );
+      const unknown = ck((c) => (c.weights[0].name = 'reader/secret_layer'));
+      await expectProblem(
+        importRunArchive(store, unknown),
+        'corrupt-entry',
+        /a weight reader\/secret_layer that the run's model does not have/,
+      );
+      const lacking = ck((c) => void c.weights.pop());
+      await expectProblem(importRunArchive(store, lacking), 'corrupt-entry', /lacks 1 of the model's weights/);
+      const slot = ck((c) => (c.optimizer[0].name = 'embed_input/token_embedding/w'));
+      await expectProblem(importRunArchive(store, slot), 'corrupt-entry', /an optimiser slot embed_input\/token_embedding\/w/);
+      const rng = ck((c) => (c.rngState = [1, 2, 3]));
+      await expectProblem(importRunArchive(store, rng), 'corrupt-entry', /no valid RNG state/);
+      for (const bad of [NaN, Infinity]) {
+        const poisoned = rezip(zip, (f) => {
+          const w = new Float32Array(f['checkpoint/weights/0003.bin'].slice().buffer);
+          w[5] = bad;
+          f['checkpoint/weights/0003.bin'] = new Uint8Array(w.buffer);
+        });
+        await expectProblem(
+          importRunArchive(store, poisoned),
+          'corrupt-entry',
+          /0003\.bin holds a value that is not a finite number \(.*, element 5\)/,
+        );
+      }
+    });
+
+    it('refuses a vocabulary larger than the config', async () => {
+      const big = editJson('vocab.json', (v) => (v.tokens = [...VOCAB, 'extra']));
+      await expectProblem(importRunArchive(store, big), 'corrupt-entry', /10 wordpieces, more than the config's vocabSize \(9\)/);
+    });
+
+    it('refuses entries named like object keys (__proto__), listed or not', async () => {
+      // fflate cannot write an entry named __proto__: write 'zzproto__' and rename it in place (both headers).
+      const renamedZip = zipSync({ ...unzipSync(zip), zzproto__: strToU8('{"polluted": true}') });
+      const text = Array.from(renamedZip, (c) => String.fromCharCode(c)).join('');
+      for (let at = text.indexOf('zzproto__'); at >= 0; at = text.indexOf('zzproto__', at + 1)) renamedZip.set(strToU8('__'), at);
+      await expectProblem(importRunArchive(store, renamedZip), 'corrupt-entry', /__proto__ is not listed in the manifest/);
+      const listed = rezip(
+        zip,
+        (f) => {
+          const m = JSON.parse(strFromU8(f['manifest.json'])) as RunArchiveManifest;
+          m.entries.push({ path: '__proto__', bytes: 1, crc32: 0 });
+          f['manifest.json'] = strToU8(JSON.stringify(m));
+        },
+        true,
+      );
+      await expectProblem(
+        importRunArchive(store, listed),
+        'corrupt-entry',
+        /an entry with a name no run archive has \("__proto__"\)/,
+      );
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    /** The offset of `name`'s record in the zip's central directory. */
+    function centralRecord(bytes: Uint8Array, name: string): number {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const eocd = bytes.length - 22; // fflate writes no comment
+      let at = view.getUint32(eocd + 16, true);
+      for (let i = 0; i < view.getUint16(eocd + 10, true); i++) {
+        const n = view.getUint16(at + 28, true);
+        if (strFromU8(bytes.subarray(at + 46, at + 46 + n)) === name) return at;
+        at += 46 + n + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+      }
+      throw new Error(`no ${name} in the zip`);
+    }
+
+    it('refuses sizes and counts from the zip directory before inflating anything', async () => {
+      // An entry declaring 1 GiB: refused from the directory, so nothing of that size is allocated.
+      const lying = zip.slice();
+      new DataView(lying.buffer).setUint32(centralRecord(lying, 'run.json') + 24, 2 ** 30, true);
+      await expectProblem(
+        importRunArchive(store, lying),
+        'corrupt-entry',
+        /run\.json has 1073741824 bytes where the manifest says/,
+      );
+      const bigManifest = zip.slice();
+      new DataView(bigManifest.buffer).setUint32(centralRecord(bigManifest, 'manifest.json') + 24, 2 ** 30, true);
+      await expectProblem(importRunArchive(store, bigManifest), 'too-large', /manifest\.json unpacks to 1073741824 bytes/);
+      // An unlisted entry that claims 300 MiB and holds garbage: inflating it would fail as "not a zip";
+      // it is refused as unlisted, so it was never inflated.
+      const files = unzipSync(zip);
+      const junk = zipSync({ ...files, 'junk.bin': [new Uint8Array(4096).fill(7), { level: 6 }] } as Zippable);
+      new DataView(junk.buffer).setUint32(centralRecord(junk, 'junk.bin') + 24, 300 * 2 ** 20, true);
+      await expectProblem(importRunArchive(store, junk), 'corrupt-entry', /junk\.bin is not listed in the manifest/);
+      // 128 bytes whose end-of-directory record claims the zip64 maximum of entries.
+      const claim = new Uint8Array(128);
+      const v = new DataView(claim.buffer);
+      claim.set([0x50, 0x4b, 3, 4]);
+      const eocd = 128 - 22;
+      v.setUint32(eocd, 0x06054b50, true);
+      v.setUint16(eocd + 8, 0xffff, true);
+      v.setUint16(eocd + 10, 0xffff, true);
+      v.setUint32(eocd + 12, 0xffffffff, true);
+      v.setUint32(eocd + 16, 0xffffffff, true);
+      await expectProblem(importRunArchive(store, claim), 'too-large', /zip64/);
+      v.setUint32(eocd + 12, 60, true);
+      v.setUint32(eocd + 16, 0, true);
+      v.setUint16(eocd + 8, 60_000, true);
+      v.setUint16(eocd + 10, 60_000, true);
+      await expectProblem(importRunArchive(store, claim), 'too-large', /claims 60000 entries/);
+    });
+
     it('reads a good archive without storing anything', () => {
       const a = readRunArchive(zip);
       expect(a.run.id).toBe(RUN_ID);
-      expect(a.checkpoint?.weights).toHaveLength(2);
+      expect(a.checkpoint?.weights).toHaveLength(SHAPES.length);
     });
   });
 });

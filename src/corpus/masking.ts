@@ -19,9 +19,8 @@ import type { Rng } from './rng';
 import { chooseSpan } from './salient';
 import { CLS_ID, MASK_ID, SEP_ID, type WordPieceTokenizer } from './tokenizer';
 
-/** How REALM queries are masked: salient spans (REALM's choice) or the ablations. */
-export const MASKING_STRATEGIES = ['salient', 'random-token', 'random-span'] as const;
-export type MaskingStrategy = (typeof MASKING_STRATEGIES)[number];
+import { MASKING_STRATEGIES, type MaskingStrategy } from './masking-strategies';
+export { MASKING_STRATEGIES, type MaskingStrategy } from './masking-strategies';
 
 /** Ids below this are [PAD] [UNK] [CLS] [SEP] [MASK]; random replacements are drawn above it. */
 const FIRST_WORDPIECE = 5;

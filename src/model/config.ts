@@ -1,7 +1,7 @@
 // The one configuration type of the REALM model and its trainer (nanoGPT style: every field has a
 // one-line comment), the presets `tiny` / `small` / `base`, and the parameter and FLOP counts that the
 // README's presets table prints.
-import { MASKING_STRATEGIES, type MaskingStrategy } from '../corpus/masking';
+import { MASKING_STRATEGIES, type MaskingStrategy } from '../corpus/masking-strategies';
 
 export type Marginalisation = 'per-mask' | 'joint';
 type TrivialExclusion = 'passage' | 'sentence';
@@ -199,10 +199,71 @@ export function makeConfig(preset: PresetName = 'tiny', overrides: Partial<Realm
   return cfg;
 }
 
-function validateConfig(c: RealmConfig): void {
+type NumericField = { [K in keyof RealmConfig]-?: RealmConfig[K] extends number | undefined ? K : never }[keyof RealmConfig];
+
+/**
+ * Bounds of every numeric config field, [min, max] inclusive, and whether it must be a whole number.
+ * validateConfig applies them to every config (presets with overrides, URL values, run archives):
+ * wide enough for REALM's own BERT-base sizes and long runs, narrow enough that no value can ask a
+ * browser tab for absurd memory (`hidden: 1e9`) or turn a setting off by overflow.
+ */
+export const CONFIG_LIMITS: Record<NumericField, { min: number; max: number; int?: true }> = {
+  vocabSize: { min: 6, max: 250_000, int: true },
+  hidden: { min: 1, max: 4096, int: true },
+  layers: { min: 1, max: 48, int: true },
+  heads: { min: 1, max: 64, int: true },
+  intermediate: { min: 1, max: 16_384, int: true },
+  maxPositions: { min: 4, max: 4096, int: true },
+  typeVocab: { min: 2, max: 16, int: true },
+  dropout: { min: 0, max: 0.9 },
+  attentionDropout: { min: 0, max: 0.9 },
+  layerNormEps: { min: 1e-12, max: 1 },
+  initStd: { min: 1e-6, max: 1 },
+  retrieverDim: { min: 1, max: 4096, int: true },
+  k: { min: 2, max: 1024, int: true },
+  retrievalTemperature: { min: 1e-3, max: 1000 },
+  maxQueryLength: { min: 3, max: 4096, int: true },
+  maxDocLength: { min: 3, max: 4096, int: true },
+  maxReaderLength: { min: 6, max: 4096, int: true },
+  maxMasks: { min: 1, max: 512, int: true },
+  mlmProbability: { min: 0, max: 1 },
+  mlmPairProbability: { min: 0, max: 1 },
+  ictRemoveProbability: { min: 0, max: 1 },
+  ictMaskedQueryProbability: { min: 0, max: 1 },
+  refreshEvery: { min: 1, max: 1_000_000, int: true },
+  learningRate: { min: 1e-9, max: 1 },
+  readerLearningRateScale: { min: 0, max: 100 },
+  retrieverLearningRateScale: { min: 0, max: 100 },
+  realmIctWeight: { min: 0, max: 100 },
+  weightDecay: { min: 0, max: 1 },
+  warmupFraction: { min: 0, max: 1 },
+  clipNorm: { min: 0, max: 1e6 },
+  batchSize: { min: 1, max: 4096, int: true },
+  ictBatchSize: { min: 2, max: 4096, int: true },
+  ictSteps: { min: 0, max: 10_000_000, int: true },
+  mlmSteps: { min: 0, max: 10_000_000, int: true },
+  realmSteps: { min: 0, max: 10_000_000, int: true },
+  seed: { min: 0, max: 2 ** 32 - 1, int: true },
+};
+
+/** Throws RealmConfigError naming the first field that is missing, out of bounds or inconsistent. */
+export function validateConfig(c: RealmConfig): void {
   const need = (ok: boolean, msg: string) => {
     if (!ok) throw new RealmConfigError(msg);
   };
+  for (const [field, { min, max, int }] of Object.entries(CONFIG_LIMITS) as [
+    NumericField,
+    (typeof CONFIG_LIMITS)[NumericField],
+  ][]) {
+    const v = c[field] as unknown;
+    if (v === undefined && field === 'retrievalTemperature') continue;
+    need(typeof v === 'number' && Number.isFinite(v), `${field} (${String(v)}) must be a number`);
+    const n = v as number;
+    need(!int || Number.isInteger(n), `${field} (${n}) must be a whole number`);
+    need(n >= min && n <= max, `${field} (${n}) must be between ${min} and ${max}`);
+  }
+  for (const f of ['shareRetrieverWeights', 'realmDocGradient'] as const)
+    need(typeof c[f] === 'boolean', `${f} (${String(c[f])}) must be true or false`);
   need(c.hidden % c.heads === 0, `hidden (${c.hidden}) must be a multiple of heads (${c.heads})`);
   need((c.retrievalTemperature ?? 1) > 0, `retrievalTemperature (${c.retrievalTemperature}) must be above 0`);
   need(c.k >= 2, `k (${c.k}) counts the null document, so it must be at least 2`);
@@ -233,8 +294,6 @@ function validateConfig(c: RealmConfig): void {
     (MASKING_STRATEGIES as readonly string[]).includes(c.masking),
     `unknown masking "${c.masking}": use ${MASKING_STRATEGIES.join(', ')}`,
   );
-  for (const f of ['ictSteps', 'mlmSteps', 'realmSteps'] as const)
-    need(c[f] >= 0 && Number.isInteger(c[f]), `${f} must be a whole number >= 0`);
 }
 
 /** Parameters of one BERT encoder (embeddings, blocks, final LayerNorm). */

@@ -18,8 +18,8 @@ import { snapshotDocEncoder } from '../model/realm-model';
 import type { BuiltIndex } from './index-builder';
 import type { BuilderSupervisor } from './index-builder-client';
 
-export type RefreshPolicy = 'async' | 'sync' | 'frozen' | 'every-R-steps';
-export const REFRESH_POLICIES: readonly RefreshPolicy[] = ['async', 'sync', 'frozen', 'every-R-steps'];
+import type { RefreshPolicy } from './refresh-policy';
+export { REFRESH_POLICIES, type RefreshPolicy } from './refresh-policy';
 
 export interface BuildEvent {
   version: number;
