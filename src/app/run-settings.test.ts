@@ -83,7 +83,7 @@ describe('run settings in the URL', () => {
       const value =
         k.type === 'choice'
           ? k.values[k.values.length - 1]
-          : String(k.type === 'float' && k.max !== undefined ? (k.min + k.max) / 2 : k.min + 2);
+          : String(k.type === 'float' ? (k.max !== undefined ? (k.min + k.max) / 2 : k.min + 0.5) : k.min + 2);
       search = withParam(search, p.key, value);
     }
     const s = runSettingsFromUrl(search);
