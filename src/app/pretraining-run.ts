@@ -197,8 +197,8 @@ export class PretrainingRun {
     if (checkpoint) {
       run.trainer.restore(checkpoint as RealmCheckpoint);
       run.lastCheckpointStep = checkpoint.step;
-      const stored = await store.latestEmbeddings(settings.corpusId);
-      if (stored && stored.runId === runId && stored.snapshotStep <= checkpoint.step && stored.ids) {
+      const stored = await store.latestEmbeddings(settings.corpusId, runId);
+      if (stored && stored.snapshotStep <= checkpoint.step && stored.ids) {
         run.refresher.seed(createMipsIndex(stored.version, stored.vectors, stored.ids, stored.dim), stored.snapshotStep);
       }
     }
