@@ -1,14 +1,15 @@
 // The schema upgrade from version 1 (index embeddings keyed [corpusId, version]) to version 2
 // ([corpusId, runId, version], checkpoints indexed by held-out metric) keeps every stored record.
 import 'fake-indexeddb/auto';
-import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { RealmStore } from './db';
 
-/** A database exactly as version 1 of db.ts created it, with records in every store. */
+/** A database exactly as version 1 of db.ts created it (raw IndexedDB), with records in every store. */
 async function makeVersion1(name: string): Promise<void> {
-  const db = await openDB(name, 1, {
-    upgrade(d) {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => {
+      const d = req.result;
       d.createObjectStore('corpora', { keyPath: 'id' });
       const chunks = d.createObjectStore('chunks', { keyPath: ['corpusId', 'seq'] });
       chunks.createIndex('byDocId', ['corpusId', 'id']);
@@ -18,11 +19,10 @@ async function makeVersion1(name: string): Promise<void> {
       d.createObjectStore('runs', { keyPath: 'id' });
       d.createObjectStore('runLogs', { keyPath: ['runId', 'seq'] });
       d.createObjectStore('settings');
-    },
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
   });
-  await db.put('corpora', { id: 'c', name: 'C', source: 'bundled:tiny', status: 'ready', createdAt: 1, stats: { chunks: 1 } });
-  await db.put('chunks', { corpusId: 'c', seq: 0, id: 'd0', title: 'T', text: 'x', tokenIds: new Int32Array([2, 9, 3]) });
-  await db.put('vocabs', { corpusId: 'c', tokens: ['[PAD]', 'x'] });
   const emb = (corpusId: string, version: number, runId: string | undefined, value: number) => ({
     corpusId,
     version,
@@ -34,24 +34,36 @@ async function makeVersion1(name: string): Promise<void> {
     vectors: new Float32Array([value, -value]),
     ids: ['d0'],
   });
-  await db.put('embeddings', emb('c', 1, 'r1', 1));
-  await db.put('embeddings', emb('c', 2, 'r2', 2));
-  await db.put('embeddings', emb('other', 1, 'r1', 3));
-  await db.put('embeddings', emb('c', 7, undefined, 7)); // a record without its run: kept, under run ''
-  for (const step of [10, 20])
-    await db.put('checkpoints', {
-      runId: 'r1',
-      step,
-      createdAt: 0,
-      phase: 'mlm',
-      weights: [{ name: 'w', shape: [1], data: new Float32Array([step]).buffer }],
-      optimizer: [],
-      rngState: [1],
-      indexVersion: 0,
-    });
-  await db.put('runs', { id: 'r1', createdAt: 0, updatedAt: 0, corpusId: 'c', config: {}, status: 'paused', step: 20 });
-  await db.put('runLogs', { runId: 'r1', seq: 0, kind: 'step', record: { step: 1, loss: 2 } });
-  await db.put('settings', 'c', 'activeCorpus');
+  const ckpt = (step: number) => ({
+    runId: 'r1',
+    step,
+    createdAt: 0,
+    phase: 'mlm',
+    weights: [{ name: 'w', shape: [1], data: new Float32Array([step]).buffer }],
+    optimizer: [],
+    rngState: [1],
+    indexVersion: 0,
+  });
+  const records: [string, unknown, string?][] = [
+    ['corpora', { id: 'c', name: 'C', source: 'bundled:tiny', status: 'ready', createdAt: 1, stats: { chunks: 1 } }],
+    ['chunks', { corpusId: 'c', seq: 0, id: 'd0', title: 'T', text: 'x', tokenIds: new Int32Array([2, 9, 3]) }],
+    ['vocabs', { corpusId: 'c', tokens: ['[PAD]', 'x'] }],
+    ['embeddings', emb('c', 1, 'r1', 1)],
+    ['embeddings', emb('c', 2, 'r2', 2)],
+    ['embeddings', emb('other', 1, 'r1', 3)],
+    ['embeddings', emb('c', 7, undefined, 7)], // a record without its run: kept, under run ''
+    ['checkpoints', ckpt(10)],
+    ['checkpoints', ckpt(20)],
+    ['runs', { id: 'r1', createdAt: 0, updatedAt: 0, corpusId: 'c', config: {}, status: 'paused', step: 20 }],
+    ['runLogs', { runId: 'r1', seq: 0, kind: 'step', record: { step: 1, loss: 2 } }],
+    ['settings', 'c', 'activeCorpus'],
+  ];
+  const tx = db.transaction([...new Set(records.map((r) => r[0]))], 'readwrite');
+  for (const [store, value, key] of records) tx.objectStore(store).put(value, key);
+  await new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
   db.close();
 }
 
