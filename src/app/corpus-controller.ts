@@ -198,9 +198,9 @@ export class CorpusController {
         // The worker is gone mid-import: its staging corpus is a leftover (never a ready corpus).
         const cleaned = await this.deleteStaging(corpusId);
         message =
-          `${e.message} The import of "${label}" was abandoned` +
+          `${e.message} The import was abandoned` +
           (cleaned ? ' and its partial data deleted' : '') +
-          '; stored corpora are unchanged. Import it again: a new worker starts.';
+          '. Import the file again: a new worker starts for it.';
       }
       this.set({ report: { label, status: 'failed', message, bad: [], badCount: 0 } });
     } finally {
