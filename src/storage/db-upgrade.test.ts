@@ -106,4 +106,22 @@ describe('RealmStore schema upgrade 1 -> 2', () => {
     expect(await again.db.count('embeddings')).toBe(2);
     again.close();
   });
+
+  it('another tab holding version 1 open: a clear StorageUnavailableError, not a page that waits forever', async () => {
+    await makeVersion1('upgrade-blocked');
+    const otherTab = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open('upgrade-blocked', 1);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const open = RealmStore.open('upgrade-blocked');
+    await expect(open).rejects.toThrow(
+      /IndexedDB\) is unavailable: another tab of this app has an older version.*close other tabs/,
+    );
+    otherTab.close();
+    // Once the other tab is gone, the upgrade goes through with every record.
+    const store = await RealmStore.open('upgrade-blocked');
+    expect(await store.db.count('embeddings')).toBe(4);
+    store.close();
+  });
 });

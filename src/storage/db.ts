@@ -174,6 +174,22 @@ async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
 type RealmDB = IDBPDatabase<RealmSchema>;
 
 /**
+ * Starts requests in one transaction and waits for all of them. A request that throws when it is
+ * made (rather than failing later) rejects the whole at once, and the requests already started are
+ * marked handled (the transaction's abort fails them; nobody needs to hear about that twice).
+ */
+function requests(makers: (() => Promise<unknown>)[]): Promise<unknown[]> {
+  const started: Promise<unknown>[] = [];
+  try {
+    for (const make of makers) started.push(make());
+  } catch (e) {
+    for (const p of started) p.catch(() => {});
+    return Promise.reject(e);
+  }
+  return Promise.all(started);
+}
+
+/**
  * Runs `body`'s requests in `tx` and waits for the commit. Any failure, a failed request or one that
  * throws when it is made, aborts the whole transaction: it writes all of its records or none.
  */
@@ -194,8 +210,11 @@ async function allOrNothing<T>(tx: { abort(): void; done: Promise<void> }, body:
 
 /** Opens (and if needed creates or upgrades) the database. */
 async function openRealmDB(name = DB_NAME): Promise<RealmDB> {
+  let gaveUp = false;
+  let onBlocked: (e: Error) => void = () => {};
+  const blocked = new Promise<never>((_, reject) => (onBlocked = reject));
   try {
-    return await openDB<RealmSchema>(name, DB_VERSION, {
+    const opening = openDB<RealmSchema>(name, DB_VERSION, {
       upgrade(db, oldVersion, _newVersion, transaction) {
         if (oldVersion < 1) {
           db.createObjectStore('corpora', { keyPath: 'id' });
@@ -229,15 +248,26 @@ async function openRealmDB(name = DB_NAME): Promise<RealmDB> {
             }
             db.deleteObjectStore('embeddings-v1' as 'embeddings');
           };
-          copy().catch(() => transaction.abort());
+          copy().catch(() => {
+            try {
+              transaction.abort();
+            } catch {
+              // already aborted by the failed request
+            }
+          });
         }
         // Future versions: `if (oldVersion < 3) { ... }`, never editing the steps above.
       },
       blocked() {
-        // Another tab holds an older version open; openDB waits until it closes.
+        // Another tab holds an older version open and does not let go: say so instead of waiting.
+        onBlocked(new Error('another tab of this app has an older version of its storage open'));
       },
     });
+    // Opened after all (the other tab closed) when this page had given up: let the connection go.
+    opening.then((db) => gaveUp && db.close()).catch(() => {});
+    return await Promise.race([opening, blocked]);
   } catch (e) {
+    gaveUp = true;
     throw new StorageUnavailableError((e as Error).message);
   }
 }
@@ -291,7 +321,7 @@ export class RealmStore {
   async putChunks(chunks: ChunkRecord[]): Promise<void> {
     await guard(`${chunks.length} corpus chunks`, async () => {
       const tx = this.db.transaction('chunks', 'readwrite');
-      await allOrNothing(tx, () => Promise.all(chunks.map((c) => tx.store.put(c))));
+      await allOrNothing(tx, () => requests(chunks.map((c) => () => tx.store.put(c))));
     });
   }
   async countChunks(corpusId: string): Promise<number> {
@@ -323,13 +353,13 @@ export class RealmStore {
         if ((await settings.get(ACTIVE_CORPUS_KEY)) === corpusId) await settings.delete(ACTIVE_CORPUS_KEY);
       };
       await allOrNothing(tx, () =>
-        Promise.all([
-          tx.objectStore('corpora').delete(corpusId),
-          tx.objectStore('chunks').delete(prefixRange(corpusId)),
-          tx.objectStore('vocabs').delete(corpusId),
-          tx.objectStore('embeddings').delete(corpusRange(corpusId)),
-          settings.delete(evalSetsKey(corpusId)),
-          clearActive(),
+        requests([
+          () => tx.objectStore('corpora').delete(corpusId),
+          () => tx.objectStore('chunks').delete(prefixRange(corpusId)),
+          () => tx.objectStore('vocabs').delete(corpusId),
+          () => tx.objectStore('embeddings').delete(corpusRange(corpusId)),
+          () => settings.delete(evalSetsKey(corpusId)),
+          clearActive,
         ]),
       );
     });
@@ -445,7 +475,7 @@ export class RealmStore {
   async appendRunLogs(logs: RunLogRecord[]): Promise<void> {
     await guard('run logs', async () => {
       const tx = this.db.transaction('runLogs', 'readwrite');
-      await allOrNothing(tx, () => Promise.all(logs.map((l) => tx.store.put(l))));
+      await allOrNothing(tx, () => requests(logs.map((l) => () => tx.store.put(l))));
     });
   }
   async getRunLogs(runId: string): Promise<RunLogRecord[]> {
@@ -500,12 +530,12 @@ export class RealmStore {
         }
       };
       await allOrNothing(tx, () =>
-        Promise.all([
-          tx.objectStore('runs').delete(runId),
-          tx.objectStore('runLogs').delete(prefixRange(runId)),
-          tx.objectStore('checkpoints').delete(prefixRange(runId)),
-          tx.objectStore('settings').delete(runVocabKey(runId)),
-          deleteEmbeddings(),
+        requests([
+          () => tx.objectStore('runs').delete(runId),
+          () => tx.objectStore('runLogs').delete(prefixRange(runId)),
+          () => tx.objectStore('checkpoints').delete(prefixRange(runId)),
+          () => tx.objectStore('settings').delete(runVocabKey(runId)),
+          deleteEmbeddings,
         ]),
       );
     });
@@ -568,11 +598,11 @@ export class RealmStore {
       const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'settings'], 'readwrite');
       await allOrNothing(tx, async () => {
         if ((await tx.objectStore('runs').getKey(id)) !== undefined) throw new RunExistsError(id);
-        await Promise.all([
-          tx.objectStore('runs').add(b.run),
-          ...b.logs.map((l) => tx.objectStore('runLogs').put(l)),
-          ...b.checkpoints.map((c) => tx.objectStore('checkpoints').put(c)),
-          ...(b.vocab ? [tx.objectStore('settings').put(b.vocab, runVocabKey(id))] : []),
+        await requests([
+          () => tx.objectStore('runs').add(b.run),
+          ...b.logs.map((l) => () => tx.objectStore('runLogs').put(l)),
+          ...b.checkpoints.map((c) => () => tx.objectStore('checkpoints').put(c)),
+          ...(b.vocab ? [() => tx.objectStore('settings').put(b.vocab, runVocabKey(id))] : []),
         ]);
       });
     });
