@@ -5,8 +5,9 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BadRecord } from '../corpus/corpus-parse';
 import type { Progress } from '../model/progress';
 import type { CorpusRecord, RealmStore } from '../storage/db';
-import type { ImportOutcome } from '../workers/corpus-importer';
+import { importCorpusId, type ImportOutcome } from '../workers/corpus-importer';
 import { startCorpusImporter, type CorpusImporterHandle } from '../workers/corpus-importer-client';
+import { WorkerStoppedError } from '../workers/worker-watchdog';
 
 type BundledCorpusName = 'micro' | 'tiny' | 'default';
 
@@ -125,7 +126,14 @@ export class CorpusController {
     this.set({ corpora: sortCorpora(all), activeId: activeId ?? null });
   }
 
-  private importerHandle(): Promise<CorpusImporterHandle> {
+  /** The importer; a new one when the last one's worker died (the watchdog declared it dead). */
+  private async importerHandle(): Promise<CorpusImporterHandle> {
+    const current = this.importer;
+    if (current) {
+      const h = await current.catch(() => null);
+      if (h && !h.dead) return h;
+      if (this.importer === current) this.importer = null;
+    }
     this.importer ??= startCorpusImporter({ forceMainThread: this.opts.forceMainThread }).then((h) => {
       this.set({ importerMode: h.mode, importerNote: h.fallbackReason ?? null });
       return h;
@@ -136,7 +144,7 @@ export class CorpusController {
   /** Loads a bundled corpus (the default one is made active; tiny and micro only when nothing is). */
   installBundled(which: BundledCorpusName): Promise<ImportOutcome | null> {
     const b = BUNDLED[which];
-    return this.runJob('bundled', b.name, (h, jobId, onProgress) =>
+    return this.runJob('bundled', b.name, b.corpusId, (h, jobId, onProgress) =>
       h.installBundled(
         {
           jobId,
@@ -152,14 +160,17 @@ export class CorpusController {
 
   /** Imports a user's file as a new corpus, which becomes the active one when it is ready. */
   importFile(file: File): Promise<ImportOutcome | null> {
-    return this.runJob('import', file.name, (h, jobId, onProgress) =>
-      h.importFile(file, { jobId, fileName: file.name }, onProgress),
+    const corpusId = importCorpusId(file.name);
+    return this.runJob('import', file.name, corpusId, (h, jobId, onProgress) =>
+      h.importFile(file, { jobId, corpusId, fileName: file.name }, onProgress),
     );
   }
 
   private async runJob(
     kind: CorpusJob['kind'],
     label: string,
+    /** The corpus the job writes (as 'staging' until it is done). */
+    corpusId: string,
     go: (h: CorpusImporterHandle, jobId: string, onProgress: (p: Progress) => void) => Promise<ImportOutcome>,
   ): Promise<ImportOutcome | null> {
     if (this.state.getState().job) {
@@ -182,7 +193,16 @@ export class CorpusController {
       } else if (outcome.status === 'failed') report.message = `${outcome.error.name}: ${outcome.error.message}`;
       this.set({ report });
     } catch (e) {
-      this.set({ report: { label, status: 'failed', message: (e as Error).message, bad: [], badCount: 0 } });
+      let message = (e as Error).message;
+      if (e instanceof WorkerStoppedError) {
+        // The worker is gone mid-import: its staging corpus is a leftover (never a ready corpus).
+        const cleaned = await this.deleteStaging(corpusId);
+        message =
+          `${e.message} The import was abandoned` +
+          (cleaned ? ' and its partial data deleted' : '') +
+          '. Import the file again: a new worker starts for it.';
+      }
+      this.set({ report: { label, status: 'failed', message, bad: [], badCount: 0 } });
     } finally {
       this.set({ job: null });
       await this.refresh().catch(() => {});
@@ -190,12 +210,31 @@ export class CorpusController {
     return outcome;
   }
 
+  /** Deletes corpus `corpusId` if it is a staging leftover; says whether it did. */
+  private async deleteStaging(corpusId: string): Promise<boolean> {
+    try {
+      if ((await this.store.getCorpus(corpusId))?.status !== 'staging') return false;
+      await this.store.deleteCorpus(corpusId);
+      return true;
+    } catch {
+      return false; // deleted at the next start (deleteStaleStaging)
+    }
+  }
+
   /** Stops the running import; the corpora stored before it stay as they were. */
   async cancel(): Promise<void> {
     const job = this.state.getState().job;
-    if (!job || job.cancelling) return;
+    if (!job || job.cancelling || !this.importer) return;
     this.set({ job: { ...job, cancelling: true } });
-    await (await this.importerHandle()).cancel(job.jobId);
+    await (await this.importer).cancel(job.jobId).catch(() => {});
+  }
+
+  /** Test hook: the importer's worker ends without a word (as a browser kill); false when none runs. */
+  async killImporterSilently(): Promise<boolean> {
+    const h = await this.importer?.catch(() => null);
+    if (!h || h.mode !== 'worker') return false;
+    h.killSilently();
+    return true;
   }
 
   async setActive(corpusId: string): Promise<void> {

@@ -2,7 +2,6 @@
 // projected with PCA), the pinned query's point on it, and passage titles. The panel draws.
 import type { RealmQuery } from '../corpus/data';
 import { buildEmbeddingMap, explainedRatio, projectVector, queryEmbedding, type EmbeddingMap } from '../model/embedding-map';
-import type { EmbeddingRecord } from '../storage/db';
 import type { PretrainingRun } from './pretraining-run';
 import type { Runtime } from './runtime';
 
@@ -13,8 +12,7 @@ import type { Runtime } from './runtime';
  */
 export async function mapOfIndex(rt: Runtime, run: PretrainingRun, v: number, prev: EmbeddingMap | null): Promise<EmbeddingMap> {
   const { corpusId, runId } = run.settings;
-  const ours = (e: EmbeddingRecord | undefined) => (e?.runId === runId ? e : undefined);
-  const stored = ours(await rt.store.getEmbeddings(corpusId, v)) ?? ours(await rt.store.latestEmbeddings(corpusId));
+  const stored = (await rt.store.getEmbeddings(corpusId, runId, v)) ?? (await rt.store.latestEmbeddings(corpusId, runId));
   if (!stored) throw new Error(`Index v${v} is not in this browser's storage yet; the map follows at the next refresh.`);
   return buildEmbeddingMap(stored.version, stored.vectors, stored.count, stored.dim, prev);
 }

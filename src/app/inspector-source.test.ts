@@ -56,9 +56,9 @@ function fakeStore(embeddings: EmbeddingRecord | null = null) {
         .slice(from, from + count)
         .map((p, i): ChunkRecord => ({ corpusId, seq: from + i, id: p.id, title: `title ${p.id}`, text: `text of ${p.id}` }));
     },
-    getEmbeddings: async (_c: string, version: number) => {
+    getEmbeddings: async (_c: string, runId: string, version: number) => {
       reads.embeddings++;
-      return embeddings && embeddings.version === version ? embeddings : undefined;
+      return embeddings && embeddings.runId === runId && embeddings.version === version ? embeddings : undefined;
     },
   };
   return { store, reads };

@@ -98,7 +98,7 @@ export class InspectorSource {
     const { runId, corpusId } = run.settings;
     const c = this.cached;
     if (c && c.runId === runId && c.version === version) return c;
-    const stored = await this.store.getEmbeddings(corpusId, version);
+    const stored = await this.store.getEmbeddings(corpusId, runId, version);
     let next: CachedIndex;
     if (stored && stored.runId === runId && stored.ids && stored.count === trainer.docs.ids.length) {
       next = {

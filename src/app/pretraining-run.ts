@@ -2,7 +2,9 @@
 // through the index builder (a Web Worker, or the main thread as a fallback). Not a React component:
 // hooks and panels subscribe to its events. Start, pause, resume, stop; a checkpoint every C steps and
 // on pause; step metrics appended to the run log at each checkpoint, so a reload loses at most one
-// checkpoint interval and resumes from the last checkpoint with its stored index.
+// checkpoint interval and resumes from the last checkpoint with its stored index. A run keeps its
+// newest `keepCheckpoints` checkpoints and the one with the best held-out cloze accuracy; the others
+// are pruned in the transaction that writes a new one (docs/reliability.md).
 //
 // GPU errors never pass silently: the first step of each phase runs inside WebGPU error scopes, and
 // any error the page's device reports stops the run with a `GpuComputeError`. When the page's device
@@ -23,7 +25,7 @@ import {
 import type { EvalMetrics, RefreshRecord, StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
-import type { RealmStore, RunRecord } from '../storage/db';
+import type { CheckpointRecord, RealmStore, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
 import type { PinLogEntry, PinPointLogRecord } from './pin-log';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
@@ -39,7 +41,12 @@ export interface RunSettings {
   checkpointEvery: number;
   /** Evaluate held-out cloze accuracy and recall@5 every E steps (0: never). */
   evalEvery: number;
+  /** Checkpoints kept: the newest this many, plus the best by held-out cloze accuracy (default 2; runs stored before it had none). */
+  keepCheckpoints?: number;
 }
+
+/** Newest checkpoints a run keeps when its settings do not say (the best held-out one is kept besides). */
+export const DEFAULT_KEEP_CHECKPOINTS = 2;
 
 interface BuildEndEvent extends BuildEvent {
   ok: boolean;
@@ -180,30 +187,42 @@ export class PretrainingRun {
     if (!record) throw new Error(`Run ${runId} is not in this browser's storage; start a new run.`);
     const settings = record.config as unknown as RunSettings;
     const run = new PretrainingRun(settings, data, store, builder, events);
+    try {
+      await run.restoreFromStore(record.id);
+    } catch (e) {
+      // A half-restored model holds its weights and optimiser slots (GPU memory on webgpu): free them.
+      run.dispose();
+      throw e;
+    }
+    run.setStatus('paused');
+    return run;
+  }
+
+  /** Reloads the run log and restores the latest checkpoint (with this run's stored index). */
+  private async restoreFromStore(runId: string): Promise<void> {
+    const { store, settings } = this;
     const logs = await store.getRunLogs(runId);
-    run.logSeq = logs.reduce((next, l) => Math.max(next, l.seq + 1), 0);
+    this.logSeq = logs.reduce((next, l) => Math.max(next, l.seq + 1), 0);
     const checkpoint = await store.latestCheckpoint(runId);
     const restoredStep = checkpoint?.step ?? 0;
     for (const l of logs) {
       const r = l.record as never;
-      if (l.kind === 'step' && (r as StepMetrics).step <= restoredStep) run.history.steps.push(r);
-      if (l.kind === 'refresh' && (r as RefreshRecord).swapStep < restoredStep) run.history.refreshes.push(r);
-      if (l.kind === 'build') run.history.builds.push(r);
-      if (l.kind === 'eval' && (r as EvalMetrics).step <= restoredStep) run.history.evals.push(r);
-      if (l.kind === 'pin') run.restoredPinLog.push({ kind: l.kind, record: r });
+      if (l.kind === 'step' && (r as StepMetrics).step <= restoredStep) this.history.steps.push(r);
+      if (l.kind === 'refresh' && (r as RefreshRecord).swapStep < restoredStep) this.history.refreshes.push(r);
+      if (l.kind === 'build') this.history.builds.push(r);
+      if (l.kind === 'eval' && (r as EvalMetrics).step <= restoredStep) this.history.evals.push(r);
+      if (l.kind === 'pin') this.restoredPinLog.push({ kind: l.kind, record: r });
       if (l.kind === 'pin-point' && (r as PinPointLogRecord).point.step <= restoredStep)
-        run.restoredPinLog.push({ kind: l.kind, record: r });
+        this.restoredPinLog.push({ kind: l.kind, record: r });
     }
     if (checkpoint) {
-      run.trainer.restore(checkpoint as RealmCheckpoint);
-      run.lastCheckpointStep = checkpoint.step;
-      const stored = await store.latestEmbeddings(settings.corpusId);
-      if (stored && stored.runId === runId && stored.snapshotStep <= checkpoint.step && stored.ids) {
-        run.refresher.seed(createMipsIndex(stored.version, stored.vectors, stored.ids, stored.dim), stored.snapshotStep);
+      this.trainer.restore(checkpoint as RealmCheckpoint);
+      this.lastCheckpointStep = checkpoint.step;
+      const stored = await store.latestEmbeddings(settings.corpusId, runId);
+      if (stored && stored.snapshotStep <= checkpoint.step && stored.ids) {
+        this.refresher.seed(createMipsIndex(stored.version, stored.vectors, stored.ids, stored.dim), stored.snapshotStep);
       }
     }
-    run.setStatus('paused');
-    return run;
   }
 
   get step(): number {
@@ -233,25 +252,45 @@ export class PretrainingRun {
     this.loop = this.runLoop();
   }
 
-  /** Pauses after the current step and writes a checkpoint. */
+  /**
+   * Pauses after the current step and writes a checkpoint. Never rejects: a checkpoint that cannot be
+   * written (a full disk) is reported through `events.error`, and the run stays paused in memory with
+   * its last stored checkpoint intact, so a later pause or stop can try again.
+   */
   async pause(): Promise<void> {
     if (this.status !== 'running') return;
     this.setStatus('paused');
     await this.loop;
-    await this.checkpoint();
+    await this.checkpointOrReport('paused');
   }
 
   resume(): void {
     if (this.status === 'paused') this.start();
   }
 
-  /** Stops for good (a checkpoint is kept, so it can still be exported). */
+  /** Stops for good (a checkpoint is kept, so it can still be exported). Never rejects (see `pause`). */
   async stop(): Promise<void> {
     const wasRunning = this.status === 'running';
     this.setStatus('stopped');
     if (wasRunning) await this.loop;
-    await this.checkpoint();
+    await this.checkpointOrReport('stopped');
     this.refresher.dispose();
+  }
+
+  /** A checkpoint whose failure is told to the user instead of being thrown at a button handler. */
+  private async checkpointOrReport(what: 'paused' | 'stopped'): Promise<void> {
+    try {
+      await this.checkpoint();
+    } catch (e) {
+      const err = e as Error;
+      const kept = this.lastCheckpointStep >= 0 ? `its checkpoint at step ${this.lastCheckpointStep}` : 'no checkpoint';
+      const wrapped = new Error(
+        `The run ${what} at step ${this.trainer.stepCount}, but its checkpoint could not be saved (${err.message}). ` +
+          `Storage still holds ${kept}; ${what === 'paused' ? 'pause again or stop to retry' : 'free some space and export the run to keep it'}.`,
+      );
+      wrapped.name = err.name === 'StorageFullError' ? err.name : 'CheckpointNotSavedError';
+      this.events.error?.(wrapped);
+    }
   }
 
   dispose(): void {
@@ -421,10 +460,13 @@ export class PretrainingRun {
     await this.flushLogs();
     const stored = step !== this.lastCheckpointStep;
     if (stored) {
-      const c = await this.trainer.checkpoint(this.settings.runId);
+      const c: CheckpointRecord = await this.trainer.checkpoint(this.settings.runId);
       // Weights read from a lost device are not weights: never store them over a good checkpoint.
       if (this.gpu.monitor.lost) throw new Error('the GPU device was lost while the checkpoint was read');
-      await this.store.putCheckpoint(c);
+      // The held-out metric of an evaluation at this very step ranks it for retention.
+      const evaluated = this.history.evals.at(-1);
+      if (evaluated?.step === step && Number.isFinite(evaluated.clozeAccuracy)) c.heldOut = evaluated.clozeAccuracy;
+      await this.store.putCheckpoint(c, { keepLatest: this.settings.keepCheckpoints ?? DEFAULT_KEEP_CHECKPOINTS });
       this.lastCheckpointStep = step;
       this.deviceLosses = 0;
     }

@@ -4,6 +4,7 @@ import { ProgressMeter } from '../model/progress';
 import type { RunRecord } from '../storage/db';
 import { PretrainingRun, type RunEvents } from './pretraining-run';
 import { loadRunData } from './run-data';
+import { planRunStorage, storagePlanNotice } from './run-storage';
 import type { PlainRunSettings } from './run-settings';
 import type { Runtime } from './runtime';
 
@@ -40,7 +41,7 @@ export async function createRun(
   const cid = await activeCorpusId(rt);
   const data = await loadRunData(rt.store, cid, settings.config);
   replace();
-  return PretrainingRun.create(
+  const run = await PretrainingRun.create(
     {
       runId: `run-${Date.now().toString(36)}`,
       corpusId: cid,
@@ -49,12 +50,17 @@ export async function createRun(
       policy: settings.policy,
       checkpointEvery: settings.checkpointEvery,
       evalEvery: settings.evalEvery,
+      keepCheckpoints: settings.keepCheckpoints,
     },
     data,
     rt.store,
     rt.builder,
     events,
   );
+  // How much its checkpoints take, whether that fits, and (first run of the page) persistent storage.
+  const plan = await planRunStorage(run.settings.config, settings.keepCheckpoints);
+  events.notice?.(storagePlanNotice(plan, settings.keepCheckpoints).message);
+  return run;
 }
 
 /** The stored run `runId`, restored from its checkpoint; `replace` as for createRun. */

@@ -6,7 +6,7 @@ import { defaultValue, RUN_PARAMS, runSettingsFromUrl, withParam } from './run-s
 describe('run settings in the URL', () => {
   it('reads every parameter into the config, the refresh policy and the intervals', () => {
     const s = runSettingsFromUrl(
-      '?preset=tiny&ict=3&mlm=4&realm=5&k=6&d=12&mode=joint&masking=random-span&exclude=sentence&refresh=frozen&every=7&lr=0.002&batch=3&seed=9&ckpt=11&eval=13',
+      '?preset=tiny&ict=3&mlm=4&realm=5&k=6&d=12&mode=joint&masking=random-span&exclude=sentence&refresh=frozen&every=7&lr=0.002&batch=3&seed=9&ckpt=11&eval=13&keep=4',
     );
     expect(s.warnings).toEqual([]);
     expect(s.config).toEqual(
@@ -25,7 +25,7 @@ describe('run settings in the URL', () => {
         seed: 9,
       }),
     );
-    expect([s.policy, s.checkpointEvery, s.evalEvery]).toEqual(['frozen', 11, 13]);
+    expect([s.policy, s.checkpointEvery, s.evalEvery, s.keepCheckpoints]).toEqual(['frozen', 11, 13, 4]);
   });
 
   it('ignores bad values with a warning and keeps the preset default', () => {

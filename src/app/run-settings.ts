@@ -11,12 +11,15 @@ export interface PlainRunSettings {
   policy: RefreshPolicy;
   checkpointEvery: number;
   evalEvery: number;
+  /** Newest checkpoints kept (the best held-out one is kept besides). */
+  keepCheckpoints: number;
   warnings: string[];
 }
 
 export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'small', 'base'];
 const DEFAULT_CHECKPOINT_EVERY = 20;
 const DEFAULT_EVAL_EVERY = 0;
+const DEFAULT_KEEP = 2; // DEFAULT_KEEP_CHECKPOINTS of pretraining-run.ts
 
 type Kind =
   { type: 'int'; min: number } | { type: 'float'; min: number; max?: number } | { type: 'choice'; values: readonly string[] };
@@ -191,6 +194,12 @@ export const RUN_PARAMS: readonly RunParam[] = [
     kind: { type: 'int', min: 0 },
     help: 'Held-out cloze accuracy and recall@5 every E steps (0: at the end only).',
   },
+  {
+    key: 'keep',
+    label: 'Checkpoints kept',
+    kind: { type: 'int', min: 1 },
+    help: 'The newest N checkpoints are kept, plus the one with the best held-out cloze accuracy; older ones are deleted as new ones are saved.',
+  },
 ];
 
 /** Parses one parameter's value: the parsed value, or a warning. */
@@ -243,6 +252,7 @@ export function runSettingsFromUrl(search: string): PlainRunSettings {
     policy: (values.get('refresh') as RefreshPolicy | undefined) ?? 'async',
     checkpointEvery: (values.get('ckpt') as number | undefined) ?? DEFAULT_CHECKPOINT_EVERY,
     evalEvery: (values.get('eval') as number | undefined) ?? DEFAULT_EVAL_EVERY,
+    keepCheckpoints: (values.get('keep') as number | undefined) ?? DEFAULT_KEEP,
     warnings,
   };
 }
@@ -253,6 +263,7 @@ export function defaultValue(p: RunParam, preset: PresetName): string {
   if (p.key === 'refresh') return 'async';
   if (p.key === 'ckpt') return String(DEFAULT_CHECKPOINT_EVERY);
   if (p.key === 'eval') return String(DEFAULT_EVAL_EVERY);
+  if (p.key === 'keep') return String(DEFAULT_KEEP);
   return '';
 }
 

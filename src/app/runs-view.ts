@@ -84,7 +84,12 @@ export function runConfigSearch(
   for (const p of RUN_PARAMS) params.delete(p.key);
   params.set('preset', preset);
   const overrides: Record<string, unknown> = {};
-  const stored: Record<string, unknown> = { refresh: settings.policy, ckpt: settings.checkpointEvery, eval: settings.evalEvery };
+  const stored: Record<string, unknown> = {
+    refresh: settings.policy,
+    ckpt: settings.checkpointEvery,
+    eval: settings.evalEvery,
+    keep: settings.keepCheckpoints,
+  };
   for (const p of RUN_PARAMS) {
     const v = p.field ? c[p.field] : stored[p.key];
     if (typeof v !== 'number' && typeof v !== 'string') continue;

@@ -10,6 +10,7 @@ export { BACKEND_ORDER } from '../platform/backend';
 import { RealmStore } from '../storage/db';
 import { corpusControllerFor } from './corpus-controller';
 import { BuilderSupervisor, moved } from '../workers/index-builder-client';
+import { WATCHDOG_TIMES } from '../workers/worker-watchdog';
 
 export interface Runtime {
   backend: BackendReport;
@@ -74,6 +75,14 @@ export function makeTestHook(rt: Runtime) {
     corpusStarted: () => corpusControllerFor(rt.store).state.getState().started,
     /** 'worker' or 'main-thread' once the corpus importer has started, else null. */
     corpusImporterMode: () => corpusControllerFor(rt.store).state.getState().importerMode,
+    // Fault injection (docs/reliability.md): workers that die without a word, and shorter watchdogs.
+    /** Ends the importer's worker as the browser would kill it: no event, only the watchdog can tell. */
+    killImporterSilently: () => corpusControllerFor(rt.store).killImporterSilently(),
+    /** The same for the index builder's worker. */
+    killBuilderSilently: () => rt.builder.killSilently(),
+    builderRestarts: () => rt.builder.restarts,
+    /** Sets how long a worker may stay silent during a job, and how often it is pinged (ms). */
+    setWatchdogTimes: (silenceMs: number, pingEveryMs: number) => Object.assign(WATCHDOG_TIMES, { silenceMs, pingEveryMs }),
   };
 }
 

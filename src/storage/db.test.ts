@@ -64,10 +64,10 @@ describe('RealmStore', () => {
     expect(await store.getCorpus('a')).toBeUndefined();
     expect(await store.countChunks('a')).toBe(0);
     expect(await store.countChunks('b')).toBe(1);
-    expect(await store.latestEmbeddings('a')).toBeUndefined();
+    expect(await store.latestEmbeddings('a', 'r')).toBeUndefined();
   });
 
-  it('finds the latest index version and prunes old ones', async () => {
+  it('finds the latest index version of a run and prunes old ones', async () => {
     for (const version of [1, 2, 10]) {
       await store.putEmbeddings({
         corpusId: 'a',
@@ -80,10 +80,34 @@ describe('RealmStore', () => {
         vectors: new Float32Array([version, 0]),
       });
     }
-    expect((await store.latestEmbeddings('a'))?.version).toBe(10);
-    await store.pruneEmbeddings('a', 2);
-    expect(await store.getEmbeddings('a', 1)).toBeUndefined();
-    expect((await store.getEmbeddings('a', 2))?.vectors[0]).toBe(2);
+    expect((await store.latestEmbeddings('a', 'r'))?.version).toBe(10);
+    await store.pruneEmbeddings('a', 'r', 2);
+    expect(await store.getEmbeddings('a', 'r', 1)).toBeUndefined();
+    expect((await store.getEmbeddings('a', 'r', 2))?.vectors[0]).toBe(2);
+  });
+
+  it("keys index embeddings by run: two runs' version 1 on one corpus neither overwrite nor prune each other", async () => {
+    const put = (runId: string, version: number, value: number) =>
+      store.putEmbeddings({
+        corpusId: 'a',
+        version,
+        snapshotStep: 0,
+        runId,
+        createdAt: 0,
+        dim: 1,
+        count: 1,
+        vectors: new Float32Array([value]),
+      });
+    await put('r1', 1, 11);
+    await put('r2', 1, 21);
+    await put('r2', 2, 22);
+    await put('r2', 3, 23);
+    expect((await store.getEmbeddings('a', 'r1', 1))?.vectors[0]).toBe(11);
+    expect((await store.getEmbeddings('a', 'r2', 1))?.vectors[0]).toBe(21);
+    await store.pruneEmbeddings('a', 'r2', 1);
+    expect((await store.latestEmbeddings('a', 'r1'))?.vectors[0]).toBe(11);
+    expect((await store.latestEmbeddings('a', 'r2'))?.vectors[0]).toBe(23);
+    expect(await store.getEmbeddings('a', 'r2', 2)).toBeUndefined();
   });
 
   it('keeps checkpoints and logs per run, and deletes a run whole', async () => {
@@ -147,14 +171,14 @@ describe('RealmStore', () => {
       expect(await store.getRunLogs('r1')).toEqual([]);
       expect(await store.checkpointSteps('r1')).toEqual([]);
       expect(await store.getRunVocab('r1')).toBeUndefined();
-      expect(await store.getEmbeddings('c', 1)).toBeUndefined();
-      expect(await store.latestEmbeddings('other')).toBeUndefined();
+      expect(await store.getEmbeddings('c', 'r1', 1)).toBeUndefined();
+      expect(await store.latestEmbeddings('other', 'r1')).toBeUndefined();
       // The other run keeps everything.
       expect((await store.getRun('r2'))?.step).toBe(4);
       expect(await store.getRunLogs('r2')).toHaveLength(1);
       expect(await store.checkpointSteps('r2')).toEqual([4]);
       expect(await store.getRunVocab('r2')).toEqual(['[PAD]', 'r2']);
-      expect((await store.getEmbeddings('c', 2))?.runId).toBe('r2');
+      expect((await store.getEmbeddings('c', 'r2', 2))?.runId).toBe('r2');
     });
 
     it('lists runs newest first with their checkpoint step, log count and whether the corpus is here', async () => {

@@ -1,11 +1,13 @@
 // The one module that imports idb. Everything persistent goes through the typed accessors here:
 // corpora and their chunks, vocabularies, index embeddings (by index version), checkpoints, runs and
-// their logs, and small settings. The schema has a version and an explicit upgrade path.
+// their logs, and small settings. The schema has a version and an explicit upgrade path that keeps
+// every stored record. Every write goes through `guard`, so a full disk is a StorageFullError that
+// says what to do, never a raw QuotaExceededError.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 
 const DB_NAME = 'realm-webgpu';
 /** Bump when a store or index changes; add a step to `upgrade` below for every bump. */
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 /** A corpus as listed in the UI. Chunks of a corpus in `staging` are not yet usable. */
 export interface CorpusRecord {
@@ -58,7 +60,10 @@ interface VocabRecord {
   tokens: string[];
 }
 
-/** A document index built by the index builder: `Embed_doc(z)` for every chunk, by index version. */
+/**
+ * A document index built by the index builder: `Embed_doc(z)` for every chunk. Keyed by corpus, run
+ * and index version (versions restart with every run, so one run never overwrites another's index).
+ */
 export interface EmbeddingRecord {
   corpusId: string;
   version: number;
@@ -86,7 +91,19 @@ export interface CheckpointRecord {
   rngState: number[];
   /** Index version the trainer was using when the checkpoint was taken. */
   indexVersion: number;
+  /**
+   * Held-out metric of the evaluation at this very step (cloze accuracy; higher is better), when
+   * one ran: retention keeps the checkpoint with the best one.
+   */
+  heldOut?: number;
   extra?: Record<string, unknown>;
+}
+
+/** How many checkpoints of a run `putCheckpoint` keeps. */
+export interface CheckpointRetention {
+  /** The newest `keepLatest` checkpoints are kept (at least 1)... */
+  keepLatest: number;
+  // ...and the one with the best `heldOut`, so a run keeps at most keepLatest + 1.
 }
 
 export interface RunRecord {
@@ -111,8 +128,8 @@ interface RealmSchema extends DBSchema {
   corpora: { key: string; value: CorpusRecord };
   chunks: { key: [string, number]; value: ChunkRecord; indexes: { byDocId: [string, string] } };
   vocabs: { key: string; value: VocabRecord };
-  embeddings: { key: [string, number]; value: EmbeddingRecord };
-  checkpoints: { key: [string, number]; value: CheckpointRecord };
+  embeddings: { key: [string, string, number]; value: EmbeddingRecord; indexes: { byRun: string } };
+  checkpoints: { key: [string, number]; value: CheckpointRecord; indexes: { byHeldOut: [string, number] } };
   runs: { key: string; value: RunRecord };
   runLogs: { key: [string, number]; value: RunLogRecord };
   settings: { key: string; value: unknown };
@@ -156,11 +173,49 @@ async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
 
 type RealmDB = IDBPDatabase<RealmSchema>;
 
+/**
+ * Starts requests in one transaction and waits for all of them. A request that throws when it is
+ * made (rather than failing later) rejects the whole at once, and the requests already started are
+ * marked handled (the transaction's abort fails them; nobody needs to hear about that twice).
+ */
+function requests(makers: (() => Promise<unknown>)[]): Promise<unknown[]> {
+  const started: Promise<unknown>[] = [];
+  try {
+    for (const make of makers) started.push(make());
+  } catch (e) {
+    for (const p of started) p.catch(() => {});
+    return Promise.reject(e);
+  }
+  return Promise.all(started);
+}
+
+/**
+ * Runs `body`'s requests in `tx` and waits for the commit. Any failure, a failed request or one that
+ * throws when it is made, aborts the whole transaction: it writes all of its records or none.
+ */
+async function allOrNothing<T>(tx: { abort(): void; done: Promise<void> }, body: () => Promise<T>): Promise<T> {
+  try {
+    const [value] = await Promise.all([body(), tx.done]);
+    return value;
+  } catch (e) {
+    try {
+      tx.abort();
+    } catch {
+      // already finished or aborted
+    }
+    await tx.done.catch(() => {});
+    throw e;
+  }
+}
+
 /** Opens (and if needed creates or upgrades) the database. */
 async function openRealmDB(name = DB_NAME): Promise<RealmDB> {
+  let gaveUp = false;
+  let onBlocked: (e: Error) => void = () => {};
+  const blocked = new Promise<never>((_, reject) => (onBlocked = reject));
   try {
-    return await openDB<RealmSchema>(name, DB_VERSION, {
-      upgrade(db, oldVersion) {
+    const opening = openDB<RealmSchema>(name, DB_VERSION, {
+      upgrade(db, oldVersion, _newVersion, transaction) {
         if (oldVersion < 1) {
           db.createObjectStore('corpora', { keyPath: 'id' });
           const chunks = db.createObjectStore('chunks', { keyPath: ['corpusId', 'seq'] });
@@ -172,13 +227,47 @@ async function openRealmDB(name = DB_NAME): Promise<RealmDB> {
           db.createObjectStore('runLogs', { keyPath: ['runId', 'seq'] });
           db.createObjectStore('settings');
         }
-        // Future versions: `if (oldVersion < 2) { ... }`, never editing the steps above.
+        if (oldVersion < 2) {
+          // Index embeddings were keyed [corpusId, version]; versions restart with every run, so one
+          // run's index could overwrite or prune another's. Now [corpusId, runId, version]. The old
+          // store is renamed, every record copied into the new one, and only then dropped: if any
+          // copy fails the upgrade aborts and the database stays at version 1, records intact.
+          const old = transaction.objectStore('embeddings');
+          (old as unknown as { name: string }).name = 'embeddings-v1';
+          const fresh = db.createObjectStore('embeddings', { keyPath: ['corpusId', 'runId', 'version'] });
+          fresh.createIndex('byRun', 'runId');
+          // Checkpoints by held-out metric (records without one are not in the index): retention
+          // finds a run's best checkpoint without reading any weights.
+          transaction.objectStore('checkpoints').createIndex('byHeldOut', ['runId', 'heldOut']);
+          const copy = async () => {
+            let cursor = await old.openCursor();
+            while (cursor) {
+              const e = cursor.value as EmbeddingRecord;
+              await fresh.put({ ...e, runId: typeof e.runId === 'string' ? e.runId : '' });
+              cursor = await cursor.continue();
+            }
+            db.deleteObjectStore('embeddings-v1' as 'embeddings');
+          };
+          copy().catch(() => {
+            try {
+              transaction.abort();
+            } catch {
+              // already aborted by the failed request
+            }
+          });
+        }
+        // Future versions: `if (oldVersion < 3) { ... }`, never editing the steps above.
       },
       blocked() {
-        // Another tab holds an older version open; openDB waits until it closes.
+        // Another tab holds an older version open and does not let go: say so instead of waiting.
+        onBlocked(new Error('another tab of this app has an older version of its storage open'));
       },
     });
+    // Opened after all (the other tab closed) when this page had given up: let the connection go.
+    opening.then((db) => gaveUp && db.close()).catch(() => {});
+    return await Promise.race([opening, blocked]);
   } catch (e) {
+    gaveUp = true;
     throw new StorageUnavailableError((e as Error).message);
   }
 }
@@ -186,6 +275,16 @@ async function openRealmDB(name = DB_NAME): Promise<RealmDB> {
 /** Range over every key that starts with `prefix` in a compound [prefix, number] key. */
 function prefixRange(prefix: string): IDBKeyRange {
   return IDBKeyRange.bound([prefix, -Infinity], [prefix, Infinity]);
+}
+
+/** Every [corpusId, runId, version] key of a corpus (an array sorts after every string and number). */
+function corpusRange(corpusId: string): IDBKeyRange {
+  return IDBKeyRange.bound([corpusId], [corpusId, []]);
+}
+
+/** Every [corpusId, runId, version] key of one run on a corpus. */
+function runRange(corpusId: string, runId: string): IDBKeyRange {
+  return IDBKeyRange.bound([corpusId, runId, -Infinity], [corpusId, runId, Infinity]);
 }
 
 /** Typed accessors. One instance per thread (page or worker); each holds its own connection. */
@@ -222,7 +321,7 @@ export class RealmStore {
   async putChunks(chunks: ChunkRecord[]): Promise<void> {
     await guard(`${chunks.length} corpus chunks`, async () => {
       const tx = this.db.transaction('chunks', 'readwrite');
-      await Promise.all([...chunks.map((c) => tx.store.put(c)), tx.done]);
+      await allOrNothing(tx, () => requests(chunks.map((c) => () => tx.store.put(c))));
     });
   }
   async countChunks(corpusId: string): Promise<number> {
@@ -247,20 +346,23 @@ export class RealmStore {
    * If it was the active corpus, no corpus is active afterwards.
    */
   async deleteCorpus(corpusId: string): Promise<void> {
-    const tx = this.db.transaction(['corpora', 'chunks', 'vocabs', 'embeddings', 'settings'], 'readwrite');
-    const settings = tx.objectStore('settings');
-    const clearActive = async () => {
-      if ((await settings.get(ACTIVE_CORPUS_KEY)) === corpusId) await settings.delete(ACTIVE_CORPUS_KEY);
-    };
-    await Promise.all([
-      tx.objectStore('corpora').delete(corpusId),
-      tx.objectStore('chunks').delete(prefixRange(corpusId)),
-      tx.objectStore('vocabs').delete(corpusId),
-      tx.objectStore('embeddings').delete(prefixRange(corpusId)),
-      settings.delete(evalSetsKey(corpusId)),
-      clearActive(),
-      tx.done,
-    ]);
+    await guard(`the deletion of corpus "${corpusId}"`, async () => {
+      const tx = this.db.transaction(['corpora', 'chunks', 'vocabs', 'embeddings', 'settings'], 'readwrite');
+      const settings = tx.objectStore('settings');
+      const clearActive = async () => {
+        if ((await settings.get(ACTIVE_CORPUS_KEY)) === corpusId) await settings.delete(ACTIVE_CORPUS_KEY);
+      };
+      await allOrNothing(tx, () =>
+        requests([
+          () => tx.objectStore('corpora').delete(corpusId),
+          () => tx.objectStore('chunks').delete(prefixRange(corpusId)),
+          () => tx.objectStore('vocabs').delete(corpusId),
+          () => tx.objectStore('embeddings').delete(corpusRange(corpusId)),
+          () => settings.delete(evalSetsKey(corpusId)),
+          clearActive,
+        ]),
+      );
+    });
   }
 
   // --- importing through a staging corpus, and the active corpus ---
@@ -276,26 +378,28 @@ export class RealmStore {
     return guard(`corpus "${corpusId}"`, async () => {
       const tx = this.db.transaction(['corpora', 'settings'], 'readwrite');
       const corpora = tx.objectStore('corpora');
-      const staged = await corpora.get(corpusId);
-      if (!staged || staged.status !== 'staging') {
-        tx.abort();
-        await tx.done.catch(() => {});
-        throw new Error(`Corpus "${corpusId}" is not being imported, so there is nothing to commit. Import it again.`);
-      }
-      const ready: CorpusRecord = { ...staged, ...patch, id: corpusId, status: 'ready' };
-      delete ready.updatedAt;
-      await corpora.put(ready);
-      if (opts.activate !== false) await tx.objectStore('settings').put(corpusId, ACTIVE_CORPUS_KEY);
-      await tx.done;
-      return ready;
+      return allOrNothing(tx, async () => {
+        const staged = await corpora.get(corpusId);
+        if (!staged || staged.status !== 'staging') {
+          throw new Error(`Corpus "${corpusId}" is not being imported, so there is nothing to commit. Import it again.`);
+        }
+        const ready: CorpusRecord = { ...staged, ...patch, id: corpusId, status: 'ready' };
+        delete ready.updatedAt;
+        await corpora.put(ready);
+        if (opts.activate !== false) await tx.objectStore('settings').put(corpusId, ACTIVE_CORPUS_KEY);
+        return ready;
+      });
     });
   }
   /** Records that a staging corpus is still being written (see `deleteStaleStaging`). */
   async touchStaging(corpusId: string, stats?: Record<string, number>): Promise<void> {
-    const tx = this.db.transaction('corpora', 'readwrite');
-    const c = await tx.store.get(corpusId);
-    if (c && c.status === 'staging') await tx.store.put({ ...c, stats: stats ?? c.stats, updatedAt: Date.now() });
-    await tx.done;
+    await guard(`corpus "${corpusId}"`, async () => {
+      const tx = this.db.transaction('corpora', 'readwrite');
+      await allOrNothing(tx, async () => {
+        const c = await tx.store.get(corpusId);
+        if (c && c.status === 'staging') await tx.store.put({ ...c, stats: stats ?? c.stats, updatedAt: Date.now() });
+      });
+    });
   }
   /**
    * Deletes staging corpora nobody has written to for `olderThanMs` (left over from a tab closed
@@ -313,15 +417,16 @@ export class RealmStore {
   }
   /** Makes a ready corpus the active one. */
   async setActiveCorpus(corpusId: string): Promise<void> {
-    const tx = this.db.transaction(['corpora', 'settings'], 'readwrite');
-    const c = await tx.objectStore('corpora').get(corpusId);
-    if (!c || c.status !== 'ready') {
-      tx.abort();
-      await tx.done.catch(() => {});
-      throw new Error(`Corpus "${corpusId}" is not ready to use. Pick a corpus from the list, or import it again.`);
-    }
-    await tx.objectStore('settings').put(corpusId, ACTIVE_CORPUS_KEY);
-    await tx.done;
+    await guard('the active corpus', async () => {
+      const tx = this.db.transaction(['corpora', 'settings'], 'readwrite');
+      await allOrNothing(tx, async () => {
+        const c = await tx.objectStore('corpora').get(corpusId);
+        if (!c || c.status !== 'ready') {
+          throw new Error(`Corpus "${corpusId}" is not ready to use. Pick a corpus from the list, or import it again.`);
+        }
+        await tx.objectStore('settings').put(corpusId, ACTIVE_CORPUS_KEY);
+      });
+    });
   }
   async putEvalSets(corpusId: string, sets: EvalSetsRecord): Promise<void> {
     await guard('the evaluation sets', () => this.db.put('settings', sets, evalSetsKey(corpusId)));
@@ -330,28 +435,31 @@ export class RealmStore {
     return (await this.db.get('settings', evalSetsKey(corpusId))) as EvalSetsRecord | undefined;
   }
 
-  // --- index embeddings ---
+  // --- index embeddings (by corpus, run and version) ---
   async putEmbeddings(e: EmbeddingRecord): Promise<void> {
     await guard(`index version ${e.version}`, () => this.db.put('embeddings', e));
   }
-  async getEmbeddings(corpusId: string, version: number): Promise<EmbeddingRecord | undefined> {
-    return this.db.get('embeddings', [corpusId, version]);
+  async getEmbeddings(corpusId: string, runId: string, version: number): Promise<EmbeddingRecord | undefined> {
+    return this.db.get('embeddings', [corpusId, runId, version]);
   }
-  /** The newest stored index of a corpus, if any. */
-  async latestEmbeddings(corpusId: string): Promise<EmbeddingRecord | undefined> {
-    const cursor = await this.db.transaction('embeddings').store.openCursor(prefixRange(corpusId), 'prev');
+  /** The newest stored index that run `runId` built on a corpus, if any. */
+  async latestEmbeddings(corpusId: string, runId: string): Promise<EmbeddingRecord | undefined> {
+    const cursor = await this.db.transaction('embeddings').store.openCursor(runRange(corpusId, runId), 'prev');
     return cursor?.value;
   }
-  /** Keeps the newest `keep` index versions of a corpus and deletes the rest. */
-  async pruneEmbeddings(corpusId: string, keep: number): Promise<void> {
-    const tx = this.db.transaction('embeddings', 'readwrite');
-    let cursor = await tx.store.openCursor(prefixRange(corpusId), 'prev');
-    let seen = 0;
-    while (cursor) {
-      if (++seen > keep) await cursor.delete();
-      cursor = await cursor.continue();
-    }
-    await tx.done;
+  /** Keeps the newest `keep` index versions run `runId` built on a corpus and deletes the rest (of that run only). */
+  async pruneEmbeddings(corpusId: string, runId: string, keep: number): Promise<void> {
+    await guard('the index pruning', async () => {
+      const tx = this.db.transaction('embeddings', 'readwrite');
+      await allOrNothing(tx, async () => {
+        let cursor = await tx.store.openKeyCursor(runRange(corpusId, runId), 'prev');
+        let seen = 0;
+        while (cursor) {
+          if (++seen > keep) await tx.store.delete(cursor.primaryKey);
+          cursor = await cursor.continue();
+        }
+      });
+    });
   }
 
   // --- runs, logs and checkpoints ---
@@ -367,14 +475,40 @@ export class RealmStore {
   async appendRunLogs(logs: RunLogRecord[]): Promise<void> {
     await guard('run logs', async () => {
       const tx = this.db.transaction('runLogs', 'readwrite');
-      await Promise.all([...logs.map((l) => tx.store.put(l)), tx.done]);
+      await allOrNothing(tx, () => requests(logs.map((l) => () => tx.store.put(l))));
     });
   }
   async getRunLogs(runId: string): Promise<RunLogRecord[]> {
     return this.db.getAll('runLogs', prefixRange(runId));
   }
-  async putCheckpoint(c: CheckpointRecord): Promise<void> {
-    await guard(`the checkpoint at step ${c.step}`, () => this.db.put('checkpoints', c));
+  /**
+   * Stores a checkpoint. With `retention`, in the same transaction, deletes the run's other
+   * checkpoints except the newest `keepLatest` and the one with the best held-out metric: the
+   * write and the pruning happen together or not at all (a full disk deletes nothing).
+   * Returns the steps deleted.
+   */
+  async putCheckpoint(c: CheckpointRecord, retention?: CheckpointRetention): Promise<number[]> {
+    return guard(`the checkpoint at step ${c.step}`, async () => {
+      const tx = this.db.transaction('checkpoints', 'readwrite');
+      const pruned: number[] = [];
+      const write = async () => {
+        await tx.store.put(c);
+        if (!retention) return;
+        const keepLatest = Math.max(1, Math.floor(retention.keepLatest));
+        const steps = (await tx.store.getAllKeys(prefixRange(c.runId))).map((k) => k[1]); // oldest first
+        // The best held-out metric sorts last in the index; among equals, the latest step.
+        const best = await tx.store.index('byHeldOut').openKeyCursor(prefixRange(c.runId), 'prev');
+        const keep = new Set(steps.slice(-keepLatest));
+        if (best) keep.add(best.primaryKey[1]);
+        for (const step of steps) {
+          if (keep.has(step)) continue;
+          await tx.store.delete([c.runId, step]);
+          pruned.push(step);
+        }
+      };
+      await allOrNothing(tx, write);
+      return pruned;
+    });
   }
   async latestCheckpoint(runId: string): Promise<CheckpointRecord | undefined> {
     const cursor = await this.db.transaction('checkpoints').store.openCursor(prefixRange(runId), 'prev');
@@ -385,23 +519,26 @@ export class RealmStore {
    * embeddings it built (whatever their corpus) and the vocabulary kept with an imported run.
    */
   async deleteRun(runId: string): Promise<void> {
-    const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'embeddings', 'settings'], 'readwrite');
-    // Embeddings are keyed by [corpusId, version]; the run that built them is a field, so scan.
-    const deleteEmbeddings = async () => {
-      let cursor = await tx.objectStore('embeddings').openCursor();
-      while (cursor) {
-        if (cursor.value.runId === runId) await cursor.delete();
-        cursor = await cursor.continue();
-      }
-    };
-    await Promise.all([
-      tx.objectStore('runs').delete(runId),
-      tx.objectStore('runLogs').delete(prefixRange(runId)),
-      tx.objectStore('checkpoints').delete(prefixRange(runId)),
-      tx.objectStore('settings').delete(runVocabKey(runId)),
-      deleteEmbeddings(),
-      tx.done,
-    ]);
+    await guard(`the deletion of run ${runId}`, async () => {
+      const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'embeddings', 'settings'], 'readwrite');
+      const deleteEmbeddings = async () => {
+        const embeddings = tx.objectStore('embeddings');
+        let cursor = await embeddings.index('byRun').openKeyCursor(IDBKeyRange.only(runId));
+        while (cursor) {
+          await embeddings.delete(cursor.primaryKey);
+          cursor = await cursor.continue();
+        }
+      };
+      await allOrNothing(tx, () =>
+        requests([
+          () => tx.objectStore('runs').delete(runId),
+          () => tx.objectStore('runLogs').delete(prefixRange(runId)),
+          () => tx.objectStore('checkpoints').delete(prefixRange(runId)),
+          () => tx.objectStore('settings').delete(runVocabKey(runId)),
+          deleteEmbeddings,
+        ]),
+      );
+    });
   }
   /** Steps of a run's stored checkpoints, oldest first (reads keys only, not the weights). */
   async checkpointSteps(runId: string): Promise<number[]> {
@@ -459,18 +596,15 @@ export class RealmStore {
     }
     await guard(`run ${id}`, async () => {
       const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'settings'], 'readwrite');
-      if ((await tx.objectStore('runs').getKey(id)) !== undefined) {
-        tx.abort();
-        await tx.done.catch(() => {});
-        throw new RunExistsError(id);
-      }
-      await Promise.all([
-        tx.objectStore('runs').add(b.run),
-        ...b.logs.map((l) => tx.objectStore('runLogs').put(l)),
-        ...b.checkpoints.map((c) => tx.objectStore('checkpoints').put(c)),
-        ...(b.vocab ? [tx.objectStore('settings').put(b.vocab, runVocabKey(id))] : []),
-        tx.done,
-      ]);
+      await allOrNothing(tx, async () => {
+        if ((await tx.objectStore('runs').getKey(id)) !== undefined) throw new RunExistsError(id);
+        await requests([
+          () => tx.objectStore('runs').add(b.run),
+          ...b.logs.map((l) => () => tx.objectStore('runLogs').put(l)),
+          ...b.checkpoints.map((c) => () => tx.objectStore('checkpoints').put(c)),
+          ...(b.vocab ? [() => tx.objectStore('settings').put(b.vocab, runVocabKey(id))] : []),
+        ]);
+      });
     });
   }
 }

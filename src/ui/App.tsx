@@ -12,6 +12,7 @@ import { PanelBoundary } from './PanelBoundary';
 import { RunPanel } from './RunPanel';
 import { RunsPanel } from './RunsPanel';
 import { installTestHook, startRuntime, type Runtime } from '../app/runtime';
+import { watchUncaughtErrors } from '../app/uncaught-errors';
 import { ThemeToggle } from './ThemeToggle';
 
 type State = { kind: 'starting' } | { kind: 'ready'; rt: Runtime } | { kind: 'failed'; error: Error };
@@ -26,6 +27,9 @@ function Area({ name, area, children }: { name: string; area: string; children: 
 
 export function App() {
   const [state, setState] = useState<State>({ kind: 'starting' });
+  // Errors nobody caught, shown in the header instead of being lost in the console.
+  const [uncaught, setUncaught] = useState<string | null>(null);
+  useEffect(() => watchUncaughtErrors(window, setUncaught), []);
 
   useEffect(() => {
     let cancelled = false;
@@ -60,6 +64,14 @@ export function App() {
           ))}
           {builderNote && <li>The index builder runs on the main thread: {builderNote}.</li>}
         </ul>
+      )}
+      {uncaught && (
+        <p className="notice" role="alert" data-testid="uncaught-notice">
+          {uncaught}{' '}
+          <button type="button" onClick={() => setUncaught(null)}>
+            Dismiss
+          </button>
+        </p>
       )}
       {state.kind === 'failed' && (
         <div className="error" role="alert">

@@ -30,6 +30,8 @@ import { realTextTools, type CorpusTokenizer, type TextTools } from './corpus-im
 export interface ImportFileOptions {
   /** Chosen by the caller; `cancel(jobId)` stops this import. */
   jobId: string;
+  /** Id of the new corpus, chosen by the caller so it can clean up if the worker dies (default: from the file name). */
+  corpusId?: string;
   fileName: string;
   /** Shown in the corpus list; defaults to the file name. */
   name?: string;
@@ -114,6 +116,11 @@ async function sha1Hex(s: string): Promise<string> {
   let hex = '';
   for (const b of digest) hex += b.toString(16).padStart(2, '0');
   return hex;
+}
+
+/** The id of a corpus imported from `fileName` now. */
+export function importCorpusId(fileName: string): string {
+  return `import:${fileName}:${Date.now().toString(36)}`;
 }
 
 /** Lets queued messages (a cancel) and rendering through between batches. */
@@ -294,7 +301,7 @@ export class CorpusImporter {
 
   /** Imports a user's file (txt, md, jsonl, tsv) as a new corpus. */
   async importFile(file: Blob, opts: ImportFileOptions, onProgress?: ImportProgressCallback): Promise<ImportOutcome> {
-    const corpusId = `import:${opts.fileName}:${Date.now().toString(36)}`;
+    const corpusId = opts.corpusId ?? importCorpusId(opts.fileName);
     const record: CorpusRecord = {
       id: corpusId,
       name: opts.name ?? opts.fileName,

@@ -1,10 +1,13 @@
 // Main-thread client of the index builder. Creates the worker; if a Worker cannot be created or fails
-// to start, runs the same IndexBuilder class on the main thread and says so. `BuilderSupervisor`
-// restarts a builder whose worker died or lost its GPU, so that the trainer carries on.
+// to start, runs the same IndexBuilder class on the main thread and says so. A watchdog
+// (worker-watchdog.ts) follows the worker for its whole life (`error`, `messageerror`, and silence
+// during a build); `BuilderSupervisor` restarts a builder whose worker died, went silent or lost its
+// GPU, so that the trainer carries on, and a build under way fails instead of hanging.
 import * as Comlink from 'comlink';
 import type { BackendReport } from '../platform/backend';
 import type { Progress } from '../model/progress';
 import { IndexBuilder, type BuildRequest, type BuiltIndex, type IndexBuilderInit } from './index-builder';
+import { WorkerWatchdog } from './worker-watchdog';
 
 /** The builder's API as the main thread sees it: every method is async, in both modes. */
 type IndexBuilderApi = Comlink.Remote<IndexBuilder> | IndexBuilder;
@@ -17,7 +20,13 @@ export interface IndexBuilderHandle {
   backend: BackendReport;
   /** Resolves with a reason if the worker dies after it started (never in main-thread mode). */
   crashed: Promise<string>;
+  /** `job` (a call into the builder), failing if the worker dies or goes silent meanwhile. */
+  watch<T>(job: Promise<T>): Promise<T>;
+  /** Every progress report of a build is a sign of life. */
+  alive(): void;
   terminate(): void;
+  /** Test hook: the worker ends without a word, as when the browser kills it (the watchdog must notice). */
+  killSilently(): void;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -48,15 +57,21 @@ async function startIndexBuilder(init: IndexBuilderInit, opts: { forceMainThread
       failed.catch(() => {});
       const backend = await Promise.race([api.init(init), failed]);
       clearTimeout(timer);
+      const watchdog = new WorkerWatchdog(w, 'index-builder', () => api.backendName());
+      void watchdog.died.then(onCrash);
       return {
         api,
         mode: 'worker',
         backend,
         crashed,
+        watch: (job) => watchdog.watch(job),
+        alive: () => watchdog.alive(),
         terminate: () => {
+          watchdog.stop();
           onCrash('terminated');
           w.terminate();
         },
+        killSilently: () => w.terminate(),
       };
     } catch (e) {
       worker?.terminate();
@@ -71,7 +86,10 @@ async function startIndexBuilder(init: IndexBuilderInit, opts: { forceMainThread
     fallbackReason: reason,
     backend,
     crashed: new Promise<string>(() => {}),
+    watch: (job) => job,
+    alive: () => {},
     terminate: () => builder.cancel(),
+    killSilently: () => {},
   };
 }
 
@@ -95,6 +113,8 @@ export class BuilderCrashedError extends Error {
 export class BuilderSupervisor {
   restarts = 0;
   private restarting: Promise<void> | null = null;
+  /** The last restart failed: the handle is a dead builder, so the next build restarts first. */
+  private restartFailed = false;
 
   private constructor(
     public handle: IndexBuilderHandle,
@@ -115,7 +135,7 @@ export class BuilderSupervisor {
   private watch(): void {
     const h = this.handle;
     h.crashed.then(() => {
-      if (this.handle === h) this.restart();
+      if (this.handle === h) this.restart().catch(() => {}); // the next build tries again, and reports a failure
     });
   }
 
@@ -123,7 +143,13 @@ export class BuilderSupervisor {
   restart(): Promise<void> {
     this.restarting ??= (async () => {
       this.handle.terminate();
-      this.handle = await startIndexBuilder(this.init, this.opts);
+      try {
+        this.handle = await startIndexBuilder(this.init, this.opts);
+      } catch (e) {
+        this.restartFailed = true;
+        throw e;
+      }
+      this.restartFailed = false;
       this.restarts++;
       this.watch();
     })().finally(() => (this.restarting = null));
@@ -132,29 +158,43 @@ export class BuilderSupervisor {
 
   async build(req: BuildRequest, onProgress?: (p: Progress) => void): Promise<BuiltIndex> {
     if (this.restarting) await this.restarting;
+    else if (this.restartFailed) await this.restart();
     const h = this.handle;
     const payload: BuildRequest = { ...req, yieldBetweenBatches: h.mode === 'main-thread' };
     const message = Comlink.transfer(
       payload,
       req.weights.map((w) => w.data),
     );
-    const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
+    const progress = onProgress
+      ? Comlink.proxy((p: Progress) => {
+          h.alive();
+          onProgress(p);
+        })
+      : undefined;
     const crash = h.crashed.then((why) => Promise.reject(new BuilderCrashedError(why)));
     try {
-      return await Promise.race([h.api.build(message, progress), crash]);
+      return await Promise.race([h.watch(h.api.build(message, progress)), crash]);
     } catch (e) {
-      if ((e as Error).name === 'GpuDeviceLostError') void this.restart();
+      if ((e as Error).name === 'WorkerStoppedError') throw new BuilderCrashedError((e as { reason: string }).reason);
+      // The restart's own failure reaches the next build, which waits for it.
+      if ((e as Error).name === 'GpuDeviceLostError') this.restart().catch(() => {});
       throw e;
     }
   }
 
   cancel(version?: number): void {
-    void this.handle.api.cancel(version);
+    // A cancel that a dead worker never answers is not an error: the watchdog handles the worker.
+    Promise.resolve(this.handle.api.cancel(version)).catch(() => {});
   }
 
   /** Test and UI hook: kill the worker as if it had crashed. */
   kill(): void {
     this.handle.terminate();
+  }
+
+  /** Test hook: the worker ends without a word (the browser killed it); only the watchdog can tell. */
+  killSilently(): void {
+    this.handle.killSilently();
   }
 
   terminate(): void {

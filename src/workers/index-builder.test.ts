@@ -83,7 +83,7 @@ describe('IndexBuilder.build', () => {
     expect(progress.at(-1)!.done).toBe(N);
     expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
     expect(progress.at(-1)!.unit).toBe('chunks');
-    const stored = await store.latestEmbeddings('c1');
+    const stored = await store.latestEmbeddings('c1', 'run-a');
     expect(stored?.version).toBe(1);
     expect(stored?.snapshotStep).toBe(10);
     expect(stored?.ids?.[3]).toBe('doc-3');

@@ -203,7 +203,7 @@ export class IndexBuilder {
         vectors,
         ids,
       });
-      await store.pruneEmbeddings(req.corpusId, 2);
+      await store.pruneEmbeddings(req.corpusId, req.runId, 2);
     }
     const built: BuiltIndex = {
       version,
