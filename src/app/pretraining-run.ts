@@ -26,6 +26,7 @@ import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
 import type { RealmStore, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
 import type { PinLogEntry, PinPointLogRecord } from './pin-log';
+import { nextIndexVersion } from './run-replay';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
@@ -111,6 +112,8 @@ export class PretrainingRun {
   private lastCheckpointStep = -1;
   /** After a resume: the inspector's pin records from the run log, up to the restored checkpoint. */
   restoredPinLog: PinLogEntry[] = [];
+  /** After a resume: the status the stored record had (e.g. 'running' when a reload cut it off). */
+  restoredFrom: RunRecord['status'] | null = null;
 
   private constructor(
     readonly settings: RunSettings,
@@ -118,9 +121,11 @@ export class PretrainingRun {
     private readonly store: RealmStore,
     readonly builder: BuilderSupervisor,
     private readonly events: RunEvents,
+    firstVersion = 1,
   ) {
     this.refresher = new AsyncRefresher({
       policy: settings.policy,
+      firstVersion,
       every: Math.max(1, settings.config.refreshEvery),
       builder,
       corpusId: settings.corpusId,
@@ -166,8 +171,10 @@ export class PretrainingRun {
   }
 
   /**
-   * Resumes a stored run from its last checkpoint, and from its stored index when that index was built
-   * by this run (otherwise the first REALM step rebuilds it). Also reloads the logged metrics.
+   * Restores a stored run from its last checkpoint, and from its stored index when that index was built
+   * by this run (otherwise the first REALM step rebuilds it). Also reloads the logged metrics. A run that
+   * was training, paused or failed comes back paused (`start` carries on); a finished or stopped run
+   * keeps its status, to be looked at.
    */
   static async resume(
     runId: string,
@@ -179,8 +186,14 @@ export class PretrainingRun {
     const record = await store.getRun(runId);
     if (!record) throw new Error(`Run ${runId} is not in this browser's storage; start a new run.`);
     const settings = record.config as unknown as RunSettings;
-    const run = new PretrainingRun(settings, data, store, builder, events);
     const logs = await store.getRunLogs(runId);
+    // Versions this run's log already names are not used again (the timeline tells builds apart by version).
+    const firstVersion = nextIndexVersion({
+      refreshes: logs.filter((l) => l.kind === 'refresh').map((l) => l.record as unknown as RefreshRecord),
+      builds: logs.filter((l) => l.kind === 'build').map((l) => l.record as unknown as BuildEndEvent),
+    });
+    const run = new PretrainingRun(settings, data, store, builder, events, firstVersion);
+    run.restoredFrom = record.status;
     run.logSeq = logs.reduce((next, l) => Math.max(next, l.seq + 1), 0);
     const checkpoint = await store.latestCheckpoint(runId);
     const restoredStep = checkpoint?.step ?? 0;
@@ -188,7 +201,7 @@ export class PretrainingRun {
       const r = l.record as never;
       if (l.kind === 'step' && (r as StepMetrics).step <= restoredStep) run.history.steps.push(r);
       if (l.kind === 'refresh' && (r as RefreshRecord).swapStep < restoredStep) run.history.refreshes.push(r);
-      if (l.kind === 'build') run.history.builds.push(r);
+      if (l.kind === 'build' && (r as BuildEndEvent).snapshotStep <= restoredStep) run.history.builds.push(r);
       if (l.kind === 'eval' && (r as EvalMetrics).step <= restoredStep) run.history.evals.push(r);
       if (l.kind === 'pin') run.restoredPinLog.push({ kind: l.kind, record: r });
       if (l.kind === 'pin-point' && (r as PinPointLogRecord).point.step <= restoredStep)
@@ -202,7 +215,7 @@ export class PretrainingRun {
         run.refresher.seed(createMipsIndex(stored.version, stored.vectors, stored.ids, stored.dim), stored.snapshotStep);
       }
     }
-    run.setStatus('paused');
+    run.setStatus(record.status === 'done' || record.status === 'stopped' ? record.status : 'paused');
     return run;
   }
 
@@ -254,7 +267,9 @@ export class PretrainingRun {
     this.refresher.dispose();
   }
 
+  /** Frees the run's tensors and its index (a run that failed or was replaced may still hold one). */
   dispose(): void {
+    this.refresher.dispose();
     this.trainer.dispose();
   }
 

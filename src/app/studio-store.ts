@@ -39,7 +39,8 @@ interface StudioState {
   build: BuildInFlight | null;
   pinned: PinnedQuery | null;
   setPinned(p: PinnedQuery | null): void;
-  setRun(run: PretrainingRun | null): void;
+  /** Puts `run` in the page; `events` are its past events when it was restored from storage. */
+  setRun(run: PretrainingRun | null, events?: RunEvent[]): void;
   record(e: Omit<RunEvent, 'time'>): void;
   setBuild(b: BuildInFlight | null): void;
   setBuildProgress(p: Progress): void;
@@ -53,7 +54,7 @@ export const useStudio = create<StudioState>((set) => ({
   build: null,
   pinned: null,
   setPinned: (pinned) => set({ pinned }),
-  setRun: (run) => set((s) => ({ run, status: run?.status ?? 'idle', events: [], build: null, tick: s.tick + 1 })),
+  setRun: (run, events = []) => set((s) => ({ run, status: run?.status ?? 'idle', events, build: null, tick: s.tick + 1 })),
   record: (e) =>
     set((s) => {
       s.events.push({ ...e, time: Date.now() });

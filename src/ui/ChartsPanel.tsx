@@ -18,6 +18,7 @@ import {
   STEP_METRICS,
   type PhaseSpan,
 } from '../app/chart-series';
+import { plural } from '../app/progress-view';
 import type { Runtime } from '../app/runtime';
 import { useStudio } from '../app/studio-store';
 import { extendTestHook } from '../app/test-hook';
@@ -354,9 +355,9 @@ export function ChartsPanel({ rt }: { rt: Runtime }) {
       {!run && <p className="muted">Start a run in the Training panel: the charts fill in as it trains.</p>}
       {run && (
         <p className="muted charts-note">
-          x axis: training step · {columns.steps.length} steps so far
+          x axis: training step · {plural(columns.steps.length, 'step')} so far
           {evalEvery > 0
-            ? ` · held-out evaluation every ${evalEvery} steps (${columns.evals.length} so far)`
+            ? ` · held-out evaluation every ${plural(evalEvery, 'step')} (${columns.evals.length} so far)`
             : ' · held-out evaluation at the end'}
         </p>
       )}
