@@ -6,6 +6,14 @@ import type { EmbeddingRecord } from '../storage/db';
 import type { PretrainingRun } from './pretraining-run';
 import type { Runtime } from './runtime';
 
+/** A normal wait, not a failure: the index in use has not reached storage yet (the builder writes it after the swap). */
+export class IndexNotStoredYet extends Error {
+  constructor(readonly version: number) {
+    super(`Waiting for index v${version} to reach this browser's storage; the map follows in a moment.`);
+    this.name = 'IndexNotStoredYet';
+  }
+}
+
 /**
  * The map of index version `v` of the page's run: its stored vectors (or the latest stored ones of
  * this run), projected on two principal axes whose signs follow `prev`. Versions restart with each
@@ -15,7 +23,7 @@ export async function mapOfIndex(rt: Runtime, run: PretrainingRun, v: number, pr
   const { corpusId, runId } = run.settings;
   const ours = (e: EmbeddingRecord | undefined) => (e?.runId === runId ? e : undefined);
   const stored = ours(await rt.store.getEmbeddings(corpusId, v)) ?? ours(await rt.store.latestEmbeddings(corpusId));
-  if (!stored) throw new Error(`Index v${v} is not in this browser's storage yet; the map follows at the next refresh.`);
+  if (!stored) throw new IndexNotStoredYet(v);
   return buildEmbeddingMap(stored.version, stored.vectors, stored.count, stored.dim, prev);
 }
 

@@ -114,7 +114,9 @@ export function IndexPanel({ rt }: { rt: Runtime }) {
           <p className="muted index-idle">
             {t.bars.length > 0 || view.indexVersion > 0
               ? 'Builder idle: the next snapshot is taken at the next refresh step.'
-              : 'The first index is built when the REALM phase starts.'}
+              : run.phase?.phase === 'realm'
+                ? 'Building the first index…'
+                : 'The first index is built when the REALM phase starts.'}
           </p>
         )
       )}
