@@ -113,11 +113,18 @@ export function RunPanel({ rt }: { rt: Runtime }) {
     [refreshView],
   );
 
+  /** A start or restore under way: a second click must not make a second run beside it. */
+  const switching = useRef(false);
+
   const startNew = useCallback(async () => {
+    if (switching.current) return;
+    switching.current = true;
     setError(null);
     setNotice(null);
     setBusy('Preparing the training data…');
     try {
+      // The run in the page is replaced: a training one pauses first (and saves a checkpoint).
+      if (runRef.current?.status === 'running') await runRef.current.pause();
       const settings = runSettingsFromUrl(window.location.search);
       if (settings.warnings.length) setError(settings.warnings.join(' '));
       const run = await createRun(rt, settings, handlers(), () => {
@@ -129,6 +136,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
     } catch (e) {
       setError(`${(e as Error).name}: ${(e as Error).message}`);
     } finally {
+      switching.current = false;
       setBusy(null);
     }
   }, [rt, handlers, adopt]);
@@ -139,10 +147,14 @@ export function RunPanel({ rt }: { rt: Runtime }) {
    */
   const resumeStored = useCallback(
     async (runId: string, train = false) => {
+      if (switching.current) throw new Error('A run is being started or restored; try again in a moment.');
+      switching.current = true;
       setError(null);
       setNotice(null);
       setBusy('Restoring the checkpoint…');
       try {
+        // The run in the page is replaced: a training one pauses first (and saves a checkpoint).
+        if (runRef.current?.status === 'running') await runRef.current.pause();
         const run = await resumeRun(rt, runId, handlers(), () => {
           runRef.current?.dispose();
           useStudio.getState().setRun(null);
@@ -154,11 +166,17 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         setError(`${(e as Error).name}: ${(e as Error).message}`);
         throw e;
       } finally {
+        switching.current = false;
         setBusy(null);
       }
     },
     [rt, handlers, adopt],
   );
+
+  useEffect(() => {
+    useStudio.getState().setOpenStored(resumeStored);
+    return () => useStudio.getState().setOpenStored(null);
+  }, [resumeStored]);
 
   // While training, the speed line follows the clock (a slow step turns the ETA to unknown).
   useEffect(() => {
