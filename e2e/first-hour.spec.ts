@@ -4,7 +4,7 @@
 // does not exist).
 import { expect, test, openApp, watchPage } from './helpers';
 
-const FIRST_RUN = '?preset=tiny&ict=2&mlm=2&realm=0&ckpt=2&eval=0&batch=2&seed=3&bundle=micro';
+const FIRST_RUN = '?preset=tiny&ict=2&mlm=2&realm=4&refresh=async&every=2&ckpt=2&eval=0&batch=2&k=2&seed=3&bundle=micro';
 
 /** Whether the element lies wholly inside the 1280x800 first screen (no scrolling). */
 async function inFirstScreen(box: { x: number; y: number; width: number; height: number } | null) {
@@ -44,6 +44,7 @@ test('first visit: a guide, Start and the loss chart on one screen, and the firs
     `first visit on ${await page.evaluate(() => window.__realm.backend())}: shell painted ${shellAt} ms, app ready ${readyAt} ms, first loss point drawn ${firstPointAt} ms after opening the URL`,
   );
   await expect(page.getByTestId('run-status')).toHaveText('done', { timeout: 300_000 });
+  await page.screenshot({ path: 'test-results/panels/first-run-trained.png' });
   // A stopped or finished run shows no speed and no ETA.
   await expect(page.getByTestId('run-rate')).toHaveText('–');
   await expect(page.getByTestId('run-progress')).not.toContainText('ETA');
