@@ -17,6 +17,16 @@ test('first visit: a guide, Start and the loss chart on one screen, and the firs
   test.setTimeout(600_000);
   const watch = watchPage(page, baseURL!);
   await page.setViewportSize({ width: 1280, height: 800 });
+  // Normal waits are not errors: record every alert the map, index and inspector panels ever show.
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __alerts: string[] }).__alerts = seen;
+    const panels = ['map', 'index', 'inspector'].map((p) => `[data-testid="${p}-panel"] [role="alert"]`).join(', ');
+    new MutationObserver(() => {
+      for (const el of document.querySelectorAll(panels))
+        if (!seen.includes(el.textContent ?? '')) seen.push(el.textContent ?? '');
+    }).observe(document, { childList: true, subtree: true, characterData: true });
+  });
   const opened = Date.now();
   await page.goto(`/${FIRST_RUN}`);
   // The shell paints before the backend is up, and says what is loading.
@@ -45,6 +55,9 @@ test('first visit: a guide, Start and the loss chart on one screen, and the firs
   );
   await expect(page.getByTestId('run-status')).toHaveText('done', { timeout: 300_000 });
   await page.screenshot({ path: 'test-results/panels/first-run-trained.png' });
+  // The first index was built and the map drawn from it without a red message on the way.
+  await expect(page.getByTestId('index-version')).toHaveText(/^v\d+$/);
+  expect(await page.evaluate(() => (window as unknown as { __alerts: string[] }).__alerts)).toEqual([]);
   // A stopped or finished run shows no speed and no ETA.
   await expect(page.getByTestId('run-rate')).toHaveText('–');
   await expect(page.getByTestId('run-progress')).not.toContainText('ETA');
