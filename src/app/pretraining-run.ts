@@ -26,7 +26,6 @@ import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
 import type { RealmStore, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
 import type { PinLogEntry, PinPointLogRecord } from './pin-log';
-import { nextIndexVersion } from './run-replay';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
@@ -86,6 +85,17 @@ function stepOfLog(kind: string, record: object): number | null {
   if (kind === 'step' || kind === 'eval') return r.step ?? null;
   if (kind === 'refresh') return r.swapStep ?? null;
   return null;
+}
+
+/** The first index version a resumed run may use: one past every version its log names. */
+export function nextIndexVersion(h: {
+  refreshes: readonly { version: number }[];
+  builds: readonly { version: number }[];
+}): number {
+  let v = 0;
+  for (const r of h.refreshes) v = Math.max(v, r.version);
+  for (const b of h.builds) v = Math.max(v, b.version);
+  return v + 1;
 }
 
 /** Everything a run records, kept in memory for the charts and written to the run log. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StepMetrics } from '../model/metrics';
 import { buildTimeline } from './refresh-timeline';
-import { eventsFromHistory, nextIndexVersion } from './run-replay';
+import { nextIndexVersion } from './pretraining-run';
+import { eventsFromHistory } from './run-replay';
 
 const step = (s: number, phase: StepMetrics['phase'], time: number, indexVersion = 0, staleness = 0) =>
   ({ step: s, phase, time, indexVersion, staleness }) as StepMetrics;

@@ -73,11 +73,3 @@ export function eventsFromHistory(h: ReplayHistory): RunEvent[] {
   }
   return events;
 }
-
-/** The first index version a resumed run may use: one past every version its log names. */
-export function nextIndexVersion(h: Pick<ReplayHistory, 'refreshes' | 'builds'>): number {
-  let v = 0;
-  for (const r of h.refreshes) v = Math.max(v, r.version);
-  for (const b of h.builds) v = Math.max(v, b.version);
-  return v + 1;
-}
