@@ -7,6 +7,10 @@ test('a setup shared as a link is restored on reload, and the next run uses it',
   await openApp(page, '?backend=webgpu&bundle=micro');
   const config = page.getByTestId('config-panel');
   await config.getByRole('button', { name: 'Smoke test' }).click();
+  // REALM's options and the research knobs fold away until asked for.
+  await expect(config.getByLabel('Trivial candidate')).toBeHidden();
+  await config.locator('summary', { hasText: 'Paper options' }).click();
+  await config.locator('summary', { hasText: 'Advanced' }).click();
   await config.getByLabel('k (candidates)').fill('3');
   await config.getByLabel('Trivial candidate').selectOption('sentence');
   await config.getByLabel('Marginalisation').selectOption('joint');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EvalMetrics, StepMetrics } from '../model/metrics';
-import { chartValue, EVAL_METRICS, formatMetric, phaseSpans, SeriesColumns, STEP_METRICS } from './chart-series';
+import { chartValue, EVAL_METRICS, formatMetric, overlaySteps, phaseSpans, SeriesColumns, STEP_METRICS } from './chart-series';
 
 function step(i: number, phase: StepMetrics['phase']): StepMetrics {
   const realm = phase === 'realm';
@@ -108,5 +108,15 @@ describe('helpers', () => {
       expect(m.label.length).toBeGreaterThan(2);
       expect(m.explain.length).toBeGreaterThan(30);
     }
+  });
+});
+
+describe('overlaySteps', () => {
+  it('puts two runs on one step axis, with gaps where a run has no step', () => {
+    const [x, a, b] = overlaySteps([1, 2, 3], [0.5, 0.4, 0.3], [2, 3, 4, 5], [0.9, 0.8, 0.7, null]);
+    expect(x).toEqual([1, 2, 3, 4, 5]);
+    expect(a).toEqual([0.5, 0.4, 0.3, null, null]);
+    expect(b).toEqual([null, 0.9, 0.8, 0.7, null]);
+    expect(overlaySteps([], [], [1], [2])).toEqual([[1], [null], [2]]);
   });
 });

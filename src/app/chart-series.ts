@@ -159,3 +159,29 @@ export function formatMetric(v: number | null | undefined, range?: [number, numb
   if (a !== 0 && (a >= 1e4 || a < 1e-3)) return v.toExponential(2);
   return v.toPrecision(3);
 }
+
+/**
+ * Two runs' values of one metric on one step axis, to overlay them: the sorted union of both runs'
+ * steps, and each run's value at each step (null where that run has none). Both inputs ascend by step.
+ */
+export function overlaySteps(
+  ax: readonly number[],
+  ay: readonly (number | null)[],
+  bx: readonly number[],
+  by: readonly (number | null)[],
+): [number[], (number | null)[], (number | null)[]] {
+  const x: number[] = [];
+  const ya: (number | null)[] = [];
+  const yb: (number | null)[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < ax.length || j < bx.length) {
+    const a = i < ax.length ? ax[i] : Infinity;
+    const b = j < bx.length ? bx[j] : Infinity;
+    const s = Math.min(a, b);
+    x.push(s);
+    ya.push(a === s ? ay[i++] : null);
+    yb.push(b === s ? by[j++] : null);
+  }
+  return [x, ya, yb];
+}

@@ -5,6 +5,14 @@ import { buildEmbeddingMap, explainedRatio, projectVector, queryEmbedding, type 
 import type { PretrainingRun } from './pretraining-run';
 import type { Runtime } from './runtime';
 
+/** A normal wait, not a failure: the index in use has not reached storage yet (the builder writes it after the swap). */
+export class IndexNotStoredYet extends Error {
+  constructor(readonly version: number) {
+    super(`Waiting for index v${version} to reach this browser's storage; the map follows in a moment.`);
+    this.name = 'IndexNotStoredYet';
+  }
+}
+
 /**
  * The map of index version `v` of the page's run: its stored vectors (or the latest stored ones of
  * this run), projected on two principal axes whose signs follow `prev`. Versions restart with each
@@ -13,7 +21,7 @@ import type { Runtime } from './runtime';
 export async function mapOfIndex(rt: Runtime, run: PretrainingRun, v: number, prev: EmbeddingMap | null): Promise<EmbeddingMap> {
   const { corpusId, runId } = run.settings;
   const stored = (await rt.store.getEmbeddings(corpusId, runId, v)) ?? (await rt.store.latestEmbeddings(corpusId, runId));
-  if (!stored) throw new Error(`Index v${v} is not in this browser's storage yet; the map follows at the next refresh.`);
+  if (!stored) throw new IndexNotStoredYet(v);
   return buildEmbeddingMap(stored.version, stored.vectors, stored.count, stored.dim, prev);
 }
 

@@ -92,7 +92,9 @@ export class InspectorSource {
       throw new NoIndexYetError(
         phase && phase.phase !== 'realm'
           ? `The run is in its ${phase.phase.toUpperCase()} warm-up (step ${trainer.stepCount} of ${trainer.totalSteps}); retrieval begins at the REALM phase (after step ${realmAt}), with the first index.`
-          : 'The first index is being built; retrieval begins with it. Try again in a moment.',
+          : phase === null
+            ? 'This run ended before its REALM phase built an index: there is nothing to retrieve from.'
+            : 'The first index is being built; retrieval begins with it. Try again in a moment.',
       );
     }
     const { runId, corpusId } = run.settings;

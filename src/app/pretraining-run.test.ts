@@ -41,6 +41,9 @@ function memoryStore() {
     async latestCheckpoint() {
       return s.checkpoints.at(-1);
     },
+    async latestEmbeddings() {
+      return undefined;
+    },
   };
   return s;
 }
@@ -128,7 +131,12 @@ describe('PretrainingRun: a lost GPU device', () => {
   const builder = {} as BuilderSupervisor;
 
   /** Runs to the end; `loseAfter(step)` says whether the device is lost after that step's event. */
-  async function runWithLosses(runId: string, checkpointEvery: number, loseAfter: (step: number) => boolean) {
+  async function runWithLosses(
+    runId: string,
+    checkpointEvery: number,
+    loseAfter: (step: number) => boolean,
+    noNewDevice = false,
+  ) {
     await tf.setBackend('cpu');
     const store = memoryStore();
     const monitor = new GpuErrorMonitor();
@@ -158,6 +166,7 @@ describe('PretrainingRun: a lost GPU device', () => {
       monitor,
       backend: () => 'webgpu',
       reinitialise: async () => {
+        if (noNewDevice) throw new Error('No WebGPU adapter is available.');
         reinitialised++;
         monitor.lost = null;
       },
@@ -207,5 +216,41 @@ describe('PretrainingRun: a lost GPU device', () => {
     expect(r.errors[0].name).toBe('GpuDeviceLostError');
     expect(r.errors[0].message).toMatch(/lost 3 times in a row.*\?backend=wasm/);
     r.run.dispose();
+  });
+
+  it('a run that failed (no new device) resumes from its last checkpoint and trains to the end', async () => {
+    const before = tf.memory().numTensors;
+    const clean = await runWithLosses('clean2', 2, () => false);
+    const failed = await runWithLosses('failed', 2, (step) => step === 3, true);
+    expect(failed.run.status).toBe('failed');
+    expect(failed.errors[0].message).toMatch(/No WebGPU adapter/);
+    expect((await failed.store.getRun('failed'))?.status).toBe('failed');
+    failed.run.dispose();
+
+    const errors: Error[] = [];
+    const resumed = await PretrainingRun.resume('failed', data, failed.store as unknown as RealmStore, builder, {
+      error: (e) => errors.push(e),
+    });
+    expect(resumed.restoredFrom).toBe('failed');
+    expect(resumed.status).toBe('paused');
+    expect(resumed.step).toBe(2);
+    expect(resumed.history.steps.map((m) => m.step)).toEqual([1, 2]);
+    const done = new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (resumed.status !== 'running') {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+    });
+    resumed.start();
+    await done;
+    expect(errors).toEqual([]);
+    expect(resumed.status).toBe('done');
+    expect(resumed.history.steps.map((m) => m.loss)).toEqual(clean.run.history.steps.map((m) => m.loss));
+    expect((await failed.store.getRun('failed'))?.status).toBe('done');
+    clean.run.dispose();
+    resumed.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -25,7 +25,7 @@ import {
 import type { EvalMetrics, RefreshRecord, StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
-import type { CheckpointRecord, RealmStore, RunRecord } from '../storage/db';
+import type { CheckpointRecord, RealmStore, RunLogRecord, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
 import type { PinLogEntry, PinPointLogRecord } from './pin-log';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
@@ -94,6 +94,17 @@ function stepOfLog(kind: string, record: object): number | null {
   return null;
 }
 
+/** The first index version a resumed run may use: one past every version its log names. */
+export function nextIndexVersion(h: {
+  refreshes: readonly { version: number }[];
+  builds: readonly { version: number }[];
+}): number {
+  let v = 0;
+  for (const r of h.refreshes) v = Math.max(v, r.version);
+  for (const b of h.builds) v = Math.max(v, b.version);
+  return v + 1;
+}
+
 /** Everything a run records, kept in memory for the charts and written to the run log. */
 interface RunHistory {
   steps: StepMetrics[];
@@ -118,6 +129,8 @@ export class PretrainingRun {
   private lastCheckpointStep = -1;
   /** After a resume: the inspector's pin records from the run log, up to the restored checkpoint. */
   restoredPinLog: PinLogEntry[] = [];
+  /** After a resume: the status the stored record had (e.g. 'running' when a reload cut it off). */
+  restoredFrom: RunRecord['status'] | null = null;
 
   private constructor(
     readonly settings: RunSettings,
@@ -125,9 +138,11 @@ export class PretrainingRun {
     private readonly store: RealmStore,
     readonly builder: BuilderSupervisor,
     private readonly events: RunEvents,
+    firstVersion = 1,
   ) {
     this.refresher = new AsyncRefresher({
       policy: settings.policy,
+      firstVersion,
       every: Math.max(1, settings.config.refreshEvery),
       builder,
       corpusId: settings.corpusId,
@@ -173,8 +188,10 @@ export class PretrainingRun {
   }
 
   /**
-   * Resumes a stored run from its last checkpoint, and from its stored index when that index was built
-   * by this run (otherwise the first REALM step rebuilds it). Also reloads the logged metrics.
+   * Restores a stored run from its last checkpoint, and from its stored index when that index was built
+   * by this run (otherwise the first REALM step rebuilds it). Also reloads the logged metrics. A run that
+   * was training, paused or failed comes back paused (`start` carries on); a finished or stopped run
+   * keeps its status, to be looked at.
    */
   static async resume(
     runId: string,
@@ -186,22 +203,28 @@ export class PretrainingRun {
     const record = await store.getRun(runId);
     if (!record) throw new Error(`Run ${runId} is not in this browser's storage; start a new run.`);
     const settings = record.config as unknown as RunSettings;
-    const run = new PretrainingRun(settings, data, store, builder, events);
+    const logs = await store.getRunLogs(runId);
+    // Versions this run's log already names are not used again (the timeline tells builds apart by version).
+    const firstVersion = nextIndexVersion({
+      refreshes: logs.filter((l) => l.kind === 'refresh').map((l) => l.record as unknown as RefreshRecord),
+      builds: logs.filter((l) => l.kind === 'build').map((l) => l.record as unknown as BuildEndEvent),
+    });
+    const run = new PretrainingRun(settings, data, store, builder, events, firstVersion);
+    run.restoredFrom = record.status;
     try {
-      await run.restoreFromStore(record.id);
+      await run.restoreFromStore(record.id, logs);
     } catch (e) {
       // A half-restored model holds its weights and optimiser slots (GPU memory on webgpu): free them.
       run.dispose();
       throw e;
     }
-    run.setStatus('paused');
+    run.setStatus(record.status === 'done' || record.status === 'stopped' ? record.status : 'paused');
     return run;
   }
 
   /** Reloads the run log and restores the latest checkpoint (with this run's stored index). */
-  private async restoreFromStore(runId: string): Promise<void> {
+  private async restoreFromStore(runId: string, logs: RunLogRecord[]): Promise<void> {
     const { store, settings } = this;
-    const logs = await store.getRunLogs(runId);
     this.logSeq = logs.reduce((next, l) => Math.max(next, l.seq + 1), 0);
     const checkpoint = await store.latestCheckpoint(runId);
     const restoredStep = checkpoint?.step ?? 0;
@@ -209,7 +232,7 @@ export class PretrainingRun {
       const r = l.record as never;
       if (l.kind === 'step' && (r as StepMetrics).step <= restoredStep) this.history.steps.push(r);
       if (l.kind === 'refresh' && (r as RefreshRecord).swapStep < restoredStep) this.history.refreshes.push(r);
-      if (l.kind === 'build') this.history.builds.push(r);
+      if (l.kind === 'build' && (r as BuildEndEvent).snapshotStep <= restoredStep) this.history.builds.push(r);
       if (l.kind === 'eval' && (r as EvalMetrics).step <= restoredStep) this.history.evals.push(r);
       if (l.kind === 'pin') this.restoredPinLog.push({ kind: l.kind, record: r });
       if (l.kind === 'pin-point' && (r as PinPointLogRecord).point.step <= restoredStep)
@@ -293,7 +316,9 @@ export class PretrainingRun {
     }
   }
 
+  /** Frees the run's tensors and its index (a run that failed or was replaced may still hold one). */
   dispose(): void {
+    this.refresher.dispose();
     this.trainer.dispose();
   }
 

@@ -1,25 +1,48 @@
 // What the Training panel asks of storage: the active corpus, a new run on it, a stored run resumed
 // from its checkpoint, and the run a reload may offer to resume. The panel renders and dispatches.
-import { ProgressMeter } from '../model/progress';
 import type { RunRecord } from '../storage/db';
-import { PretrainingRun, type RunEvents } from './pretraining-run';
+import { PAGE_GPU, PretrainingRun, type RunEvents } from './pretraining-run';
 import { loadRunData } from './run-data';
 import { planRunStorage, storagePlanNotice } from './run-storage';
 import type { PlainRunSettings } from './run-settings';
 import type { Runtime } from './runtime';
 
-/** The newest running or paused run with a checkpoint (on `corpusId` when given), or null. */
-async function resumableRun(rt: Runtime, corpusId: string | undefined): Promise<RunRecord | null> {
+/** A stored run that can carry on training, and the step of its last checkpoint. */
+export interface ResumeOffer {
+  run: RunRecord;
+  checkpointStep: number;
+}
+
+/** Statuses a stored run can carry on from: cut off by a reload ('running'), paused, or failed. */
+const RESUMABLE: readonly RunRecord['status'][] = ['running', 'paused', 'failed'];
+
+/** The newest resumable run with a checkpoint (on `corpusId` when given), or null. */
+async function resumableRun(rt: Runtime, corpusId: string | undefined): Promise<ResumeOffer | null> {
   const runs = (await rt.store.listRuns())
-    .filter((r) => (r.status === 'running' || r.status === 'paused') && (!corpusId || r.corpusId === corpusId))
+    .filter((r) => RESUMABLE.includes(r.status) && (!corpusId || r.corpusId === corpusId))
     .sort((a, b) => b.updatedAt - a.updatedAt);
-  for (const r of runs) if (await rt.store.latestCheckpoint(r.id)) return r;
+  for (const run of runs) {
+    const steps = await rt.store.checkpointSteps(run.id);
+    if (steps.length > 0) return { run, checkpointStep: Math.max(...steps) };
+  }
   return null;
 }
 
 /** The run a reload offers to resume: the resumable run on the active corpus. */
-export async function resumeOffer(rt: Runtime): Promise<RunRecord | null> {
+export async function resumeOffer(rt: Runtime): Promise<ResumeOffer | null> {
   return resumableRun(rt, await rt.store.activeCorpusId());
+}
+
+/** The offer in words: what happened to the run, and where it carries on from. */
+export function resumeOfferText(o: ResumeOffer): string {
+  const { id, step, status } = o.run;
+  const what =
+    status === 'running'
+      ? `Run ${id} was cut off at step ${step} (the page closed while it trained).`
+      : status === 'failed'
+        ? `Run ${id} failed at step ${step}.`
+        : `Run ${id} is paused at step ${step}.`;
+  return o.checkpointStep === step ? what : `${what} Its last checkpoint is at step ${o.checkpointStep}.`;
 }
 
 async function activeCorpusId(rt: Runtime): Promise<string> {
@@ -69,11 +92,14 @@ export async function resumeRun(rt: Runtime, runId: string, events: RunEvents, r
   if (!record) throw new Error(`Run ${runId} is gone from storage.`);
   const settings = record.config as unknown as { config: Parameters<typeof loadRunData>[2] };
   const data = await loadRunData(rt.store, record.corpusId, settings.config);
+  // A run that failed because the GPU device was lost needs a new device first.
+  if (PAGE_GPU.monitor.lost) await PAGE_GPU.reinitialise();
   replace();
   return PretrainingRun.resume(runId, data, rt.store, rt.builder, events);
 }
 
-/** Steps per second and ETA of a run's steps. */
-export function stepMeter(total: number): ProgressMeter {
-  return new ProgressMeter('training', 'steps', total);
+/** The step of a run's last stored checkpoint, or null when it has none. */
+export async function lastCheckpointStep(rt: Runtime, runId: string): Promise<number | null> {
+  const steps = await rt.store.checkpointSteps(runId);
+  return steps.length > 0 ? Math.max(...steps) : null;
 }

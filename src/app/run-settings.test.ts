@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { makeConfig, MLM_PAIR_MASKINGS, type RealmConfig } from '../model/config';
+import { CONFIG_LIMITS, makeConfig, MLM_PAIR_MASKINGS, type RealmConfig } from '../model/config';
 import { MASKING_STRATEGIES } from '../corpus/masking';
-import { defaultValue, RUN_PARAMS, runSettingsFromUrl, withParam } from './run-settings';
+import { readFileSync } from 'node:fs';
+import { defaultValue, KNOWN_KEYS, PAGE_KEYS, RUN_PARAMS, runSettingsFromUrl, withParam } from './run-settings';
 
 describe('run settings in the URL', () => {
   it('reads every parameter into the config, the refresh policy and the intervals', () => {
@@ -64,7 +65,7 @@ describe('run settings in the URL', () => {
 
   it('rejects a value above a maximum with a warning (ictmask is a probability)', () => {
     const s = runSettingsFromUrl('?ictmask=1.5&tau=4');
-    expect(s.warnings).toEqual(['Ignored ictmask=1.5: it must be a number between 0 and 1.']);
+    expect(s.warnings).toEqual(['Ignored ictmask=1.5: it must be a number from 0 to 1.']);
     expect(s.config.ictMaskedQueryProbability).toBe(0);
     expect(s.config.retrievalTemperature).toBe(4);
   });
@@ -97,5 +98,52 @@ describe('run settings in the URL', () => {
     const k = RUN_PARAMS.find((p) => p.key === 'k')!;
     expect(defaultValue(k, 'tiny')).toBe(String(makeConfig('tiny').k));
     expect(defaultValue(k, 'small')).toBe(String(makeConfig('small').k));
+  });
+
+  it('bounds every number: the huge values a typo makes are ignored, and the form is told which', () => {
+    const s = runSettingsFromUrl('?batch=1e8&d=1e9&k=1e6&realm=1e15&ckpt=1e9&k=-5');
+    expect(s.config).toEqual(makeConfig('tiny'));
+    expect(s.checkpointEvery).toBe(20);
+    expect(s.ignored).toEqual({ batch: '1e8', d: '1e9', k: '1e6', realm: '1e15', ckpt: '1e9' });
+    expect(s.warnings).toHaveLength(5);
+    expect(s.warnings).toContain('Ignored ckpt=1e9: it must be an integer from 1 to 10,000.');
+    for (const p of RUN_PARAMS) if (p.kind.type !== 'choice') expect(Number.isFinite(p.kind.max)).toBe(true);
+  });
+
+  it('warns about a key it does not know, and marks a bad value of the page keys as ignored', () => {
+    const s = runSettingsFromUrl('?k=-5&steps=abc&backend=nope&bundle=micro&worker=maybe');
+    expect(s.ignored).toEqual({ k: '-5', backend: 'nope', worker: 'maybe' });
+    expect(s.warnings).toEqual([
+      'Ignored steps=abc: "steps" is not a setting (docs/studio.md lists the settings a link can carry).',
+      'Ignored worker=maybe: use worker=off to run the index builder on the main thread.',
+      'Ignored k=-5: it must be an integer from 2 to 64.',
+    ]);
+    expect(s.config.k).toBe(makeConfig('tiny').k);
+    // backend: the header notice says it (no second warning); a known one in any case is fine.
+    expect(runSettingsFromUrl('?backend=WASM&worker=off&bundle=tiny').warnings).toEqual([]);
+    expect(runSettingsFromUrl('?preset=huge').ignored).toEqual({ preset: 'huge' });
+  });
+
+  it('accepts only values that a stored run archive accepts too (the URL bounds lie inside CONFIG_LIMITS)', () => {
+    for (const p of RUN_PARAMS) {
+      const k = p.kind;
+      if (!p.field || k.type === 'choice') continue;
+      const limit = CONFIG_LIMITS[p.field as keyof typeof CONFIG_LIMITS];
+      expect(limit, p.key).toBeDefined();
+      expect(k.min, p.key).toBeGreaterThanOrEqual(limit.min);
+      expect(k.max, p.key).toBeLessThanOrEqual(limit.max);
+    }
+  });
+
+  it('docs/studio.md lists every key with its values and bounds', () => {
+    const doc = readFileSync(new URL('../../docs/studio.md', import.meta.url), 'utf8');
+    const row = (key: string) => doc.split('\n').find((l) => l.startsWith(`| \`${key}\` |`));
+    for (const key of KNOWN_KEYS) expect(row(key), key).toBeDefined();
+    for (const p of RUN_PARAMS) {
+      const k = p.kind;
+      const values = k.type === 'choice' ? k.values.join(', ') : `${k.min} to ${k.max.toLocaleString('en')}`;
+      expect(row(p.key), p.key).toContain(values);
+    }
+    for (const [key, values] of Object.entries(PAGE_KEYS)) expect(row(key), key).toContain(values.join(', '));
   });
 });

@@ -1,6 +1,7 @@
 // What the Runs panel asks of storage: the stored runs with their loss curves, a run exported to or
 // imported from a `.realm.zip`, a run deleted, the browser's storage quota. The panel renders and dispatches.
 import { requestPersistentStorage, RunExistsError, storageStatus, type RunSummary, type StorageStatus } from '../storage/db';
+import type { StepMetrics } from '../model/metrics';
 import { exportRunArchive, importRunArchive } from './run-archive';
 import { lossSeries, type LossPoint } from './runs-view';
 import type { Runtime } from './runtime';
@@ -48,3 +49,13 @@ export async function storedRun(rt: Runtime, runId: string) {
 }
 
 export const storedRunIds = async (rt: Runtime) => (await rt.store.listRunSummaries()).map((s) => s.run.id);
+
+/** A stored run's step metrics from its run log, in step order (to overlay on the charts). */
+export async function storedRunSteps(rt: Runtime, runId: string): Promise<StepMetrics[]> {
+  const logs = await rt.store.getRunLogs(runId);
+  const byStep = new Map<number, StepMetrics>();
+  // One record per step (the last, should a step have been logged twice).
+  for (const l of logs)
+    if (l.kind === 'step') byStep.set((l.record as unknown as StepMetrics).step, l.record as unknown as StepMetrics);
+  return [...byStep.values()].sort((a, b) => a.step - b.step);
+}

@@ -19,13 +19,24 @@ export interface Runtime {
   store: RealmStore;
 }
 
-export async function startRuntime(search: string): Promise<Runtime> {
+/** What the start-up is doing, in order: the page shows it while the backend starts. */
+export const START_STAGES = {
+  backend: 'Choosing the backend: looking for a WebGPU adapter (on a software adapter, timing webgpu against wasm)',
+  storage: "Opening this browser's storage (corpora, checkpoints, runs)",
+  builder: 'Starting the index builder in a Web Worker',
+} as const;
+export type StartStage = keyof typeof START_STAGES;
+
+export async function startRuntime(search: string, onStage: (stage: StartStage) => void = () => {}): Promise<Runtime> {
   const params = new URLSearchParams(search);
   const { request, note } = parseBackendRequest(params.get('backend'));
+  onStage('backend');
   const backend = await selectBackend({ request, wasmPaths: WASM_PATHS, notes: note ? [note] : [] });
   // Every WebGPU error and a device loss on the page's device reach the run loop (see gpu-guard).
   pageGpuMonitor.attach(webgpuDevice());
+  onStage('storage');
   const store = await RealmStore.open();
+  onStage('builder');
   const builder = await BuilderSupervisor.start(
     { backend: backend.backend },
     { forceMainThread: params.get('worker') === 'off' },

@@ -2,6 +2,7 @@
 // (training, index, charts, inspector, embedding map, runs) reads one source. The Training panel owns
 // the run and writes here; the other panels subscribe with `useStudio(selector)`.
 import { create } from 'zustand';
+import type { StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import type { PinnedQuery } from './pin-log';
 import type { PretrainingRun, RunStatus } from './pretraining-run';
@@ -28,6 +29,12 @@ export interface BuildInFlight {
   progress: Progress | null;
 }
 
+/** A stored run whose step metrics the charts overlay on the page's run. */
+export interface CompareRun {
+  runId: string;
+  steps: StepMetrics[];
+}
+
 interface StudioState {
   /** The run in the page (new, resumed, or imported and opened), or null. */
   run: PretrainingRun | null;
@@ -39,7 +46,16 @@ interface StudioState {
   build: BuildInFlight | null;
   pinned: PinnedQuery | null;
   setPinned(p: PinnedQuery | null): void;
-  setRun(run: PretrainingRun | null): void;
+  compare: CompareRun | null;
+  setCompare(c: CompareRun | null): void;
+  /**
+   * Opens a stored run in the page from its last checkpoint (the Training panel registers it); with
+   * `train` it carries on training. Resolves to the step it was restored at.
+   */
+  openStored: ((runId: string, train: boolean) => Promise<number>) | null;
+  setOpenStored(f: ((runId: string, train: boolean) => Promise<number>) | null): void;
+  /** Puts `run` in the page; `events` are its past events when it was restored from storage. */
+  setRun(run: PretrainingRun | null, events?: RunEvent[]): void;
   record(e: Omit<RunEvent, 'time'>): void;
   setBuild(b: BuildInFlight | null): void;
   setBuildProgress(p: Progress): void;
@@ -53,7 +69,11 @@ export const useStudio = create<StudioState>((set) => ({
   build: null,
   pinned: null,
   setPinned: (pinned) => set({ pinned }),
-  setRun: (run) => set((s) => ({ run, status: run?.status ?? 'idle', events: [], build: null, tick: s.tick + 1 })),
+  compare: null,
+  setCompare: (compare) => set({ compare }),
+  openStored: null,
+  setOpenStored: (openStored) => set({ openStored }),
+  setRun: (run, events = []) => set((s) => ({ run, status: run?.status ?? 'idle', events, build: null, tick: s.tick + 1 })),
   record: (e) =>
     set((s) => {
       s.events.push({ ...e, time: Date.now() });

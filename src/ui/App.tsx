@@ -1,5 +1,7 @@
-// The studio: one page of panels (corpus, model & run config, training, index, charts, inspector,
-// embedding map, runs), each inside its own error boundary. The config lives in the URL.
+// The studio: one page of panels, each inside its own error boundary, in two columns at desktop
+// width: what you do (training, corpus, config) on the left, what you watch (charts, index, inspector,
+// embedding map, runs) on the right, so Start and the loss chart share the first screen. The config
+// lives in the URL. The shell paints at once and lists what is loading while the backend starts.
 import { useEffect, useState, type ReactNode } from 'react';
 import { BackendBadge } from './BackendBadge';
 import { ChartsPanel } from './ChartsPanel';
@@ -11,11 +13,46 @@ import { InspectorPanel } from './InspectorPanel';
 import { PanelBoundary } from './PanelBoundary';
 import { RunPanel } from './RunPanel';
 import { RunsPanel } from './RunsPanel';
-import { installTestHook, startRuntime, type Runtime } from '../app/runtime';
+import { installTestHook, START_STAGES, startRuntime, type Runtime, type StartStage } from '../app/runtime';
 import { watchUncaughtErrors } from '../app/uncaught-errors';
+import { FirstRunGuide } from './FirstRunGuide';
 import { ThemeToggle } from './ThemeToggle';
 
-type State = { kind: 'starting' } | { kind: 'ready'; rt: Runtime } | { kind: 'failed'; error: Error };
+type State = { kind: 'starting'; stage: StartStage | null } | { kind: 'ready'; rt: Runtime } | { kind: 'failed'; error: Error };
+
+/** While the backend starts: the layout's first panels, with what is loading and what is done. */
+function StartingShell({ stage }: { stage: StartStage | null }) {
+  const stages = Object.keys(START_STAGES) as StartStage[];
+  const at = stage ? stages.indexOf(stage) : -1;
+  return (
+    <main className="studio" aria-busy="true">
+      <div className="studio-col studio-side">
+        <section className="panel" data-testid="starting-panel" aria-labelledby="starting-title">
+          <h2 id="starting-title">Training</h2>
+          <div className="run-buttons">
+            <button type="button" disabled>
+              Start
+            </button>
+          </div>
+          <ul className="start-stages" role="status">
+            {stages.map((s, i) => (
+              <li key={s} className={i < at ? 'done' : i === at ? 'now' : 'later'}>
+                {i < at ? '✓ ' : i === at ? '… ' : ''}
+                {START_STAGES[s]}
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+      <div className="studio-col studio-main">
+        <section className="panel" aria-label="Charts">
+          <h2>Charts</h2>
+          <p className="muted">The charts appear here once the backend is up and a run starts.</p>
+        </section>
+      </div>
+    </main>
+  );
+}
 
 function Area({ name, area, children }: { name: string; area: string; children: ReactNode }) {
   return (
@@ -26,14 +63,16 @@ function Area({ name, area, children }: { name: string; area: string; children: 
 }
 
 export function App() {
-  const [state, setState] = useState<State>({ kind: 'starting' });
+  const [state, setState] = useState<State>({ kind: 'starting', stage: null });
   // Errors nobody caught, shown in the header instead of being lost in the console.
   const [uncaught, setUncaught] = useState<string | null>(null);
   useEffect(() => watchUncaughtErrors(window, setUncaught), []);
 
   useEffect(() => {
     let cancelled = false;
-    startRuntime(window.location.search).then(
+    const onStage = (stage: StartStage) =>
+      !cancelled && setState((s) => (s.kind === 'starting' ? { kind: 'starting', stage } : s));
+    startRuntime(window.location.search, onStage).then(
       (rt) => {
         if (cancelled) return;
         installTestHook(rt);
@@ -73,6 +112,8 @@ export function App() {
           </button>
         </p>
       )}
+      <FirstRunGuide />
+      {state.kind === 'starting' && <StartingShell stage={state.stage} />}
       {state.kind === 'failed' && (
         <div className="error" role="alert">
           <strong>{state.error.name}:</strong> {state.error.message}
@@ -81,30 +122,34 @@ export function App() {
       )}
       {state.kind === 'ready' && (
         <main className="studio">
-          <Area name="Corpus" area="corpus">
-            <CorpusPanel store={state.rt.store} />
-          </Area>
-          <Area name="Model & run config" area="config">
-            <ConfigPanel rt={state.rt} />
-          </Area>
-          <Area name="Training" area="training">
-            <RunPanel rt={state.rt} />
-          </Area>
-          <Area name="Charts" area="charts">
-            <ChartsPanel rt={state.rt} />
-          </Area>
-          <Area name="Index" area="index">
-            <IndexPanel rt={state.rt} />
-          </Area>
-          <Area name="Inspector" area="inspector">
-            <InspectorPanel rt={state.rt} />
-          </Area>
-          <Area name="Embedding map" area="map">
-            <EmbeddingMapPanel rt={state.rt} />
-          </Area>
-          <Area name="Runs" area="runs">
-            <RunsPanel rt={state.rt} />
-          </Area>
+          <div className="studio-col studio-side">
+            <Area name="Training" area="training">
+              <RunPanel rt={state.rt} />
+            </Area>
+            <Area name="Corpus" area="corpus">
+              <CorpusPanel store={state.rt.store} />
+            </Area>
+            <Area name="Model & run config" area="config">
+              <ConfigPanel rt={state.rt} />
+            </Area>
+          </div>
+          <div className="studio-col studio-main">
+            <Area name="Charts" area="charts">
+              <ChartsPanel rt={state.rt} />
+            </Area>
+            <Area name="Index" area="index">
+              <IndexPanel rt={state.rt} />
+            </Area>
+            <Area name="Inspector" area="inspector">
+              <InspectorPanel rt={state.rt} />
+            </Area>
+            <Area name="Embedding map" area="map">
+              <EmbeddingMapPanel rt={state.rt} />
+            </Area>
+            <Area name="Runs" area="runs">
+              <RunsPanel rt={state.rt} />
+            </Area>
+          </div>
         </main>
       )}
     </div>

@@ -4,13 +4,14 @@
 // rebuilding the chart, so thousands of steps stay smooth; the panel reads `run.history` on the store's
 // `tick` and redraws at most once per animation frame. The phases (ICT, MLM, REALM) are shaded and
 // their boundaries marked on every chart.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { EvalMetrics, StepMetrics } from '../model/metrics';
 import {
   EVAL_METRICS,
   formatMetric,
+  overlaySteps,
   PHASE_EXPLAIN,
   PHASE_LABEL,
   phaseSpans,
@@ -18,6 +19,7 @@ import {
   STEP_METRICS,
   type PhaseSpan,
 } from '../app/chart-series';
+import { plural } from '../app/progress-view';
 import type { Runtime } from '../app/runtime';
 import { useStudio } from '../app/studio-store';
 import { extendTestHook } from '../app/test-hook';
@@ -135,11 +137,14 @@ function LiveChart({
   columns,
   frame,
   registry,
+  compare,
 }: {
   spec: ChartSpec;
   columns: Columns;
   frame: number;
   registry: Map<string, uPlot>;
+  /** A stored run's step metrics, overlaid dashed on the step charts. */
+  compare: { runId: string; columns: SeriesColumns<StepMetrics> } | null;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -147,8 +152,13 @@ function LiveChart({
   // The step under the pointer (all charts follow one cursor), or null: the header shows its values.
   const [cursorIdx, setCursorIdx] = useState<number | null>(null);
 
+  const overlay = spec.source === 'steps' ? compare : null;
   const dataOf = (): uPlot.AlignedData => {
     const cols = spec.source === 'steps' ? columns.steps : columns.evals;
+    if (overlay) {
+      const j = spec.series[0].column;
+      return overlaySteps(cols.x, cols.ys[j], overlay.columns.x, overlay.columns.ys[j]) as uPlot.AlignedData;
+    }
     return [cols.x, ...spec.series.map((s) => cols.ys[s.column])] as uPlot.AlignedData;
   };
 
@@ -199,6 +209,19 @@ function LiveChart({
             points: spec.points ? { show: true, size: 6, fill: colour(s.colourVar) } : { show: false },
             value: (_u, v) => formatMetric(v, spec.range),
           })),
+          ...(overlay
+            ? [
+                {
+                  label: overlay.runId,
+                  stroke: muted,
+                  width: 1.5,
+                  dash: [5, 4],
+                  spanGaps: true,
+                  points: { show: false },
+                  value: (_u: uPlot, v: number | null) => formatMetric(v, spec.range),
+                } satisfies uPlot.Series,
+              ]
+            : []),
         ],
         plugins: [phasePlugin(() => columns.spans, phaseColours, fg)],
         hooks: { setCursor: [(c) => setCursorIdx(c.cursor.idx ?? null)] },
@@ -219,9 +242,9 @@ function LiveChart({
       plot.current = null;
       u.destroy();
     };
-    // The chart reads the shared columns through closures; it is rebuilt only for a new theme.
+    // The chart reads the shared columns through closures; it is rebuilt only for a new theme or overlay.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [theme]);
+  }, [theme, overlay?.runId, overlay?.columns]);
 
   // New data: one setData per animation frame at most (the panel throttles `frame`).
   useEffect(() => {
@@ -230,9 +253,12 @@ function LiveChart({
   }, [frame]);
 
   const cols = spec.source === 'steps' ? columns.steps : columns.evals;
-  const hovered = cursorIdx !== null && cursorIdx < cols.length ? cursorIdx : null;
-  const shown = spec.series.map((s) => {
-    const ys = cols.ys[s.column];
+  // What the chart draws (with an overlay, both runs on one step axis): the header reads it too.
+  const data = overlay ? dataOf() : null;
+  const xs = data ? (data[0] as number[]) : cols.x;
+  const hovered = cursorIdx !== null && cursorIdx < xs.length ? cursorIdx : null;
+  const shown = spec.series.map((s, i) => {
+    const ys = data ? (data[i + 1] as (number | null)[]) : cols.ys[s.column];
     if (hovered !== null) return ys[hovered];
     for (let i = ys.length - 1; i >= 0; i--) if (ys[i] !== null) return ys[i];
     return null;
@@ -240,11 +266,16 @@ function LiveChart({
   const multi = spec.series.length > 1;
   const values = multi ? '' : formatMetric(shown[0], spec.range);
   return (
-    <figure className="live-chart" data-testid={`chart-${spec.id}`} data-points={cols.length}>
+    <figure
+      className="live-chart"
+      data-testid={`chart-${spec.id}`}
+      data-points={cols.length}
+      data-compare-points={overlay ? overlay.columns.length : undefined}
+    >
       <figcaption title={spec.explain}>
         <span className="live-chart-title">{spec.title}</span>
         <span className="live-chart-latest" data-testid={`chart-${spec.id}-value`}>
-          {hovered !== null ? `step ${cols.x[hovered]}${values ? `: ${values}` : ''}` : values}
+          {hovered !== null ? `step ${xs[hovered]}${values ? `: ${values}` : ''}` : values}
         </span>
       </figcaption>
       <div ref={host} className="live-chart-plot" role="img" aria-label={`${spec.title} by training step. ${spec.explain}`} />
@@ -327,6 +358,13 @@ export function ChartsPanel({ rt }: { rt: Runtime }) {
     });
   }, [columns, registry]);
 
+  const compareRun = useStudio((s) => s.compare);
+  const compare = useMemo(() => {
+    if (!compareRun) return null;
+    const columns = new SeriesColumns<StepMetrics>(STEP_METRICS.map((m) => m.key));
+    columns.sync(compareRun.steps);
+    return { runId: compareRun.runId, columns };
+  }, [compareRun]);
   const evalEvery = run?.settings.evalEvery ?? 0;
   return (
     <section className="panel panel-charts" aria-labelledby="charts-title" data-testid="charts-panel">
@@ -354,15 +392,25 @@ export function ChartsPanel({ rt }: { rt: Runtime }) {
       {!run && <p className="muted">Start a run in the Training panel: the charts fill in as it trains.</p>}
       {run && (
         <p className="muted charts-note">
-          x axis: training step · {columns.steps.length} steps so far
+          x axis: training step · {plural(columns.steps.length, 'step')} so far
           {evalEvery > 0
-            ? ` · held-out evaluation every ${evalEvery} steps (${columns.evals.length} so far)`
+            ? ` · held-out evaluation every ${plural(evalEvery, 'step')} (${columns.evals.length} so far)`
             : ' · held-out evaluation at the end'}
+        </p>
+      )}
+      {compare && (
+        <p className="charts-note" data-testid="charts-compare">
+          <span className="charts-compare-swatch" aria-hidden="true" /> Dashed: run {compare.runId} (
+          {plural(compare.columns.length, 'step')}
+          ), for comparison.{' '}
+          <button type="button" onClick={() => useStudio.getState().setCompare(null)}>
+            Stop comparing
+          </button>
         </p>
       )}
       <div className="charts-grid">
         {SPECS.map((spec) => (
-          <LiveChart key={spec.id} spec={spec} columns={columns} frame={frame} registry={registry} />
+          <LiveChart key={spec.id} spec={spec} columns={columns} frame={frame} registry={registry} compare={compare} />
         ))}
       </div>
     </section>

@@ -1,9 +1,19 @@
 // The Model & run config panel: every setting of the next run, kept in the page's URL (so copying the
-// link shares the setup), one-click setups, and the backend (which needs a reload to change).
-import { useState } from 'react';
-import { BACKEND_ORDER } from '../app/runtime';
+// link shares the setup), one-click setups, and the backend (which needs a reload to change). The
+// settings a first run changes come first; REALM's options and the research knobs fold away. A value
+// the link gave but that was ignored shows the default in its field, with a note.
+import { useState, type ReactNode } from 'react';
 import type { PresetName } from '../model/config';
-import { defaultValue, PRESET_NAMES, RUN_PARAMS, runSettingsFromUrl, withParam, type RunParam } from '../app/run-settings';
+import {
+  defaultValue,
+  PAGE_KEYS,
+  PRESET_NAMES,
+  RUN_PARAMS,
+  runSettingsFromUrl,
+  withParam,
+  type ParamGroup,
+  type RunParam,
+} from '../app/run-settings';
 import type { Runtime } from '../app/runtime';
 import { useStudio } from '../app/studio-store';
 import './config-panel.css';
@@ -32,6 +42,27 @@ const SETUPS: readonly { name: string; help: string; query: string }[] = [
   },
 ];
 
+/** The folded groups of settings, after the basic ones. */
+const GROUPS: readonly { group: ParamGroup; title: string; hint: string }[] = [
+  { group: 'paper', title: 'Paper options', hint: 'REALM’s design choices: retrieval, masking, index refresh' },
+  { group: 'advanced', title: 'Advanced', hint: 'research knobs, seed, checkpoints and evaluation' },
+];
+
+/** A field with its one-line explanation, and a note when the link's value was ignored. */
+function Field({ hint, ignored, children }: { hint: string; ignored?: string; children: ReactNode }) {
+  return (
+    <div className="config-field">
+      {children}
+      {ignored !== undefined && (
+        <span className="config-ignored" role="note" data-testid="config-ignored">
+          “{ignored}” from the link was ignored; the default is used.
+        </span>
+      )}
+      <span className="config-hint muted">{hint}</span>
+    </div>
+  );
+}
+
 function currentSearch(): string {
   return window.location.search;
 }
@@ -47,7 +78,9 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
   const params = new URLSearchParams(search);
   const settings = runSettingsFromUrl(search);
   const preset = settings.preset;
-  const urlBackend = params.get('backend') ?? 'auto';
+  const rawBackend = (params.get('backend') ?? 'auto').toLowerCase();
+  // A backend the page does not know is ignored (the header says so): the form shows auto, and no reload is offered.
+  const urlBackend = PAGE_KEYS.backend.includes(rawBackend) ? rawBackend : 'auto';
   const activeBackend = rt.backend.backend;
 
   const update = (next: string) => {
@@ -62,6 +95,17 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
     if (backend) next.set('backend', backend);
     update(`?${next.toString()}`);
   };
+  const fieldsOf = (group: ParamGroup) =>
+    RUN_PARAMS.filter((p) => p.group === group).map((p) => (
+      <ParamField
+        key={p.key}
+        param={p}
+        preset={preset}
+        value={params.get(p.key)}
+        ignored={settings.ignored[p.key]}
+        onChange={(v) => setParam(p.key, v)}
+      />
+    ));
   const copyLink = async () => {
     try {
       await navigator.clipboard.writeText(window.location.href);
@@ -92,49 +136,67 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
         >
           Preset
         </label>
-        <select
-          id="cfg-preset"
-          value={preset}
-          onChange={(e) => setParam('preset', e.target.value === 'tiny' ? null : e.target.value)}
+        <Field
+          hint="Model size: tiny trains in minutes on any machine; small and base want a real GPU."
+          ignored={settings.ignored.preset}
         >
-          {PRESET_NAMES.map((p) => (
-            <option key={p} value={p}>
-              {p}
-            </option>
-          ))}
-        </select>
-        {RUN_PARAMS.map((p) => (
-          <ParamField key={p.key} param={p} preset={preset} value={params.get(p.key)} onChange={(v) => setParam(p.key, v)} />
-        ))}
+          <select
+            id="cfg-preset"
+            value={preset}
+            onChange={(e) => setParam('preset', e.target.value === 'tiny' ? null : e.target.value)}
+          >
+            {PRESET_NAMES.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {fieldsOf('basic')}
         <label
           htmlFor="cfg-backend"
           title="The tfjs backend of the page. Changing it reloads the page (a backend cannot be swapped under a live model)."
         >
           Backend
         </label>
-        <div className="config-backend">
-          <select
-            id="cfg-backend"
-            value={urlBackend}
-            onChange={(e) => setParam('backend', e.target.value === 'auto' ? null : e.target.value)}
-          >
-            {['auto', ...BACKEND_ORDER].map((b) => (
-              <option key={b} value={b}>
-                {b}
-              </option>
-            ))}
-          </select>
-          {urlBackend !== 'auto' && urlBackend !== activeBackend && (
-            <button
-              type="button"
-              onClick={() => window.location.reload()}
-              title="Reload the page on the chosen backend (stored runs and corpora are kept)"
+        <Field hint={`Where the maths runs; this page runs on ${activeBackend}.`} ignored={settings.ignored.backend}>
+          <div className="config-backend">
+            <select
+              id="cfg-backend"
+              value={urlBackend}
+              onChange={(e) => setParam('backend', e.target.value === 'auto' ? null : e.target.value)}
             >
-              Reload on {urlBackend}
-            </button>
-          )}
-        </div>
+              {PAGE_KEYS.backend.map((b) => (
+                <option key={b} value={b}>
+                  {b}
+                </option>
+              ))}
+            </select>
+            {urlBackend !== 'auto' && urlBackend !== activeBackend && (
+              <button
+                type="button"
+                onClick={() => window.location.reload()}
+                title="Reload the page on the chosen backend (stored runs and corpora are kept)"
+              >
+                Reload on {urlBackend}
+              </button>
+            )}
+          </div>
+        </Field>
       </div>
+      {GROUPS.map((g) => (
+        <details
+          key={g.group}
+          className="config-group"
+          data-testid={`config-${g.group}`}
+          open={RUN_PARAMS.some((p) => p.group === g.group && p.key in settings.ignored) || undefined}
+        >
+          <summary>
+            {g.title} <span className="muted">— {g.hint}</span>
+          </summary>
+          <div className="config-grid">{fieldsOf(g.group)}</div>
+        </details>
+      ))}
       {settings.warnings.length > 0 && (
         <ul className="notices" data-testid="config-warnings">
           {settings.warnings.map((w) => (
@@ -163,48 +225,56 @@ function ParamField({
   param,
   preset,
   value,
+  ignored,
   onChange,
 }: {
   param: RunParam;
   preset: PresetName;
   value: string | null;
+  /** The link's value when it was ignored: the field then shows the default. */
+  ignored?: string;
   onChange: (v: string | null) => void;
 }) {
   const id = `cfg-${param.key}`;
   const fallback = defaultValue(param, preset);
   const k = param.kind;
+  const shown = ignored !== undefined ? fallback : value;
   return (
     <>
       <label htmlFor={id} title={param.help}>
         {param.label}
       </label>
-      {k.type === 'choice' ? (
-        <select
-          id={id}
-          value={value ?? fallback}
-          title={param.help}
-          onChange={(e) => onChange(e.target.value === fallback ? null : e.target.value)}
-        >
-          {k.values.map((v) => (
-            <option key={v} value={v}>
-              {v}
-            </option>
-          ))}
-        </select>
-      ) : (
-        <input
-          id={id}
-          type="number"
-          inputMode={k.type === 'int' ? 'numeric' : 'decimal'}
-          min={k.min}
-          max={k.type === 'float' ? k.max : undefined}
-          step={k.type === 'int' ? 1 : 'any'}
-          placeholder={fallback}
-          value={value ?? ''}
-          title={`${param.help} Empty: ${fallback} (the preset's value).`}
-          onChange={(e) => onChange(e.target.value)}
-        />
-      )}
+      <Field hint={param.hint} ignored={ignored}>
+        {k.type === 'choice' ? (
+          <select
+            id={id}
+            value={shown ?? fallback}
+            title={param.help}
+            aria-invalid={ignored !== undefined || undefined}
+            onChange={(e) => onChange(e.target.value === fallback ? null : e.target.value)}
+          >
+            {k.values.map((v) => (
+              <option key={v} value={v}>
+                {v}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <input
+            id={id}
+            type="number"
+            inputMode={k.type === 'int' ? 'numeric' : 'decimal'}
+            min={k.min}
+            max={k.max}
+            step={k.type === 'int' ? 1 : 'any'}
+            placeholder={fallback}
+            value={shown ?? ''}
+            title={`${param.help} From ${k.min} to ${k.max}. Empty: ${fallback} (the preset's value).`}
+            aria-invalid={ignored !== undefined || undefined}
+            onChange={(e) => onChange(e.target.value)}
+          />
+        )}
+      </Field>
     </>
   );
 }

@@ -5,7 +5,7 @@
 // after the swap, in a few short asynchronous pieces; hovering a point shows its passage title.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { EmbeddingMap } from '../model/embedding-map';
-import { mapExplained, mapOfIndex, passageTitle, queryMapPoint } from '../app/embedding-map-source';
+import { IndexNotStoredYet, mapExplained, mapOfIndex, passageTitle, queryMapPoint } from '../app/embedding-map-source';
 import { fitView, formatExplained, nearestPoint, type MapView } from '../app/embedding-map-view';
 import type { Runtime } from '../app/runtime';
 import { useStudio } from '../app/studio-store';
@@ -18,11 +18,13 @@ interface MapState {
   /** Version being computed, or 0. */
   computing: number;
   error: string | null;
+  /** A normal wait (the index in use not stored yet), said in a neutral tone. */
+  waiting: string | null;
   /** Time the last map took, in milliseconds. */
   ms: number;
 }
 
-const IDLE: MapState = { map: null, computing: 0, error: null, ms: 0 };
+const IDLE: MapState = { map: null, computing: 0, error: null, waiting: null, ms: 0 };
 
 /** The index version the trainer uses now: the last swap, or the restored index of a resumed run. */
 function versionInUse(): number {
@@ -55,7 +57,10 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
     let doneVersion = 0;
     let prev: EmbeddingMap | null = null;
     let forRun = useStudio.getState().run;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     const check = () => {
+      clearTimeout(retry);
+      if (!live) return;
       const r = useStudio.getState().run;
       if (r !== forRun) {
         forRun = r;
@@ -76,13 +81,21 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
           const map = await mapOfIndex(rt, r, v, prev);
           if (!live || useStudio.getState().run !== r) return;
           prev = map;
-          setState({ map, computing: 0, error: null, ms: performance.now() - t0 });
-        } catch (e) {
-          if (live) setState((s) => ({ ...s, computing: 0, error: `${(e as Error).name}: ${(e as Error).message}` }));
-        } finally {
+          setState({ map, computing: 0, error: null, waiting: null, ms: performance.now() - t0 });
           doneVersion = v;
+        } catch (e) {
+          if (e instanceof IndexNotStoredYet) {
+            // Not a failure: look again in a second (or at the next step), without marking v done.
+            if (live) setState((s) => ({ ...s, computing: 0, error: null, waiting: e.message }));
+            retry = setTimeout(check, 1000);
+          } else {
+            doneVersion = v;
+            if (live)
+              setState((s) => ({ ...s, computing: 0, waiting: null, error: `${(e as Error).name}: ${(e as Error).message}` }));
+          }
+        } finally {
           busy = false;
-          if (live) setTimeout(check, 0);
+          if (live && doneVersion === v) setTimeout(check, 0);
         }
       })();
     };
@@ -92,6 +105,7 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
     });
     return () => {
       live = false;
+      clearTimeout(retry);
       unsubscribe();
     };
   }, [rt]);
@@ -319,6 +333,10 @@ export function EmbeddingMapPanel({ rt }: { rt: Runtime }) {
           </>
         ) : state.computing > 0 ? (
           <span role="status">Projecting index v{state.computing}…</span>
+        ) : state.waiting ? (
+          <span role="status" data-testid="map-waiting">
+            {state.waiting}
+          </span>
         ) : (
           <span>
             {run

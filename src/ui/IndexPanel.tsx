@@ -9,6 +9,7 @@ import { RefreshTimeline } from './RefreshTimeline';
 import { buildTimeline, stepsDuringBuilds, type Timeline } from '../app/refresh-timeline';
 import type { Runtime } from '../app/runtime';
 import { useStudio } from '../app/studio-store';
+import { plural } from '../app/progress-view';
 import { extendTestHook } from '../app/test-hook';
 import './index-panel.css';
 
@@ -94,13 +95,13 @@ export function IndexPanel({ rt }: { rt: Runtime }) {
         <dt title="Staleness: steps since the snapshot of the weights θ′ that built the index in use. The retriever's current weights θ have moved on since; REALM tolerates some staleness.">
           Staleness
         </dt>
-        <dd data-testid="index-staleness">{view.indexVersion > 0 ? `${view.staleness} steps` : '–'}</dd>
+        <dd data-testid="index-staleness">{view.indexVersion > 0 ? plural(view.staleness, 'step') : '–'}</dd>
         <dt title="Where the index builder runs: a Web Worker beside the trainer, or the main thread in slices between steps">
           Builder
         </dt>
         <dd>{rt.builder.mode === 'worker' ? 'Web Worker' : 'main thread (slices between steps)'}</dd>
         <dt title="When the index is rebuilt">Refresh</dt>
-        <dd>{policy ? `${POLICY_EXPLAIN[policy] ?? policy}${every ? ` (R = ${every} steps)` : ''}` : '–'}</dd>
+        <dd>{policy ? `${POLICY_EXPLAIN[policy] ?? policy}${every ? ` (R = ${plural(every, 'step')})` : ''}` : '–'}</dd>
       </dl>
       {build ? (
         <ProgressBar
@@ -111,9 +112,11 @@ export function IndexPanel({ rt }: { rt: Runtime }) {
       ) : (
         run && (
           <p className="muted index-idle">
-            {t.bars.length > 0
+            {t.bars.length > 0 || view.indexVersion > 0
               ? 'Builder idle: the next snapshot is taken at the next refresh step.'
-              : 'The first index is built when the REALM phase starts.'}
+              : run.phase?.phase === 'realm'
+                ? 'Building the first index…'
+                : 'The first index is built when the REALM phase starts.'}
           </p>
         )
       )}
@@ -129,7 +132,7 @@ export function IndexPanel({ rt }: { rt: Runtime }) {
         <ul className="refresh-list" aria-label="Latest index refreshes">
           {view.refreshes.map((r) => (
             <li key={r.version}>
-              v{r.version}: snapshot at step {r.snapshotStep}, swapped in at step {r.swapStep}, {r.chunks} passages in{' '}
+              v{r.version}: snapshot at step {r.snapshotStep}, swapped in at step {r.swapStep}, {plural(r.chunks, 'passage')} in{' '}
               {(r.durationMs / 1000).toFixed(1)} s
             </li>
           ))}

@@ -14,9 +14,11 @@ interface ProgressBarProps {
   /** The cancel was asked for and is under way. */
   cancelling?: boolean;
   testId?: string;
+  /** The ETA in words, instead of one from `progress.etaSeconds` ('' shows none). */
+  eta?: string;
 }
 
-export function ProgressBar({ progress, label, onCancel, cancelling, testId }: ProgressBarProps) {
+export function ProgressBar({ progress, label, onCancel, cancelling, testId, eta: etaText }: ProgressBarProps) {
   const p = progress;
   const known = !!p && p.total > 0;
   const fraction = known ? Math.min(1, Math.max(0, p.done / p.total)) : 0;
@@ -28,7 +30,8 @@ export function ProgressBar({ progress, label, onCancel, cancelling, testId }: P
         ? formatAmount(p.done, p.unit)
         : '';
   const rate = p && p.rate > 0 ? `${formatAmount(p.rate, p.unit)}/s` : '';
-  const eta = p && known && p.done < p.total ? `ETA ${formatEta(p.etaSeconds)}` : '';
+  const eta =
+    etaText !== undefined ? etaText && `ETA ${etaText}` : p && known && p.done < p.total ? `ETA ${formatEta(p.etaSeconds)}` : '';
   return (
     <div className="progress" data-testid={testId} data-task={p?.task ?? ''}>
       <div className="progress-head">

@@ -5,6 +5,7 @@
 // theme's CSS colours apply directly and every mark can carry a tooltip.
 import { useEffect, useRef, useState } from 'react';
 import { PHASE_EXPLAIN, PHASE_LABEL } from '../app/chart-series';
+import { plural } from '../app/progress-view';
 import { secondTicks, timeScale, type BuilderBar, type Timeline } from '../app/refresh-timeline';
 
 const GUTTER = 78; // lane labels
@@ -24,7 +25,7 @@ function barTitle(b: BuilderBar): string {
   const head = `Index v${b.version}: the builder embeds the corpus with a snapshot θ′ of the weights from step ${b.snapshotStep}`;
   switch (b.state) {
     case 'swapped':
-      return `${head}; swapped in at step ${b.swapStep} (${(b.swapStep ?? b.snapshotStep) - b.snapshotStep} steps stale on arrival), ${secs} s from snapshot to swap.`;
+      return `${head}; swapped in at step ${b.swapStep} (${plural((b.swapStep ?? b.snapshotStep) - b.snapshotStep, 'step')} stale on arrival), ${secs} s from snapshot to swap.`;
     case 'built':
       return `${head}; built in ${secs} s, swapped in at the next step.`;
     case 'failed':

@@ -3,11 +3,11 @@
 // stored index. The index in use and the builder's progress are in the Index panel.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StepMetrics } from '../model/metrics';
-import type { ProgressMeter } from '../model/progress';
-import type { RunRecord } from '../storage/db';
 import { PretrainingRun, type RunEvents, type RunStatus } from '../app/pretraining-run';
 import { ProgressBar } from './ProgressBar';
-import { createRun, resumeOffer, resumeRun, stepMeter } from '../app/run-launcher';
+import { plural, speedView, StepRateMeter, stepsLeftByPhase, type SpeedView } from '../app/progress-view';
+import { createRun, lastCheckpointStep, resumeOffer, resumeOfferText, resumeRun, type ResumeOffer } from '../app/run-launcher';
+import { eventsFromHistory } from '../app/run-replay';
 import { runSettingsFromUrl } from '../app/run-settings';
 import type { Runtime } from '../app/runtime';
 import { extendTestHook } from '../app/test-hook';
@@ -18,32 +18,36 @@ interface View {
   step: number;
   total: number;
   phase: string;
-  stepsPerSecond: number;
+  speed: SpeedView;
   lastLoss: number;
 }
 
-const EMPTY: View = { status: 'idle', step: 0, total: 0, phase: '–', stepsPerSecond: 0, lastLoss: NaN };
+const NO_SPEED: SpeedView = { rate: '–', etaSeconds: null, eta: '' };
+const EMPTY: View = { status: 'idle', step: 0, total: 0, phase: '–', speed: NO_SPEED, lastLoss: NaN };
 
 export function RunPanel({ rt }: { rt: Runtime }) {
   const [view, setView] = useState<View>(EMPTY);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [offer, setOffer] = useState<RunRecord | null>(null);
+  const [offer, setOffer] = useState<ResumeOffer | null>(null);
+  /** The last checkpoint of the run in the page after it failed (null: none, undefined: not failed). */
+  const [failedCheckpoint, setFailedCheckpoint] = useState<number | null | undefined>(undefined);
   const [busy, setBusy] = useState<string | null>(null);
   const runRef = useRef<PretrainingRun | null>(null);
-  const meter = useRef<ProgressMeter | null>(null);
+  const rate = useRef(new StepRateMeter());
 
   const refreshView = useCallback(() => {
     const run = runRef.current;
     if (!run) return;
     const last = run.history.steps.at(-1);
-    const m = meter.current;
+    const phase = run.phase?.phase ?? 'done';
+    const r = rate.current.at(phase, stepsLeftByPhase(run.settings.config, run.step), Date.now());
     setView({
       status: run.status,
       step: run.step,
       total: run.totalSteps,
-      phase: run.phase?.phase ?? 'done',
-      stepsPerSecond: m ? m.at(run.step).rate : 0,
+      phase,
+      speed: speedView(run.status, r),
       lastLoss: last?.loss ?? NaN,
     });
   }, []);
@@ -53,6 +57,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
     const { record: push, setBuild, setBuildProgress } = useStudio.getState();
     return {
       step: (m: StepMetrics) => {
+        rate.current.record(m.phase, m.time);
         push({ type: 'step', step: m.step, version: m.indexVersion, staleness: m.staleness, detail: m.phase });
         refreshView();
       },
@@ -75,7 +80,12 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       refresh: (r) => push({ type: 'swap', step: r.swapStep, version: r.version, staleness: r.swapStep - r.snapshotStep }),
       checkpoint: (step) => push({ type: 'checkpoint', step }),
       status: (s) => {
+        if (s === 'running') rate.current.restart(Date.now());
         push({ type: 'status', step: at(), detail: s });
+        if (s === 'failed') {
+          const id = runRef.current?.settings.runId;
+          if (id) void lastCheckpointStep(rt, id).then(setFailedCheckpoint, () => setFailedCheckpoint(null));
+        }
         refreshView();
       },
       error: (e) => {
@@ -88,56 +98,92 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         refreshView();
       },
     };
-  }, [refreshView]);
+  }, [rt, refreshView]);
+
+  /** Puts `run` in the page, with its past events when it comes from storage. */
+  const adopt = useCallback(
+    (run: PretrainingRun) => {
+      runRef.current = run;
+      rate.current = new StepRateMeter();
+      useStudio.getState().setRun(run, eventsFromHistory(run.history));
+      setOffer(null);
+      setFailedCheckpoint(undefined);
+      refreshView();
+    },
+    [refreshView],
+  );
+
+  /** A start or restore under way: a second click must not make a second run beside it. */
+  const switching = useRef(false);
 
   const startNew = useCallback(async () => {
+    if (switching.current) return;
+    switching.current = true;
     setError(null);
     setNotice(null);
     setBusy('Preparing the training data…');
     try {
+      // The run in the page is replaced: a training one pauses first (and saves a checkpoint).
+      if (runRef.current?.status === 'running') await runRef.current.pause();
       const settings = runSettingsFromUrl(window.location.search);
       if (settings.warnings.length) setError(settings.warnings.join(' '));
       const run = await createRun(rt, settings, handlers(), () => {
         runRef.current?.dispose();
         useStudio.getState().setRun(null);
       });
-      runRef.current = run;
-      useStudio.getState().setRun(run);
-      meter.current = stepMeter(run.totalSteps);
-      setOffer(null);
+      adopt(run);
       run.start();
-      refreshView();
     } catch (e) {
       setError(`${(e as Error).name}: ${(e as Error).message}`);
     } finally {
+      switching.current = false;
       setBusy(null);
     }
-  }, [rt, handlers, refreshView]);
+  }, [rt, handlers, adopt]);
 
+  /**
+   * Restores a stored run from its last checkpoint, with its charts, timeline and index; with `train`
+   * it carries on training at once (one click). Returns the step it was restored at.
+   */
   const resumeStored = useCallback(
-    async (runId: string) => {
+    async (runId: string, train = false) => {
+      if (switching.current) throw new Error('A run is being started or restored; try again in a moment.');
+      switching.current = true;
       setError(null);
+      setNotice(null);
       setBusy('Restoring the checkpoint…');
       try {
+        // The run in the page is replaced: a training one pauses first (and saves a checkpoint).
+        if (runRef.current?.status === 'running') await runRef.current.pause();
         const run = await resumeRun(rt, runId, handlers(), () => {
           runRef.current?.dispose();
           useStudio.getState().setRun(null);
         });
-        runRef.current = run;
-        useStudio.getState().setRun(run);
-        meter.current = stepMeter(run.totalSteps);
-        setOffer(null);
-        refreshView();
+        adopt(run);
+        if (train) run.start();
         return run.step;
       } catch (e) {
         setError(`${(e as Error).name}: ${(e as Error).message}`);
         throw e;
       } finally {
+        switching.current = false;
         setBusy(null);
       }
     },
-    [rt, handlers, refreshView],
+    [rt, handlers, adopt],
   );
+
+  useEffect(() => {
+    useStudio.getState().setOpenStored(resumeStored);
+    return () => useStudio.getState().setOpenStored(null);
+  }, [resumeStored]);
+
+  // While training, the speed line follows the clock (a slow step turns the ETA to unknown).
+  useEffect(() => {
+    if (view.status !== 'running') return;
+    const timer = setInterval(refreshView, 1000);
+    return () => clearInterval(timer);
+  }, [view.status, refreshView]);
 
   useEffect(() => {
     let live = true;
@@ -165,8 +211,8 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       /** The config the run in the page started with. */
       config: () => runRef.current?.settings.config ?? null,
       events: () => useStudio.getState().events,
-      resumable: async () => (await resumeOffer(rt))?.id ?? null,
-      resumeStored: (runId: string) => resumeStored(runId),
+      resumable: async () => (await resumeOffer(rt))?.run.id ?? null,
+      resumeStored: (runId: string, train = false) => resumeStored(runId, train),
       killBuilder: () => rt.builder.kill(),
       builderRestarts: () => rt.builder.restarts,
       builderBackend: () => rt.builder.handle.api.backendName(),
@@ -176,15 +222,14 @@ export function RunPanel({ rt }: { rt: Runtime }) {
 
   const run = runRef.current;
   const running = view.status === 'running';
-  const eta = view.stepsPerSecond > 0 ? (view.total - view.step) / view.stepsPerSecond : null;
   return (
     <section className="panel run-panel" aria-labelledby="run-title" data-testid="run-panel">
       <h2 id="run-title">Training</h2>
       {offer && !run && (
         <div className="notice" data-testid="resume-offer">
-          Run {offer.id} stopped at step {offer.step} ({offer.status}).{' '}
-          <button type="button" onClick={() => void resumeStored(offer.id)}>
-            Resume from its last checkpoint
+          {resumeOfferText(offer)}{' '}
+          <button type="button" onClick={() => void resumeStored(offer.run.id, true)}>
+            Resume training from step {offer.checkpointStep}
           </button>
         </div>
       )}
@@ -227,6 +272,20 @@ export function RunPanel({ rt }: { rt: Runtime }) {
           {error}
         </p>
       )}
+      {run && view.status === 'failed' && failedCheckpoint !== undefined && (
+        <div className="notice" data-testid="resume-failed">
+          {failedCheckpoint === null ? (
+            'The run stored no checkpoint before it failed; press Start for a new run.'
+          ) : (
+            <>
+              Its last checkpoint is at step {failedCheckpoint}.{' '}
+              <button type="button" disabled={!!busy} onClick={() => void resumeStored(run.settings.runId, true)}>
+                Resume training from step {failedCheckpoint}
+              </button>
+            </>
+          )}
+        </div>
+      )}
       <dl className="run-stats" data-testid="run-stats">
         <dt>Status</dt>
         <dd data-testid="run-status">{view.status}</dd>
@@ -236,8 +295,8 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         <dd data-testid="run-step">
           {view.step} / {view.total}
         </dd>
-        <dt>Steps/s</dt>
-        <dd>{view.stepsPerSecond.toFixed(2)}</dd>
+        <dt title="Steps per second over the last 20 steps of this phase">Steps/s</dt>
+        <dd data-testid="run-rate">{view.speed.rate}</dd>
         <dt>Loss</dt>
         <dd>{Number.isFinite(view.lastLoss) ? view.lastLoss.toFixed(3) : '–'}</dd>
       </dl>
@@ -248,10 +307,12 @@ export function RunPanel({ rt }: { rt: Runtime }) {
             done: view.step,
             total: view.total,
             unit: 'steps',
-            rate: view.stepsPerSecond,
-            etaSeconds: eta,
+            rate: 0,
+            etaSeconds: view.speed.etaSeconds,
           }}
-          label="Training"
+          eta={view.speed.eta}
+          label={running ? 'Training' : `Training (${view.status}, ${plural(view.total - view.step, 'step')} left)`}
+          testId="run-progress"
         />
       )}
     </section>

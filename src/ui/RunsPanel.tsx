@@ -18,6 +18,7 @@ import {
   storageStatus,
   storedRun,
   storedRunIds,
+  storedRunSteps,
   type LossCache,
 } from '../app/runs-library';
 import { RunSparkline } from './RunSparkline';
@@ -136,9 +137,27 @@ interface RowProps {
   onAskDelete: () => void;
   onDelete: () => void;
   onKeep: () => void;
+  /** Opens the run in the page (charts, timeline, inspector over its last checkpoint). */
+  onOpen: () => void;
+  /** Overlays (or stops overlaying) the run's step metrics on the charts. */
+  onCompare: () => void;
+  comparing: boolean;
 }
 
-function RunRow({ summary, points, pageRun, disabled, confirming, onExport, onAskDelete, onDelete, onKeep }: RowProps) {
+function RunRow({
+  summary,
+  points,
+  pageRun,
+  disabled,
+  confirming,
+  onExport,
+  onAskDelete,
+  onDelete,
+  onKeep,
+  onOpen,
+  onCompare,
+  comparing,
+}: RowProps) {
   const { run } = summary;
   const settings = run.config;
   const cfg = describeRunConfig(settings);
@@ -146,6 +165,17 @@ function RunRow({ summary, points, pageRun, disabled, confirming, onExport, onAs
   const link = runConfigSearch(settings, window.location.search);
   const block = deleteBlock(run.id, pageRun);
   const here = pageRun?.runId === run.id;
+  const openable =
+    summary.corpus === 'missing'
+      ? { ok: false, why: `Its corpus ${run.corpusId} is not in this browser: import it first` }
+      : summary.checkpointStep === null
+        ? { ok: false, why: 'It stored no checkpoint to open' }
+        : pageRun?.status === 'running'
+          ? { ok: true, why: 'Pause the run in training (saving a checkpoint), then open this one from its last checkpoint' }
+          : {
+              ok: true,
+              why: 'Open this run in the page: its charts, refresh timeline and index, and the inspector over its last checkpoint',
+            };
   return (
     <>
       <tr data-testid="run-row" data-run-id={run.id} data-status={status} className={here ? 'runs-here' : undefined}>
@@ -211,6 +241,29 @@ function RunRow({ summary, points, pageRun, disabled, confirming, onExport, onAs
           <RunSparkline points={points} />
         </td>
         <td className="runs-actions">
+          <button
+            type="button"
+            onClick={onOpen}
+            disabled={disabled || here || !openable.ok}
+            title={here ? 'This run is already in the page' : openable.why}
+            aria-label={`Open run ${run.id}`}
+          >
+            Open
+          </button>
+          <button
+            type="button"
+            onClick={onCompare}
+            disabled={disabled || here}
+            aria-pressed={comparing}
+            title={
+              comparing
+                ? 'Stop overlaying this run on the charts'
+                : "Overlay this run's loss and metrics on the charts (dashed), to compare it with the run in the page"
+            }
+            aria-label={`Compare with run ${run.id}`}
+          >
+            Compare
+          </button>
           <button
             type="button"
             onClick={onExport}
@@ -320,6 +373,34 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
 
   // On mount, when the page's run changes or changes status, and when it stores a checkpoint.
   useEffect(reloadSafely, [reloadSafely, pageRunId, pageStatus, checkpointStep]);
+
+  const compareId = useStudio((s) => s.compare?.runId ?? null);
+
+  const openRun = useCallback(async (runId: string) => {
+    setMessage(null);
+    const open = useStudio.getState().openStored;
+    if (!open) return;
+    try {
+      await open(runId, false);
+      if (useStudio.getState().compare?.runId === runId) useStudio.getState().setCompare(null);
+    } catch (e) {
+      setMessage({ kind: 'error', title: `Could not open ${runId}`, text: (e as Error).message, testId: 'runs-error' });
+    }
+  }, []);
+
+  const compareRun = useCallback(
+    async (runId: string) => {
+      setMessage(null);
+      const { compare, setCompare } = useStudio.getState();
+      if (compare?.runId === runId) return setCompare(null);
+      try {
+        setCompare({ runId, steps: await storedRunSteps(rt, runId) });
+      } catch (e) {
+        setMessage({ kind: 'error', title: `Could not read ${runId}`, text: (e as Error).message, testId: 'runs-error' });
+      }
+    },
+    [rt],
+  );
 
   const exportRun = useCallback(
     async (runId: string) => {
@@ -549,6 +630,9 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
                   onAskDelete={() => setConfirm(s.run.id)}
                   onDelete={() => void deleteRun(s.run.id)}
                   onKeep={() => setConfirm(null)}
+                  onOpen={() => void openRun(s.run.id)}
+                  onCompare={() => void compareRun(s.run.id)}
+                  comparing={compareId === s.run.id}
                 />
               ))}
             </tbody>

@@ -73,7 +73,13 @@ export function CandidateTable({
                   <button type="button" className="passage-open" onClick={() => onOpen(i)} title="Open the whole passage">
                     <MarkedText text={passage?.title || c.docId || `row ${c.row}`} ranges={passage?.title ? titleRanges : []} />
                   </button>
-                  <p className="passage-text passage-excerpt">
+                  {/* The excerpt opens the passage too, by pointer; the title button is its keyboard stop. */}
+                  <p
+                    className="passage-text passage-excerpt passage-clickable"
+                    data-testid="passage-excerpt"
+                    title="Open the whole passage"
+                    onClick={() => onOpen(i)}
+                  >
                     <MarkedText
                       text={passage?.text ?? '(passage text not found in storage)'}
                       ranges={passage ? textRanges : []}
