@@ -6,8 +6,10 @@ import type { Runtime } from './runtime';
 
 describe('mapOfIndex', () => {
   it('says it is waiting (IndexNotStoredYet) while the index in use is not stored, and maps it once it is', async () => {
-    let stored: object | undefined;
-    const rt = { store: { getEmbeddings: async () => stored, latestEmbeddings: async () => stored } } as unknown as Runtime;
+    let stored: ({ runId: string } & Record<string, unknown>) | undefined;
+    // The store keys index embeddings by corpus, run and version: it answers only for the run asked about.
+    const ofRun = async (_corpusId: string, runId: string) => (stored?.runId === runId ? stored : undefined);
+    const rt = { store: { getEmbeddings: ofRun, latestEmbeddings: ofRun } } as unknown as Runtime;
     const run = { settings: { corpusId: 'c', runId: 'r' } } as unknown as PretrainingRun;
     const waiting = await mapOfIndex(rt, run, 1, null).catch((e: Error) => e);
     expect(waiting).toBeInstanceOf(IndexNotStoredYet);
