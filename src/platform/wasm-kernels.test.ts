@@ -104,7 +104,7 @@ describe('wasm BatchMatMul through XNNPACK', () => {
   });
 });
 
-describe('wasm Identity, GatherV2, Sum', () => {
+describe('wasm Identity, GatherV2, Transpose, Sum', () => {
   it('Identity shares the input data instead of copying it, and frees it with the last reference', () => {
     const x = randn([1000, 100]);
     const numDataIds = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
@@ -135,6 +135,19 @@ describe('wasm Identity, GatherV2, Sum', () => {
     const before = tf.memory().numTensors;
     expect(() => tf.gather(x, tf.tensor1d([1, 4], 'int32'))).toThrow(/index value 4 is not in \[0, 3\]/);
     expect(tf.memory().numTensors).toBe(before + 1); // the index tensor only
+  });
+
+  it('Transpose of a large 2-D tensor (tiled) and of others (stock)', async () => {
+    for (const x of [
+      randn([300, 250]),
+      tf.range(0, 300 * 250, 1, 'int32').reshape([250, 300]),
+      randn([20, 30]),
+      randn([4, 50, 60]),
+    ]) {
+      const perm = x.rank === 2 ? [1, 0] : [0, 2, 1];
+      const { ours, cpu } = await threeWays((t) => tf.transpose(t, perm), [x]);
+      expectClose(ours, cpu, 0, 0);
+    }
   });
 
   it('Sum over leading axes, with and without keepDims, and its fallbacks', async () => {

@@ -13,8 +13,9 @@
 //                attention) ran a naive triple loop at 0.5-2 GFLOP/s against XNNPACK's 15-25.
 //                Here transposed operands are transposed once in memory, and a batched product
 //                runs one XNNPACK GEMM per batch entry on views into the operands' memory.
-//   Sum          over leading axes (a bias gradient: [rows, H] -> [H]) accumulates rows in place
-//                instead of transposing the whole input first.
+//   GatherV2     of rows (axis 0) copies whole rows; Sum over leading axes (a bias gradient) adds
+//                whole rows instead of transposing the input first; a large 2-D Transpose goes
+//                tile by tile. Every other case goes to tfjs's own kernel.
 //
 // `installWasmKernels` registers them (idempotent; before or after the backend starts).
 // `guardWasmHeap` / `checkWasmHeap` turn a full heap into a WasmHeapExhaustedError that says
@@ -206,7 +207,33 @@ interface Operand {
   cols: number;
 }
 
+/** Tile edge of the 2-D transpose: 8 x 8 tiles keep both sides' cache lines in L1. */
+const TILE = 8;
+/** Below this many values tfjs's own 2-D transpose is as fast. */
+const TILED_TRANSPOSE_MIN = 64 * 1024;
+
+/**
+ * [rows, cols] -> [cols, rows] tile by tile. tfjs-wasm's 2-D transpose writes a whole output column
+ * per input row, which thrashes L1 once cols is wide: 2-3x slower ([3072, 1024]: 21 ms against 9).
+ */
+function transpose2d(backend: WasmBackendLike, x: TensorInfo, rows: number, cols: number): TensorInfo {
+  const out = backend.makeOutput([cols, rows], x.dtype);
+  const [src, dst] = [words(backend, x), words(backend, out)];
+  for (let i0 = 0; i0 < rows; i0 += TILE) {
+    const i1 = Math.min(i0 + TILE, rows);
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      const j1 = Math.min(j0 + TILE, cols);
+      for (let i = i0; i < i1; i++) {
+        const s = i * cols;
+        for (let j = j0; j < j1; j++) dst[j * rows + i] = src[s + j];
+      }
+    }
+  }
+  return out;
+}
+
 function transposeLast2(backend: WasmBackendLike, x: TensorInfo, batch: number, rows: number, cols: number): TensorInfo {
+  if (batch === 1 && rows * cols >= TILED_TRANSPOSE_MIN && fourBytes(x.dtype)) return transpose2d(backend, x, rows, cols);
   const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
   const x3: TensorInfo = { dataId: x.dataId, shape: [batch, rows, cols], dtype: x.dtype };
   return transpose({
@@ -377,7 +404,8 @@ const batchMatMul: KernelFunc = ({ inputs, backend: kb, attrs }) => {
 //
 // tfjs-wasm's GatherV2 copies element by element through an index computation (0.05 GB/s: 0.6 s for
 // 7k rows of 1024 floats), and its Sum over a leading axis transposes the whole input first. Here
-// rows are copied with TypedArray.set (a memmove), and a leading-axis sum adds whole rows.
+// rows are copied with TypedArray.set (a memmove), a leading-axis sum adds whole rows, and a large
+// 2-D transpose goes tile by tile (transpose2d).
 
 /** A 4-byte-per-element view of a tensor's memory (float32 and int32 alike: bits are only copied). */
 function words(backend: WasmBackendLike, x: TensorInfo): Int32Array {
@@ -409,6 +437,13 @@ function gatherV2(args: Parameters<KernelFunc>[0]): TensorInfo | null {
     dst.set(src.subarray(r * row, r * row + row), i * row);
   }
   return out;
+}
+
+function transpose(args: Parameters<KernelFunc>[0]): TensorInfo | null {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { perm } = args.attrs as unknown as { perm: number[] };
+  if (x.shape.length !== 2 || perm[0] !== 1 || x.shape[0] * x.shape[1] < TILED_TRANSPOSE_MIN || !fourBytes(x.dtype)) return null;
+  return transpose2d(args.backend as unknown as WasmBackendLike, x, x.shape[0], x.shape[1]);
 }
 
 function sum(args: Parameters<KernelFunc>[0]): TensorInfo | null {
@@ -446,6 +481,7 @@ const OURS: { kernelName: string; kernelFunc: KernelFunc }[] = [
   { kernelName: 'BatchMatMul', kernelFunc: batchMatMul },
   { kernelName: 'GatherV2', kernelFunc: withFallback('GatherV2', gatherV2) },
   { kernelName: 'Sum', kernelFunc: withFallback('Sum', sum) },
+  { kernelName: 'Transpose', kernelFunc: withFallback('Transpose', transpose) },
 ];
 const stock = new Map<string, KernelConfig>();
 
