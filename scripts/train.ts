@@ -21,7 +21,7 @@ import type { TrainingData } from '../src/corpus/data';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatEta, ProgressMeter } from '../src/model/progress';
 import { loadData } from './corpus-loader';
-import { guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
+import { checkWasmFitsModel, guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
 
 const HELP = `usage: npm run train -- [options]
   --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
@@ -136,6 +136,7 @@ async function main() {
     const p = args.get('resume')!;
     trainer.restore(decodeCheckpoint(readFileSync(`${p}.json`, 'utf8'), readFileSync(`${p}.bin`)));
   }
+  checkWasmFitsModel(trainer.model.parameterCount(), `The ${args.get('preset') ?? 'tiny'} preset`);
   const evalEvery = num(args, 'eval-every') ?? 0;
   const meter = new ProgressMeter('train', 'steps', trainer.totalSteps - trainer.stepCount);
   const start = trainer.stepCount;

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkWasmFitsModel,
   checkWasmHeap,
   guardedWasmStep,
   guardWasmHeap,
@@ -198,6 +199,13 @@ describe('the wasm heap guard', () => {
       guardedWasmStep('a step', async () => {
         tf.zeros([Math.floor(0.95 * 2 ** 30)]);
       }),
-    ).rejects.toThrow(/ran out of memory a step/);
+    ).rejects.toThrow(/ran out of memory during a step/);
+  });
+
+  it('a model whose weights, gradients and moments alone pass 4 GiB is refused before it starts', () => {
+    expect(() => checkWasmFitsModel(11_384_320, 'the small preset')).not.toThrow();
+    expect(() => checkWasmFitsModel(261_862_400, 'The base preset')).toThrow(
+      /The base preset cannot train on the wasm backend: its 262M parameters .* 4\.2 GB .* whatever the batch size/s,
+    );
   });
 });

@@ -60,12 +60,11 @@ export class WasmHeapExhaustedError extends Error {
     readonly heapBytes: number,
     where: string,
     detail = '',
+    message = `The wasm backend ran out of memory ${where}: its heap is at ${gib(heapBytes)} GiB of the ` +
+      `${gib(WASM_HEAP_LIMIT)} GiB a wasm module can address${detail}. Use a smaller batch (Batch size in the Run ` +
+      'settings; --batch or --ict-batch in Node), a smaller preset, or a GPU with ?backend=webgpu.',
   ) {
-    super(
-      `The wasm backend ran out of memory ${where}: its heap is at ${gib(heapBytes)} GiB of the ${gib(WASM_HEAP_LIMIT)} GiB ` +
-        `a wasm module can address${detail}. Use a smaller batch (Batch size in the Run settings; --batch or ` +
-        '--ict-batch in Node), a smaller preset, or a GPU with ?backend=webgpu.',
-    );
+    super(message);
     this.name = 'WasmHeapExhaustedError';
   }
 }
@@ -88,6 +87,29 @@ export function wasmHeapBytes(): number | null {
 export function checkWasmHeap(where: string, limit = WASM_HEAP_LIMIT): void {
   const heap = wasmHeapBytes();
   if (heap !== null && heap > limit - HEAP_HEADROOM) throw new WasmHeapExhaustedError(heap, where);
+}
+
+/** Bytes a trained parameter needs at least: its value, its gradient and AdamW's two moments (float32). */
+const TRAINING_BYTES_PER_PARAMETER = 16;
+
+/**
+ * Throws WasmHeapExhaustedError when the model cannot train on wasm at any batch size: its weights,
+ * gradients and AdamW moments alone need more than the 4 GiB heap (the base preset: 262M parameters,
+ * 4.2 GB). Does nothing off wasm.
+ */
+export function checkWasmFitsModel(parameters: number, what: string): void {
+  const heap = wasmHeapBytes();
+  const need = parameters * TRAINING_BYTES_PER_PARAMETER;
+  if (heap === null || need <= WASM_HEAP_LIMIT - HEAP_HEADROOM) return;
+  throw new WasmHeapExhaustedError(
+    heap,
+    what,
+    '',
+    `${what} cannot train on the wasm backend: its ${(parameters / 1e6).toFixed(0)}M parameters with their ` +
+      `gradients and AdamW moments need ${(need / 1e9).toFixed(1)} GB before any activation, more than the ` +
+      `${gib(WASM_HEAP_LIMIT)} GiB a wasm module can address, whatever the batch size. Use the small or tiny ` +
+      'preset on wasm, or a GPU with ?backend=webgpu.',
+  );
 }
 
 const guarded = new WeakSet<WasmModuleLike>();
@@ -123,7 +145,7 @@ export function guardWasmHeap(where?: string): boolean {
  * of bounds") near the limit is reported as one too. Off wasm it just runs `step`.
  */
 export async function guardedWasmStep<T>(where: string, step: () => Promise<T>): Promise<T> {
-  if (!guardWasmHeap(where)) return step();
+  if (!guardWasmHeap(`during ${where}`)) return step();
   checkWasmHeap(`before ${where}`);
   let value: T;
   try {
@@ -132,7 +154,11 @@ export async function guardedWasmStep<T>(where: string, step: () => Promise<T>):
     const heap = wasmHeapBytes() ?? 0;
     const aborted = e instanceof Error && /Aborted|memory access out of bounds/.test(e.message);
     if (aborted && heap > WASM_HEAP_LIMIT / 2) {
-      throw new WasmHeapExhaustedError(heap, where, ` (the module aborted: "${e.message}"; reload to use wasm again)`);
+      throw new WasmHeapExhaustedError(
+        heap,
+        `during ${where}`,
+        ` (the module aborted: "${e.message}"; reload to use wasm again)`,
+      );
     }
     throw e;
   }
