@@ -26,6 +26,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../src/platform/wasm-kernels';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { Bm25Retriever } from '../src/model/bm25';
 import { maskedAnswer } from '../src/corpus/data';
@@ -35,6 +36,7 @@ import { formatSummary, learningConfig, learningData, learningEnv, learningSched
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  installWasmKernels();
   await tf.setBackend('wasm');
   await tf.ready();
   const { ict, mlm, realm, seed, quick } = learningSchedule();

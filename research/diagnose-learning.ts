@@ -9,6 +9,7 @@
 // DIAG_SEED, DIAG_SHARE=1 (shared retriever BERT), DIAG_ONLY=ict|reader.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../src/platform/wasm-kernels';
 import { EVAL_CTX, padBatch, type ForwardCtx } from '../src/model/bert';
 import { makeConfig, type RealmConfig } from '../src/model/config';
 import { containsSpan, type ClozeQuery, type TrainingData } from '../src/corpus/data';
@@ -136,6 +137,7 @@ async function retrievalReport(t: RealmTrainer, data: TrainingData, label: strin
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  installWasmKernels();
   await tf.setBackend('wasm');
   await tf.ready();
   const seed = Number(env('DIAG_SEED', '1'));

@@ -19,6 +19,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../src/platform/wasm-kernels';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { containsSpan, maskedAnswer, sampleRows, type ClozeQuery } from '../src/corpus/data';
 import { ictLoss } from '../src/model/ict';
@@ -37,6 +38,7 @@ const LOG_P_HOLDING = Math.log(0.2);
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  installWasmKernels();
   await tf.setBackend('wasm');
   const warm = process.argv[2];
   if (!warm) throw new Error('usage: tsx research/oracle-reader.ts WARM (a bench:learning warm start, without .json)');

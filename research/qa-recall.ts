@@ -16,6 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../src/platform/wasm-kernels';
 import { mean } from 'simple-statistics';
 import { Bm25Retriever } from '../src/model/bm25';
 import { decodeCheckpoint } from '../src/model/checkpoint';
@@ -66,6 +67,7 @@ function perQuestion(ranks: (number | null)[], question: number[], count: number
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  installWasmKernels();
   await tf.setBackend('wasm');
   const paths = process.argv.slice(2);
   if (paths.length === 0)

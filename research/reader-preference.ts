@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../src/platform/wasm-kernels';
 import { EVAL_CTX } from '../src/model/bert';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import { containsSpan } from '../src/corpus/data';
@@ -21,6 +22,7 @@ import { formatSummary, learningConfig, learningData, learningSchedule, training
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  installWasmKernels();
   await tf.setBackend('wasm');
   const path = process.argv[2];
   if (!path) throw new Error('usage: tsx research/reader-preference.ts MODEL (a bench:learning checkpoint, without .json)');

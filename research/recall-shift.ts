@@ -17,6 +17,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installWasmKernels } from '../src/platform/wasm-kernels';
 import { mean } from 'simple-statistics';
 import { decodeCheckpoint } from '../src/model/checkpoint';
 import type { ClozeQuery } from '../src/corpus/data';
@@ -36,6 +37,7 @@ import { queryDependentRise, signTest } from './stats';
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  installWasmKernels();
   await tf.setBackend('wasm');
   const [before, after] = process.argv.slice(2);
   if (!before || !after)

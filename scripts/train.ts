@@ -21,6 +21,7 @@ import type { TrainingData } from '../src/corpus/data';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatEta, ProgressMeter } from '../src/model/progress';
 import { loadData } from './corpus-loader';
+import { checkWasmFitsModel, guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
 
 const HELP = `usage: npm run train -- [options]
   --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
@@ -31,6 +32,7 @@ const HELP = `usage: npm run train -- [options]
   --masking salient|random-token|random-span   how a corpus folder's sentences are masked (default salient)
   --max-queries N                sample at most N training queries from a corpus folder
   --seed N, --lr X, --batch N, --k N, --mode per-mask|joint, --refresh-every N, --dropout X
+  --ict-batch N                  ICT batch size (passages per step; default: the preset's)
   --exclude passage|sentence     the trivial candidate: never retrieve the query's passage (REALM), or retrieve it without the query sentence
   --tau X                        retrieval temperature: p(z|x) = softmax(f(x,z)/X) (default 1, REALM's)
   --retriever-lr-scale X         REALM phase: the embedders learn at lr x X (default 1)
@@ -81,6 +83,7 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('seed', num(args, 'seed'));
   set('learningRate', num(args, 'lr'));
   set('batchSize', num(args, 'batch'));
+  set('ictBatchSize', num(args, 'ict-batch'));
   set('k', num(args, 'k'));
   set('refreshEvery', num(args, 'refresh-every'));
   set('ictMaskedQueryProbability', num(args, 'ict-masked'));
@@ -110,7 +113,10 @@ async function main() {
     return;
   }
   const backend = args.get('backend') ?? 'wasm';
-  if (backend === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (backend === 'wasm') {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    installWasmKernels(); // data-sharing Identity, XNNPACK matMuls (src/platform/wasm-kernels.ts)
+  }
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
   await tf.ready();
   const seed = num(args, 'seed') ?? 1;
@@ -130,6 +136,7 @@ async function main() {
     const p = args.get('resume')!;
     trainer.restore(decodeCheckpoint(readFileSync(`${p}.json`, 'utf8'), readFileSync(`${p}.bin`)));
   }
+  checkWasmFitsModel(trainer.model.parameterCount(), `The ${args.get('preset') ?? 'tiny'} preset`);
   const evalEvery = num(args, 'eval-every') ?? 0;
   const meter = new ProgressMeter('train', 'steps', trainer.totalSteps - trainer.stepCount);
   const start = trainer.stepCount;
@@ -148,8 +155,11 @@ async function main() {
     );
   };
   let lastPhase = trainer.phaseAt()?.phase;
+  const presetName = args.get('preset') ?? 'tiny';
   while (!trainer.done) {
-    const m = (await trainer.step())!;
+    const at = trainer.phaseAt()!;
+    const where = `${at.phase.toUpperCase()} step ${at.phaseStep + 1} of the ${presetName} preset (batch ${at.phase === 'ict' ? config.ictBatchSize : config.batchSize})`;
+    const m = (await guardedWasmStep(where, () => trainer.step()))!;
     emit('step', m);
     const p = meter.at(trainer.stepCount - start);
     process.stderr.write(

@@ -22,6 +22,7 @@ import {
   type DeviceLoss,
   type GpuErrorMonitor,
 } from '../platform/gpu-guard';
+import { guardedWasmStep } from '../platform/wasm-kernels';
 import type { EvalMetrics, RefreshRecord, StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
@@ -330,7 +331,11 @@ export class PretrainingRun {
     const at = this.trainer.phaseAt();
     const where = `at step ${this.trainer.stepCount + 1}${at ? ` (${at.phase.toUpperCase()} step ${at.phaseStep + 1})` : ''}`;
     const monitor = this.gpu.monitor;
-    const m = scoped ? (await monitor.scoped(() => this.trainer.step())).value : await this.trainer.step();
+    // On wasm, a step that would overflow the 4 GiB heap stops with WasmHeapExhaustedError instead of aborting.
+    const { batchSize, ictBatchSize, hidden } = this.settings.config;
+    const batch = at?.phase === 'ict' ? ictBatchSize : batchSize;
+    const step = () => guardedWasmStep(`${where} with batch ${batch}, hidden ${hidden}`, () => this.trainer.step());
+    const m = scoped ? (await monitor.scoped(step)).value : await step();
     const errors = monitor.take();
     if (errors.length > 0) throw new GpuComputeError(this.gpu.backend(), where, errors);
     return m;

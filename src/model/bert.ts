@@ -10,6 +10,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RealmConfig } from './config';
 import { PAD_ID, SEP_ID } from '../corpus/tokenizer';
+import { dense, dropout, feedForward, layerNorm, residual, selfAttention } from './bert-ops';
+
+export { dense, gelu, layerNorm } from './bert-ops';
 
 /** Weights as transferable buffers: what checkpoints and worker snapshots carry. */
 interface NamedWeight {
@@ -106,8 +109,9 @@ export interface ForwardCtx {
 }
 export const EVAL_CTX: ForwardCtx = { training: false, seed: () => 0 };
 
-function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardCtx): T {
-  return ctx.training && rate > 0 ? (tf.dropout(x, rate, undefined, ctx.seed()) as T) : x;
+/** The seed of one dropout draw, or null when this pass has no dropout there. */
+function dropoutSeed(rate: number, ctx: ForwardCtx): number | null {
+  return ctx.training && rate > 0 ? ctx.seed() : null;
 }
 
 /**
@@ -127,30 +131,6 @@ export function gatherRows(table: tf.Tensor, indices: tf.Tensor): tf.Tensor {
     };
   });
   return (f(table) as tf.Tensor).reshape(shape);
-}
-
-/** GELU, tanh approximation (as in BERT's released code). */
-export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => {
-    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
-    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner))) as T;
-  });
-}
-
-export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, eps: number): T {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta) as T;
-  });
-}
-
-/** x [..., in] . W [in, out] + b. */
-export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  const shape: number[] = x.shape;
-  const x2 = x.reshape([-1, shape[shape.length - 1]]); // [rows, in]
-  let y = tf.matMul(x2, w as tf.Tensor2D); // [rows, out]
-  if (b) y = tf.add(y, b);
-  return y.reshape([...shape.slice(0, -1), w.shape[1] as number]);
 }
 
 type EncoderDims = Pick<
@@ -212,36 +192,43 @@ export class BertEncoder {
    * Returns the hidden states [N, L, H].
    */
   forward(ids: tf.Tensor2D, segments: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor3D {
-    const { hidden: h, heads, layerNormEps: eps } = this.cfg;
+    const { heads, layerNormEps: eps } = this.cfg;
     const [n, len] = ids.shape;
     if (len > this.cfg.maxPositions) {
       throw new WeightsMismatchError(`input length ${len} exceeds maxPositions ${this.cfg.maxPositions}`);
     }
-    const dh = h / heads;
     return tf.tidy(() => {
       const positions = tf.range(0, len, 1, 'int32'); // [L]
       let x = tf.add(
         tf.add(gatherRows(this.w('token_embedding'), ids), gatherRows(this.w('position_embedding'), positions)),
         gatherRows(this.w('segment_embedding'), segments),
       ) as tf.Tensor3D; // [N, L, H]
-      x = dropout(x, this.cfg.dropout, ctx);
+      x = dropout(x, this.cfg.dropout, dropoutSeed(this.cfg.dropout, ctx));
       // Additive mask: 0 for real tokens, -1e9 for padding keys. [N, 1, 1, L]
       const keyMask = tf.mul(tf.sub(1, tf.cast(tf.notEqual(ids, PAD_ID), 'float32')), -1e9).reshape([n, 1, 1, len]);
-      const split = (t: tf.Tensor) => t.reshape([n, len, heads, dh]).transpose([0, 2, 1, 3]); // [N, heads, L, dh]
       for (let l = 0; l < this.cfg.layers; l++) {
         const q = (name: string) => this.w(`layer${l}/${name}`);
         const a = layerNorm(x, q('ln1/gamma'), q('ln1/beta'), eps); // [N, L, H]
-        const Q = split(dense(a, q('attention/query/kernel'), q('attention/query/bias')));
-        const K = split(dense(a, q('attention/key/kernel'), q('attention/key/bias')));
-        const V = split(dense(a, q('attention/value/kernel'), q('attention/value/bias')));
-        const scores = tf.add(tf.mul(tf.matMul(Q, K, false, true), 1 / Math.sqrt(dh)), keyMask); // [N, heads, L, L]
-        const probs = dropout(tf.softmax(scores, -1), this.cfg.attentionDropout, ctx);
-        const ctxv = tf.matMul(probs, V).transpose([0, 2, 1, 3]).reshape([n, len, h]); // [N, L, H]
-        const attnOut = dense(ctxv, q('attention/output/kernel'), q('attention/output/bias'));
-        x = tf.add(x, dropout(attnOut, this.cfg.dropout, ctx)) as tf.Tensor3D;
+        const attention = selfAttention(
+          a,
+          {
+            wq: q('attention/query/kernel'),
+            bq: q('attention/query/bias'),
+            wk: q('attention/key/kernel'),
+            bk: q('attention/key/bias'),
+            wv: q('attention/value/kernel'),
+            bv: q('attention/value/bias'),
+          },
+          heads,
+          keyMask,
+          this.cfg.attentionDropout,
+          dropoutSeed(this.cfg.attentionDropout, ctx),
+        ); // [N, L, H]
+        const attnOut = dense(attention, q('attention/output/kernel'), q('attention/output/bias'));
+        x = residual(x, attnOut, this.cfg.dropout, dropoutSeed(this.cfg.dropout, ctx));
         const f = layerNorm(x, q('ln2/gamma'), q('ln2/beta'), eps);
-        const ff = dense(gelu(dense(f, q('ffn/in/kernel'), q('ffn/in/bias'))), q('ffn/out/kernel'), q('ffn/out/bias')); // [N, L, H]
-        x = tf.add(x, dropout(ff, this.cfg.dropout, ctx)) as tf.Tensor3D;
+        const ff = feedForward(f, q('ffn/in/kernel'), q('ffn/in/bias'), q('ffn/out/kernel'), q('ffn/out/bias')); // [N, L, H]
+        x = residual(x, ff, this.cfg.dropout, dropoutSeed(this.cfg.dropout, ctx));
       }
       return layerNorm(x, this.w('final_ln/gamma'), this.w('final_ln/beta'), eps);
     });

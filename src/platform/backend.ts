@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { installFoldedAddN } from './addn-fold';
+import { installWasmKernels } from './wasm-kernels';
 
 type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -145,6 +146,8 @@ function configureWasm(paths?: WasmPaths): void {
   // A minified build hung on the threaded wasm binary: always run wasm single-threaded (ENV.md).
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (paths) setWasmPaths(paths);
+  // Identity that shares data, BatchMatMul through XNNPACK, fast gathers and sums (wasm-kernels.ts).
+  installWasmKernels();
   wasmConfigured = true;
 }
 
