@@ -67,8 +67,10 @@ export interface StepCellResult {
   reps: number;
   /** Wall time of the profiled first step (webgpu: shader compilation included). */
   warmupMs: number;
-  /** Mean wall time of a trainer.step() over the timed steps, ended by a read of the step's loss. */
+  /** Median wall time of a trainer.step() (which ends by reading the step's loss) over the timed steps. */
   stepMs: number;
+  /** The timed steps back to back, until the last one's updates were computed. */
+  stepsWallMs: number;
   /** Each timed step's wall time. */
   stepTimes: number[];
   /** The phase's loss alone (as the trainer's loss function computes it), no gradient: median. */
@@ -120,7 +122,8 @@ const pct = (part: number | null, whole: number): string =>
 
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-const gf = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const gf = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? '—' : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 
 /**
  * The parts of a step in ms: forward (the loss), backward (gradients: forward+backward minus forward),
@@ -146,7 +149,11 @@ export function stepShares(r: StepCellResult): {
  * One markdown table: a row per preset x phase x backend with ms/step, the shares, achieved GFLOP/s
  * and the backend's plain matMul GFLOP/s (`matMul[backend]`) measured in the same run.
  */
-export function formatStepTable(rows: readonly StepTableRow[], backends: readonly string[], matMul: Record<string, number>): string {
+export function formatStepTable(
+  rows: readonly StepTableRow[],
+  backends: readonly string[],
+  matMul: Record<string, number>,
+): string {
   const head = [
     '| preset | phase | backend | ms/step | search | reader fwd | forward | backward | optimizer | other | kernels/step | GFLOP/s | matMul GFLOP/s | of matMul |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -252,8 +252,9 @@ export async function measureStepCell(o: StepCellOptions): Promise<StepCellResul
     const tail = tf.tidy(() => firstVar.slice(0, 1));
     await settle(tail);
     tail.dispose();
-    partial.stepMs = (performance.now() - t0) / steps;
+    partial.stepMs = median(stepTimes);
     partial.stepTimes = stepTimes;
+    partial.stepsWallMs = performance.now() - t0;
 
     // 3. The parts alone, on a fresh batch of the same phase.
     const rng = new Rng(seed + 23);
@@ -271,21 +272,21 @@ export async function measureStepCell(o: StepCellOptions): Promise<StepCellResul
         await probe.afterLoss();
       }, reps);
       progress('forward + backward');
+      // The last repetition's gradients feed the optimizer's measurement below.
+      let kept: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
       partial.forwardBackwardMs = await timeIt(async () => {
-        const { value, grads } = tf.variableGrads(probe.loss, vars);
-        await settle(grads[smallest.name]);
-        await settle(value);
-        tf.dispose([value, ...Object.values(grads)]);
+        if (kept) tf.dispose([kept.value, ...Object.values(kept.grads)]);
+        kept = tf.variableGrads(probe.loss, vars);
+        await settle(kept.grads[smallest.name]);
+        await settle(kept.value);
         await probe.afterLoss();
       }, reps);
       progress('optimizer');
-      // A separate AdamW with the trainer's settings, on one set of gradients: its first step makes the
+      // A separate AdamW with the trainer's settings, on those gradients: its first update makes the
       // moments (untimed), the later ones are what every training step pays.
       {
+        const { value, grads } = kept as unknown as { value: tf.Scalar; grads: tf.NamedTensorMap };
         const byName = new Map([...trainer.model.variables()].filter(([, v]) => vars.includes(v)));
-        const { value, grads } = tf.variableGrads(probe.loss, vars);
-        value.dispose();
-        await probe.afterLoss();
         const named = new Map([...byName].map(([name, v]) => [name, grads[v.name]]));
         const adamw = new AdamW({
           beta1: 0.9,
@@ -302,7 +303,7 @@ export async function measureStepCell(o: StepCellOptions): Promise<StepCellResul
           }, reps);
         } finally {
           adamw.dispose();
-          tf.dispose(Object.values(grads));
+          tf.dispose([value, ...Object.values(grads)]);
         }
       }
       partial.readerMs = null;

@@ -40,7 +40,8 @@ const show = (text: string) => {
 async function main() {
   const req = JSON.parse(new URLSearchParams(location.search).get('cell') ?? '') as StepCellRequest;
   const report = await selectBackend({ request: req.backend as 'webgpu' | 'wasm' | 'cpu', wasmPaths: WASM_PATHS, probe: false });
-  if (report.backend !== req.backend) throw new Error(`asked for ${req.backend}, got ${report.backend}: ${report.notes.join(' ')}`);
+  if (report.backend !== req.backend)
+    throw new Error(`asked for ${req.backend}, got ${report.backend}: ${report.notes.join(' ')}`);
   pageGpuMonitor.attach(webgpuDevice());
   const wasm = req.backend === 'wasm';
   page.env = {

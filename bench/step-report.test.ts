@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import {
+  countStepWork,
+  formatMatMulTable,
+  formatStepTable,
+  gflopsPerSecond,
+  matMulFlops,
+  stepShares,
+  type StepCellResult,
+} from './step-report';
+
+const cell = (o: Partial<StepCellResult> = {}): StepCellResult => ({
+  phase: 'realm',
+  preset: 'tiny',
+  backend: 'wasm',
+  steps: 3,
+  reps: 3,
+  warmupMs: 900,
+  stepMs: 200,
+  stepsWallMs: 600,
+  stepTimes: [200, 200, 200],
+  forwardMs: 50,
+  forwardBackwardMs: 150,
+  optimizerMs: 30,
+  searchMs: 2,
+  prepareMs: 10,
+  readerMs: 20,
+  matMulFlops: 4e9,
+  kernels: 6000,
+  matMuls: 200,
+  leakedTensors: 0,
+  shapes: {},
+  ...o,
+});
+
+describe('matMul FLOPs from kernel shapes', () => {
+  it('2 x M x N x K for plain, transposed, batched and fused products; 0 for other kernels', () => {
+    expect(
+      matMulFlops({
+        name: 'BatchMatMul',
+        inputShapes: [
+          [4, 8],
+          [8, 3],
+        ],
+        outputShapes: [[4, 3]],
+      }),
+    ).toBe(2 * 4 * 3 * 8);
+    // A transposed: [K, M] = [8, 4]
+    expect(
+      matMulFlops({
+        name: 'BatchMatMul',
+        inputShapes: [
+          [8, 4],
+          [8, 3],
+        ],
+        outputShapes: [[4, 3]],
+      }),
+    ).toBe(2 * 4 * 3 * 8);
+    // batched [2, 4, 8] x [2, 3, 8]^T
+    expect(
+      matMulFlops({
+        name: 'BatchMatMul',
+        inputShapes: [
+          [2, 4, 8],
+          [2, 3, 8],
+        ],
+        outputShapes: [[2, 4, 3]],
+      }),
+    ).toBe(2 * 2 * 4 * 3 * 8);
+    expect(matMulFlops({ name: '_FusedMatMul', inputShapes: [[5, 6], [6, 7], [7]], outputShapes: [[5, 7]] })).toBe(2 * 5 * 7 * 6);
+    expect(
+      matMulFlops({
+        name: 'Add',
+        inputShapes: [
+          [5, 6],
+          [5, 6],
+        ],
+        outputShapes: [[5, 6]],
+      }),
+    ).toBe(0);
+  });
+
+  it('counts what tfjs really runs: a product and its gradient (two transposed products) on cpu', async () => {
+    await tf.setBackend('cpu');
+    const a = tf.randomNormal([6, 10]);
+    const b = tf.randomNormal([10, 4]);
+    const before = tf.memory().numTensors;
+    const fwd = await tf.profile(() => tf.matMul(a, b));
+    (fwd.result as tf.Tensor).dispose();
+    expect(countStepWork(fwd.kernels)).toEqual({ flops: 2 * 6 * 10 * 4, kernels: 1, matMuls: 1 });
+    const grads = await tf.profile(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y).sum())([a, b]));
+    tf.dispose(grads.result as tf.Tensor[]);
+    const work = countStepWork(grads.kernels);
+    // forward, dA = dC B^T ([6,4] x [4,10]), dB = A^T dC ([10,6] x [6,4]): each 2 x 6 x 10 x 4
+    expect(work.matMuls).toBe(3);
+    expect(work.flops).toBe(3 * 2 * 6 * 10 * 4);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, b]);
+  });
+
+  it('GFLOP/s from FLOPs and milliseconds', () => {
+    expect(gflopsPerSecond(2e9, 1000)).toBeCloseTo(2, 12);
+    expect(gflopsPerSecond(5e8, 50)).toBeCloseTo(10, 12);
+  });
+});
+
+describe('step shares and tables', () => {
+  it('forward + backward + optimizer + search + other add up to the step', () => {
+    const s = stepShares(cell());
+    expect(s).toEqual({ forward: 50, backward: 100, optimizer: 30, search: 2, other: 18 });
+    expect(s.forward + s.backward + s.optimizer + s.search + s.other).toBe(200);
+    // no search outside REALM; a forward+backward measured below the forward (noise) is no negative backward
+    expect(stepShares(cell({ phase: 'mlm', searchMs: null, forwardBackwardMs: 40 }))).toMatchObject({ search: 0, backward: 0 });
+  });
+
+  it('prints one row per preset x phase x backend, failures as their reason, against the backend matMul rate', () => {
+    const table = formatStepTable(
+      [
+        {
+          preset: 'tiny',
+          phase: 'realm',
+          cells: { wasm: { ok: true, value: cell() }, cpu: { ok: false, reason: 'failed: memory access out of bounds | x' } },
+        },
+      ],
+      ['webgpu', 'wasm', 'cpu'],
+      { wasm: 40 },
+    );
+    const lines = table.split('\n');
+    expect(lines).toHaveLength(4); // header, rule, wasm, cpu (no webgpu cell)
+    // 4e9 FLOPs in 200 ms = 20 GFLOP/s, half of wasm's 40
+    expect(lines[2]).toBe('| tiny | REALM | wasm | 200 | 1% | 10% | 25% | 50% | 15% | 9% | 6000 | 20.0 | 40.0 | 50% |');
+    expect(lines[3]).toContain('| tiny | REALM | cpu | failed: memory access out of bounds / x |');
+    expect(lines[3].split('|')).toHaveLength(lines[0].split('|').length);
+  });
+
+  it('the matMul table: a row per shape, a column per backend, a failed backend says why', () => {
+    const t = formatMatMulTable(
+      [
+        { ok: true, value: [{ backend: 'wasm', m: 512, k: 512, n: 512, ms: 10, reps: 5, gflops: 26.8 }] },
+        { ok: false, reason: 'failed: no adapter' },
+      ],
+      ['wasm', 'webgpu'],
+    );
+    expect(t.split('\n')[2]).toBe('| 512 x 512 x 512 | 26.8 (10.0 ms) | failed: no adapter |');
+  });
+});
