@@ -6,6 +6,7 @@ import {
   formatStepTable,
   gflopsPerSecond,
   matMulFlops,
+  partialCell,
   stepShares,
   type StepCellResult,
 } from './step-report';
@@ -132,6 +133,18 @@ describe('step shares and tables', () => {
     expect(lines[2]).toBe('| tiny | REALM | wasm | 200 | 1% | 10% | 25% | 50% | 15% | 9% | 6000 | 20.0 | 40.0 | 50% |');
     expect(lines[3]).toContain('| tiny | REALM | cpu | failed: memory access out of bounds / x |');
     expect(lines[3].split('|')).toHaveLength(lines[0].split('|').length);
+  });
+
+  it('a cell stopped at the limit after its steps: the step time, — for the parts it did not reach, and a note', () => {
+    const value = partialCell({ stepMs: 91_000, warmupMs: 95_000, forwardMs: 20_000, matMulFlops: 9.1e10, kernels: 1900 });
+    const table = formatStepTable(
+      [{ preset: 'small', phase: 'mlm', cells: { webgpu: { ok: true, value, note: 'stopped after 240 s at reader' } } }],
+      ['webgpu'],
+      { webgpu: 0.5 },
+    );
+    const lines = table.split('\n');
+    expect(lines[2]).toBe('| small | MLM | webgpu | 91000 †1 | — | — | 22% | — | — | — | 1900 | 1.00 | 0.50 | 200% |');
+    expect(lines.at(-1)).toBe('†1 small MLM webgpu: stopped after 240 s at reader');
   });
 
   it('the matMul table: a row per shape, a column per backend, a failed backend says why', () => {

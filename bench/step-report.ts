@@ -107,8 +107,37 @@ export interface MatMulResult {
   gflops: number;
 }
 
-/** What one cell of the run produced: a result, or why not. */
-export type CellOutcome<T> = { ok: true; value: T } | { ok: false; reason: string };
+/**
+ * What one cell of the run produced: a result (with `note` when it is partial: a cell stopped at the
+ * limit after its steps were timed, whose unmeasured parts are NaN), or why not.
+ */
+export type CellOutcome<T> = { ok: true; value: T; note?: string } | { ok: false; reason: string };
+
+/** A cell stopped part-way: what it measured, every part it did not reach as NaN (printed as —). */
+export function partialCell(p: Partial<StepCellResult> & Pick<StepCellResult, 'stepMs'>): StepCellResult {
+  return {
+    phase: 'ict',
+    preset: '',
+    backend: '',
+    steps: 0,
+    reps: 0,
+    warmupMs: NaN,
+    stepTimes: [],
+    stepsWallMs: NaN,
+    forwardMs: NaN,
+    forwardBackwardMs: NaN,
+    optimizerMs: NaN,
+    searchMs: NaN,
+    prepareMs: NaN,
+    readerMs: NaN,
+    matMulFlops: NaN,
+    kernels: NaN,
+    matMuls: NaN,
+    leakedTensors: NaN,
+    shapes: {},
+    ...p,
+  };
+}
 
 export interface StepTableRow {
   preset: string;
@@ -159,6 +188,7 @@ export function formatStepTable(
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const lines: string[] = [];
+  const notes: string[] = [];
   for (const row of rows) {
     for (const backend of backends) {
       const cell = row.cells[backend];
@@ -172,14 +202,15 @@ export function formatStepTable(
       const s = stepShares(r);
       const achieved = gflopsPerSecond(r.matMulFlops, r.stepMs);
       const peak = matMul[backend];
+      const mark = cell.note ? ` †${notes.push(`${row.preset} ${row.phase.toUpperCase()} ${backend}: ${cell.note}`)}` : '';
       lines.push(
-        `${lead} ${ms(r.stepMs)} | ${pct(r.searchMs, r.stepMs)} | ${pct(r.readerMs, r.stepMs)} | ${pct(s.forward, r.stepMs)} | ` +
-          `${pct(s.backward, r.stepMs)} | ${pct(s.optimizer, r.stepMs)} | ${pct(s.other, r.stepMs)} | ${r.kernels} | ${gf(achieved)} | ${gf(peak)} | ` +
-          `${peak ? `${Math.round((100 * achieved) / peak)}%` : '—'} |`,
+        `${lead} ${ms(r.stepMs)}${mark} | ${pct(r.searchMs, r.stepMs)} | ${pct(r.readerMs, r.stepMs)} | ${pct(s.forward, r.stepMs)} | ` +
+          `${pct(s.backward, r.stepMs)} | ${pct(s.optimizer, r.stepMs)} | ${pct(s.other, r.stepMs)} | ` +
+          `${Number.isFinite(r.kernels) ? r.kernels : '—'} | ${gf(achieved)} | ${gf(peak)} | ${peak ? pct(achieved, peak) : '—'} |`,
       );
     }
   }
-  return [...head, ...lines].join('\n');
+  return [...head, ...lines, ...(notes.length ? ['', ...notes.map((n, i) => `†${i + 1} ${n}`)] : [])].join('\n');
 }
 
 /** The plain-matMul table: GFLOP/s per backend (columns) for each shape (rows). */

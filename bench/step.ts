@@ -19,6 +19,7 @@ import { serveAndLaunch } from './browser';
 import {
   formatMatMulTable,
   formatStepTable,
+  partialCell,
   RESULT_MARK,
   shortReason,
   STEP_PHASES,
@@ -151,8 +152,13 @@ async function browserCell(
       }
       if (Date.now() >= deadline) {
         const p = last?.partial as Partial<StepCellResult> | null;
+        const at = last?.stage || 'start';
         const warm = p?.warmupMs ? `; warm-up step ${(p.warmupMs / 1000).toFixed(1)} s` : '';
-        outcome = { ok: false, reason: `skipped: over ${limitS} s (at ${last?.stage || 'start'}${warm})` };
+        // Steps timed before the limit are worth printing; the parts not reached show as —.
+        outcome =
+          p?.stepMs !== undefined
+            ? { ok: true, value: partialCell({ ...p, stepMs: p.stepMs }), note: `stopped after ${limitS} s at ${at}${warm}` }
+            : { ok: false, reason: `skipped: over ${limitS} s (at ${at}${warm})` };
         break;
       }
       await sleep(500);
