@@ -122,7 +122,7 @@ async function browserCell(
   baseUrl: string,
   req: StepCellRequest,
   limitS: number,
-): Promise<{ outcome: CellOutcome<unknown>; env: PageEnv | null; healthy: boolean }> {
+): Promise<{ outcome: CellOutcome<unknown>; env: PageEnv | null; started: boolean; healthy: boolean }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors: string[] = [];
@@ -132,8 +132,14 @@ async function browserCell(
   const read = () => page.evaluate(() => (window as unknown as { __step?: StepPageState }).__step ?? null);
   let outcome: CellOutcome<unknown>;
   let env: PageEnv | null = null;
+  let started = false;
+  let finished = false;
   try {
-    await page.goto(`${baseUrl}/step.html?cell=${encodeURIComponent(JSON.stringify(req))}`);
+    await page.goto(`${baseUrl}/step.html?cell=${encodeURIComponent(JSON.stringify(req))}`, {
+      waitUntil: 'domcontentloaded',
+      timeout: 120_000,
+    });
+    started = true;
     const deadline = Date.now() + limitS * 1000;
     let last: StepPageState | null = null;
     for (;;) {
@@ -142,6 +148,7 @@ async function browserCell(
       const left = deadline - Date.now();
       const s = left > 0 ? await within(read(), Math.min(left, 30_000), null) : null;
       if (s) last = s;
+      finished = s?.state === 'done' || s?.state === 'failed';
       if (s?.state === 'done') {
         outcome = { ok: true, value: s.result };
         break;
@@ -172,7 +179,9 @@ async function browserCell(
     15_000,
     false,
   );
-  return { outcome, env, healthy: closed };
+  // A cell stopped at the limit may leave work running (a busy renderer, WebGPU work queued in the GPU
+  // process): the driver then starts a new browser before the next cell.
+  return { outcome, env, started, healthy: closed && finished };
 }
 
 /** Runs one cell in a Node child process; never throws. */
@@ -260,13 +269,18 @@ async function main() {
   try {
     for (const backend of o.backends) {
       const cell = async (req: StepCellRequest) => {
-        const r = await browserCell(session.browser, session.baseUrl, req, o.cellLimitS);
-        if (r.env) envs[backend] = r.env;
-        if (!r.healthy) {
-          // A context that would not close (a renderer stuck in a kernel): start a new browser.
+        const restart = async () => {
           await within(session.close(), 15_000, undefined);
           session = await serveAndLaunch(ROOT, DIST);
+        };
+        let r = await browserCell(session.browser, session.baseUrl, req, o.cellLimitS);
+        if (!r.healthy) await restart();
+        // A page that did not even load had a busy browser to blame: once more, in the new one.
+        if (!r.started) {
+          r = await browserCell(session.browser, session.baseUrl, req, o.cellLimitS);
+          if (!r.healthy) await restart();
         }
+        if (r.env) envs[backend] = r.env;
         return r.outcome;
       };
       const mm = (await cell({ kind: 'matmul', backend, presets: o.presets })) as CellOutcome<MatMulResult[]>;
