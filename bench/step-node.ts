@@ -34,6 +34,7 @@ async function main() {
 }
 
 main().catch((e: Error) => {
-  process.stderr.write(`${e.message}\n`);
+  // The stack for whoever reads the log; the message last, for the driver's table.
+  process.stderr.write(`${e.stack ?? ''}\n${e.message}\n`);
   process.exit(1);
 });

@@ -19,7 +19,6 @@ const cell = (o: Partial<StepCellResult> = {}): StepCellResult => ({
   reps: 3,
   warmupMs: 900,
   stepMs: 200,
-  stepsWallMs: 600,
   stepTimes: [200, 200, 200],
   forwardMs: 50,
   forwardBackwardMs: 150,

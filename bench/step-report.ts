@@ -69,8 +69,6 @@ export interface StepCellResult {
   warmupMs: number;
   /** Median wall time of a trainer.step() (which ends by reading the step's loss) over the timed steps. */
   stepMs: number;
-  /** The timed steps back to back, until the last one's updates were computed. */
-  stepsWallMs: number;
   /** Each timed step's wall time. */
   stepTimes: number[];
   /** The phase's loss alone (as the trainer's loss function computes it), no gradient: median. */
@@ -123,7 +121,6 @@ export function partialCell(p: Partial<StepCellResult> & Pick<StepCellResult, 's
     reps: 0,
     warmupMs: NaN,
     stepTimes: [],
-    stepsWallMs: NaN,
     forwardMs: NaN,
     forwardBackwardMs: NaN,
     optimizerMs: NaN,

@@ -13,8 +13,8 @@ import { padBatch, type ForwardCtx } from '../src/model/bert';
 import { makeConfig, type PresetName, type RealmConfig } from '../src/model/config';
 import { buildTrainingData, type CorpusPassageInput } from '../src/corpus/corpus-data';
 import { parseCloze, parsePassages } from '../src/corpus/corpus-format';
-import { sampleRows, trivialCandidate, type TrainingData } from '../src/corpus/data';
-import { ictLoss } from '../src/model/ict';
+import { sampleDistinct, sampleRows, trivialCandidate, type RealmQuery, type TrainingData } from '../src/corpus/data';
+import { ictLoss, makeIctBatch } from '../src/model/ict';
 import { denseIndexFactory, type IndexFactory, type IndexInUse, type IndexRefresher } from '../src/model/index-refresh';
 import type { MipsIndex } from '../src/model/mips';
 import { makeMlmBatch, mlmLoss } from '../src/model/mlm';
@@ -96,12 +96,12 @@ function phaseVariables(model: RealmModel, phase: StepPhase): tf.Variable[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Median wall time of `reps` runs of `once`, which must end with a read that waits for the backend. */
-async function timeIt(once: () => Promise<void>, reps: number): Promise<number> {
+/** Median wall time of `once(0 .. reps-1)`, each of which must end with a read that waits for the backend. */
+async function timeIt(once: (i: number) => Promise<void>, reps: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    await once();
+    await once(i);
     times.push(performance.now() - t0);
   }
   return median(times);
@@ -117,15 +117,32 @@ interface PhaseProbe {
   reader: (() => tf.Tensor) | null;
   afterLoss: () => Promise<void>;
   dispose: () => void;
+  /** REALM: the batch's queries. */
+  queries?: RealmQuery[];
   shapes: Record<string, [number, number]>;
 }
 
-async function phaseProbe(trainer: RealmTrainer, phase: StepPhase, rng: Rng, index: MipsIndex | null): Promise<PhaseProbe> {
+async function phaseProbe(
+  trainer: RealmTrainer,
+  phase: StepPhase,
+  rngState: number[],
+  index: MipsIndex | null,
+): Promise<PhaseProbe> {
   const model = trainer.model;
   const cfg = trainer.config;
+  const data = trainer.trainingData;
+  // The trainer's own draws, replayed from its RNG state before the step (the defaults of the presets
+  // draw nothing else: no sentence pairs in MLM, no masked ICT queries, no ICT term in REALM).
+  const rng = Rng.fromState(rngState);
   const ctx: ForwardCtx = { training: true, seed: () => rng.nextUint32() };
   if (phase === 'ict') {
-    const batch = trainer.sampleIctBatch();
+    const held = new Set(data.ictHeldOut);
+    const rows = sampleDistinct(
+      rng,
+      data.passages.map((_, i) => i).filter((i) => !held.has(i)),
+      cfg.ictBatchSize,
+    );
+    const batch = makeIctBatch(data.passages, rows, rng, cfg, cfg.ictRemoveProbability);
     const lq = bucketed(batch.queries, cfg.maxQueryLength);
     const ld = bucketed(batch.passages, cfg.maxDocLength);
     return {
@@ -167,7 +184,7 @@ async function phaseProbe(trainer: RealmTrainer, phase: StepPhase, rng: Rng, ind
     };
   }
   if (!index) throw new Error('the REALM probe needs the index the trainer searched');
-  const queries = sampleRows(rng, trainer.trainingData.queries.length, cfg.batchSize).map((i) => trainer.trainingData.queries[i]);
+  const queries = sampleRows(rng, data.queries.length, cfg.batchSize).map((i) => data.queries[i]);
   const batch = await prepareRealmBatch(model, index, trainer.docs, queries);
   let stats: (() => Promise<unknown>) | null = null;
   return {
@@ -184,6 +201,7 @@ async function phaseProbe(trainer: RealmTrainer, phase: StepPhase, rng: Rng, ind
       stats = null;
     },
     dispose: () => disposeBatch(batch),
+    queries,
     shapes: {
       query: batch.queryIds.shape,
       doc: batch.docIds.shape,
@@ -241,45 +259,44 @@ export async function measureStepCell(o: StepCellOptions): Promise<StepCellResul
     // 2. Whole steps, back to back, as a run takes them (the trainer reads the loss at the end of each).
     progress('timed steps');
     const stepTimes: number[] = [];
-    const t0 = performance.now();
+    const rngStates: number[][] = [];
     for (let i = 0; i < steps; i++) {
+      // The RNG state before the step, to rebuild its batch for the parts below (untimed).
+      rngStates.push((await trainer.checkpoint('bench-step')).rngState);
       const s0 = performance.now();
       if (!(await trainer.step())) throw new Error('the trainer ran out of steps');
       stepTimes.push(performance.now() - s0);
     }
-    // Updates queued after the last loss read belong to the steps: wait for them too.
-    const firstVar = trainer.model.variables().values().next().value as tf.Variable;
-    const tail = tf.tidy(() => firstVar.slice(0, 1));
-    await settle(tail);
-    tail.dispose();
     partial.stepMs = median(stepTimes);
     partial.stepTimes = stepTimes;
-    partial.stepsWallMs = performance.now() - t0;
 
-    // 3. The parts alone, on a fresh batch of the same phase.
-    const rng = new Rng(seed + 23);
-    const probe = await phaseProbe(trainer, o.phase, rng, refresher.index);
-    partial.shapes = probe.shapes;
-    const vars = phaseVariables(trainer.model, o.phase);
-    // The smallest gradient: reading it waits for the backward pass without copying much back.
-    const smallest = vars.reduce((a, v) => (v.size < a.size ? v : a), vars[0]);
+    // 3. The parts alone, each repetition i on the batch of timed step i (replayed from its RNG state).
+    const probes: PhaseProbe[] = [];
     try {
+      for (const state of rngStates.slice(0, reps)) probes.push(await phaseProbe(trainer, o.phase, state, refresher.index));
+      const last = probes[probes.length - 1];
+      if (o.phase === 'realm' && rngStates.length === reps && last.queries?.some((q, i) => q !== trainer.lastRealmQueries[i]))
+        throw new Error("the bench's replay of the trainer's REALM batch drifted from the trainer's: update phaseProbe");
+      partial.shapes = last.shapes;
+      const vars = phaseVariables(trainer.model, o.phase);
+      // The smallest gradient: reading it waits for the backward pass without copying much back.
+      const smallest = vars.reduce((a, v) => (v.size < a.size ? v : a), vars[0]);
       progress('forward');
-      partial.forwardMs = await timeIt(async () => {
-        const loss = tf.tidy(probe.loss);
+      partial.forwardMs = await timeIt(async (i) => {
+        const loss = tf.tidy(probes[i].loss);
         await settle(loss);
         loss.dispose();
-        await probe.afterLoss();
+        await probes[i].afterLoss();
       }, reps);
       progress('forward + backward');
       // The last repetition's gradients feed the optimizer's measurement below.
       let kept: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
-      partial.forwardBackwardMs = await timeIt(async () => {
+      partial.forwardBackwardMs = await timeIt(async (i) => {
         if (kept) tf.dispose([kept.value, ...Object.values(kept.grads)]);
-        kept = tf.variableGrads(probe.loss, vars);
+        kept = tf.variableGrads(probes[i].loss, vars);
         await settle(kept.grads[smallest.name]);
         await settle(kept.value);
-        await probe.afterLoss();
+        await probes[i].afterLoss();
       }, reps);
       progress('optimizer');
       // A separate AdamW with the trainer's settings, on those gradients: its first update makes the
@@ -307,11 +324,10 @@ export async function measureStepCell(o: StepCellOptions): Promise<StepCellResul
         }
       }
       partial.readerMs = null;
-      if (probe.reader) {
+      if (last.reader) {
         progress('reader');
-        const reader = probe.reader;
-        partial.readerMs = await timeIt(async () => {
-          const logits = tf.tidy(reader);
+        partial.readerMs = await timeIt(async (i) => {
+          const logits = tf.tidy(probes[i].reader!);
           const corner = tf.tidy(() => logits.slice([0, 0, 0], [1, 1, 1]));
           await settle(corner);
           tf.dispose([logits, corner]);
@@ -323,28 +339,32 @@ export async function measureStepCell(o: StepCellOptions): Promise<StepCellResul
         progress('MIPS search');
         const index = refresher.index;
         const cfg = trainer.config;
-        const queries = sampleRows(rng, trainer.trainingData.queries.length, cfg.batchSize).map(
-          (i) => trainer.trainingData.queries[i],
-        );
-        const exclude = queries.map((q) => trivialCandidate(cfg.trivialExclusion, trainer.docs, q).excludeId);
-        const qEmb = trainer.model.embedInput.embedRows(
-          queries.map((q) => cutQuery(q.inputIds, cfg.maxQueryLength)),
-          cfg.maxQueryLength,
-        ); // [B, d]
-        await settle(qEmb);
-        partial.searchMs = await timeIt(async () => {
-          const { indices, scores } = index.search(qEmb, cfg.k - 1, exclude); // [B, k-1]
-          await settle(indices);
-          tf.dispose([indices, scores]);
-        }, reps);
-        qEmb.dispose();
-        progress('prepare batch');
-        partial.prepareMs = await timeIt(async () => {
-          disposeBatch(await prepareRealmBatch(trainer.model, index, trainer.docs, queries));
-        }, reps);
+        const inputs = probes.map((p) => {
+          const queries = p.queries!;
+          const exclude = queries.map((q) => trivialCandidate(cfg.trivialExclusion, trainer.docs, q).excludeId);
+          const qEmb = trainer.model.embedInput.embedRows(
+            queries.map((q) => cutQuery(q.inputIds, cfg.maxQueryLength)),
+            cfg.maxQueryLength,
+          ); // [B, d]
+          return { queries, exclude, qEmb };
+        });
+        try {
+          for (const x of inputs) await settle(x.qEmb);
+          partial.searchMs = await timeIt(async (i) => {
+            const { indices, scores } = index.search(inputs[i].qEmb, cfg.k - 1, inputs[i].exclude); // [B, k-1]
+            await settle(indices);
+            tf.dispose([indices, scores]);
+          }, reps);
+          progress('prepare batch');
+          partial.prepareMs = await timeIt(async (i) => {
+            disposeBatch(await prepareRealmBatch(trainer.model, index, trainer.docs, inputs[i].queries));
+          }, reps);
+        } finally {
+          tf.dispose(inputs.map((x) => x.qEmb));
+        }
       }
     } finally {
-      probe.dispose();
+      probes.forEach((p) => p.dispose());
     }
   } finally {
     trainer.dispose();
