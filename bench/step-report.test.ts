@@ -10,6 +10,7 @@ import {
   stepShares,
   type StepCellResult,
 } from './step-report';
+import { recordKernels } from './step-timing';
 
 const cell = (o: Partial<StepCellResult> = {}): StepCellResult => ({
   phase: 'realm',
@@ -86,15 +87,21 @@ describe('matMul FLOPs from kernel shapes', () => {
     const a = tf.randomNormal([6, 10]);
     const b = tf.randomNormal([10, 4]);
     const before = tf.memory().numTensors;
-    const fwd = await tf.profile(() => tf.matMul(a, b));
-    (fwd.result as tf.Tensor).dispose();
-    expect(countStepWork(fwd.kernels)).toEqual({ flops: 2 * 6 * 10 * 4, kernels: 1, matMuls: 1 });
-    const grads = await tf.profile(() => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y).sum())([a, b]));
-    tf.dispose(grads.result as tf.Tensor[]);
-    const work = countStepWork(grads.kernels);
+    let kept: tf.Tensor[] = [];
+    const fwd = await recordKernels(async () => {
+      kept = [tf.matMul(a, b)];
+    });
+    tf.dispose(kept);
+    expect(countStepWork(fwd)).toEqual({ flops: 2 * 6 * 10 * 4, kernels: 1, matMuls: 1 });
+    const grads = await recordKernels(async () => {
+      kept = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y).sum())([a, b]);
+    });
+    tf.dispose(kept);
+    const work = countStepWork(grads);
     // forward, dA = dC B^T ([6,4] x [4,10]), dB = A^T dC ([10,6] x [6,4]): each 2 x 6 x 10 x 4
     expect(work.matMuls).toBe(3);
     expect(work.flops).toBe(3 * 2 * 6 * 10 * 4);
+    expect(work.kernels).toBeGreaterThan(3);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([a, b]);
   });

@@ -13,7 +13,7 @@ export type StepCellRequest =
 /** The Node runner's result line starts with this. */
 export const RESULT_MARK = 'STEP_RESULT ';
 
-/** One kernel launch as tf.profile records it. */
+/** One kernel call, as bench/step-timing.ts records it (the same fields as tf.profile's records). */
 export interface KernelShapes {
   name: string;
   inputShapes: number[][];
@@ -41,7 +41,7 @@ export function matMulFlops(k: KernelShapes): number {
   return 2 * outSize * inner;
 }
 
-/** Matrix-product FLOPs and kernel launches of a profiled step. */
+/** Matrix-product FLOPs and kernel calls of a recorded step. */
 export function countStepWork(kernels: readonly KernelShapes[]): { flops: number; kernels: number; matMuls: number } {
   let flops = 0;
   let matMuls = 0;
@@ -61,11 +61,11 @@ export interface StepCellResult {
   phase: StepPhase;
   preset: string;
   backend: string;
-  /** Timed steps (after the profiled warm-up step). */
+  /** Timed steps (after the recorded warm-up step). */
   steps: number;
   /** Repetitions of each part measured alone. */
   reps: number;
-  /** Wall time of the profiled first step (webgpu: shader compilation included). */
+  /** Wall time of the recorded first step (webgpu: shader compilation included). */
   warmupMs: number;
   /** Median wall time of a trainer.step() (which ends by reading the step's loss) over the timed steps. */
   stepMs: number;
@@ -83,14 +83,14 @@ export interface StepCellResult {
   prepareMs: number | null;
   /** MLM and REALM: the reader's MLM logits over the step's reader inputs, forward only (null for ICT). */
   readerMs: number | null;
-  /** Matrix-product FLOPs of one step (the profiled one), forward and backward. */
+  /** Matrix-product FLOPs of one step (the recorded one), forward and backward. */
   matMulFlops: number;
   /** Kernel launches of one step, and how many were matrix products. */
   kernels: number;
   matMuls: number;
   /** Tensors left after the trainer was disposed. */
   leakedTensors: number;
-  /** Shapes of the profiled step's batch: [rows, length] per encoder input. */
+  /** Shapes of the last timed step's batch: [rows, length] per encoder input. */
   shapes: Record<string, [number, number]>;
 }
 

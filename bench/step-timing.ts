@@ -24,7 +24,7 @@ import { cutQuery, disposeBatch, prepareRealmBatch, realmForward, realmLossAndSt
 import { Rng } from '../src/corpus/rng';
 import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { RealmTrainer } from '../src/model/trainer';
-import { countStepWork, type MatMulResult, type StepCellResult, type StepPhase } from './step-report';
+import { countStepWork, type KernelShapes, type MatMulResult, type StepCellResult, type StepPhase } from './step-report';
 
 /** The corpus files the bench trains on, as text. */
 export interface CorpusFiles {
@@ -217,13 +217,41 @@ function bucketed(rows: ArrayLike<number>[], maxLen: number): number {
   return length;
 }
 
+/**
+ * The kernels `fn` runs, by name and shapes: every call of the engine's runKernel (what each op and
+ * each gradient calls) while it runs. tf.profile records the same, but its per-kernel timer broke the
+ * wasm backend's dropout in the small preset ("Cannot read properties of undefined (reading 'map')" in
+ * Engine.runKernelFunc) and warns on webgpu without timestamp queries.
+ */
+export async function recordKernels(fn: () => Promise<unknown>): Promise<KernelShapes[]> {
+  const engine = tf.engine() as unknown as { runKernel: (name: string, inputs: object, attrs?: object) => unknown };
+  const runKernel = engine.runKernel;
+  const out: KernelShapes[] = [];
+  engine.runKernel = function (name: string, inputs: object, attrs?: object) {
+    const result = runKernel.call(this, name, inputs, attrs);
+    const outputs = (Array.isArray(result) ? result : [result]) as tf.Tensor[];
+    out.push({
+      name,
+      inputShapes: Object.values(inputs).map((t) => (t as tf.Tensor | null)?.shape ?? []),
+      outputShapes: outputs.map((t) => t.shape),
+    });
+    return result;
+  };
+  try {
+    await fn();
+  } finally {
+    engine.runKernel = runKernel;
+  }
+  return out;
+}
+
 /** Waits until the backend has computed `t` (a read; on webgpu this waits for all work queued before). */
 async function settle(t: tf.Tensor): Promise<void> {
   await t.data();
 }
 
 /**
- * Measures one phase of one preset on the current backend: a profiled warm-up step (FLOPs and
+ * Measures one phase of one preset on the current backend: a recorded warm-up step (FLOPs and
  * kernels), `steps` timed trainer steps, then each part alone.
  */
 export async function measureStepCell(o: StepCellOptions): Promise<StepCellResult> {
@@ -242,14 +270,12 @@ export async function measureStepCell(o: StepCellOptions): Promise<StepCellResul
   const partial: Partial<StepCellResult> = { phase: o.phase, preset: o.preset, backend: tf.getBackend() };
   const progress = (stage: string) => o.onProgress?.(stage, partial);
   try {
-    // 1. The warm-up step, profiled: which kernels ran, and the FLOPs of the matrix products.
-    progress('warm-up step (profiled)');
+    // 1. The warm-up step, recorded: which kernels ran, and the FLOPs of the matrix products.
+    progress('warm-up step');
     const w0 = performance.now();
-    const profile = await tf.profile(async () => {
-      await trainer.step();
-    });
+    const kernels = await recordKernels(() => trainer.step());
     partial.warmupMs = performance.now() - w0;
-    const work = countStepWork(profile.kernels);
+    const work = countStepWork(kernels);
     Object.assign(partial, { matMulFlops: work.flops, kernels: work.kernels, matMuls: work.matMuls });
     const slow = partial.warmupMs > (o.slowMs ?? 10_000);
     const steps = slow ? 1 : o.steps;
