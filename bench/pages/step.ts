@@ -85,8 +85,13 @@ async function main() {
   show('done');
 }
 
-main().catch((e: unknown) => {
+const fail = (e: unknown) => {
+  if (page.state === 'done' || page.state === 'failed') return;
   page.error = e instanceof Error ? e.message : String(e);
   page.state = 'failed';
   show(`failed: ${page.error}`);
-});
+};
+// A wasm abort can surface outside main's promise chain too.
+addEventListener('error', (e) => fail(e.error ?? e.message));
+addEventListener('unhandledrejection', (e) => fail(e.reason));
+main().catch(fail);
