@@ -1,6 +1,7 @@
 // The benchmark pages, built apart from the app (`npm run build:lab` -> dist-lab/): the kernel lab
-// (lab.html: the MIPS kernel's e2e spec and `npm run bench:mips` drive it) and the refresh bench page
-// (refresh.html: `npm run bench:refresh`). Neither is in the production build, which has one page.
+// (lab.html: the MIPS kernel's e2e spec and `npm run bench:mips` drive it), the refresh bench page
+// (refresh.html: `npm run bench:refresh`) and the step bench page (step.html: `npm run bench:step`). None
+// is in the production build, which has one page.
 import { defineConfig, type Plugin } from 'vite';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,7 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 8192,
     rollupOptions: {
-      input: { lab: resolve(pages, 'lab.html'), refresh: resolve(pages, 'refresh.html') },
+      input: { lab: resolve(pages, 'lab.html'), refresh: resolve(pages, 'refresh.html'), step: resolve(pages, 'step.html') },
     },
   },
   preview: { port: 4174, strictPort: true },
