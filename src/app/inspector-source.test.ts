@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
 import { makeConfig } from '../model/config';
+import { MICRO_SIZES } from '../testing/micro-config';
 import { syntheticWorld, type TrainingData } from '../corpus/data';
 import { embedCorpus } from '../model/index-refresh';
 import { inspectQuery } from '../model/inspection';
@@ -20,17 +21,7 @@ let qs: TrainingData['queries'];
 
 function trainer(over: { ictSteps?: number; mlmSteps?: number } = {}) {
   // Micro sizes (every step well under a second on the cpu backend), REALM from the first step unless warm-ups are asked for.
-  const sizes = {
-    hidden: 16,
-    layers: 1,
-    heads: 2,
-    intermediate: 32,
-    retrieverDim: 8,
-    maxPositions: 64,
-    maxQueryLength: 16,
-    maxDocLength: 32,
-    maxReaderLength: 48,
-  };
+  const sizes = MICRO_SIZES;
   const schedule = {
     k: 4,
     batchSize: 2,

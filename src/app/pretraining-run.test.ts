@@ -2,7 +2,7 @@
 // not training, kept for the next try when storage fails, and handed back on resume up to the checkpoint.
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { makeConfig } from '../model/config';
+import { microConfig } from '../testing/micro-config';
 import { GpuErrorMonitor } from '../platform/gpu-guard';
 import { syntheticWorld } from '../corpus/data';
 import { Rng } from '../corpus/rng';
@@ -50,17 +50,7 @@ function memoryStore() {
 
 describe('PretrainingRun: pin records in the run log', () => {
   const data = syntheticWorld(6, { seedRng: new Rng(1) });
-  const config = makeConfig('tiny', {
-    vocabSize: data.vocabSize,
-    hidden: 16,
-    layers: 1,
-    heads: 2,
-    intermediate: 32,
-    retrieverDim: 8,
-    maxPositions: 64,
-    maxQueryLength: 16,
-    maxDocLength: 32,
-    maxReaderLength: 48,
+  const config = microConfig(data, {
     k: 3,
   });
   const settings: RunSettings = { runId: 'run-t', corpusId: 'c', config, policy: 'sync', checkpointEvery: 5, evalEvery: 0 };
@@ -112,17 +102,7 @@ describe('PretrainingRun: pin records in the run log', () => {
 
 describe('PretrainingRun: a lost GPU device', () => {
   const data = syntheticWorld(6, { seedRng: new Rng(2) });
-  const config = makeConfig('tiny', {
-    vocabSize: data.vocabSize,
-    hidden: 16,
-    layers: 1,
-    heads: 2,
-    intermediate: 32,
-    retrieverDim: 8,
-    maxPositions: 64,
-    maxQueryLength: 16,
-    maxDocLength: 32,
-    maxReaderLength: 48,
+  const config = microConfig(data, {
     ictBatchSize: 4,
     ictSteps: 6,
     mlmSteps: 0,

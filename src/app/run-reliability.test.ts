@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticWorld } from '../corpus/data';
 import { Rng } from '../corpus/rng';
-import { makeConfig } from '../model/config';
+import { microConfig } from '../testing/micro-config';
 import { RealmStore } from '../storage/db';
 import { injectQuotaExceeded, storeFingerprint } from '../testing/storage-faults';
 import { soakRun } from '../testing/retention-soak';
@@ -23,17 +23,7 @@ afterEach(() => {
 });
 
 const data = syntheticWorld(8, { seedRng: new Rng(3) });
-const config = makeConfig('tiny', {
-  vocabSize: data.vocabSize,
-  hidden: 16,
-  layers: 1,
-  heads: 2,
-  intermediate: 32,
-  retrieverDim: 8,
-  maxPositions: 64,
-  maxQueryLength: 16,
-  maxDocLength: 32,
-  maxReaderLength: 48,
+const config = microConfig(data, {
   ictBatchSize: 4,
   ictSteps: 40,
   mlmSteps: 0,

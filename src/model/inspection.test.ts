@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
 import { EVAL_CTX } from './bert';
 import { MASK_ID } from '../corpus/tokenizer';
-import { makeConfig, type RealmConfig } from './config';
+import type { RealmConfig } from './config';
+import { microConfig as sharedMicroConfig } from '../testing/micro-config';
 import { documentStore, maskSpan, syntheticWorld, type TrainingData } from '../corpus/data';
 import { freshIndex } from './index-refresh';
 import { InspectionError, inspectQuery, queryFromTypedText } from './inspection';
@@ -16,17 +17,7 @@ import { Rng } from '../corpus/rng';
 import { WordPieceTokenizer } from '../corpus/tokenizer';
 
 function microConfig(data: TrainingData, over: Partial<RealmConfig> = {}): RealmConfig {
-  return makeConfig('tiny', {
-    vocabSize: data.vocabSize,
-    hidden: 16,
-    layers: 1,
-    heads: 2,
-    intermediate: 32,
-    retrieverDim: 8,
-    maxPositions: 64,
-    maxQueryLength: 16,
-    maxDocLength: 32,
-    maxReaderLength: 48,
+  return sharedMicroConfig(data, {
     k: 4,
     ...over,
   });

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { padBatch } from './bert';
 import { CLS_ID, MASK_ID, SEP_ID } from '../corpus/tokenizer';
 import { makeConfig } from './config';
+import { microConfig } from '../testing/micro-config';
 import { docTokens, syntheticWorld, type TrainingData } from '../corpus/data';
 import type { RealmQuery } from '../corpus/data';
 import { answerHolders, makeMlmBatch, pairSentences, salientPairInput, sentencePairInput } from './mlm';
@@ -169,17 +170,7 @@ describe('MLM warm-up inputs', () => {
           );
       const data = { ...world, queries: world.queries.map((q) => ({ ...q, sourceSentence: sentenceOf(q) })) };
       expect(data.queries.every((q) => q.sourceSentence >= 0)).toBe(true);
-      const cfg = makeConfig('tiny', {
-        vocabSize: data.vocabSize,
-        hidden: 16,
-        layers: 1,
-        heads: 2,
-        intermediate: 32,
-        retrieverDim: 8,
-        maxPositions: 64,
-        maxQueryLength: 16,
-        maxDocLength: 32,
-        maxReaderLength: 48,
+      const cfg = microConfig(data, {
         k: 3,
         batchSize: 2,
         ictSteps: 0,

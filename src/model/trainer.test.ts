@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
 import { EVAL_CTX } from './bert';
-import { makeConfig, type RealmConfig } from './config';
+import type { RealmConfig } from './config';
+import { microConfig as sharedMicroConfig } from '../testing/micro-config';
 import { syntheticWorld, type TrainingData } from '../corpus/data';
 import { freshIndex } from './index-refresh';
 import type { RefreshRecord, StepMetrics } from './metrics';
@@ -13,17 +14,7 @@ import { RealmTrainer } from './trainer';
 
 /** Micro sizes: every step well under a second on the tfjs cpu backend. */
 function microConfig(data: TrainingData, over: Partial<RealmConfig> = {}): RealmConfig {
-  return makeConfig('tiny', {
-    vocabSize: data.vocabSize,
-    hidden: 16,
-    layers: 1,
-    heads: 2,
-    intermediate: 32,
-    retrieverDim: 8,
-    maxPositions: 64,
-    maxQueryLength: 16,
-    maxDocLength: 32,
-    maxReaderLength: 48,
+  return sharedMicroConfig(data, {
     k: 3,
     batchSize: 2,
     ictBatchSize: 4,
