@@ -265,6 +265,41 @@ async function main() {
   const log = (column: string, what: string, c: CellOutcome<unknown>) =>
     console.log(`  ${column} ${what}: ${c.ok ? 'ok' : c.reason} (${((Date.now() - started) / 1000).toFixed(0)} s into the run)`);
 
+  /**
+   * One column of the table: the backend's plain matMul, then every row in run order, through `cell`
+   * (a browser page or a Node child process). After a cell that failed or ran out of time, the heavier
+   * phases of its preset are not tried (`stopRest`).
+   */
+  const runColumn = async (
+    column: string,
+    backend: string,
+    corpus: string,
+    cell: (req: StepCellRequest) => Promise<CellOutcome<unknown>>,
+  ) => {
+    const mm = (await cell({ kind: 'matmul', backend, presets: o.presets })) as CellOutcome<MatMulResult[]>;
+    log(column, 'matMul', mm);
+    matMul.push(mm);
+    let stopped: Record<string, string> = {};
+    for (const row of runOrder(rows)) {
+      if (stopped[row.preset]) {
+        row.cells[column] = { ok: false, reason: stopped[row.preset] };
+        continue;
+      }
+      const c = await cell({
+        kind: 'step',
+        backend,
+        preset: row.preset,
+        phase: row.phase,
+        steps: o.steps,
+        slowMs: o.slowMs,
+        corpus,
+      });
+      log(column, `${row.preset} ${row.phase}`, c);
+      row.cells[column] = c as CellOutcome<StepCellResult>;
+      stopped = { ...stopped, ...stopRest(row, c) };
+    }
+  };
+
   let session = await serveAndLaunch(ROOT, DIST);
   try {
     for (const backend of o.backends) {
@@ -283,59 +318,14 @@ async function main() {
         if (r.env) envs[backend] = r.env;
         return r.outcome;
       };
-      const mm = (await cell({ kind: 'matmul', backend, presets: o.presets })) as CellOutcome<MatMulResult[]>;
-      log(backend, 'matMul', mm);
-      matMul.push(mm);
-      let stopped: Record<string, string> = {};
-      for (const row of runOrder(rows)) {
-        if (stopped[row.preset]) {
-          row.cells[backend] = { ok: false, reason: stopped[row.preset] };
-          continue;
-        }
-        const c = await cell({
-          kind: 'step',
-          backend,
-          preset: row.preset,
-          phase: row.phase,
-          steps: o.steps,
-          slowMs: o.slowMs,
-          corpus: './corpus/tiny',
-        });
-        log(backend, `${row.preset} ${row.phase}`, c);
-        row.cells[backend] = c as CellOutcome<StepCellResult>;
-        stopped = { ...stopped, ...stopRest(row, c) };
-      }
+      await runColumn(backend, backend, './corpus/tiny', cell);
     }
   } finally {
     await within(session.close(), 15_000, undefined);
   }
   if (o.node) {
-    for (const backend of ['wasm', 'cpu']) {
-      const column = `${backend} (node)`;
-      const mm = (await nodeCell({ kind: 'matmul', backend, presets: o.presets }, o.cellLimitS)) as CellOutcome<MatMulResult[]>;
-      log(column, 'matMul', mm);
-      matMul.push(mm);
-      let stopped: Record<string, string> = {};
-      for (const row of runOrder(rows)) {
-        if (stopped[row.preset]) {
-          row.cells[column] = { ok: false, reason: stopped[row.preset] };
-          continue;
-        }
-        const req: StepCellRequest = {
-          kind: 'step',
-          backend,
-          preset: row.preset,
-          phase: row.phase,
-          steps: o.steps,
-          slowMs: o.slowMs,
-          corpus: 'public/corpus/tiny',
-        };
-        const c = await nodeCell(req, o.cellLimitS);
-        log(column, `${row.preset} ${row.phase}`, c);
-        row.cells[column] = c as CellOutcome<StepCellResult>;
-        stopped = { ...stopped, ...stopRest(row, c) };
-      }
-    }
+    for (const backend of ['wasm', 'cpu'])
+      await runColumn(`${backend} (node)`, backend, 'public/corpus/tiny', (req) => nodeCell(req, o.cellLimitS));
   }
 
   // Each backend's best plain-matMul rate of the shapes measured is the yardstick of its steps.
