@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import type { Browser } from '@playwright/test';
@@ -359,7 +359,7 @@ async function main() {
     .filter((l, i, all) => l !== '' || all[i - 1] !== '')
     .join('\n');
   console.log(`\n${md}`);
-  const out = join(ROOT, o.out);
+  const out = resolve(ROOT, o.out);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);
   writeFileSync(`${out.replace(/\.md$/, '')}.json`, JSON.stringify({ options: o, machine, envs, matMul, rows }, null, 1));
