@@ -19,7 +19,7 @@ export interface PlainRunSettings {
   ignored: Record<string, string>;
 }
 
-export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'small', 'base'];
+export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'mini', 'small', 'base'];
 const DEFAULT_CHECKPOINT_EVERY = 20;
 const DEFAULT_EVAL_EVERY = 0;
 const DEFAULT_KEEP = 2; // DEFAULT_KEEP_CHECKPOINTS of pretraining-run.ts

@@ -9,6 +9,8 @@ interface BufferEntry {
   shape: number[];
   offset: number;
   bytes: number;
+  /** How the bytes hold the values; absent = float32. Decoding always gives float32. */
+  dtype?: 'float16';
 }
 
 interface CheckpointHeader extends Omit<RealmCheckpoint, 'weights' | 'optimizer'> {
@@ -17,23 +19,35 @@ interface CheckpointHeader extends Omit<RealmCheckpoint, 'weights' | 'optimizer'
   optimizer: BufferEntry[];
 }
 
-/** Serialises a checkpoint to a JSON header string and one binary blob. */
-export function encodeCheckpoint(c: RealmCheckpoint): { header: string; data: Uint8Array } {
+/**
+ * Serialises a checkpoint to a JSON header string and one binary blob. `float16` stores the weights
+ * (not the optimiser's moments) at half the size, rounded to nearest even (a shipped warm start).
+ */
+export function encodeCheckpoint(c: RealmCheckpoint, opts: { float16?: boolean } = {}): { header: string; data: Uint8Array } {
+  const weights = opts.float16
+    ? c.weights.map((w) => ({ ...w, data: toFloat16(new Float32Array(w.data)).buffer as ArrayBuffer }))
+    : c.weights;
   let offset = 0;
-  const entries = (ws: NamedWeights) =>
+  const entries = (ws: NamedWeights, half: boolean) =>
     ws.map((w) => {
-      const e = { name: w.name, shape: w.shape, offset, bytes: w.data.byteLength };
+      const e: BufferEntry = {
+        name: w.name,
+        shape: w.shape,
+        offset,
+        bytes: w.data.byteLength,
+        ...(half ? { dtype: 'float16' as const } : {}),
+      };
       offset += w.data.byteLength;
       return e;
     });
   const header: CheckpointHeader = {
     ...c,
     format: 'realm-checkpoint-1',
-    weights: entries(c.weights),
-    optimizer: entries(c.optimizer),
+    weights: entries(weights, opts.float16 === true),
+    optimizer: entries(c.optimizer, false),
   };
   const data = new Uint8Array(offset);
-  [...c.weights, ...c.optimizer].reduce((at, w) => {
+  [...weights, ...c.optimizer].reduce((at, w) => {
     data.set(new Uint8Array(w.data), at);
     return at + w.data.byteLength;
   }, 0);
@@ -49,11 +63,70 @@ export function decodeCheckpoint(header: string, data: Uint8Array): RealmCheckpo
       if (e.offset + e.bytes > data.byteLength)
         throw new Error(`checkpoint data is truncated at ${e.name}: copy the .bin file again`);
       // A copy of exactly these bytes: a Node Buffer's slice() is a view on its whole (pooled) memory.
+      const bytes = new Uint8Array(data.buffer, data.byteOffset + e.offset, e.bytes).slice();
       return {
         name: e.name,
         shape: e.shape,
-        data: new Uint8Array(data.buffer, data.byteOffset + e.offset, e.bytes).slice().buffer,
+        data: e.dtype === 'float16' ? (fromFloat16(new Uint16Array(bytes.buffer)).buffer as ArrayBuffer) : bytes.buffer,
       };
     });
   return { ...h, weights: read(h.weights), optimizer: read(h.optimizer) };
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE 754 binary16 bits of each value, rounded to nearest even; overflow gives infinity. */
+export function toFloat16(x: Float32Array): Uint16Array {
+  const out = new Uint16Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    f32[0] = x[i];
+    const b = u32[0];
+    const sign = (b >>> 16) & 0x8000;
+    const exp = (b >>> 23) & 0xff;
+    let mant = b & 0x7fffff;
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0); // infinity or NaN
+      continue;
+    }
+    const e = exp - 127 + 15;
+    if (e >= 0x1f) {
+      out[i] = sign | 0x7c00;
+      continue;
+    }
+    if (e <= 0) {
+      // Subnormal (or zero): the implicit 1 joins the mantissa, shifted right by 1 - e more.
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
+      mant |= 0x800000;
+      const shift = 14 - e;
+      const half = 1 << (shift - 1);
+      const rest = mant & ((1 << shift) - 1);
+      let m = mant >>> shift;
+      if (rest > half || (rest === half && m & 1)) m++;
+      out[i] = sign | m;
+      continue;
+    }
+    const rest = mant & 0x1fff;
+    let h = sign | (e << 10) | (mant >>> 13);
+    if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // a carry into the exponent is right
+    out[i] = h;
+  }
+  return out;
+}
+
+/** Float32 values of binary16 bits. */
+export function fromFloat16(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const sign = h[i] & 0x8000 ? -1 : 1;
+    const exp = (h[i] >>> 10) & 0x1f;
+    const mant = h[i] & 0x3ff;
+    if (exp === 0) out[i] = sign * mant * 2 ** -24;
+    else if (exp === 0x1f) out[i] = mant ? NaN : sign * Infinity;
+    else out[i] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
+  }
+  return out;
 }
