@@ -187,7 +187,7 @@ export class ChunkWriter {
   ) {}
 
   /** Adds blocks of one or more passages; `id` is computed when absent. */
-  async add(blocks: { title: string; text: string; id?: string; source?: string }[]): Promise<void> {
+  async add(blocks: { title: string; text: string; id?: string; source?: string; docId?: string }[]): Promise<void> {
     const ids = await Promise.all(blocks.map((b) => b.id ?? sha1Hex(`${b.title}\n${b.text}`)));
     const titleIds = new Map<string, number[]>();
     for (let i = 0; i < blocks.length; i++) {
@@ -214,6 +214,7 @@ export class ChunkWriter {
       for (const s of spans) this.stats[`spans.${s.type}`] = (this.stats[`spans.${s.type}`] ?? 0) + 1;
       const chunk: ChunkRecord = { corpusId: this.corpusId, seq: this.seq++, id, title: b.title, text: b.text, tokenIds, spans };
       if (b.source) chunk.source = b.source;
+      if (b.docId !== undefined) chunk.docId = b.docId;
       this.pending.push(chunk);
     }
     this.stats.chunks = this.seq;
@@ -256,7 +257,6 @@ export async function forEachChunk(
     reader.releaseLock();
   }
 }
-
 
 /**
  * Imports a user's file: pass 1 (read, check, sample), the vocabulary (trained, or `opts.vocab`), pass 2
@@ -333,7 +333,7 @@ export async function importPassages(
             job.addBad([{ line: p.line, reason: 'no readable text: only control or invisible characters' }]);
             stats.badRecords = job.badCount;
           }
-          return texts.map((text) => ({ title: p.title, text }));
+          return texts.map((text) => ({ title: p.title, text, docId: p.docId }));
         } catch (e) {
           // A title too long to leave room for a body in a block: that record is skipped.
           job.addBad([{ line: p.line, reason: (e as Error).message }]);

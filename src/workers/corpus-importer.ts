@@ -129,13 +129,17 @@ export class CorpusImporter {
       stats: emptyStats(),
     };
     return this.run(opts.jobId, opts.dbName, record, onProgress, async (store, job) => {
-      await importPassages(file, { ...opts, name: record.name }, {
-        corpusId,
-        tools: this.tools,
-        job,
-        sink: storeSink(store, corpusId),
-        stats: record.stats,
-      });
+      await importPassages(
+        file,
+        { ...opts, name: record.name },
+        {
+          corpusId,
+          tools: this.tools,
+          job,
+          sink: storeSink(store, corpusId),
+          stats: record.stats,
+        },
+      );
       return { activate: opts.activate !== false };
     });
   }
