@@ -150,7 +150,8 @@ export function importSummary(r: ImportFolderResult, out: string): string {
     `${out}: ${m.counts.passages} passages (blocks), ${s.tokens} tokens, ${s.sentences} sentences, ${m.import!.duplicates} duplicate blocks dropped, ${r.badCount} bad records`,
     `  tokenized with ${unk}: ${s.unkWords} of ${s.words} words fall to [UNK] (${unkShare})`,
     `  salient spans per passage: ${perType}; sentences with none ${(100 * s.fallbackRate).toFixed(1)}%`,
-    `  held-out cloze items: ${m.counts.cloze} (share ${m.import!.clozeShare}), answer in another passage for ${(100 * m.answerableRate).toFixed(1)}%`,
+    `  held-out cloze items: ${m.counts.cloze} (share ${m.import!.clozeShare}), answer in another passage for ` +
+      (m.counts.cloze > 0 ? `${(100 * m.answerableRate).toFixed(1)}%` : 'n/a'),
   ];
   for (const b of r.bad.slice(0, 10)) lines.push(`  bad line ${b.line}: ${b.reason}`);
   if (r.badCount > 10) lines.push(`  ... ${r.badCount - 10} more bad records`);

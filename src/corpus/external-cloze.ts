@@ -45,7 +45,9 @@ export function parseExternalCloze(text: string, file = 'cloze file'): ExternalC
     }
     if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new ExternalClozeError(file, i + 1, 'not a JSON object');
     const o = x as Record<string, unknown>;
-    const sentence = typeof o.sentence === 'string' && o.sentence.includes(MASK) ? o.sentence : o.masked;
+    // The bundled form keeps the whole sentence in "sentence" and the masked one in "masked".
+    const bundled = typeof o.masked === 'string' && !(typeof o.sentence === 'string' && o.sentence.includes(MASK));
+    const sentence = bundled ? o.masked : o.sentence;
     if (typeof sentence !== 'string') throw new ExternalClozeError(file, i + 1, 'field "sentence" must be a string');
     const masks = sentence.split(MASK).length - 1;
     if (masks !== 1) throw new ExternalClozeError(file, i + 1, `"sentence" must hold exactly one ${MASK}, it holds ${masks}`);
