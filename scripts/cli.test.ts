@@ -126,16 +126,17 @@ it('import -> train (shared embedders, checkpoints per phase) -> train --init ->
     [
       JSON.stringify({ doc_id: 'ada', sentence: 'Ada Lovelace wrote notes with [MASK] in London.', answer: 'Charles Babbage' }),
       JSON.stringify({ title: 'France', sentence: 'The Louvre opened in [MASK].', answer: 'Paris' }),
+      JSON.stringify({ doc_id: 'paris', sentence: 'Paris is the capital of [MASK].', answer: 'France' }), // still in its passage
     ].join('\n'),
   );
   const json = path.join(tmp, 'eval.json');
   const evalOut = run('eval.ts', ['--model', ckpt, '--cloze', clozeFile, '--k', '2', '--json', json, '--backend', 'cpu']);
-  expect(evalOut).toMatch(/2 cloze items, 2 asked \(0 skipped\), 4 passages/);
-  expect(evalOut).toMatch(/gold-passage recall@2 +\d\.\d{3} +\d\.\d{3} +0\.500 +over the 1 items/);
+  expect(evalOut).toMatch(/3 cloze items, 3 asked \(0 skipped\), 4 passages.*1 gold passages still held the sentence/);
+  expect(evalOut).toMatch(/gold-passage recall@2 +\d\.\d{3} +\d\.\d{3} +0\.500 +over the 2 items/);
   expect(evalOut).toMatch(/answer recall@2 +\d\.\d{3} +\d\.\d{3} +\d\.\d{3} +a passage holds the answer: normalised substring/);
   expect(evalOut).toMatch(/cloze exact match .*with retrieval \d\.\d{3}, null document alone \d\.\d{3}/);
   const figures = JSON.parse(fs.readFileSync(json, 'utf8')) as { model: { gold: { queries: number } }; chance: { gold: number } };
-  expect(figures.model.gold.queries).toBe(1);
+  expect(figures.model.gold.queries).toBe(2);
   expect(figures.chance.gold).toBeCloseTo(0.5, 10); // 2 of 4 passages, 1 gold: 1 - (3/4)(2/3)
 
   // Empty sets print n/a: a cloze file whose items name no passage, and a corpus with no held-out items.

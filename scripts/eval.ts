@@ -7,7 +7,10 @@
 //   answer recall@k        a top-k passage holds the answer string (normalised substring on word
 //                          boundaries, src/model/evaluate.ts holdsAnswer);
 // and cloze exact match (every answer wordpiece right) with retrieval and with the null document alone.
-// Nothing is excluded from retrieval: the gold passage stays in the index. An empty set prints "n/a".
+// Nothing is excluded from retrieval: the gold passage stays in the index. When it still holds the
+// sentence itself (the bundled and imported cloze sets leave it there), it is read and retrieved
+// without that sentence (REALM's trivialExclusion 'sentence'; --keep-sentence 1 turns this off), so
+// neither retriever finds it by copying. An empty set prints "n/a".
 // The model's vocabulary is the vocab.txt beside the checkpoint (else the corpus folder's).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,7 +39,7 @@ import {
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmModel } from '../src/model/realm-model';
 import { installWasmKernels } from '../src/platform/wasm-kernels';
-import { checkKnownOptions, CliArgsError, numOption, parseCliArgs } from './cli-args';
+import { checkKnownOptions, CliArgsError, flagOption, numOption, parseCliArgs } from './cli-args';
 import { checkpointVocabFile, readCheckpoint } from './checkpoint-files';
 import { loadCorpusDir } from './corpus-loader';
 
@@ -47,6 +50,8 @@ const HELP = `usage: npm run eval -- --model CHECKPOINT --cloze FILE [options]
                      (a corpus folder's cloze.jsonl works too)
   --corpus DIR       the corpus folder whose passages are the index (default: the one the checkpoint was trained on)
   --k N              recall@N (default 5)
+  --keep-sentence 1  leave the sentence in its gold passage (default: a gold passage that still holds the
+                     sentence is read and retrieved without it)
   --backend wasm|cpu (default wasm)
   --json FILE        also write the figures as JSON`;
 
@@ -54,6 +59,8 @@ export interface ClozeFileEval {
   items: number;
   /** Items asked (an answer without a wordpiece is skipped). */
   asked: number;
+  /** Items whose gold passage held the sentence itself, searched and read without it. */
+  sentenceCut: number;
   skipped: { line: number; reason: string }[];
   k: number;
   passages: number;
@@ -75,6 +82,8 @@ export interface ClozeFileOptions {
   cloze: string;
   corpus?: string;
   k?: number;
+  /** Leave the sentence in its gold passage (default false: cut it out). */
+  keepSentence?: boolean;
 }
 
 /** The model at `o.model` on the cloze file `o.cloze` over the corpus folder's passages. */
@@ -98,25 +107,41 @@ export async function evaluateClozeFile(o: ClozeFileOptions): Promise<ClozeFileE
     config.maxDocLength,
   );
   const items = parseExternalCloze(readFileSync(o.cloze, 'utf8'), o.cloze);
-  const q = externalClozeQueries(items, tokenizer, corpus.passages as { id: string; docId?: string }[], config.maxQueryLength);
+  const q = externalClozeQueries(items, tokenizer, corpus.passages, config.maxQueryLength);
+  const own = o.keepSentence ? q.own.map(() => null) : q.own;
+  // With its own passage known, a query is asked as REALM's trivialExclusion 'sentence' asks it: that
+  // passage may be retrieved, but is read (and, here, searched) without the query sentence.
+  const asked = q.queries.map((query, i) => {
+    const at = own[i];
+    return at ? { ...query, sourceDocId: docs.ids[at.row], sourceSentence: at.sentence } : query;
+  });
 
   const initRng = new Rng(1);
-  const model = new RealmModel(config, () => initRng.nextUint32());
+  const model = new RealmModel({ ...config, trivialExclusion: 'sentence' }, () => initRng.nextUint32());
   try {
     initModelWeights(model, checkpoint);
-    const fresh = await freshIndex(model, docs); // Embed_doc(z) of every passage with the checkpoint's weights
+    const index = await freshIndex(model, docs); // Embed_doc(z) of every passage with the checkpoint's weights
     try {
-      const rows = await topKRows(model, fresh, q.queries, k);
-      const cloze = await evaluateCloze(model, fresh, docs, q.queries, 16);
+      const cut = own.map((at) => (at ? { row: at.row, tokens: docs.withoutSentence!(at.row, at.sentence) } : null));
+      const rows = await topKRows(model, index, asked, k, 16, cut);
+      const cloze = await evaluateCloze(model, index, docs, asked, 16);
       const bm25 = new Bm25Retriever(docs);
-      const bmRows = q.queries.map((query) => bm25.search(query, k, 'passage'));
+      const bmRows = asked.map((query) => bm25.search(query, k, 'sentence'));
       const texts = corpus.passages.map((p) => normaliseAnswerText(`${p.title}\n${p.text}`));
-      const holds = (i: number, row: number) => holdsAnswer(texts[row], q.items[i].answer, true);
-      const holding = q.items.map((it) => texts.filter((t) => holdsAnswer(t, it.answer, true)).length);
+      // Query i's view of row r: its own passage without the sentence.
+      const textOf = (i: number, row: number) => {
+        const at = own[i];
+        if (!at || at.row !== row) return texts[row];
+        const p = corpus.passages[row];
+        return normaliseAnswerText(`${p.title}\n${p.text.slice(0, at.start)} ${p.text.slice(at.end)}`);
+      };
+      const holds = (i: number, row: number) => holdsAnswer(textOf(i, row), q.items[i].answer, true);
+      const holding = q.items.map((_it, i) => texts.filter((_t, row) => holds(i, row)).length);
       const n = docs.ids.length;
       return {
         items: items.length,
         asked: q.queries.length,
+        sentenceCut: own.filter((x) => x !== null).length,
         skipped: q.skipped,
         k,
         passages: n,
@@ -136,7 +161,7 @@ export async function evaluateClozeFile(o: ClozeFileOptions): Promise<ClozeFileE
         answerRule: ANSWER_RULE,
       };
     } finally {
-      fresh.dispose();
+      index.dispose();
     }
   } finally {
     model.dispose();
@@ -149,7 +174,8 @@ export function formatClozeFileEval(e: ClozeFileEval): string {
   const row = (label: string, m: string, b: string, c: string, note: string) =>
     `${pad(label, 26)}${pad(m, 10)}${pad(b, 10)}${pad(c, 10)}${note}`;
   return [
-    `${e.items} cloze items, ${e.asked} asked (${e.skipped.length} skipped), ${e.passages} passages in the index; nothing excluded from retrieval`,
+    `${e.items} cloze items, ${e.asked} asked (${e.skipped.length} skipped), ${e.passages} passages in the index; nothing excluded from retrieval` +
+      (e.sentenceCut > 0 ? `; ${e.sentenceCut} gold passages still held the sentence: read and searched without it` : ''),
     row('', 'model', 'BM25', 'chance', ''),
     row(
       `gold-passage recall@${e.k}`,
@@ -176,7 +202,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  checkKnownOptions(args, ['model', 'cloze', 'corpus', 'k', 'backend', 'json']);
+  checkKnownOptions(args, ['model', 'cloze', 'corpus', 'k', 'backend', 'json', 'keep-sentence']);
   const model = args.get('model');
   const cloze = args.get('cloze');
   if (!model || !cloze) throw new CliArgsError('give --model CHECKPOINT and --cloze FILE');
@@ -187,7 +213,13 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
   await tf.ready();
-  const e = await evaluateClozeFile({ model, cloze, corpus: args.get('corpus'), k: numOption(args, 'k') });
+  const e = await evaluateClozeFile({
+    model,
+    cloze,
+    corpus: args.get('corpus'),
+    k: numOption(args, 'k'),
+    keepSentence: flagOption(args, 'keep-sentence'),
+  });
   console.log(formatClozeFileEval(e));
   const json = args.get('json');
   if (json)

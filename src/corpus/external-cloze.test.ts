@@ -64,5 +64,24 @@ describe('external cloze files (npm run eval --cloze)', () => {
     expect(first.answer).toEqual([9, 10]);
     expect(first.sourceDocId).toBeNull(); // nothing excluded from retrieval
     expect(q.gold).toEqual([[0, 3], [2], null]);
+    expect(q.own).toEqual([null, null, null]); // no passage text given: nothing to cut
+  });
+
+  it("finds the gold passage that still holds the sentence itself: its row, the sentence's index and offsets", () => {
+    const items = parseExternalCloze(
+      [
+        JSON.stringify({ doc_id: 'p1', sentence: 'Paris is [MASK].', answer: 'big' }),
+        JSON.stringify({ doc_id: 'p1', sentence: 'Ada is [MASK].', answer: 'big' }), // not a sentence of p1
+      ].join('\n'),
+    );
+    const text = 'Ada wrote notes. London is big. Paris  is big. London.';
+    const passages = [
+      { id: 'p0', text: 'Paris is big.' },
+      { id: 'p1', text },
+    ];
+    const q = externalClozeQueries(items, tok, passages, 32);
+    const start = text.indexOf('Paris');
+    // Sentences: "Ada wrote notes." (0), "London is big." (1), "Paris  is big." (2; spaces squashed to compare).
+    expect(q.own).toEqual([{ row: 1, sentence: 2, start, end: start + 'Paris  is big.'.length }, null]);
   });
 });

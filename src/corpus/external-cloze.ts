@@ -5,6 +5,11 @@
 // exactly the answer's wordpieces masked (windowed to the query length), `answer` = those ids; its
 // gold rows are the index rows whose passage id, or the id of the record it was imported from
 // (`docId`), is the item's doc_id. Items that cannot be asked are listed with their line and reason.
+// When a gold passage still holds the sentence itself (a held-out set cut from the corpus without
+// removing it, as the bundled cloze sets are), `own` says where: the evaluation then reads and
+// retrieves that passage without the sentence (trivialExclusion 'sentence'), or the gold passage would
+// be found by copying.
+import { splitSentences } from './blocks';
 import type { ClozeQuery } from './data';
 import { createMasker } from './masking';
 import { Rng } from './rng';
@@ -71,6 +76,12 @@ export interface ExternalClozeQueries {
   items: ExternalClozeItem[];
   /** For each query, the rows of its gold passage(s); null when it names none in the index. */
   gold: (number[] | null)[];
+  /**
+   * For each query, the gold passage that holds the sentence itself, when one does: its row, the
+   * sentence's index among the passage's non-empty sentences (TokenizedPassage.sentences) and its
+   * [start, end) in the passage text.
+   */
+  own: ({ row: number; sentence: number; start: number; end: number } | null)[];
   /** Items left out: the answer has no wordpiece. */
   skipped: { line: number; reason: string }[];
 }
@@ -82,9 +93,23 @@ export interface ExternalClozeQueries {
 export function externalClozeQueries(
   items: readonly ExternalClozeItem[],
   tokenizer: WordPieceTokenizer,
-  passages: readonly { id: string; docId?: string }[],
+  passages: readonly { id: string; docId?: string; text?: string }[],
   maxLength: number,
 ): ExternalClozeQueries {
+  const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
+  /** Where `sentence` is one of the sentences of passage `row`, or null. */
+  const locate = (row: number, sentence: string) => {
+    const text = passages[row].text;
+    if (text === undefined) return null;
+    const want = squash(sentence);
+    let index = 0;
+    for (const span of splitSentences(text)) {
+      const here = text.slice(span.start, span.end);
+      if (squash(here) === want) return { row, sentence: index, start: span.start, end: span.end };
+      if (tokenizer.encode(here).length > 0) index++; // tokenizePassage keeps the non-empty sentences only
+    }
+    return null;
+  };
   const rowsOf = new Map<string, number[]>();
   const add = (key: string, row: number) => {
     const rows = rowsOf.get(key) ?? [];
@@ -98,7 +123,7 @@ export function externalClozeQueries(
   // Only the answer span is offered, so the salient masker masks exactly its wordpieces.
   const masker = createMasker('salient', { vocabSize: tokenizer.size, maxLength });
   const rng = new Rng(1);
-  const out: ExternalClozeQueries = { queries: [], items: [], gold: [], skipped: [] };
+  const out: ExternalClozeQueries = { queries: [], items: [], gold: [], own: [], skipped: [] };
   for (const item of items) {
     const at = item.sentence.indexOf(MASK);
     const text = item.sentence.slice(0, at) + item.answer + item.sentence.slice(at + MASK.length);
@@ -119,7 +144,9 @@ export function externalClozeQueries(
       answer: [...ex.targets],
     });
     out.items.push(item);
-    out.gold.push(item.docId !== undefined ? (rowsOf.get(item.docId) ?? null) : null);
+    const gold = item.docId !== undefined ? (rowsOf.get(item.docId) ?? null) : null;
+    out.gold.push(gold);
+    out.own.push(gold?.map((row) => locate(row, text)).find((x) => x !== null) ?? null);
   }
   return out;
 }

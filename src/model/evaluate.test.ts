@@ -233,6 +233,29 @@ describe('retrieval metrics on rankings (npm run eval)', () => {
         .map((c) => c.r);
       expect(rows[i]).toEqual(order.slice(0, 5)); // the query's own passage included
     });
+
+    // With an own passage read as other tokens (its sentence cut out): that row scores as those tokens.
+    const own = queries.map((_q, i) => (i % 2 === 0 ? { row: i, tokens: docs.tokens[(i + 3) % n] } : null));
+    const cutRows = await topKRows(model, index, queries, 5, 3, own);
+    expect(tf.memory().numTensors).toBe(before);
+    const ownVecs = tf.tidy(
+      () =>
+        model.embedDoc
+          .embedRows(
+            own.map((o) => (o ? o.tokens : docs.tokens[0])),
+            cfg.maxDocLength,
+          )
+          .arraySync() as number[][],
+    );
+    queries.forEach((_query, i) => {
+      const vec = (r: number) => (own[i]?.row === r ? ownVecs[i] : Array.from(vectors.subarray(r * 4, r * 4 + 4)));
+      const order = docs.ids
+        .map((_id, r) => ({ r, score: q[i].reduce((a, x, j) => a + x * vec(r)[j], 0) }))
+        .sort((a, b) => b.score - a.score)
+        .map((c) => c.r);
+      expect(cutRows[i], `query ${i}`).toEqual(order.slice(0, 5));
+    });
+    expect(cutRows.some((r, i) => JSON.stringify(r) !== JSON.stringify(rows[i]))).toBe(true); // the cut moved something
     index.dispose();
     model.dispose();
   });

@@ -282,28 +282,62 @@ export function formatMetric(x: number, digits = 3): string {
   return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
 }
 
-/** Each query's top `k` rows of `index` by Embed_input(x)·Embed_doc(z), best first, no passage excluded. */
+/**
+ * Each query's top `k` rows of `index` by Embed_input(x)·Embed_doc(z), best first, no passage excluded.
+ * With `own` (per query: a row and the tokens to read it as, or null), that row is searched as those
+ * tokens instead (trivialExclusion 'sentence': its passage without the query sentence), embedded with
+ * the current Embed_doc, and put back in its place among the others.
+ */
 export async function topKRows(
   model: RealmModel,
   index: MipsIndex,
   queries: readonly RealmQuery[],
   k: number,
   batchSize = 16,
+  own?: readonly ({ row: number; tokens: ArrayLike<number> } | null)[],
 ): Promise<number[][]> {
   const out: number[][] = [];
   const depth = Math.min(k, index.size);
+  const cfg = model.config;
   for (let s = 0; s < queries.length; s += batchSize) {
+    const batch = queries.slice(s, s + batchSize);
+    const owned = own?.slice(s, s + batchSize) ?? batch.map(() => null);
     const found = tf.tidy(() => {
       const qEmb = model.embedInput.embedRows(
-        queries.slice(s, s + batchSize).map((q) => cutQuery(q.inputIds, model.config.maxQueryLength)),
-        model.config.maxQueryLength,
+        batch.map((q) => cutQuery(q.inputIds, cfg.maxQueryLength)),
+        cfg.maxQueryLength,
       ); // [B, d]
-      const { indices, scores } = index.search(qEmb, depth);
-      scores.dispose();
-      return indices; // [B, depth]
+      const excluded = owned.map((o) => (o ? index.ids[o.row] : null));
+      const { indices, scores } = index.search(qEmb, Math.min(depth, index.size - (own ? 1 : 0)), excluded); // [B, depth]
+      const cut = owned.filter((o) => o !== null);
+      const ownScores =
+        cut.length > 0
+          ? tf.sum(
+              tf.mul(
+                tf.gather(
+                  qEmb,
+                  owned.flatMap((o, i) => (o ? [i] : [])),
+                ),
+                model.embedDoc.embedRows(
+                  cut.map((o) => o.tokens),
+                  cfg.maxDocLength,
+                ),
+              ),
+              -1,
+            ) // [C]
+          : tf.zeros([0]);
+      return [indices, scores, ownScores];
     });
-    out.push(...((await found.array()) as number[][]));
-    found.dispose();
+    const [rows, scores, ownScores] = (await Promise.all(found.map((t) => t.array()))) as [number[][], number[][], number[]];
+    tf.dispose(found);
+    let c = 0;
+    rows.forEach((r, i) => {
+      const o = owned[i];
+      if (!o) return void out.push(r);
+      const score = ownScores[c++];
+      const at = scores[i].findIndex((x) => score > x);
+      out.push([...r.slice(0, at < 0 ? r.length : at), o.row, ...r.slice(at < 0 ? r.length : at)].slice(0, depth));
+    });
   }
   return out;
 }
