@@ -19,6 +19,7 @@ import { detectFormat, type BadRecord, type CorpusFormat } from '../src/corpus/c
 import { answerableRate, corpusStats, selectClozeItems } from '../src/corpus/corpus-summary';
 import { Rng } from '../src/corpus/rng';
 import { SPAN_TYPES } from '../src/corpus/salient';
+import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { formatEta, type Progress } from '../src/model/progress';
 import type { ChunkRecord } from '../src/storage/db';
 import { emptyStats, importPassages, Job } from '../src/workers/corpus-import';
@@ -69,6 +70,16 @@ export async function importToFolder(file: string, o: ImportFolderOptions): Prom
   const fileName = basename(file);
   const format = o.format ?? detectFormat(fileName);
   const givenVocab = o.vocabFile ? parseVocab(readFileSync(o.vocabFile, 'utf8')) : undefined;
+  if (givenVocab) {
+    try {
+      new WordPieceTokenizer(givenVocab);
+    } catch (e) {
+      // BERT's own vocab.txt has its special pieces elsewhere: toAppOrder (src/corpus/bert-vocab.ts) moves them.
+      throw new Error(
+        `--vocab ${o.vocabFile}: ${(e as Error).message.replace(/; retrain it or reload the corpus\.$/, '')} (BERT's order: see toAppOrder in src/corpus/bert-vocab.ts)`,
+      );
+    }
+  }
   const chunks: ChunkRecord[] = [];
   let vocab: string[] = [];
   const stats = emptyStats();
