@@ -32,7 +32,12 @@ import { Bm25Retriever } from '../src/model/bm25';
 import { maskedAnswer } from '../src/corpus/data';
 import { answerPriorRecallAtK, chanceRecallAtK, utilitySummary } from './retrieval-stats';
 import { RealmTrainer } from '../src/model/trainer';
+import { formatMetric } from '../src/model/evaluate';
 import { formatSummary, learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';
+
+/** "right with retrieval / with the null document of n" from two shares; "n/a" for an empty set. */
+const rightOf = (withRetrieval: number, nullOnly: number, n: number) =>
+  n === 0 ? 'n/a (no queries)' : `${Math.round(withRetrieval * n)} / ${Math.round(nullOnly * n)} of ${n}`;
 
 async function main() {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -68,15 +73,15 @@ async function main() {
     rows.push([
       stage,
       String(trainer.stepCount),
-      `${Math.round(e.clozeAccuracy * n)} / ${Math.round(e.clozeAccuracyNullOnly * n)} of ${n}`,
-      `${e.tokenAccuracy.toFixed(3)} / ${e.tokenAccuracyNullOnly.toFixed(3)}`,
-      `${e.logLikelihood.toFixed(2)} / ${eRandom.logLikelihood.toFixed(2)} / ${e.logLikelihoodNullOnly.toFixed(2)}`,
+      rightOf(e.clozeAccuracy, e.clozeAccuracyNullOnly, n),
+      `${formatMetric(e.tokenAccuracy)} / ${formatMetric(e.tokenAccuracyNullOnly)}`,
+      `${formatMetric(e.logLikelihood, 2)} / ${formatMetric(eRandom.logLikelihood, 2)} / ${formatMetric(e.logLikelihoodNullOnly, 2)}`,
       formatSummary(utilitySummary(e.utilities)),
       formatSummary(gain(e.utilities, eRandom.utilities)),
-      `${e.recallAt5.toFixed(3)} (${chance.toFixed(3)})`,
-      r.recallAt5.toFixed(3),
+      `${formatMetric(e.recallAt5)} (${formatMetric(chance)})`,
+      formatMetric(r.recallAt5),
       formatSummary(gain(s.utilities, sRandom.utilities)),
-      `${s.recallAt5.toFixed(3)} (${chanceSeen.toFixed(3)})`,
+      `${formatMetric(s.recallAt5)} (${formatMetric(chanceSeen)})`,
     ]);
     if (spans.length > 0) {
       const h = await trainer.evaluate(spans);
@@ -84,8 +89,8 @@ async function main() {
       spanRows.push([
         stage,
         String(trainer.stepCount),
-        `${Math.round(h.clozeAccuracy * m)} / ${Math.round(h.clozeAccuracyNullOnly * m)} of ${m}`,
-        `${h.recallAt5.toFixed(3)} (${chanceSpans.toFixed(3)})`,
+        rightOf(h.clozeAccuracy, h.clozeAccuracyNullOnly, m),
+        `${formatMetric(h.recallAt5)} (${formatMetric(chanceSpans)})`,
       ]);
     }
     process.stderr.write(
@@ -160,8 +165,8 @@ async function main() {
     `${data.heldOut.length} held-out cloze queries; tiny preset (${trainer.model.parameterCount().toLocaleString()} parameters), ` +
     `batch ${config.batchSize}, k = ${config.k} (incl. null), ${config.marginalisation}, lr ${config.learningRate}, ` +
     `${config.shareRetrieverWeights ? 'shared' : 'separate'} retriever BERTs, τ ${config.retrievalTemperature}, trivial candidate excluded by ${config.trivialExclusion}, masked ICT queries ${config.ictMaskedQueryProbability}, MLM sentence pairs ${config.mlmPairProbability} (${config.mlmPairMasking} masks), retriever lr x${config.retrieverLearningRateScale} and reader lr x${config.readerLearningRateScale} in REALM, ICT loss weight ${config.realmIctWeight} in REALM,${config.realmDocGradient ? '' : ' Embed_doc fixed in p(z|x),'} hidden ${config.hidden}, seed ${seed}; ICT ${ict}, MLM ${mlm}, REALM ${realm} steps; ` +
-    `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}${spanTable}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${bm25.toFixed(3)}. ` +
-    `The 5 passages holding the most training answers, the same for every query (answerPriorRecallAtK): ${prior.toFixed(3)}.\n`;
+    `tfjs ${tf.getBackend()}, ${secs.toFixed(0)} s.\n\n${table}${spanTable}\n\nBM25 (MiniSearch, same wordpieces, same trivial-candidate rule) recall@5: ${formatMetric(bm25)}. ` +
+    `The 5 passages holding the most training answers, the same for every query (answerPriorRecallAtK): ${formatMetric(prior)}.\n`;
   console.log(text);
   if (!quick) {
     mkdirSync('bench/results', { recursive: true });

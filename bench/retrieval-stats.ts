@@ -2,6 +2,7 @@
 // (chance, the answer prior, the query swap) and the summary of per-query utilities. Not part of the
 // app: the page's evaluation is src/model/evaluate.ts.
 import { containsSpan, trivialCandidate, type ClozeQuery, type DocumentStore } from '../src/corpus/data';
+import { chanceOfHit } from '../src/model/evaluate';
 
 /** Mean, standard error, and the counts of positive and negative values of per-query utilities. */
 export function utilitySummary(u: readonly number[]): { mean: number; standardError: number; helped: number; hurt: number } {
@@ -114,9 +115,4 @@ export function swappedRecallAtK(
   return swappedShare(tops, (i, rows) => answered[i](rows));
 }
 
-/** Probability that k of n passages drawn uniformly without replacement include one of `holding`. */
-export function chanceOfHit(n: number, holding: number, k: number): number {
-  let miss = 1;
-  for (let i = 0; i < Math.min(k, n); i++) miss *= Math.max(0, n - holding - i) / (n - i);
-  return 1 - miss;
-}
+export { chanceOfHit };

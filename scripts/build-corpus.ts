@@ -24,18 +24,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { splitIntoBlocks, splitSentences } from '../src/corpus/blocks';
+import { splitIntoBlocks } from '../src/corpus/blocks';
 import {
   toJsonl,
   vocabToText,
-  type ClozeItem,
   type CorpusManifest,
   type CorpusPassage,
   type CorpusStats,
   type QaItem,
 } from '../src/corpus/corpus-format';
+import { answerableRate, containsWord, corpusStats, selectClozeItems } from '../src/corpus/corpus-summary';
 import { Rng } from '../src/corpus/rng';
-import { chooseSpan, SPAN_TYPES, tagSalientSpans, type SalientSpan, type SpanType } from '../src/corpus/salient';
+import { SPAN_TYPES, tagSalientSpans, type SalientSpan } from '../src/corpus/salient';
 import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { loadSources, type Fact, type RawPassage } from './build-corpus-sources';
 
@@ -102,18 +102,7 @@ function unitHash(s: string): number {
   return parseInt(sha1(s).slice(0, 8), 16) / 2 ** 32;
 }
 
-const round = (x: number, digits = 4) => Number(x.toFixed(digits));
-
-/** True when `needle` (lower-case) occurs in `hay` (lower-case) with no letter or digit on either side. */
-export function containsWord(hay: string, needle: string): boolean {
-  if (!needle) return false;
-  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) {
-    const before = i === 0 ? '' : hay[i - 1];
-    const after = hay[i + needle.length] ?? '';
-    if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return true;
-  }
-  return false;
-}
+export { containsWord };
 
 export interface BuiltCorpus {
   manifest: CorpusManifest;
@@ -159,58 +148,14 @@ export function buildCorpus(
     `[${spec.id}] tagged ${passages.length} passages in ${tagSeconds.toFixed(1)} s (${(passages.length / tagSeconds).toFixed(0)} passages/s)`,
   );
 
-  // Stats.
-  const byType = Object.fromEntries(SPAN_TYPES.map((t) => [t, 0])) as Record<SpanType, number>;
-  const sources: Record<string, number> = {};
-  let tokens = 0;
-  let sentences = 0;
-  let bare = 0;
-  passages.forEach((p, i) => {
-    tokens += 3 + tokenizer.encode(p.title).length + tokenizer.encode(p.text).length;
-    sources[p.source] = (sources[p.source] ?? 0) + 1;
-    for (const s of spans[i]) byType[s.type]++;
-    for (const sent of splitSentences(p.text)) {
-      sentences++;
-      if (!spans[i].some((s) => s.start >= sent.start && s.end <= sent.end)) bare++;
-    }
+  // Stats, held-out cloze items (one per chosen passage, a sentence with a salient span, one span of it)
+  // and the share of them answerable from ANOTHER passage (title or text).
+  const stats: CorpusStats = corpusStats(passages, spans, (i) => {
+    const p = passages[i];
+    return 3 + tokenizer.encode(p.title).length + tokenizer.encode(p.text).length;
   });
-
-  // Held-out cloze items: one per chosen passage, a sentence with a salient span, one span of it.
-  const rng = new Rng(spec.seed);
-  const cloze: ClozeItem[] = [];
-  passages.forEach((p, i) => {
-    if (unitHash(`cloze:${p.id}`) >= spec.clozeShare) return;
-    const withSpans = splitSentences(p.text)
-      .map((sent) => ({ sent, spans: spans[i].filter((s) => s.start >= sent.start && s.end <= sent.end) }))
-      .filter((x) => x.spans.length > 0);
-    const pickSent = chooseSpan(withSpans, rng);
-    if (!pickSent) return;
-    const span = chooseSpan(pickSent.spans, rng)!;
-    const { sent } = pickSent;
-    const sentence = p.text.slice(sent.start, sent.end);
-    cloze.push({
-      sentence,
-      masked: sentence.slice(0, span.start - sent.start) + '[MASK]' + sentence.slice(span.end - sent.start),
-      answer: span.text,
-      type: span.type,
-      sourceId: p.id,
-      start: span.start,
-      end: span.end,
-      sentenceStart: sent.start,
-      sentenceEnd: sent.end,
-    });
-  });
-
-  // Answerable: the answer appears in ANOTHER passage (title or text).
-  const lower = passages.map((p) => `${p.title}\n${p.text}`.toLowerCase());
-  const index = new Map(passages.map((p, i) => [p.id, i]));
-  let answerable = 0;
-  for (const c of cloze) {
-    const own = index.get(c.sourceId)!;
-    const a = c.answer.toLowerCase();
-    if (lower.some((h, i) => i !== own && containsWord(h, a))) answerable++;
-  }
-  const answerableRate = cloze.length ? answerable / cloze.length : 0;
+  const cloze = selectClozeItems(passages, spans, { share: spec.clozeShare, rng: new Rng(spec.seed), unitHash });
+  const answerable = answerableRate(passages, cloze);
 
   // QA: questions asked twice with different answers are ambiguous and dropped.
   const byQuestion = new Map<string, Fact[]>();
@@ -224,18 +169,6 @@ export function buildCorpus(
     (unitHash(`qa:${q}`) < spec.devShare ? qaDev : qaTrain).push({ question: q, answer: answers });
   }
 
-  const stats: CorpusStats = {
-    passages: passages.length,
-    tokens,
-    sentences,
-    spans: byType,
-    spansPerPassage: Object.fromEntries(SPAN_TYPES.map((t) => [t, round(byType[t] / passages.length, 3)])) as Record<
-      SpanType,
-      number
-    >,
-    fallbackRate: round(bare / sentences),
-    sources,
-  };
   const files = ['manifest.json', 'passages.jsonl', 'vocab.txt', 'cloze.jsonl', 'qa-train.jsonl', 'qa-dev.jsonl'];
   const manifest: CorpusManifest = {
     name: spec.name,
@@ -250,7 +183,7 @@ export function buildCorpus(
     },
     stats,
     vocabSize: tokenizer.size,
-    answerableRate: round(answerableRate),
+    answerableRate: answerable,
     files,
   };
   const out = new Map<string, string>([
@@ -263,8 +196,8 @@ export function buildCorpus(
   ]);
   const perType = SPAN_TYPES.map((t) => `${t} ${stats.spansPerPassage[t]}`).join(', ');
   log(
-    `[${spec.id}] ${passages.length} passages, ${tokens} tokens, ${sentences} sentences; salient spans per passage: ${perType}; ` +
-      `fallback rate ${(100 * stats.fallbackRate).toFixed(1)}%; cloze ${cloze.length}, answerable ${(100 * answerableRate).toFixed(1)}%; ` +
+    `[${spec.id}] ${passages.length} passages, ${stats.tokens} tokens, ${stats.sentences} sentences; salient spans per passage: ${perType}; ` +
+      `fallback rate ${(100 * stats.fallbackRate).toFixed(1)}%; cloze ${cloze.length}, answerable ${(100 * answerable).toFixed(1)}%; ` +
       `QA train ${qaTrain.length}, dev ${qaDev.length} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
   return { manifest, files: out };

@@ -28,7 +28,8 @@ export class CorpusDirError extends Error {
   }
 }
 
-export function loadCorpusDir(dir: string): LoadedCorpus {
+/** `tokenizer`: tokenize with this vocabulary (a model's) instead of the folder's vocab.txt. */
+export function loadCorpusDir(dir: string, tokenizer?: WordPieceTokenizer): LoadedCorpus {
   const file = (name: string) => {
     const p = join(dir, name);
     if (!existsSync(p))
@@ -38,9 +39,9 @@ export function loadCorpusDir(dir: string): LoadedCorpus {
     return readFileSync(p, 'utf8');
   };
   const passages = parsePassages(file('passages.jsonl')) as CorpusPassageInput[];
-  const tokenizer = WordPieceTokenizer.fromText(file('vocab.txt'));
+  const vocab = tokenizer ?? WordPieceTokenizer.fromText(file('vocab.txt'));
   const cloze = parseCloze(file('cloze.jsonl'));
-  return { dir, passages, cloze, tokenizer };
+  return { dir, passages, cloze, tokenizer: vocab };
 }
 
 export interface CorpusDataOptions {
@@ -55,6 +56,8 @@ export interface CorpusDataOptions {
   heldOutPassages?: number;
   /** Use only the first N cloze items as the held-out set (all are still excluded from training). */
   maxHeldOut?: number;
+  /** Tokenize with this vocabulary (a model's, `--init`) instead of the folder's vocab.txt. */
+  tokenizer?: WordPieceTokenizer;
 }
 
 /** TrainingData from a corpus folder, with the masking report. */
@@ -62,7 +65,7 @@ export function corpusTrainingData(
   dir: string,
   o: CorpusDataOptions = {},
 ): TrainingData & { report: CorpusDataReport; corpus: LoadedCorpus } {
-  const corpus = loadCorpusDir(dir);
+  const corpus = loadCorpusDir(dir, o.tokenizer);
   const data = buildTrainingData(corpus.passages, corpus.tokenizer, corpus.cloze, {
     masking: o.masking ?? 'salient',
     rng: new Rng((o.seed ?? 1) + 2000),
@@ -83,6 +86,8 @@ export function corpusTrainingData(
  */
 export function loadData(spec: string, seed: number, opts: Omit<CorpusDataOptions, 'seed'> = {}): TrainingData {
   if (spec === 'synthetic' || spec.startsWith('synthetic:')) {
+    if (opts.tokenizer)
+      throw new CorpusDirError('the synthetic world has its own vocabulary: a model with a vocab.txt trains on a corpus folder');
     const n = spec.includes(':') ? Number(spec.split(':')[1]) : 60;
     return syntheticWorld(n, { seedRng: new Rng(seed + 1000) });
   }

@@ -1,13 +1,17 @@
 // `npm run train -- --corpus synthetic --preset tiny --steps 200`: headless REALM training in Node.
 // Progress goes to stderr, one JSON line per step (StepMetrics) and per refresh/evaluation to stdout
-// (or --metrics FILE), and a checkpoint (FILE.json header + FILE.bin buffers) is written at the end.
-// The options mirror the page's training settings (see `--help`).
-import { mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
-import { dirname, join } from 'node:path';
+// (or --metrics FILE). Checkpoints (PATH.json header + PATH.bin buffers, with the model's vocab.txt
+// beside them) are written after ICT (PATH-ict), after MLM (PATH-mlm) and at the end (PATH).
+// `--init PATH` starts the model from a checkpoint's weights (step 0, fresh optimiser), tokenizing the
+// corpus with the vocab.txt in its folder when there is one. The options mirror the page's training
+// settings and every setting of the learning bench (its LEARNING_* variables; see `--help`).
+import { createWriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
+import { initArchitecture, initModelWeights } from '../src/model/checkpoint';
+import { formatMetric } from '../src/model/evaluate';
 import {
   makeConfig,
   PRESETS,
@@ -21,16 +25,26 @@ import type { TrainingData } from '../src/corpus/data';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatEta, ProgressMeter } from '../src/model/progress';
 import { loadData } from './corpus-loader';
+import { checkKnownOptions, CliArgsError, flagOption, numOption as num, parseCliArgs } from './cli-args';
+import { loadInit, vocabSha256, writeCheckpoint, type InitCheckpoint } from './checkpoint-files';
 import { checkWasmFitsModel, guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
 
 const HELP = `usage: npm run train -- [options]
   --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
   --preset tiny|small|base       model size (default tiny)
+  --hidden H, --layers L, --heads A, --intermediate I, --retriever-dim D
+                                 the encoders' size (default: the preset's; --hidden alone keeps the preset's
+                                 intermediate/hidden ratio, e.g. 2H for tiny, as the learning bench does)
+  --share-embedders 0|1          1: Embed_input and Embed_doc share one BERT (the learning bench's LEARNING_SHARE=1);
+                                 0: separate ones (default, REALM's)
   --steps N                      REALM steps (default: the preset's)
   --ict-steps N, --mlm-steps N   warm-start steps (default: the preset's)
   --backend wasm|cpu             tfjs backend (default wasm)
   --masking salient|random-token|random-span   how a corpus folder's sentences are masked (default salient)
   --max-queries N                sample at most N training queries from a corpus folder
+  --spans-per-sentence N         training queries per sentence, one per salient span up to N (default 1, REALM's)
+  --held-out-passages N          N passages never used as training queries; their salient spans are a second,
+                                 larger held-out set, evaluated beside the cloze set (default 0)
   --seed N, --lr X, --batch N, --k N, --mode per-mask|joint, --refresh-every N, --dropout X
   --ict-batch N                  ICT batch size (passages per step; default: the preset's)
   --exclude passage|sentence     the trivial candidate: never retrieve the query's passage (REALM), or retrieve it without the query sentence
@@ -46,34 +60,67 @@ const HELP = `usage: npm run train -- [options]
                                  salient span, then the rest of its passage) or answer (the same, then another passage holding the span)
   --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
   --metrics FILE                 JSON lines here instead of stdout
-  --out PATH                     checkpoint PATH.json + PATH.bin (default $TMPDIR/realm-runs/<time>/checkpoint)
-  --resume PATH                  continue from PATH.json + PATH.bin`;
+  --out PATH                     checkpoints: PATH-ict and PATH-mlm after those phases, PATH at the end (each
+                                 PATH.json + PATH.bin), and the model's vocab.txt in PATH's folder
+                                 (default $TMPDIR/realm-runs/<time>/checkpoint)
+  --init PATH                    start the model from PATH.json + PATH.bin's weights (e.g. a warm start:
+                                 public/warmstart/NAME/checkpoint): its architecture, step 0, a fresh optimiser;
+                                 with a vocab.txt in PATH's folder the corpus is tokenized with it
+  --resume PATH                  continue from PATH.json + PATH.bin (weights, optimiser, step, RNG), e.g. PATH-mlm`;
 
-function parseArgs(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') out.set('help', '1');
-    else if (a.startsWith('--')) {
-      const [k, v] = a.includes('=') ? [a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a.slice(2), argv[++i]];
-      if (v === undefined) throw new Error(`option --${k} needs a value (see --help)`);
-      out.set(k, v);
-    } else throw new Error(`unexpected argument "${a}" (see --help)`);
-  }
-  return out;
-}
+/** Every option `npm run train` reads (a typo is an error, not a silent default). */
+const OPTIONS = [
+  'corpus',
+  'preset',
+  'steps',
+  'ict-steps',
+  'mlm-steps',
+  'backend',
+  'masking',
+  'max-queries',
+  'seed',
+  'lr',
+  'batch',
+  'k',
+  'mode',
+  'refresh-every',
+  'dropout',
+  'ict-batch',
+  'exclude',
+  'tau',
+  'retriever-lr-scale',
+  'reader-lr-scale',
+  'realm-ict-weight',
+  'realm-doc-gradient',
+  'ict-masked',
+  'mlm-pairs',
+  'mlm-pair-masking',
+  'eval-every',
+  'metrics',
+  'out',
+  'resume',
+  'init',
+  'hidden',
+  'layers',
+  'heads',
+  'intermediate',
+  'retriever-dim',
+  'share-embedders',
+  'spans-per-sentence',
+  'held-out-passages',
+  'weight-decay',
+  'warmup',
+  'clip-norm',
+];
 
-function num(args: Map<string, string>, key: string): number | undefined {
-  const v = args.get(key);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number, got "${v}"`);
-  return n;
-}
-
-export function configFromArgs(args: Map<string, string>, data: TrainingData): RealmConfig {
+/**
+ * The run's config: the preset, the options given, and with `init` the checkpoint's architecture (an
+ * option that contradicts it is an error).
+ */
+export function configFromArgs(args: Map<string, string>, data: TrainingData, init?: InitCheckpoint): RealmConfig {
   const preset = (args.get('preset') ?? 'tiny') as PresetName;
-  const over: Partial<RealmConfig> = { vocabSize: data.vocabSize };
+  if (!PRESETS[preset]) throw new CliArgsError(`--preset is tiny, small or base, got "${preset}"`);
+  const over: Partial<RealmConfig> = {};
   const set = <K extends keyof RealmConfig>(k: K, v: RealmConfig[K] | undefined) => {
     if (v !== undefined) over[k] = v;
   };
@@ -92,26 +139,58 @@ export function configFromArgs(args: Map<string, string>, data: TrainingData): R
   set('retrieverLearningRateScale', num(args, 'retriever-lr-scale'));
   set('readerLearningRateScale', num(args, 'reader-lr-scale'));
   set('realmIctWeight', num(args, 'realm-ict-weight'));
-  const docGradient = args.get('realm-doc-gradient');
-  if (docGradient !== undefined && docGradient !== '0' && docGradient !== '1')
-    throw new Error(`--realm-doc-gradient is 0 or 1, got "${docGradient}"`);
-  if (docGradient !== undefined) over.realmDocGradient = docGradient === '1';
+  set('realmDocGradient', flagOption(args, 'realm-doc-gradient'));
+  set('weightDecay', num(args, 'weight-decay'));
+  set('warmupFraction', num(args, 'warmup'));
+  set('clipNorm', num(args, 'clip-norm'));
+  // The architecture: from the options, or (with --init) from the checkpoint.
+  const base = PRESETS[preset];
+  const arch: Partial<RealmConfig> = {};
+  const setArch = <K extends keyof RealmConfig>(k: K, v: RealmConfig[K] | undefined) => {
+    if (v !== undefined) arch[k] = v;
+  };
+  setArch('hidden', num(args, 'hidden'));
+  setArch('intermediate', num(args, 'intermediate'));
+  setArch('layers', num(args, 'layers'));
+  setArch('heads', num(args, 'heads'));
+  setArch('retrieverDim', num(args, 'retriever-dim'));
+  setArch('shareRetrieverWeights', flagOption(args, 'share-embedders'));
+  if (init) {
+    Object.assign(over, initArchitecture(init.checkpoint, arch));
+    if (over.vocabSize !== data.vocabSize)
+      throw new CliArgsError(
+        `the checkpoint's model reads ${over.vocabSize} wordpieces but the corpus was tokenized with ${data.vocabSize}: ` +
+          `put the model's vocab.txt beside the checkpoint (${init.vocabFile ?? 'none found'})`,
+      );
+  } else {
+    // --hidden alone keeps the preset's intermediate/hidden ratio (the learning bench's LEARNING_HIDDEN: 2H on tiny).
+    if (arch.hidden !== undefined && arch.intermediate === undefined)
+      arch.intermediate = (arch.hidden * base.intermediate) / base.hidden;
+    Object.assign(over, arch, { vocabSize: data.vocabSize });
+  }
   const dropout = num(args, 'dropout');
   set('dropout', dropout);
   set('attentionDropout', dropout);
   if (args.has('masking')) over.masking = args.get('masking') as MaskingStrategy;
   if (args.has('mode')) over.marginalisation = parseMarginalisationOption(args.get('mode')!);
   if (args.has('mlm-pair-masking')) over.mlmPairMasking = args.get('mlm-pair-masking') as MlmPairMasking; // validateConfig rejects other values
-  if (args.has('exclude')) over.trivialExclusion = args.get('exclude') === 'sentence' ? 'sentence' : 'passage';
+  if (args.has('exclude')) {
+    const e = args.get('exclude');
+    if (e !== 'passage' && e !== 'sentence') throw new CliArgsError(`--exclude is passage or sentence, got "${e}"`);
+    over.trivialExclusion = e;
+  }
   return makeConfig(preset, over);
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const { options: args } = parseCliArgs(process.argv.slice(2));
   if (args.has('help')) {
     console.log(HELP);
     return;
   }
+  checkKnownOptions(args, OPTIONS);
+  if (args.has('init') && args.has('resume'))
+    throw new CliArgsError('--init starts a new run from weights, --resume continues one: give one of them');
   const backend = args.get('backend') ?? 'wasm';
   if (backend === 'wasm') {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -120,42 +199,89 @@ async function main() {
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
   await tf.ready();
   const seed = num(args, 'seed') ?? 1;
-  const preset = PRESETS[(args.get('preset') ?? 'tiny') as PresetName] ?? PRESETS.tiny;
-  const data = loadData(args.get('corpus') ?? 'synthetic', seed, {
+  const presetName = args.get('preset') ?? 'tiny';
+  const preset = PRESETS[presetName as PresetName] ?? PRESETS.tiny;
+  // --init and --resume: the checkpoint, and the model's vocabulary when a vocab.txt lies beside it.
+  const from = args.get('init') ?? args.get('resume');
+  const init = from ? loadInit(from) : undefined;
+  if (init?.tokenizer)
+    process.stderr.write(`tokenizing with the model's vocabulary ${init.vocabFile} (${init.tokenizer.size} pieces)\n`);
+  const corpus = args.get('corpus') ?? 'synthetic';
+  const data = loadData(corpus, seed, {
     masking: (args.get('masking') as MaskingStrategy | undefined) ?? preset.masking,
     maxQueryLength: preset.maxQueryLength,
     maxMasks: preset.maxMasks,
     maxQueries: num(args, 'max-queries'),
+    spansPerSentence: num(args, 'spans-per-sentence'),
+    heldOutPassages: num(args, 'held-out-passages'),
+    tokenizer: init?.tokenizer ?? undefined,
   });
-  const config = configFromArgs(args, data);
+  const config = configFromArgs(args, data, init);
   const metricsFile = args.get('metrics');
   const sink = metricsFile ? createWriteStream(metricsFile) : process.stdout;
   const emit = (kind: string, record: object) => sink.write(JSON.stringify({ kind, ...record }) + '\n');
   const trainer = new RealmTrainer({ config, data, onRefresh: (r) => emit('refresh', r) });
-  if (args.has('resume')) {
-    const p = args.get('resume')!;
-    trainer.restore(decodeCheckpoint(readFileSync(`${p}.json`, 'utf8'), readFileSync(`${p}.bin`)));
+  if (args.has('resume')) trainer.restore(init!.checkpoint);
+  else if (init) {
+    initModelWeights(trainer.model, init.checkpoint);
+    process.stderr.write(
+      `model initialised from ${from} (run "${init.checkpoint.runId}", step ${init.checkpoint.step}); step 0, fresh optimiser\n`,
+    );
   }
-  checkWasmFitsModel(trainer.model.parameterCount(), `The ${args.get('preset') ?? 'tiny'} preset`);
+  checkWasmFitsModel(trainer.model.parameterCount(), `The ${presetName} preset`);
   const evalEvery = num(args, 'eval-every') ?? 0;
   const meter = new ProgressMeter('train', 'steps', trainer.totalSteps - trainer.stepCount);
   const start = trainer.stepCount;
   process.stderr.write(
-    `REALM ${args.get('preset') ?? 'tiny'} on ${tf.getBackend()}: ${trainer.model.parameterCount().toLocaleString()} parameters, ` +
-      `${data.passages.length} passages, ${data.queries.length} training queries, ${data.heldOut.length} held-out; ` +
-      `ICT ${config.ictSteps}, MLM ${config.mlmSteps}, REALM ${config.realmSteps} steps\n`,
+    `REALM ${presetName} on ${tf.getBackend()}: ${trainer.model.parameterCount().toLocaleString()} parameters, ` +
+      `${config.shareRetrieverWeights ? 'one shared' : 'separate'} retriever BERT${config.shareRetrieverWeights ? '' : 's'}, ` +
+      `${data.passages.length} passages, ${data.queries.length} training queries, ${data.heldOut.length} held-out` +
+      (data.heldOutSpans?.length ? ` (+ ${data.heldOutSpans.length} held-out passages' spans)` : '') +
+      `; ICT ${config.ictSteps}, MLM ${config.mlmSteps}, REALM ${config.realmSteps} steps\n`,
   );
   const evaluate = async (label: string) => {
     const e = await trainer.evaluate(undefined, { logLikelihood: true });
     const ict = await trainer.ictRecall();
-    emit('eval', { label, ...e, ictRecallAt1: ict.recallAt1, ictRecallAt5: ict.recallAt5 });
+    const spans = data.heldOutSpans?.length ? await trainer.evaluate(data.heldOutSpans) : null;
+    emit('eval', {
+      label,
+      ...e,
+      ictRecallAt1: ict.recallAt1,
+      ictRecallAt5: ict.recallAt5,
+      ...(spans
+        ? {
+            heldOutSpans: {
+              clozeAccuracy: spans.clozeAccuracy,
+              clozeAccuracyNullOnly: spans.clozeAccuracyNullOnly,
+              recallAt5: spans.recallAt5,
+              queries: spans.queries,
+            },
+          }
+        : {}),
+    });
     process.stderr.write(
-      `\n[eval ${label}] cloze acc ${e.clozeAccuracy.toFixed(3)} (null only ${e.clozeAccuracyNullOnly.toFixed(3)}), ` +
-        `recall@5 ${e.recallAt5.toFixed(3)}, ICT recall@1/5 ${ict.recallAt1.toFixed(3)}/${ict.recallAt5.toFixed(3)}\n`,
+      `\n[eval ${label}] ${e.queries} held-out: cloze acc ${formatMetric(e.clozeAccuracy)} (null only ${formatMetric(e.clozeAccuracyNullOnly)}), ` +
+        `recall@5 ${formatMetric(e.recallAt5)}, ICT recall@1/5 ${formatMetric(ict.recallAt1)}/${formatMetric(ict.recallAt5)}` +
+        (spans
+          ? `; ${spans.queries} held-out passage spans: cloze acc ${formatMetric(spans.clozeAccuracy)} (null only ${formatMetric(spans.clozeAccuracyNullOnly)}), recall@5 ${formatMetric(spans.recallAt5)}`
+          : '') +
+        '\n',
     );
   };
+  const out = args.get('out') ?? join(tmpdir(), 'realm-runs', new Date().toISOString().replace(/[:.]/g, '-'), 'checkpoint');
+  const vocab = init?.tokenizer?.vocab ?? (data as { corpus?: { tokenizer: { vocab: string[] } } }).corpus?.tokenizer.vocab;
+  const save = async (path: string) => {
+    const c = await trainer.checkpoint('cli');
+    c.extra = {
+      ...c.extra,
+      corpus: corpus.startsWith('synthetic') ? corpus : resolve(corpus),
+      ...(from ? { init: resolve(from) } : {}),
+    };
+    if (vocab) c.extra.vocabSha256 = vocabSha256(vocab);
+    const bytes = writeCheckpoint(path, c, vocab ?? null);
+    process.stderr.write(`checkpoint: ${path}.json + ${path}.bin (${(bytes / 1e6).toFixed(1)} MB, step ${c.step})\n`);
+  };
   let lastPhase = trainer.phaseAt()?.phase;
-  const presetName = args.get('preset') ?? 'tiny';
   while (!trainer.done) {
     const at = trainer.phaseAt()!;
     const where = `${at.phase.toUpperCase()} step ${at.phaseStep + 1} of the ${presetName} preset (batch ${at.phase === 'ict' ? config.ictBatchSize : config.batchSize})`;
@@ -173,14 +299,11 @@ async function main() {
     const next = trainer.phaseAt()?.phase;
     if (next !== lastPhase || (evalEvery > 0 && m.step % evalEvery === 0))
       await evaluate(next !== lastPhase ? `end of ${m.phase}` : `step ${m.step}`);
+    // A checkpoint after ICT and after MLM (the last phase's is the final one below).
+    if (next !== lastPhase && next !== undefined && m.phase !== 'realm') await save(`${out}-${m.phase}`);
     lastPhase = next;
   }
-  const out = args.get('out') ?? join(tmpdir(), 'realm-runs', new Date().toISOString().replace(/[:.]/g, '-'), 'checkpoint');
-  mkdirSync(dirname(out), { recursive: true });
-  const { header, data: bin } = encodeCheckpoint(await trainer.checkpoint('cli'));
-  writeFileSync(`${out}.json`, header);
-  writeFileSync(`${out}.bin`, bin);
-  process.stderr.write(`checkpoint: ${out}.json + ${out}.bin (${(bin.byteLength / 1e6).toFixed(1)} MB)\n`);
+  await save(out);
   trainer.dispose();
   if (metricsFile) (sink as ReturnType<typeof createWriteStream>).end();
 }

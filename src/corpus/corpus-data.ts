@@ -97,7 +97,7 @@ export function sentenceHolding(sentences: readonly SentenceSpan[], start: numbe
 }
 
 /** Title ids and sentence ids of one passage (at least one sentence, possibly empty). */
-function tokenizePassage(
+export function tokenizePassage(
   p: CorpusPassageInput,
   tokenizer: WordPieceTokenizer,
   sentences = splitSentences(p.text),

@@ -22,6 +22,10 @@ export interface CorpusPassage {
   text: string;
   /** Where the text comes from, e.g. "wordnet", "countries-list", "periodic-table". */
   source: string;
+  /** Imported corpora (`npm run import`): the id of the record the block was cut from, when it had one. */
+  docId?: string;
+  /** Imported corpora: the salient spans, `[start, end, type]` in `text` (absent: tagged when read). */
+  spans?: [number, number, string][];
 }
 
 /** A held-out cloze item: a sentence of a passage with one salient span masked. */
@@ -64,6 +68,10 @@ export interface CorpusStats {
   fallbackRate: number;
   /** Passages per source. */
   sources: Record<string, number>;
+  /** Imported corpora: words of all titles and texts, those the vocabulary could only spell as [UNK], and their share. */
+  words?: number;
+  unkWords?: number;
+  unkWordShare?: number;
 }
 
 export interface CorpusManifest {
@@ -79,6 +87,19 @@ export interface CorpusManifest {
   answerableRate: number;
   /** The files of the corpus, relative to its folder. */
   files: string[];
+  /** Imported corpora (`npm run import`): where from and how. */
+  import?: {
+    file: string;
+    format: string;
+    /** 'trained' (a vocabulary trained on this corpus) or the vocab.txt it was tokenized with. */
+    vocab: string;
+    /** SHA-256 of vocab.txt, to check a model's vocabulary against the corpus's. */
+    vocabSha256: string;
+    badRecords: number;
+    duplicates: number;
+    clozeShare: number;
+    seed: number;
+  };
 }
 
 /** The corpus file could not be read. */

@@ -9,7 +9,8 @@
 //          fenced code and YAML front matter are skipped. A fence or front matter that is never
 //          closed ends at the end of its section (the next heading) or of its YAML, with a bad record.
 // - jsonl: one JSON object per line, `{title, text}` (title optional) or `{contents}` (Pyserini style,
-//          the first line of `contents` is the title when there is more than one line).
+//          the first line of `contents` is the title when there is more than one line); an `id` or
+//          `doc_id` field is kept as the passage's `docId`.
 // - tsv:   DPR style `id \t text \t title`, with or without a header row naming the columns (a header is
 //          told by its shape: identifier-like names, one of them a known column); fields may be quoted
 //          with `"` and a doubled `""` inside a quoted field stands for one quote.
@@ -28,6 +29,8 @@ export interface ParsedPassage {
   text: string;
   /** 1-based line where the record starts. */
   line: number;
+  /** The record's own id (jsonl `id` or `doc_id`), when it has one: its blocks keep it as `docId`. */
+  docId?: string;
 }
 
 /** A record that was skipped, with where and why. */
@@ -608,7 +611,10 @@ class JsonlParser implements RecordParser {
       out.bad.push({ line: l.lineNo, reason: 'empty text' });
       return;
     }
-    out.passages.push({ title: squash((title as string | null | undefined) ?? ''), text: body, line: l.lineNo });
+    const p: ParsedPassage = { title: squash((title as string | null | undefined) ?? ''), text: body, line: l.lineNo };
+    const docId = o.doc_id ?? o.id;
+    if (typeof docId === 'string' || typeof docId === 'number') p.docId = String(docId);
+    out.passages.push(p);
   }
 
   end(): void {}

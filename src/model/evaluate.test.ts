@@ -3,7 +3,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EVAL_CTX, padBatch } from './bert';
 import { makeConfig } from './config';
 import { containsSpan, documentStore, syntheticWorld } from '../corpus/data';
-import { answerRanks, evaluateCloze, RandomRetrieval, recallHits } from './evaluate';
+import {
+  answerRanks,
+  answerRecallAtK,
+  chanceOfHit,
+  chanceRecallAtK,
+  evaluateCloze,
+  formatMetric,
+  goldRecallAtK,
+  holdsAnswer,
+  normaliseAnswerText,
+  RandomRetrieval,
+  recallHits,
+  topKRows,
+} from './evaluate';
 import { freshIndex } from './index-refresh';
 import { DenseMipsIndex } from './mips';
 import { readerInput } from './knowledge-encoder';
@@ -117,6 +130,132 @@ describe('evaluateCloze', () => {
     });
     expect(ranks.some((r) => r !== null && r > 5)).toBe(true); // the test reaches past the top 5
     expect(await recallHits(model, index, docs, queries, 5)).toBe(ranks.filter((r) => r !== null && r <= 5).length);
+    index.dispose();
+    model.dispose();
+  });
+});
+
+describe('retrieval metrics on rankings (npm run eval)', () => {
+  // Four queries' top 3 rows, best first, worked out by hand.
+  const rankings = [
+    [3, 1, 2],
+    [0, 4, 5],
+    [7, 8, 9],
+    [1, 2, 3],
+  ];
+
+  it('gold-passage recall@k counts only the queries with a gold passage, a hit when one of its rows is in the top k', () => {
+    const gold = [[1], [5], null, [9, 6]];
+    // k = 2: q0 [3,1] holds 1; q1 [0,4] lacks 5; q2 has no gold (not counted); q3 [1,2] lacks 9 and 6.
+    expect(goldRecallAtK(rankings, gold, 2)).toEqual({ recall: 1 / 3, hits: 1, queries: 3 });
+    // k = 3: q1's 5 comes in.
+    expect(goldRecallAtK(rankings, gold, 3)).toEqual({ recall: 2 / 3, hits: 2, queries: 3 });
+    // An empty gold list counts as none.
+    expect(goldRecallAtK(rankings, [[], [], [], []], 3).queries).toBe(0);
+  });
+
+  it('answer recall@k: a top-k row for which the predicate holds', () => {
+    const holding = new Map([
+      [0, new Set([2])],
+      [1, new Set([0])],
+      [2, new Set<number>()],
+      [3, new Set([3])],
+    ]);
+    const holds = (i: number, row: number) => holding.get(i)!.has(row);
+    // k = 1: only q1 (row 0 first). k = 3: q0 (row 2 third), q1, q3 (row 3 third).
+    expect(answerRecallAtK(rankings, holds, 1)).toEqual({ recall: 0.25, hits: 1, queries: 4 });
+    expect(answerRecallAtK(rankings, holds, 3)).toEqual({ recall: 0.75, hits: 3, queries: 4 });
+  });
+
+  it('chance: k random passages of n include one of h relevant ones with 1 - C(n-h, k) / C(n, k)', () => {
+    expect(chanceOfHit(4, 1, 2)).toBeCloseTo(1 - (3 / 4) * (2 / 3), 12); // 0.5
+    expect(chanceOfHit(10, 0, 5)).toBe(0);
+    expect(chanceOfHit(3, 1, 5)).toBe(1); // k >= n
+    // Mean over the queries with a count; null (no gold passage) is left out.
+    expect(chanceRecallAtK(4, [1, null, 2], 2)).toBeCloseTo((0.5 + (1 - (2 / 4) * (1 / 3))) / 2, 12);
+  });
+
+  it('the answer rule: normalised substring on word boundaries (accents, case and punctuation ignored)', () => {
+    expect(normaliseAnswerText('  Zürich, the U.S.-born  ')).toBe('zurich the u s born');
+    expect(holdsAnswer('The city of ZURICH, Switzerland.', 'Zürich')).toBe(true);
+    expect(holdsAnswer('Parisian cafés', 'Paris')).toBe(false); // not a whole word
+    expect(holdsAnswer('the U.S. army', 'U.S.')).toBe(true);
+    expect(holdsAnswer('anything', '  ...  ')).toBe(false); // an answer with no letters matches nothing
+    expect(holdsAnswer(normaliseAnswerText('Café de Flore'), 'cafe', true)).toBe(true);
+  });
+
+  it('an empty set is NaN, printed "n/a" (never 0.000): recalls, chance, and evaluateCloze with no queries', async () => {
+    expect(goldRecallAtK([], [], 5).recall).toBeNaN();
+    expect(answerRecallAtK([], () => true, 5).recall).toBeNaN();
+    expect(chanceRecallAtK(10, [null, null], 5)).toBeNaN();
+    expect(formatMetric(NaN)).toBe('n/a');
+    expect(formatMetric(0)).toBe('0.000');
+    expect(formatMetric(0.12345, 2)).toBe('0.12');
+    const data = syntheticWorld(4, { seedRng: new Rng(2) });
+    const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 4, k: 3 });
+    const rng = new Rng(9);
+    const model = new RealmModel(cfg, () => rng.nextUint32());
+    const docs = documentStore(data.passages, cfg.maxDocLength);
+    const index = await freshIndex(model, docs);
+    const e = await evaluateCloze(model, index, docs, [], 4);
+    expect([e.clozeAccuracy, e.clozeAccuracyNullOnly, e.tokenAccuracy, e.recallAt5]).toEqual([NaN, NaN, NaN, NaN]);
+    expect(formatMetric(e.clozeAccuracy)).toBe('n/a');
+    index.dispose();
+    model.dispose();
+  });
+
+  it("topKRows: each query's top k rows by inner product, nothing excluded, no tensor left", async () => {
+    const data = syntheticWorld(6, { seedRng: new Rng(8) });
+    const cfg = makeConfig('tiny', { vocabSize: data.vocabSize, hidden: 16, intermediate: 32, retrieverDim: 4, k: 4 });
+    const rng = new Rng(13);
+    const model = new RealmModel(cfg, () => rng.nextUint32());
+    const docs = documentStore(data.passages, cfg.maxDocLength);
+    const n = docs.ids.length;
+    const vectors = Float32Array.from({ length: n * 4 }, () => rng.next() * 2 - 1);
+    const index = new DenseMipsIndex(0, vectors, docs.ids, 4);
+    const queries = data.heldOut.slice(0, 7);
+    const before = tf.memory().numTensors;
+    const rows = await topKRows(model, index, queries, 5, 3);
+    expect(tf.memory().numTensors).toBe(before);
+    const q = tf.tidy(
+      () =>
+        model.embedInput
+          .embedRows(
+            queries.map((x) => cutQuery(x.inputIds, cfg.maxQueryLength)),
+            cfg.maxQueryLength,
+          )
+          .arraySync() as number[][],
+    );
+    queries.forEach((_query, i) => {
+      const order = docs.ids
+        .map((_id, r) => ({ r, score: q[i].reduce((a, x, j) => a + x * vectors[r * 4 + j], 0) }))
+        .sort((a, b) => b.score - a.score)
+        .map((c) => c.r);
+      expect(rows[i]).toEqual(order.slice(0, 5)); // the query's own passage included
+    });
+
+    // With an own passage read as other tokens (its sentence cut out): that row scores as those tokens.
+    const own = queries.map((_q, i) => (i % 2 === 0 ? { row: i, tokens: docs.tokens[(i + 3) % n] } : null));
+    const cutRows = await topKRows(model, index, queries, 5, 3, own);
+    expect(tf.memory().numTensors).toBe(before);
+    const ownVecs = tf.tidy(
+      () =>
+        model.embedDoc
+          .embedRows(
+            own.map((o) => (o ? o.tokens : docs.tokens[0])),
+            cfg.maxDocLength,
+          )
+          .arraySync() as number[][],
+    );
+    queries.forEach((_query, i) => {
+      const vec = (r: number) => (own[i]?.row === r ? ownVecs[i] : Array.from(vectors.subarray(r * 4, r * 4 + 4)));
+      const order = docs.ids
+        .map((_id, r) => ({ r, score: q[i].reduce((a, x, j) => a + x * vec(r)[j], 0) }))
+        .sort((a, b) => b.score - a.score)
+        .map((c) => c.r);
+      expect(cutRows[i], `query ${i}`).toEqual(order.slice(0, 5));
+    });
+    expect(cutRows.some((r, i) => JSON.stringify(r) !== JSON.stringify(rows[i]))).toBe(true); // the cut moved something
     index.dispose();
     model.dispose();
   });

@@ -7,9 +7,15 @@
 // A reader trained with p(null) near 0 may simply do worse on the null document than on any document,
 // so the evaluation can also be run on RandomRetrieval: the same model, k-1 uniformly random passages.
 // Retrieved minus random tells whether the retrieved documents carry information.
+//
+// Below evaluateCloze: retrieval metrics on any ranking (the model's top k rows, BM25's), pure
+// functions of the rows each query got: gold-passage recall@k (a row of the passage the sentence was
+// cut from), answer recall@k (a row whose text holds the answer string under one match rule, written
+// out in `holdsAnswer`), chance for both, and `formatMetric`, which prints an empty set's NaN as "n/a".
+// `npm run eval` prints them; the page and the benches may reuse them.
 import * as tf from '@tensorflow/tfjs';
 import { EVAL_CTX } from './bert';
-import { containsSpan, trivialCandidate, type ClozeQuery, type DocumentStore } from '../corpus/data';
+import { containsSpan, trivialCandidate, type ClozeQuery, type DocumentStore, type RealmQuery } from '../corpus/data';
 import type { MipsIndex, MipsSearchResult } from './mips';
 import { maskValidity, realmLoss } from './realm-loss';
 import type { RealmModel } from './realm-model';
@@ -90,12 +96,13 @@ export async function evaluateCloze(
     disposeBatch(batch);
     hits += await recallHits(model, index, docs, qs, 5);
   }
-  const n = Math.max(1, queries.length);
+  // An empty set has no accuracy: NaN, which the CLIs print as "n/a" (formatMetric), never 0.
+  const n = queries.length;
   return {
     clozeAccuracy: right / n,
     clozeAccuracyNullOnly: rightNull / n,
-    tokenAccuracy: tok / Math.max(1, masks),
-    tokenAccuracyNullOnly: tokNull / Math.max(1, masks),
+    tokenAccuracy: masks > 0 ? tok / masks : NaN,
+    tokenAccuracyNullOnly: masks > 0 ? tokNull / masks : NaN,
     recallAt5: hits / n,
     queries: queries.length,
     logLikelihood: utilities.length > 0 ? logLik / utilities.length : NaN,
@@ -186,4 +193,151 @@ export class RandomRetrieval implements MipsIndex {
   }
 
   dispose(): void {}
+}
+
+// ---- Retrieval metrics on rankings: `rankings[i]` are the rows query i retrieved, best first. ----
+
+/** A recall over the queries it applies to; `recall` is NaN when there are none (printed "n/a"). */
+export interface RecallAtK {
+  recall: number;
+  hits: number;
+  queries: number;
+}
+
+/**
+ * Gold-passage recall@k: over the queries whose gold rows are known (`gold[i]` non-null and non-empty:
+ * the rows of the passage, or of every block of the document, the sentence came from), the share with
+ * one of them among their top k.
+ */
+export function goldRecallAtK(
+  rankings: readonly (readonly number[])[],
+  gold: readonly (readonly number[] | null)[],
+  k: number,
+): RecallAtK {
+  let hits = 0;
+  let queries = 0;
+  rankings.forEach((rows, i) => {
+    const g = gold[i];
+    if (!g || g.length === 0) return;
+    queries++;
+    if (rows.slice(0, k).some((r) => g.includes(r))) hits++;
+  });
+  return { recall: hits / queries, hits, queries };
+}
+
+/** Answer recall@k: the share of queries with a row among their top k for which `holds(query, row)`. */
+export function answerRecallAtK(
+  rankings: readonly (readonly number[])[],
+  holds: (query: number, row: number) => boolean,
+  k: number,
+): RecallAtK {
+  let hits = 0;
+  rankings.forEach((rows, i) => {
+    if (rows.slice(0, k).some((r) => holds(i, r))) hits++;
+  });
+  return { recall: hits / rankings.length, hits, queries: rankings.length };
+}
+
+/**
+ * The text the answer rule compares: Unicode compatibility form (NFKD) with combining marks dropped,
+ * lower case, and every run of characters other than letters and digits one space, trimmed.
+ */
+export function normaliseAnswerText(s: string): string {
+  return s
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+/**
+ * The answer-match rule ("normalised substring on word boundaries"): the normalised answer occurs in
+ * the normalised passage text as whole words. `passage` may be given already normalised (`normalised`).
+ */
+export function holdsAnswer(passage: string, answer: string, normalised = false): boolean {
+  const a = normaliseAnswerText(answer);
+  if (!a) return false;
+  return ` ${normalised ? passage : normaliseAnswerText(passage)} `.includes(` ${a} `);
+}
+
+/** Probability that k of n passages drawn uniformly without replacement include one of `holding`. */
+export function chanceOfHit(n: number, holding: number, k: number): number {
+  let miss = 1;
+  for (let i = 0; i < Math.min(k, n); i++) miss *= Math.max(0, n - holding - i) / (n - i);
+  return 1 - miss;
+}
+
+/**
+ * Recall@k of k uniformly random passages of n: the mean of chanceOfHit over the queries whose count of
+ * relevant passages is known (null: not counted, as goldRecallAtK skips queries without a gold passage).
+ */
+export function chanceRecallAtK(n: number, relevant: readonly (number | null)[], k: number): number {
+  const counted = relevant.filter((r): r is number => r !== null);
+  return counted.reduce((s, r) => s + chanceOfHit(n, r, k), 0) / counted.length;
+}
+
+/** A share as the CLIs print it: `x.toFixed(digits)`, or "n/a" for an empty set's NaN. */
+export function formatMetric(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
+}
+
+/**
+ * Each query's top `k` rows of `index` by Embed_input(x)·Embed_doc(z), best first, no passage excluded.
+ * With `own` (per query: a row and the tokens to read it as, or null), that row is searched as those
+ * tokens instead (trivialExclusion 'sentence': its passage without the query sentence), embedded with
+ * the current Embed_doc, and put back in its place among the others.
+ */
+export async function topKRows(
+  model: RealmModel,
+  index: MipsIndex,
+  queries: readonly RealmQuery[],
+  k: number,
+  batchSize = 16,
+  own?: readonly ({ row: number; tokens: ArrayLike<number> } | null)[],
+): Promise<number[][]> {
+  const out: number[][] = [];
+  const depth = Math.min(k, index.size);
+  const cfg = model.config;
+  for (let s = 0; s < queries.length; s += batchSize) {
+    const batch = queries.slice(s, s + batchSize);
+    const owned = own?.slice(s, s + batchSize) ?? batch.map(() => null);
+    const found = tf.tidy(() => {
+      const qEmb = model.embedInput.embedRows(
+        batch.map((q) => cutQuery(q.inputIds, cfg.maxQueryLength)),
+        cfg.maxQueryLength,
+      ); // [B, d]
+      const excluded = owned.map((o) => (o ? index.ids[o.row] : null));
+      const { indices, scores } = index.search(qEmb, Math.min(depth, index.size - (own ? 1 : 0)), excluded); // [B, depth]
+      const cut = owned.filter((o) => o !== null);
+      const ownScores =
+        cut.length > 0
+          ? tf.sum(
+              tf.mul(
+                tf.gather(
+                  qEmb,
+                  owned.flatMap((o, i) => (o ? [i] : [])),
+                ),
+                model.embedDoc.embedRows(
+                  cut.map((o) => o.tokens),
+                  cfg.maxDocLength,
+                ),
+              ),
+              -1,
+            ) // [C]
+          : tf.zeros([0]);
+      return [indices, scores, ownScores];
+    });
+    const [rows, scores, ownScores] = (await Promise.all(found.map((t) => t.array()))) as [number[][], number[][], number[]];
+    tf.dispose(found);
+    let c = 0;
+    rows.forEach((r, i) => {
+      const o = owned[i];
+      if (!o) return void out.push(r);
+      const score = ownScores[c++];
+      const at = scores[i].findIndex((x) => score > x);
+      out.push([...r.slice(0, at < 0 ? r.length : at), o.row, ...r.slice(at < 0 ? r.length : at)].slice(0, depth));
+    });
+  }
+  return out;
 }

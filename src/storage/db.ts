@@ -52,6 +52,8 @@ export interface ChunkRecord {
   /** Salient spans in character offsets of `text`. */
   spans?: { start: number; end: number; type: string }[];
   source?: string;
+  /** The id the imported record had in its file (jsonl `id` / `doc_id`); every block of it keeps it. */
+  docId?: string;
 }
 
 interface VocabRecord {

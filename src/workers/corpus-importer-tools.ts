@@ -3,7 +3,7 @@
 // project's own implementations in src/model/.
 import { splitIntoBlocks } from '../corpus/blocks';
 import { tagSalientSpans } from '../corpus/salient';
-import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../corpus/tokenizer';
+import { basicWords, CLS_ID, SEP_ID, UNK_ID, WordPieceTokenizer } from '../corpus/tokenizer';
 
 /** What the importer needs from a tokenizer. */
 export interface CorpusTokenizer {
@@ -29,6 +29,9 @@ export interface TextTools {
   tagSalientSpans(text: string): SalientSpan[];
   clsId: number;
   sepId: number;
+  /** [UNK]'s id and a word count, for the share of words the vocabulary cannot spell (stats.unkWords / stats.words). */
+  unkId?: number;
+  countWords?(text: string): number;
 }
 
 export const realTextTools: TextTools = {
@@ -39,4 +42,6 @@ export const realTextTools: TextTools = {
   tagSalientSpans: (text) => tagSalientSpans(text).map(({ start, end, type }) => ({ start, end, type })),
   clsId: CLS_ID,
   sepId: SEP_ID,
+  unkId: UNK_ID,
+  countWords: (text) => basicWords(text).length,
 };

@@ -2,30 +2,31 @@
 // 128 wordpieces with their token ids and salient spans). A plain class so that it runs the same in a
 // Web Worker (behind Comlink) and on the main thread (the fallback).
 //
-// A user's file is read twice, streaming, so memory stays bounded whatever its size:
-//   pass 1  read and check: parse every record, list bad ones, count passages, and keep a bounded
-//           random sample of the text (reservoir sampling, `sampleChars`) to train the vocabulary;
-//   vocab   train a WordPiece vocabulary on that sample and store it;
-//   pass 2  parse again; passages -> blocks -> dedupe by id (SHA-1 of title + "\n" + block) ->
-//           token ids of `[CLS] title [SEP] body [SEP]` -> salient spans -> chunks, written in batches.
-// (Reading the file twice is cheaper than staging the raw passages in IndexedDB: parsing runs at
-// tens of MB/s, while tokenizing and tagging, done once, dominate.)
+// A user's file goes through `importPassages` (corpus-import.ts: two streaming passes, the vocabulary
+// between them), the same pipeline `npm run import` runs into a folder; here its sink is IndexedDB.
 //
 // Everything is written under a new corpus id whose record has status 'staging'. Only at the end is
 // it flipped to 'ready', together with the active-corpus setting, in one transaction. Cancelling or
 // failing deletes the staging corpus, so stored corpora are never touched by a failed import.
-import {
-  ByteLineSplitter,
-  CorpusParser,
-  detectFormat,
-  type BadRecord,
-  type CorpusFormat,
-  type ParsedPassage,
-} from '../corpus/corpus-parse';
+import { ByteLineSplitter, type BadRecord, type CorpusFormat } from '../corpus/corpus-parse';
 import { parseCloze, parseQa, parseVocab } from '../corpus/corpus-format';
-import { ProgressMeter, type Progress } from '../model/progress';
-import { RealmStore, type ChunkRecord, type CorpusRecord, type EvalSetsRecord } from '../storage/db';
-import { realTextTools, type CorpusTokenizer, type TextTools } from './corpus-importer-tools';
+import { ProgressMeter } from '../model/progress';
+import { RealmStore, type CorpusRecord, type EvalSetsRecord } from '../storage/db';
+import { realTextTools, type TextTools } from './corpus-importer-tools';
+import {
+  ChunkWriter,
+  emptyStats,
+  EmptyCorpusError,
+  forEachChunk,
+  ImportCancelled,
+  importPassages,
+  Job,
+  yieldNow,
+  type ChunkSink,
+  type ImportProgressCallback,
+} from './corpus-import';
+
+export type { ImportProgressCallback } from './corpus-import';
 
 export interface ImportFileOptions {
   /** Chosen by the caller; `cancel(jobId)` stops this import. */
@@ -39,8 +40,10 @@ export interface ImportFileOptions {
   format?: CorpusFormat;
   /** IndexedDB database (tests use their own). */
   dbName?: string;
-  /** Size of the vocabulary trained for this corpus. */
+  /** Size of the vocabulary trained for this corpus (ignored with `vocab`). */
   vocabSize?: number;
+  /** A model's vocabulary to tokenize with instead of training one (words it cannot spell count as stats.unkWords). */
+  vocab?: string[];
   /** At most this many characters of text (a random sample of passages) train the vocabulary. */
   sampleChars?: number;
   /** Records larger than this are skipped as bad. */
@@ -68,20 +71,6 @@ export type ImportOutcome =
   | { status: 'cancelled'; bad: BadRecord[]; badCount: number }
   | { status: 'failed'; error: { name: string; message: string }; bad: BadRecord[]; badCount: number };
 
-export type ImportProgressCallback = (p: Progress) => unknown;
-
-/** The import produced nothing to store. */
-class EmptyCorpusError extends Error {
-  constructor(fileName: string, bad: number) {
-    super(
-      `"${fileName}" has no usable passages` +
-        (bad > 0 ? ` (all ${bad} records were skipped; see the list of bad lines).` : '.') +
-        ' Check that the file is in one of the formats listed above.',
-    );
-    this.name = 'EmptyCorpusError';
-  }
-}
-
 /** A bundled corpus file could not be fetched. */
 class BundledCorpusMissingError extends Error {
   constructor(url: string, detail: string) {
@@ -92,190 +81,18 @@ class BundledCorpusMissingError extends Error {
   }
 }
 
-/** Thrown inside a job when it is cancelled; never leaves the importer. */
-class ImportCancelled extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'ImportCancelled';
-  }
-}
-
-/** At most this many bad records are listed (all are counted). */
-const MAX_LISTED_BAD = 500;
-const DEFAULT_VOCAB_SIZE = 8192;
-const DEFAULT_SAMPLE_CHARS = 4_000_000;
-const DEFAULT_MAX_PIECES = 128;
-const CHUNK_BATCH = 256;
-const PROGRESS_EVERY_MS = 100;
-const HEARTBEAT_EVERY_MS = 5_000;
-
-const utf8 = new TextEncoder();
-
-async function sha1Hex(s: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-1', utf8.encode(s)));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
-}
-
 /** The id of a corpus imported from `fileName` now. */
 export function importCorpusId(fileName: string): string {
   return `import:${fileName}:${Date.now().toString(36)}`;
 }
 
-/** Lets queued messages (a cancel) and rendering through between batches. */
-const yieldNow = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-/** One running import: its cancel flag, bad records, progress throttle. */
-class Job {
-  cancelled = false;
-  readonly abort = new AbortController();
-  readonly bad: BadRecord[] = [];
-  badCount = 0;
-  private lastReport = 0;
-
-  constructor(private readonly onProgress?: ImportProgressCallback) {}
-
-  check(): void {
-    if (this.cancelled) throw new ImportCancelled();
-  }
-
-  addBad(records: BadRecord[]): void {
-    this.badCount += records.length;
-    for (const r of records) if (this.bad.length < MAX_LISTED_BAD) this.bad.push(r);
-  }
-
-  report(p: Progress, force = false): void {
-    const now = Date.now();
-    if (!this.onProgress || (!force && now - this.lastReport < PROGRESS_EVERY_MS)) return;
-    this.lastReport = now;
-    // Across Comlink this returns a promise; a progress update that fails to arrive is not an error.
-    void Promise.resolve(this.onProgress(p)).catch(() => {});
-  }
-}
-
-/** Keeps a uniform random sample of passages whose text adds up to about `budget` characters. */
-class TextSample {
-  readonly texts: string[] = [];
-  private chars = 0;
-  private seen = 0;
-  private capacity = 0;
-  private rng = 0x9e3779b9;
-
-  constructor(private readonly budget: number) {}
-
-  add(text: string): void {
-    this.seen++;
-    if (this.capacity === 0) {
-      this.texts.push(text);
-      this.chars += text.length;
-      if (this.chars >= this.budget) this.capacity = this.texts.length;
-      return;
-    }
-    // Reservoir sampling (Algorithm R) with a fixed count once the budget is reached.
-    const j = Math.floor(this.random() * this.seen);
-    if (j < this.capacity) this.texts[j] = text;
-  }
-
-  private random(): number {
-    // xorshift32: deterministic, so the same file gives the same vocabulary.
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
-    return this.rng / 2 ** 32;
-  }
-}
-
-/** Statistics kept on the corpus record. */
-function emptyStats(): Record<string, number> {
-  return { passages: 0, chunks: 0, duplicates: 0, tokens: 0, spans: 0, bytes: 0, badRecords: 0, vocabSize: 0 };
-}
-
-/**
- * Turns blocks into chunks: dedupes by document id, tokenizes `[CLS] title [SEP] body [SEP]`, tags
- * salient spans, and writes batches to the staging corpus.
- */
-class ChunkWriter {
-  private seq = 0;
-  private readonly seen = new Set<string>();
-  private pending: ChunkRecord[] = [];
-  private lastHeartbeat = Date.now();
-
-  constructor(
-    private readonly store: RealmStore,
-    private readonly corpusId: string,
-    private readonly tokenizer: CorpusTokenizer,
-    private readonly tools: TextTools,
-    readonly stats: Record<string, number>,
-    private readonly job: Job,
-  ) {}
-
-  /** Adds blocks of one or more passages; `id` is computed when absent. */
-  async add(blocks: { title: string; text: string; id?: string; source?: string }[]): Promise<void> {
-    const ids = await Promise.all(blocks.map((b) => b.id ?? sha1Hex(`${b.title}\n${b.text}`)));
-    const titleIds = new Map<string, number[]>();
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i];
-      const id = ids[i];
-      if (this.seen.has(id)) {
-        this.stats.duplicates++;
-        continue;
-      }
-      this.seen.add(id);
-      let title = titleIds.get(b.title);
-      if (!title) titleIds.set(b.title, (title = this.tokenizer.encode(b.title)));
-      const body = this.tokenizer.encode(b.text);
-      const { clsId, sepId } = this.tools;
-      const tokenIds = new Int32Array([clsId, ...title, sepId, ...body, sepId]);
-      const spans = this.tools.tagSalientSpans(b.text);
-      this.stats.tokens += tokenIds.length;
-      this.stats.spans += spans.length;
-      for (const s of spans) this.stats[`spans.${s.type}`] = (this.stats[`spans.${s.type}`] ?? 0) + 1;
-      const chunk: ChunkRecord = { corpusId: this.corpusId, seq: this.seq++, id, title: b.title, text: b.text, tokenIds, spans };
-      if (b.source) chunk.source = b.source;
-      this.pending.push(chunk);
-    }
-    this.stats.chunks = this.seq;
-    if (this.pending.length >= CHUNK_BATCH) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    this.job.check();
-    if (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      await this.store.putChunks(batch);
-    }
-    if (Date.now() - this.lastHeartbeat > HEARTBEAT_EVERY_MS) {
-      this.lastHeartbeat = Date.now();
-      await this.store.touchStaging(this.corpusId, { ...this.stats });
-    }
-  }
-}
-
-/** Reads a byte stream chunk by chunk; stops reading when the job is cancelled. */
-async function forEachChunk(
-  stream: ReadableStream<Uint8Array>,
-  job: Job,
-  onChunk: (bytes: Uint8Array) => Promise<void> | void,
-): Promise<void> {
-  const reader = stream.getReader();
-  const stop = () => void reader.cancel().catch(() => {});
-  job.abort.signal.addEventListener('abort', stop);
-  try {
-    for (;;) {
-      job.check();
-      const { done, value } = await reader.read();
-      job.check();
-      if (done) return;
-      await onChunk(value);
-    }
-  } finally {
-    job.abort.signal.removeEventListener('abort', stop);
-    reader.releaseLock();
-  }
+/** The sink of an import into IndexedDB: the staging corpus's vocabulary, chunks and heartbeat. */
+function storeSink(store: RealmStore, corpusId: string): ChunkSink {
+  return {
+    putVocab: (tokens) => store.putVocab({ corpusId, tokens }),
+    putChunks: (chunks) => store.putChunks(chunks),
+    heartbeat: (stats) => store.touchStaging(corpusId, stats),
+  };
 }
 
 export class CorpusImporter {
@@ -312,86 +129,17 @@ export class CorpusImporter {
       stats: emptyStats(),
     };
     return this.run(opts.jobId, opts.dbName, record, onProgress, async (store, job) => {
-      const stats = record.stats;
-      stats.bytes = file.size;
-      const format = opts.format ?? detectFormat(opts.fileName);
-      const parserOpts = { format, fileName: opts.fileName, maxRecordBytes: opts.maxRecordBytes };
-
-      // Pass 1: read and check, sample text for the vocabulary.
-      const sample = new TextSample(opts.sampleChars ?? DEFAULT_SAMPLE_CHARS);
-      const reading = new ProgressMeter('import', 'bytes', file.size);
-      const parser1 = new CorpusParser(parserOpts);
-      const take = (b: { passages: ParsedPassage[]; bad: BadRecord[] }) => {
-        job.addBad(b.bad);
-        for (const p of b.passages) sample.add(p.title ? `${p.title}\n${p.text}` : p.text);
-        stats.passages += b.passages.length;
-      };
-      const detail1 = () =>
-        `reading ${record.name}: ${stats.passages.toLocaleString('en')} passages, ${job.badCount} bad records`;
-      let lastBeat = Date.now();
-      await forEachChunk(file.stream(), job, async (bytes) => {
-        take(parser1.push(bytes));
-        job.report(reading.at(parser1.bytes, detail1()));
-        if (Date.now() - lastBeat > HEARTBEAT_EVERY_MS) {
-          lastBeat = Date.now();
-          await store.touchStaging(corpusId, { ...stats });
-        }
-      });
-      take(parser1.finish());
-      job.report(reading.at(file.size, detail1()), true);
-      stats.badRecords = job.badCount;
-      if (stats.passages === 0) throw new EmptyCorpusError(opts.fileName, job.badCount);
-
-      // The vocabulary, trained on the sample.
-      const vocabDetail = `training a vocabulary on ${sample.texts.length.toLocaleString('en')} sampled passages`;
-      job.report(new ProgressMeter('vocab', 'passages', 0).at(0, vocabDetail), true);
-      await store.touchStaging(corpusId, { ...stats });
-      await yieldNow();
-      job.check();
-      const tokenizer = this.tools.trainTokenizer(sample.texts, opts.vocabSize ?? DEFAULT_VOCAB_SIZE);
-      sample.texts.length = 0;
-      job.check();
-      stats.vocabSize = tokenizer.vocab.length;
-      await store.putVocab({ corpusId, tokens: [...tokenizer.vocab] });
-
-      // Pass 2: blocks, ids, tokens, spans.
-      const writer = new ChunkWriter(store, corpusId, tokenizer, this.tools, stats, job);
-      const tokenizing = new ProgressMeter('tokenize', 'passages', stats.passages);
-      const maxPieces = opts.maxPieces ?? DEFAULT_MAX_PIECES;
-      let done = 0;
-      const detail2 = () => `${stats.chunks.toLocaleString('en')} blocks, ${stats.duplicates} duplicates dropped`;
-      const write = async (passages: ParsedPassage[]) => {
-        // Small slices keep the thread responsive (it may be the page's main thread).
-        for (let i = 0; i < passages.length; i += 32) {
-          const blocks = passages.slice(i, i + 32).flatMap((p) => {
-            try {
-              const texts = this.tools.splitIntoBlocks(p.title, p.text, tokenizer, maxPieces);
-              if (texts.length === 0) {
-                // Nothing the tokenizer reads (control or invisible characters only): listed, not lost.
-                job.addBad([{ line: p.line, reason: 'no readable text: only control or invisible characters' }]);
-                stats.badRecords = job.badCount;
-              }
-              return texts.map((text) => ({ title: p.title, text }));
-            } catch (e) {
-              // A title too long to leave room for a body in a block: that record is skipped.
-              job.addBad([{ line: p.line, reason: (e as Error).message }]);
-              stats.badRecords = job.badCount;
-              return [];
-            }
-          });
-          await writer.add(blocks);
-          done += Math.min(32, passages.length - i);
-          job.report(tokenizing.at(done, detail2()));
-          await yieldNow();
-          job.check();
-        }
-      };
-      const parser2 = new CorpusParser(parserOpts);
-      await forEachChunk(file.stream(), job, (bytes) => write(parser2.push(bytes).passages));
-      await write(parser2.finish().passages);
-      await writer.flush();
-      job.report(tokenizing.at(stats.passages, detail2()), true);
-      if (stats.chunks === 0) throw new EmptyCorpusError(opts.fileName, job.badCount);
+      await importPassages(
+        file,
+        { ...opts, name: record.name },
+        {
+          corpusId,
+          tools: this.tools,
+          job,
+          sink: storeSink(store, corpusId),
+          stats: record.stats,
+        },
+      );
       return { activate: opts.activate !== false };
     });
   }
@@ -450,7 +198,7 @@ export class CorpusImporter {
       const res = (await get('passages.jsonl'))!;
       const total = Number(res.headers.get('content-length') ?? 0);
       const meter = new ProgressMeter('import', 'bytes', total);
-      const writer = new ChunkWriter(store, opts.corpusId, tokenizer, this.tools, stats, job);
+      const writer = new ChunkWriter(storeSink(store, opts.corpusId), opts.corpusId, tokenizer, this.tools, stats, job);
       const splitter = new ByteLineSplitter(1 << 20);
       const decoder = new TextDecoder('utf-8', { fatal: true });
       let bytes = 0;
