@@ -25,12 +25,12 @@ import { buildTrainingData } from '../src/corpus/corpus-data';
 import { Rng } from '../src/corpus/rng';
 import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
-import { makeConfig, type MlmPairMasking, type RealmConfig } from '../src/model/config';
+import { makeConfig, type MlmPairMasking, type PresetName, type RealmConfig } from '../src/model/config';
 import { formatEta, ProgressMeter } from '../src/model/progress';
 import { RealmTrainer } from '../src/model/trainer';
 import { guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
 import type { CorpusRecall, WarmStartManifest } from '../src/model/warm-start';
-import { corpusRecall } from './warmstart-eval';
+import { evaluateClozeFile } from './eval';
 import { warmStartText } from './warmstart-text';
 
 const HELP = `usage: npm run build:warmstart -- [options]
@@ -48,7 +48,10 @@ const HELP = `usage: npm run build:warmstart -- [options]
   --seed N               seed of data order, masks and initialisation (default 1)
   --checkpoint-every N   steps between checkpoints in the work folder (default 100)
   --max-minutes M        stop cleanly (checkpointed) after M minutes; run again to go on
-  --backend wasm|cpu     tfjs backend (default wasm)`;
+  --backend wasm|cpu     tfjs backend (default wasm)
+  --preset NAME          model size (default mini, the shipped one; tiny for test fixtures)
+  --passages N           train on the first N passages only (test fixtures; default all)
+  --corpora LIST         bundled corpora evaluated at the end (default micro,tiny,default)`;
 
 interface Options {
   out: string;
@@ -65,6 +68,9 @@ interface Options {
   checkpointEvery: number;
   maxMinutes: number;
   backend: string;
+  preset: string;
+  passages: number;
+  corpora: string;
 }
 
 function parseOptions(argv: string[]): Options | null {
@@ -83,6 +89,9 @@ function parseOptions(argv: string[]): Options | null {
     checkpointEvery: 100,
     maxMinutes: Infinity,
     backend: 'wasm',
+    preset: 'mini',
+    passages: Infinity,
+    corpora: 'micro,tiny,default',
   };
   const keys: Record<string, keyof Options> = {
     out: 'out',
@@ -99,6 +108,9 @@ function parseOptions(argv: string[]): Options | null {
     'checkpoint-every': 'checkpointEvery',
     'max-minutes': 'maxMinutes',
     backend: 'backend',
+    preset: 'preset',
+    passages: 'passages',
+    corpora: 'corpora',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -125,7 +137,7 @@ export function bertTokenizer(): WordPieceTokenizer {
 
 /** The config the warm start trains with: the mini preset, ICT then MLM, no REALM steps. */
 export function warmStartConfig(o: Options): RealmConfig {
-  return makeConfig('mini', {
+  return makeConfig(o.preset as PresetName, {
     ictSteps: o.ictSteps,
     mlmSteps: o.mlmSteps,
     realmSteps: 0,
@@ -167,7 +179,7 @@ async function main(): Promise<void> {
   // tagged in the corpus passages; the dictionary's sentences get a random span (its lines define
   // common words, where named-entity tagging finds little).
   const data = buildTrainingData(
-    text.passages.map((p) => ({ ...p, spans: p.source === 'wordnet:dictionary' ? [] : undefined })),
+    text.passages.slice(0, o.passages).map((p) => ({ ...p, spans: p.source === 'wordnet:dictionary' ? [] : undefined })),
     tokenizer,
     [],
     {
@@ -180,15 +192,16 @@ async function main(): Promise<void> {
   );
   const trainer = new RealmTrainer({ config: { ...config, vocabSize: tokenizer.size }, data });
   process.stderr.write(
-    `warm start (mini, ${tf.getBackend()}): ${trainer.model.parameterCount().toLocaleString()} parameters; ` +
+    `warm start (${o.preset}, ${tf.getBackend()}): ${trainer.model.parameterCount().toLocaleString()} parameters; ` +
       `${text.report.wordnetLemmas} dictionary + ${text.report.corpusPassages} corpus passages ` +
       `(${text.report.heldOutExcluded} held-out excluded), ${data.ictHeldOut.length} kept out of ICT; ` +
       `ICT ${config.ictSteps} x ${config.ictBatchSize}, MLM ${config.mlmSteps} x ${config.batchSize}\n`,
   );
   mkdirSync(o.work, { recursive: true });
+  writeAtomic(path.join(o.work, 'vocab.txt'), tokenizer.toText()); // the model's vocabulary, beside its checkpoints
   const ckpt = path.join(o.work, 'checkpoint');
   const stateFile = path.join(o.work, 'state.json');
-  const configHash = sha256(JSON.stringify(trainer.config));
+  const configHash = sha256(JSON.stringify(trainer.config) + (Number.isFinite(o.passages) ? `|passages=${o.passages}` : ''));
   let elapsedBefore = 0;
   if (existsSync(`${ckpt}.json`)) {
     const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { configHash: string; elapsedMs: number };
@@ -227,7 +240,7 @@ async function main(): Promise<void> {
     if (trainer.stepCount % o.checkpointEvery === 0) await save();
     if (at.phase === 'ict' && trainer.phaseAt()?.phase !== 'ict') {
       await save();
-      const recall = ['micro', 'tiny'].map((c) => corpusRecall(trainer.model, `public/corpus/${c}`, tokenizer));
+      const recall = await corpusRecalls(ckpt, ['micro', 'tiny']);
       const ict = await trainer.ictRecall();
       writeFileSync(path.join(o.work, 'ict-eval.json'), JSON.stringify({ ict, recall }, null, 2));
       process.stderr.write(`\nafter ICT: ${JSON.stringify({ ict, recall })}\n`);
@@ -239,7 +252,29 @@ async function main(): Promise<void> {
   trainer.dispose();
 }
 
-/** The metrics at the end, then the shipped files and their manifest. */
+/** `npm run eval` of the checkpoint at PATH (vocab.txt beside it) on bundled corpora's held-out cloze sets. */
+async function corpusRecalls(checkpoint: string, corpora: string[]): Promise<CorpusRecall[]> {
+  const out: CorpusRecall[] = [];
+  const share = (x: number) => (Number.isFinite(x) ? x : null);
+  for (const c of corpora) {
+    const dir = `public/corpus/${c}`;
+    const e = await evaluateClozeFile({ model: checkpoint, cloze: `${dir}/cloze.jsonl`, corpus: dir });
+    out.push({
+      corpus: c,
+      passages: e.passages,
+      queries: e.asked,
+      k: e.k,
+      dense: { gold: share(e.model.gold.recall), answer: share(e.model.answer.recall) },
+      bm25: { gold: share(e.bm25.gold.recall), answer: share(e.bm25.answer.recall) },
+      chance: { gold: share(e.chance.gold), answer: share(e.chance.answer) },
+      exactMatch: share(e.exactMatch),
+      exactMatchNullOnly: share(e.exactMatchNullOnly),
+    });
+  }
+  return out;
+}
+
+/** The shipped files, the metrics of the shipped model, then the manifest. */
 async function writeWarmStart(
   trainer: RealmTrainer,
   tokenizer: WordPieceTokenizer,
@@ -252,17 +287,15 @@ async function writeWarmStart(
   const restored = decodeCheckpoint(shipped.header, shipped.data);
   trainer.model.setWeights(restored.weights);
   const ict = await trainer.ictRecall();
-  const corpora: CorpusRecall[] = ['micro', 'tiny', 'default'].map((c) =>
-    corpusRecall(trainer.model, `public/corpus/${c}`, tokenizer),
-  );
   mkdirSync(o.out, { recursive: true });
   const vocabText = tokenizer.toText();
   writeAtomic(path.join(o.out, 'checkpoint.bin'), shipped.data);
   writeAtomic(path.join(o.out, 'checkpoint.json'), shipped.header);
   writeAtomic(path.join(o.out, 'vocab.txt'), vocabText);
+  const corpora = await corpusRecalls(path.join(o.out, 'checkpoint'), o.corpora.split(',').filter(Boolean));
   const manifest: WarmStartManifest = {
     format: 'realm-warmstart-1',
-    preset: 'mini',
+    preset: o.preset,
     config: trainer.config,
     vocabulary: {
       file: 'vocab.txt',

@@ -16,14 +16,15 @@ import type { RealmConfig } from './config';
 
 export const WARM_START_FILES = ['manifest.json', 'checkpoint.json', 'checkpoint.bin', 'vocab.txt'] as const;
 
-/** Recall of one retriever on a bundled corpus's held-out cloze sentences. */
+/** Recall@k of one retriever on a bundled corpus's held-out cloze sentences. */
 export interface RetrievalRecall {
-  /** Share whose gold passage (its own, without the sentence) is in the top k; NaN (null in JSON) for none. */
-  gold: number;
-  /** Share with a passage holding the answer's wordpieces in the top k. */
-  answer: number;
+  /** Share whose gold passage (its own, read and searched without the sentence) is in the top k; null for none. */
+  gold: number | null;
+  /** Share with a passage holding the answer (normalised substring on word boundaries) in the top k. */
+  answer: number | null;
 }
 
+/** What the warm start does on one bundled corpus (`npm run eval` on its cloze.jsonl). */
 export interface CorpusRecall {
   corpus: string;
   passages: number;
@@ -31,8 +32,10 @@ export interface CorpusRecall {
   k: number;
   dense: RetrievalRecall;
   bm25: RetrievalRecall;
-  /** k / passages: the gold passage's chance of being in a random top k. */
-  chanceGold: number;
+  chance: RetrievalRecall;
+  /** Cloze exact match with retrieval (k documents and the null one) and with the null document alone. */
+  exactMatch: number | null;
+  exactMatchNullOnly: number | null;
 }
 
 export interface WarmStartManifest {
