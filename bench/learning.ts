@@ -1,4 +1,6 @@
-// `npm run bench:learning`: does retrieval help? Trains the tiny preset (wasm backend) ICT -> MLM ->
+// `npm run bench:learning`: does retrieval help? By default (LEARNING_START=warm) the Classroom demo
+// from the shipped warm start over 3 seeds: see bench/learning-warm.ts. With LEARNING_START=cold, the
+// earlier recipe from random weights: trains the tiny preset (wasm backend) ICT -> MLM ->
 // REALM with a fixed seed on the bundled tiny corpus (public/corpus/tiny) and prints, after each phase:
 // held-out cloze accuracy with retrieval against the same model reading only the null document; the
 // held-out log p(answer) with the retrieved documents, with k-1 random documents (RandomRetrieval) and
@@ -33,6 +35,7 @@ import { maskedAnswer } from '../src/corpus/data';
 import { answerPriorRecallAtK, chanceRecallAtK, utilitySummary } from './retrieval-stats';
 import { RealmTrainer } from '../src/model/trainer';
 import { formatMetric } from '../src/model/evaluate';
+import { warmLearningBench } from './learning-warm';
 import { formatSummary, learningConfig, learningData, learningEnv, learningSchedule, trainingSample } from './learning-setup';
 
 /** "right with retrieval / with the null document of n" from two shares; "n/a" for an empty set. */
@@ -44,6 +47,8 @@ async function main() {
   installWasmKernels();
   await tf.setBackend('wasm');
   await tf.ready();
+  // The default since #31: the Classroom demo from the shipped warm start (bench/learning-warm.ts).
+  if (learningEnv('START', 'warm') === 'warm') return warmLearningBench();
   const { ict, mlm, realm, seed, quick } = learningSchedule();
   const data = learningData(seed);
   const config = learningConfig(data);

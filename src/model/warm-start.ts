@@ -10,9 +10,9 @@
 // `openWarmStart` checks every file against the manifest before anything is used, so a truncated or
 // altered download is refused with the file's name, never trained on. Pure: the caller reads the
 // bytes (fetch in the page, fs in Node).
-import type { NamedWeights } from './bert';
 import { decodeCheckpoint } from './checkpoint';
 import type { RealmConfig } from './config';
+import type { RealmCheckpoint } from './trainer';
 
 export const WARM_START_FILES = ['manifest.json', 'checkpoint.json', 'checkpoint.bin', 'vocab.txt'] as const;
 
@@ -67,7 +67,8 @@ export interface WarmStart {
   config: RealmConfig;
   /** The model's vocabulary (tokenize a corpus with it before training from these weights). */
   vocab: string[];
-  weights: NamedWeights;
+  /** The weights as a checkpoint (weights only; `extra.config`), for initArchitecture / initModelWeights. */
+  checkpoint: RealmCheckpoint;
 }
 
 async function sha256Hex(data: Uint8Array): Promise<string> {
@@ -110,5 +111,5 @@ export async function openWarmStart(files: {
     .filter((l, i, all) => l !== '' || i < all.length - 1);
   if (vocab.length !== manifest.vocabulary.pieces)
     throw new WarmStartError(`vocab.txt has ${vocab.length} pieces where the manifest says ${manifest.vocabulary.pieces}`);
-  return { manifest, config: manifest.config, vocab, weights: checkpoint.weights };
+  return { manifest, config: manifest.config, vocab, checkpoint };
 }
