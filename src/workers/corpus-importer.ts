@@ -22,7 +22,7 @@ import {
   type CorpusFormat,
   type ParsedPassage,
 } from '../corpus/corpus-parse';
-import { parseCloze, parseQa, parseVocab } from '../corpus/corpus-format';
+import { parseCloze, parseQa, parseVocab, spansProblem } from '../corpus/corpus-format';
 import { ProgressMeter, type Progress } from '../model/progress';
 import { RealmStore, type ChunkRecord, type CorpusRecord, type EvalSetsRecord } from '../storage/db';
 import { realTextTools, type CorpusTokenizer, type TextTools } from './corpus-importer-tools';
@@ -188,6 +188,15 @@ class TextSample {
   }
 }
 
+/** A block to store: its id is computed and its salient spans tagged when absent. */
+interface Block {
+  title: string;
+  text: string;
+  id?: string;
+  source?: string;
+  spans?: { start: number; end: number; type: string }[];
+}
+
 /** Statistics kept on the corpus record. */
 function emptyStats(): Record<string, number> {
   return { passages: 0, chunks: 0, duplicates: 0, tokens: 0, spans: 0, bytes: 0, badRecords: 0, vocabSize: 0 };
@@ -212,8 +221,8 @@ class ChunkWriter {
     private readonly job: Job,
   ) {}
 
-  /** Adds blocks of one or more passages; `id` is computed when absent. */
-  async add(blocks: { title: string; text: string; id?: string; source?: string }[]): Promise<void> {
+  /** Adds blocks of one or more passages; `id` is computed and `spans` tagged when absent. */
+  async add(blocks: Block[]): Promise<void> {
     const ids = await Promise.all(blocks.map((b) => b.id ?? sha1Hex(`${b.title}\n${b.text}`)));
     const titleIds = new Map<string, number[]>();
     for (let i = 0; i < blocks.length; i++) {
@@ -229,7 +238,7 @@ class ChunkWriter {
       const body = this.tokenizer.encode(b.text);
       const { clsId, sepId } = this.tools;
       const tokenIds = new Int32Array([clsId, ...title, sepId, ...body, sepId]);
-      const spans = this.tools.tagSalientSpans(b.text);
+      const spans = b.spans ?? this.tools.tagSalientSpans(b.text);
       this.stats.tokens += tokenIds.length;
       this.stats.spans += spans.length;
       for (const s of spans) this.stats[`spans.${s.type}`] = (this.stats[`spans.${s.type}`] ?? 0) + 1;
@@ -455,19 +464,23 @@ export class CorpusImporter {
       const decoder = new TextDecoder('utf-8', { fatal: true });
       let bytes = 0;
       const lines = async (raw: { lineNo: number; bytes: Uint8Array | null }[]) => {
-        const blocks: { title: string; text: string; id?: string; source?: string }[] = [];
+        const blocks: Block[] = [];
         for (const r of raw) {
           try {
             if (!r.bytes) throw new Error('record larger than 1 MB');
             const line = decoder.decode(r.bytes);
             if (!line.trim()) continue;
-            const p = JSON.parse(line) as { id?: unknown; title?: unknown; text?: unknown; source?: unknown };
+            const p = JSON.parse(line) as { id?: unknown; title?: unknown; text?: unknown; source?: unknown; spans?: unknown };
             if (typeof p.text !== 'string' || !p.text) throw new Error('missing field "text"');
+            // The build's spans (typed from what the corpus knows) are kept as they are.
+            const problem = p.spans === undefined ? null : spansProblem(p.spans, p.text.length);
+            if (problem) throw new Error(problem);
             blocks.push({
               title: typeof p.title === 'string' ? p.title : '',
               text: p.text,
               id: typeof p.id === 'string' && p.id ? p.id : undefined,
               source: typeof p.source === 'string' ? p.source : undefined,
+              spans: (p.spans as [number, number, string][] | undefined)?.map(([start, end, type]) => ({ start, end, type })),
             });
           } catch (e) {
             job.addBad([{ line: r.lineNo, reason: (e as Error).message }]);
