@@ -610,14 +610,15 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
     const hyper = cls.ptrs.find((p) => p.sym === '@');
     if (hyper && all.get(hyper.off)) out.push(`${art} ${title} is a kind of ${name(all.get(hyper.off)!.words[0])}.`);
     const list = members.get(off)!.sort((a, b) => byString(a.full, b.full) || byString(a.syn.off, b.syn.off));
-    const examples = list.slice(0, 6).map((i) => i.full);
+    // Each name once: WordNet has several towns named Aberdeen.
+    const examples = [...new Set(list.map((i) => i.full))].slice(0, 6);
     out.push(`Examples of ${plural(title)} include ${listing(examples)}.`);
     passages.push({
       title,
       text: out.join(' '),
       source: 'wordnet:class',
       about: [keyOf(cls), ...list.slice(0, 6).map((i) => keyOf(i.syn))],
-      names: list.slice(0, 6).flatMap(instanceNames),
+      names: list.filter((i) => examples.includes(i.full)).flatMap(instanceNames),
     });
 
     const lines = list.map((i) => {
@@ -946,6 +947,7 @@ export function loadSources(): Sources {
     '',
   ].join('\n');
 
-  const passages = [...wn, ...cc];
+  // A name that ends with its own full stop ends the sentence too: "... or N.H.", not "... or N.H..".
+  const passages = [...wn, ...cc].map((p) => ({ ...p, text: p.text.replace(/\.\.(?=\s|$)/g, '.') }));
   return { passages, facts, known: knownNames(passages), tinyKeys: tinyRank, attribution };
 }

@@ -8,7 +8,7 @@ import { splitSentences } from '../src/corpus/blocks';
 import { heldOutKeys, parseCloze, parseManifest, parsePassages, parseQa, parseVocab } from '../src/corpus/corpus-format';
 import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { buildCorpora, compareTrees, containsWord, HELD_OUT_MAX_PIECES, heldOutProblem, type BuiltCorpus } from './build-corpus';
-import { article, knownNames, laterPart, listing, plural } from './build-corpus-sources';
+import { article, knownNames, laterPart, listing, loadSources, plural } from './build-corpus-sources';
 
 const committed = path.resolve(__dirname, '..', 'public', 'corpus');
 let tmp = '';
@@ -174,6 +174,20 @@ describe('held-out items a teacher can read', () => {
     expect(known.has('Avon')).toBe(false);
     expect(known.get('World War II')).toBeNull();
   });
+
+  it('names each list item once and ends each sentence with one full stop, in every source passage', () => {
+    const { passages } = loadSources();
+    const repeats: string[] = [];
+    for (const p of passages) {
+      if (/\.\.$|\.\. /.test(p.text)) repeats.push(p.text); // before: "... Granite State, NH or N.H.."
+      if (p.source !== 'wordnet:class' && p.source !== 'wordnet:parts') continue;
+      for (const m of p.text.matchAll(/(?:include|includes) ([^.]*)\./g)) {
+        const items = m[1].split(', '); // "Damon and Pythias" is one item
+        if (new Set(items).size !== items.length) repeats.push(m[0]); // before: "Aberdeen, Aberdeen, Aberdeen", "Ruhr, Ruhr"
+      }
+    }
+    expect(repeats).toEqual([]);
+  }, 60_000);
 
   it('builds micro and tiny with whole, well-typed held-out items and lists without repeats', () => {
     for (const name of ['micro', 'tiny']) {
