@@ -328,6 +328,40 @@ const IRREGULAR_PARTICIPLES = new Set([
 const VERB_FOLLOWERS =
   /^(?:roughly|mainly|chiefly|largely|mostly|partly|generally|to|into|from|through|with|by|in|on|at|across|along|over|under|around|between|the|a|an|its|his|her|their)$/;
 
+const SUPERLATIVE = /^(?:[a-z]{2,}est|first|second|third|chief|principal|main|only)$/;
+const NOT_SUPERLATIVE = new Set([
+  'forest',
+  'interest',
+  'priest',
+  'contest',
+  'honest',
+  'modest',
+  'harvest',
+  'protest',
+  'request',
+  'conquest',
+  'northwest',
+  'southwest',
+  'midwest',
+  'earnest',
+  'arrest',
+  'suggest',
+  'crest',
+  'quest',
+  'guest',
+  'chest',
+  'nest',
+  'test',
+  'rest',
+  'west',
+  'pest',
+  'vest',
+  'zest',
+  'jest',
+  'manifest',
+  'digest',
+]);
+
 /** A later part of a gloss as a sentence about `subject`. */
 export function laterPart(part: string, subject: string, be: string): string {
   const q = /^"(.*)"$/.exec(part);
@@ -347,13 +381,15 @@ export function laterPart(part: string, subject: string, be: string): string {
   if (VERBS.has(lw)) return sentence(`${subject} ${part}`);
   // "corresponds roughly to modern Portugal": a verb of its own.
   if (/[^su]s$/.test(lw) && VERB_FOLLOWERS.test(rest[0] ?? '')) return sentence(`${subject} ${part}`);
-  // "navigable by oceangoing vessels as far as Glasgow": an adjective, no article.
-  if (/(?:able|ible|ous|ful|ive|ent|ant|al|ic|ar)$/.test(lw) && follows) return sentence(`${subject} ${be} ${part}`);
+  // "navigable by oceangoing vessels as far as Glasgow": an adjective, no article; "given by God ...": a participle.
+  if (/(?:able|ible|ous|ful|ive|ent|ant|al|ic|ar|en)$/.test(lw) && follows) return sentence(`${subject} ${be} ${part}`);
   if (lw.endsWith('ed'))
     return sentence(PARTICIPLE_FOLLOWERS.test(rest.join(' ')) ? `${subject} ${be} ${part}` : `${subject} ${part}`);
   if (lw.endsWith('ly')) return sentence(part);
   if (rest[0] === 'of') return sentence(`${subject} ${be} the ${part}`);
   if (lw === 'part' || lw === 'between') return sentence(`${subject} ${be} ${part}`);
+  // "largest city in Scotland": a superlative or an ordinal takes "the", not "a".
+  if (SUPERLATIVE.test(lw) && !NOT_SUPERLATIVE.has(lw)) return sentence(`${subject} ${be} the ${part}`);
   return sentence(`${subject} ${be} ${article(part)} ${part}`);
 }
 
@@ -559,7 +595,10 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
   const keyOf = (s: Synset) => `wn:${s.off}`;
   const holonymKeys = (info: InstanceInfo) => info.holonyms.map(keyOf);
   // A part holonym is a place unless it is an instance of another kind ("Battle of Midway" is a part of "World War II").
-  const holonymType = (h: Synset): SpanType | null => (infos.has(h.off) ? infos.get(h.off)!.type : 'place');
+  // A holonym that is no instance is a place when WordNet files it with locations or objects ("Torah" is
+  // a part of the "Old Testament", a book).
+  const holonymType = (h: Synset): SpanType | null =>
+    infos.has(h.off) ? infos.get(h.off)!.type : h.lex === LEX_LOCATION || h.lex === LEX_OBJECT ? 'place' : null;
   // A part holonym is a place ("Leicester" is in "Leicestershire"), typed as its own instance when it is one.
   const holonymNames = (info: InstanceInfo): [string, SpanType | null][] =>
     info.holonyms.flatMap((h) => h.words.map((w): [string, SpanType | null] => [name(w), holonymType(h)]));

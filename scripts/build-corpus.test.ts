@@ -129,6 +129,13 @@ describe('held-out items a teacher can read', () => {
     expect(laterPart('navigable by oceangoing vessels as far as Glasgow', 'Clyde', 'is')).toBe(
       'Clyde is navigable by oceangoing vessels as far as Glasgow.',
     );
+    // Before: "Glasgow is a largest city in Scotland.".
+    expect(laterPart('largest city in Scotland', 'Glasgow', 'is')).toBe('Glasgow is the largest city in Scotland.');
+    expect(laterPart('forest in central Germany', 'Black Forest', 'is')).toBe('Black Forest is a forest in central Germany.');
+    // Before: "Seth was a given by God ...".
+    expect(laterPart('given by God in place of the murdered Abel', 'Seth', 'was')).toBe(
+      'Seth was given by God in place of the murdered Abel.',
+    );
   });
 
   it('keeps a sentence out of the held-out set when it cannot be read alone or gives its answer away', () => {

@@ -112,3 +112,22 @@ describe('tagSalientSpans: types and boundaries the held-out check found wrong',
     expect(typed('Germany includes Ruhr, Saale, Siegfried line and Stuttgart.')).not.toContain('place:Siegfried line');
   });
 });
+
+describe('tagSalientSpans: a known name inside a longer phrase', () => {
+  it('does not cut "North" out of "North American" or "New York" out of "New York Times"', () => {
+    const known = new Map<string, SpanType | null>([
+      ['North', 'place'],
+      ['New York', 'place'],
+      ['Dominica', 'place'],
+      ['Roseau', 'place'],
+    ]);
+    const typed = (t: string) => tagSalientSpans(t, known).map((s) => `${s.type}:${s.text}`);
+    // Before: "place:North", a cut adjective.
+    expect(typed('Dominica is a North American country whose capital city is Roseau.')).toEqual([
+      'place:Dominica',
+      'place:Roseau',
+    ]);
+    expect(typed('He wrote for the New York Times.')).not.toContain('place:New York');
+    expect(typed('She moved to New York in 1990.')).toContain('place:New York');
+  });
+});

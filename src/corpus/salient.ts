@@ -460,7 +460,8 @@ function clean(text: string, start: number, end: number, type: SpanType, priorit
     return null; // compromise-dates also tags "before", "central Europe": keep dates with a number or a month
   }
   if (!/[A-Za-z0-9]/.test(s)) return null;
-  if (type !== 'date' && (notSalient(s) || DEMONYM.test(s))) return null;
+  // "English", and "North American" (a demonym last, no telling head), are adjectives, not names.
+  if (type !== 'date' && (notSalient(s) || DEMONYM.test(s) || (DEMONYM.test(s.split(/\s+/).pop()!) && !headType(s)))) return null;
   return { start, end: start + s.length, type: (type !== 'date' && headType(s)) || type, text: s, priority };
 }
 
@@ -552,6 +553,7 @@ function capitalisedRuns(text: string, priority: number): Candidate[] {
       continue;
     if (notSalient(name)) continue;
     if (DEMONYM.test(first.w) && !headType(name)) continue; // "American Revolutionary", but keep "Spanish Armada"
+    if (words > 1 && DEMONYM.test(last.w) && !headType(name)) continue; // "North American", "South African"
     const after0 = text.slice(last.end, last.end + 20);
     if (/^\s+(?:is|are|was|were) spoken\b/.test(after0)) continue; // a language
     let type = headType(name);
@@ -596,6 +598,11 @@ function knownCandidates(text: string, known: KnownNames): Candidate[] {
       type = known.get(text.slice(tokens[i].start, tokens[j].end));
       if (type !== undefined && !glued(text, tokens[i].start, tokens[j].end)) found = j;
     }
+    // A known name that runs on into more capitalised words is part of a longer name or an adjective
+    // ("North" in "North American", "New York" in "New York Times"): the tagger decides.
+    const next = tokens[found + 1];
+    if (found >= 0 && next && text.slice(tokens[found].end, next.start) === ' ' && /^\p{Lu}/u.test(next.w) && !STOP.has(next.w))
+      found = -1;
     if (found < 0) {
       i++;
       continue;
