@@ -435,6 +435,7 @@ const LEX_GROUP = 14;
 const LEX_ARTIFACT = 6;
 const LEX_OBJECT = 17;
 // Artifacts that are institutions rather than buildings ("Harvard University", "Federal Bureau of Investigation").
+const NOT_ORG_GROUPS = /^(?:community|collection|trio|duet|family|nobility|historic_period|conference|circassian|people|tribe)$/;
 const ORG_ARTIFACTS = /^(?:university|college|agency|stock_exchange|bank|school|company|library)$/;
 
 /**
@@ -446,12 +447,13 @@ const ORG_ARTIFACTS = /^(?:university|college|agency|stock_exchange|bank|school|
 export function instanceType(syn: Synset, all: Map<string, Synset>): SpanType | null {
   if (syn.lex === LEX_PERSON) return 'person';
   if (syn.lex === LEX_LOCATION) return 'place';
-  if (syn.lex === LEX_GROUP) return 'organization';
+  const cls = syn.ptrs.filter((p) => p.sym === '@i').map((p) => all.get(p.off)?.words[0].toLowerCase() ?? '');
+  // Groups are organisations ("Hamas", "Spanish Armada"), except peoples, families, pairs and conferences.
+  if (syn.lex === LEX_GROUP) return cls.some((c) => NOT_ORG_GROUPS.test(c)) ? null : 'organization';
   const up = ancestry(syn, all);
   if (syn.lex === LEX_OBJECT) return up.has('celestial_body') || up.has('constellation') ? null : 'place';
   if (syn.lex === LEX_ARTIFACT) {
-    const cls = syn.ptrs.filter((p) => p.sym === '@i').map((p) => all.get(p.off)?.words[0] ?? '');
-    if (cls.some((c) => ORG_ARTIFACTS.test(c.toLowerCase()))) return 'organization';
+    if (cls.some((c) => ORG_ARTIFACTS.test(c))) return 'organization';
     return up.has('structure') || up.has('way') || up.has('facility') ? 'place' : null;
   }
   return null;

@@ -8,7 +8,16 @@ import { splitSentences } from '../src/corpus/blocks';
 import { heldOutKeys, parseCloze, parseManifest, parsePassages, parseQa, parseVocab } from '../src/corpus/corpus-format';
 import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { buildCorpora, compareTrees, containsWord, HELD_OUT_MAX_PIECES, heldOutProblem, type BuiltCorpus } from './build-corpus';
-import { article, knownNames, laterPart, listing, loadSources, plural } from './build-corpus-sources';
+import {
+  article,
+  instanceType,
+  knownNames,
+  laterPart,
+  listing,
+  loadSources,
+  plural,
+  readWordNetNouns,
+} from './build-corpus-sources';
 
 const committed = path.resolve(__dirname, '..', 'public', 'corpus');
 let tmp = '';
@@ -180,6 +189,22 @@ describe('held-out items a teacher can read', () => {
     expect(known.get('Paris')).toBe('place');
     expect(known.has('Avon')).toBe(false);
     expect(known.get('World War II')).toBeNull();
+  });
+
+  it('types WordNet instances by what they are: rivers are places, peoples and conferences no organisations', () => {
+    const all = readWordNetNouns();
+    const type = (word: string, gloss: RegExp) =>
+      instanceType(
+        [...all.values()].find((s) => s.words.includes(word) && gloss.test(s.gloss))!,
+        all,
+      );
+    expect(type('Avon', /river in central England/)).toBe('place'); // noun.object, not noun.location
+    expect(type('Siegfried_line', /fortifications/)).toBe('place');
+    expect(type('Hamas', /./)).toBe('organization');
+    expect(type('Abkhaz', /Circassian/)).toBeNull(); // before: organization
+    expect(type('Yalta_Conference', /./)).toBeNull();
+    expect(type('Mars', /planet/)).toBeNull();
+    expect(type('Battle_of_Waterloo', /./)).toBeNull();
   });
 
   it('names each list item once and ends each sentence with one full stop, in every source passage', () => {

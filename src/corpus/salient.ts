@@ -458,6 +458,8 @@ function clean(text: string, start: number, end: number, type: SpanType, priorit
     if (!/^[\p{Lu}\p{N}]|^(?:von|van|al|el|de|da|di|du|la|le)\s/u.test(s)) return null;
   } else if (!/\d/.test(s) && !new RegExp(MONTH).test(s)) {
     return null; // compromise-dates also tags "before", "central Europe": keep dates with a number or a month
+  } else if (/\b(?:second|minute|hour|day|week|month|year)s?\b/.test(s) && !/\d{3}/.test(s)) {
+    return null; // a duration ("every 65 minutes", "13 years"), not a date
   }
   if (!/[A-Za-z0-9]/.test(s)) return null;
   // "English", and "North American" (a demonym last, no telling head), are adjectives, not names.
