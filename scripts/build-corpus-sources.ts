@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { SpanType } from '../src/corpus/salient';
 
 export interface RawPassage {
   title: string;
@@ -23,6 +24,12 @@ export interface RawPassage {
   source: string;
   /** Keys of the entities the passage is about ("wn:08952341", "cc:FR"), for choosing the tiny subset. */
   about: string[];
+  /**
+   * Names the passage mentions whose type its source knows (its subject, aliases, list items, places
+   * it lies in), as `[name, type]`; `null` for a name that is no salient span (a battle, a book, a
+   * language). They outrank the tagger's guess and the corpus-wide `known` names.
+   */
+  names: [string, SpanType | null][];
 }
 
 /** A question with its answers, about some entities. */
@@ -35,6 +42,8 @@ export interface Fact {
 export interface Sources {
   passages: RawPassage[];
   facts: Fact[];
+  /** Every name the sources type, with one type only (names typed two ways are left out). */
+  known: Map<string, SpanType | null>;
   /** Keys of the tiny subset's cluster, in the order it prefers. */
   tinyKeys: (p: RawPassage) => number;
   attribution: string;
@@ -288,23 +297,99 @@ const PRONOUNS = new Set([
 ]);
 const PARTICIPLE_FOLLOWERS = /^(in|by|as|on|at|to|from|for|near|during|with|after|under|into|between|along)\b/;
 
+// Finite verbs that make a gloss part starting with "the" a clause of its own ("The economy is based
+// on oil"); without one it is a noun phrase ("the capital of bullfighting in Spain").
+const CLAUSE_VERB =
+  /\b(?:is|are|was|were|has|have|had|will|can|could|would|did|does|do|begins|began|gave|gives|became|becomes|lies|flows|runs|contains|includes|rose|led|won|wrote|made|took|ruled|built|form|forms|held|killed|fell|died|lived|married|brought|came|went|said|called|saw|lost|fought|joined|ended)\b/;
+
+/** True when `part` has a finite verb before any relative pronoun (a "-ed" word after its first two counts). */
+export function isClause(part: string): boolean {
+  const main = part.split(/\b(?:which|that|who|whom|whose|where|when)\b/)[0];
+  if (CLAUSE_VERB.test(main)) return true;
+  return main
+    .split(' ')
+    .slice(2)
+    .some((w) => /^[a-z]+ed$/.test(w));
+}
+
+const IRREGULAR_PARTICIPLES = new Set([
+  'built',
+  'made',
+  'held',
+  'fought',
+  'brought',
+  'led',
+  'taught',
+  'found',
+  'set',
+  'sold',
+  'run',
+]);
+const VERB_FOLLOWERS =
+  /^(?:roughly|mainly|chiefly|largely|mostly|partly|generally|to|into|from|through|with|by|in|on|at|across|along|over|under|around|between|the|a|an|its|his|her|their)$/;
+
+const SUPERLATIVE = /^(?:[a-z]{2,}est|first|second|third|chief|principal|main|only)$/;
+const NOT_SUPERLATIVE = new Set([
+  'forest',
+  'interest',
+  'priest',
+  'contest',
+  'honest',
+  'modest',
+  'harvest',
+  'protest',
+  'request',
+  'conquest',
+  'northwest',
+  'southwest',
+  'midwest',
+  'earnest',
+  'arrest',
+  'suggest',
+  'crest',
+  'quest',
+  'guest',
+  'chest',
+  'nest',
+  'test',
+  'rest',
+  'west',
+  'pest',
+  'vest',
+  'zest',
+  'jest',
+  'manifest',
+  'digest',
+]);
+
 /** A later part of a gloss as a sentence about `subject`. */
-function laterPart(part: string, subject: string, be: string): string {
+export function laterPart(part: string, subject: string, be: string): string {
   const q = /^"(.*)"$/.exec(part);
   if (q) return sentence(q[1]);
   const [w, ...rest] = part.split(' ');
   const lw = w.toLowerCase();
+  // "the oldest independent country in Europe" is a noun phrase about the subject, not a sentence.
+  if (lw === 'the' && !isClause(part)) return sentence(`${subject} ${be} ${w === 'The' ? 'the' : w} ${rest.join(' ')}`);
   if (w !== lw || PRONOUNS.has(lw)) return sentence(part);
   // A clause of its own ("tourism is the major industry").
   if (/^[a-z]+(?: [a-z]+)? (?:is|are|was|were|has|have)\b/.test(part)) return sentence(part);
   if (lw === 'a' || lw === 'an' || lw === 'one') return sentence(`${subject} ${be} ${part}`);
   if (PARTICIPLES.has(lw)) return sentence(`${subject} ${be} ${part}`);
+  const follows = PARTICIPLE_FOLLOWERS.test(rest.join(' '));
+  // "built on the site of a Roman settlement" is passive: "Leicester was built on ...".
+  if (IRREGULAR_PARTICIPLES.has(lw) && follows) return sentence(`${subject} ${be} ${part}`);
   if (VERBS.has(lw)) return sentence(`${subject} ${part}`);
+  // "corresponds roughly to modern Portugal": a verb of its own.
+  if (/[^su]s$/.test(lw) && VERB_FOLLOWERS.test(rest[0] ?? '')) return sentence(`${subject} ${part}`);
+  // "navigable by oceangoing vessels as far as Glasgow": an adjective, no article; "given by God ...": a participle.
+  if (/(?:able|ible|ous|ful|ive|ent|ant|al|ic|ar|en)$/.test(lw) && follows) return sentence(`${subject} ${be} ${part}`);
   if (lw.endsWith('ed'))
     return sentence(PARTICIPLE_FOLLOWERS.test(rest.join(' ')) ? `${subject} ${be} ${part}` : `${subject} ${part}`);
   if (lw.endsWith('ly')) return sentence(part);
   if (rest[0] === 'of') return sentence(`${subject} ${be} the ${part}`);
   if (lw === 'part' || lw === 'between') return sentence(`${subject} ${be} ${part}`);
+  // "largest city in Scotland": a superlative or an ordinal takes "the", not "a".
+  if (SUPERLATIVE.test(lw) && !NOT_SUPERLATIVE.has(lw)) return sentence(`${subject} ${be} the ${part}`);
   return sentence(`${subject} ${be} ${article(part)} ${part}`);
 }
 
@@ -327,6 +412,51 @@ interface InstanceInfo {
   datesRaw: string | null;
   holonyms: Synset[];
   classes: Synset[];
+  /** The salient-span type of the instance's names (WordNet's lexicographer file and class), null for none. */
+  type: SpanType | null;
+}
+
+/** The words of `syn` and of every synset above it (hypernyms and instance-of). */
+function ancestry(syn: Synset, all: Map<string, Synset>): Set<string> {
+  const words = new Set<string>();
+  const seen = new Set<string>();
+  const stack = [syn];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (seen.has(s.off)) continue;
+    seen.add(s.off);
+    for (const w of s.words) words.add(w.toLowerCase());
+    for (const p of s.ptrs) if ((p.sym === '@' || p.sym === '@i') && all.has(p.off)) stack.push(all.get(p.off)!);
+  }
+  return words;
+}
+
+const LEX_GROUP = 14;
+const LEX_ARTIFACT = 6;
+const LEX_OBJECT = 17;
+// Artifacts that are institutions rather than buildings ("Harvard University", "Federal Bureau of Investigation").
+const NOT_ORG_GROUPS = /^(?:community|collection|trio|duet|family|nobility|historic_period|conference|circassian|people|tribe)$/;
+const ORG_ARTIFACTS = /^(?:university|college|agency|stock_exchange|bank|school|company|library)$/;
+
+/**
+ * What kind of salient span an instance's name is, from what WordNet knows: people (noun.person),
+ * locations (noun.location), rivers, mountains, lakes and seas (noun.object, but not stars or planets),
+ * groups (noun.group) and, among artifacts, institutions are organisations, structures and roads
+ * places. Battles, wars, books, periods and the rest are no salient span (null).
+ */
+export function instanceType(syn: Synset, all: Map<string, Synset>): SpanType | null {
+  if (syn.lex === LEX_PERSON) return 'person';
+  if (syn.lex === LEX_LOCATION) return 'place';
+  const cls = syn.ptrs.filter((p) => p.sym === '@i').map((p) => all.get(p.off)?.words[0].toLowerCase() ?? '');
+  // Groups are organisations ("Hamas", "Spanish Armada"), except peoples, families, pairs and conferences.
+  if (syn.lex === LEX_GROUP) return cls.some((c) => NOT_ORG_GROUPS.test(c)) ? null : 'organization';
+  const up = ancestry(syn, all);
+  if (syn.lex === LEX_OBJECT) return up.has('celestial_body') || up.has('constellation') ? null : 'place';
+  if (syn.lex === LEX_ARTIFACT) {
+    if (cls.some((c) => ORG_ARTIFACTS.test(c))) return 'organization';
+    return up.has('structure') || up.has('way') || up.has('facility') ? 'place' : null;
+  }
+  return null;
 }
 
 function describeInstance(syn: Synset, all: Map<string, Synset>): InstanceInfo {
@@ -366,7 +496,14 @@ function describeInstance(syn: Synset, all: Map<string, Synset>): InstanceInfo {
       .filter((p) => p.sym === '@i')
       .map((p) => all.get(p.off)!)
       .filter(Boolean),
+    type: instanceType(syn, all),
   };
+}
+
+/** An instance's names (title, full name, aliases) with its type. */
+function instanceNames(info: InstanceInfo): [string, SpanType | null][] {
+  const names = [info.title, info.full, ...info.syn.words.map(name)];
+  return [...new Set(names)].map((n) => [n, info.type]);
 }
 
 function datesSentences(info: InstanceInfo, subject: string): string[] {
@@ -459,6 +596,14 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
   const passages: RawPassage[] = [];
   const keyOf = (s: Synset) => `wn:${s.off}`;
   const holonymKeys = (info: InstanceInfo) => info.holonyms.map(keyOf);
+  // A part holonym is a place unless it is an instance of another kind ("Battle of Midway" is a part of "World War II").
+  // A holonym that is no instance is a place when WordNet files it with locations or objects ("Torah" is
+  // a part of the "Old Testament", a book).
+  const holonymType = (h: Synset): SpanType | null =>
+    infos.has(h.off) ? infos.get(h.off)!.type : h.lex === LEX_LOCATION || h.lex === LEX_OBJECT ? 'place' : null;
+  // A part holonym is a place ("Leicester" is in "Leicestershire"), typed as its own instance when it is one.
+  const holonymNames = (info: InstanceInfo): [string, SpanType | null][] =>
+    info.holonyms.flatMap((h) => h.words.map((w): [string, SpanType | null] => [name(w), holonymType(h)]));
 
   // Instances.
   for (const info of infos.values()) {
@@ -467,6 +612,7 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
       text: instanceText(info),
       source: 'wordnet:instance',
       about: [keyOf(info.syn), ...holonymKeys(info)],
+      names: [...instanceNames(info), ...holonymNames(info)],
     });
     const who = info.full;
     const d = info.dates;
@@ -505,13 +651,15 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
     const hyper = cls.ptrs.find((p) => p.sym === '@');
     if (hyper && all.get(hyper.off)) out.push(`${art} ${title} is a kind of ${name(all.get(hyper.off)!.words[0])}.`);
     const list = members.get(off)!.sort((a, b) => byString(a.full, b.full) || byString(a.syn.off, b.syn.off));
-    const examples = list.slice(0, 6).map((i) => i.full);
+    // Each name once: WordNet has several towns named Aberdeen.
+    const examples = [...new Set(list.map((i) => i.full))].slice(0, 6);
     out.push(`Examples of ${plural(title)} include ${listing(examples)}.`);
     passages.push({
       title,
       text: out.join(' '),
       source: 'wordnet:class',
       about: [keyOf(cls), ...list.slice(0, 6).map((i) => keyOf(i.syn))],
+      names: list.filter((i) => examples.includes(i.full)).flatMap(instanceNames),
     });
 
     const lines = list.map((i) => {
@@ -527,7 +675,12 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
                 ? ` (${d.year})`
                 : '';
       const where = i.syn.lex === LEX_LOCATION && i.holonyms.length > 0 ? ` in ${name(i.holonyms[0].words[0])}` : '';
-      return { text: `${i.full}${life} ${i.be} ${article(title)} ${title}${where}.`, key: keyOf(i.syn), holo: holonymKeys(i) };
+      return {
+        text: `${i.full}${life} ${i.be} ${article(title)} ${title}${where}.`,
+        key: keyOf(i.syn),
+        holo: holonymKeys(i),
+        names: [...instanceNames(i), ...holonymNames(i)],
+      };
     });
     for (const group of chunk(lines, 10)) {
       passages.push({
@@ -535,6 +688,7 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
         text: group.map((l) => l.text).join(' '),
         source: 'wordnet:list',
         about: [keyOf(cls), ...group.flatMap((l) => [l.key, ...l.holo])],
+        names: group.flatMap((l) => l.names),
       });
     }
   }
@@ -543,9 +697,11 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
   const parts = new Map<string, InstanceInfo[]>();
   for (const info of infos.values()) for (const h of info.holonyms) parts.set(h.off, [...(parts.get(h.off) ?? []), info]);
   for (const off of [...parts.keys()].sort(byString)) {
-    const list = parts.get(off)!.sort((a, b) => byString(a.title, b.title) || byString(a.syn.off, b.syn.off));
-    if (list.length < 3) continue;
+    // One item per name: "Ruhr" (the region) and "Ruhr" (the river) are one item of "Places in Germany".
+    const sorted = parts.get(off)!.sort((a, b) => byString(a.title, b.title) || byString(a.syn.off, b.syn.off));
+    const list = sorted.filter((x, i) => i === 0 || x.title !== sorted[i - 1].title);
     const h = all.get(off)!;
+    if (list.length < 3 || holonymType(h) !== 'place') continue; // "Places in World War II" are battles
     const hn = name(h.words[0]);
     const sentences = chunk(list, 6).map((g) => `${hn} includes ${listing(g.map((i) => i.title))}.`);
     for (const group of chunk(sentences, 6)) {
@@ -554,6 +710,7 @@ function wordnetPassages(all: Map<string, Synset>, facts: Fact[]): { passages: R
         text: group.join(' '),
         source: 'wordnet:parts',
         about: [keyOf(h), ...list.map((i) => keyOf(i.syn))],
+        names: [...h.words.map((w): [string, SpanType | null] => [name(w), holonymType(h)]), ...list.flatMap(instanceNames)],
       });
     }
   }
@@ -603,6 +760,13 @@ function countryPassages(facts: Fact[]): RawPassage[] {
   const passages: RawPassage[] = [];
   const cur = (c: string) => (currencies[c] ? `the ${currencies[c].name} (${c})` : c);
   const lang = (l: string) => languages[l]?.name ?? l;
+  // Countries, their other names, capitals and continents are places; languages and currencies are no salient spans.
+  const place = (...ns: string[]) => ns.filter(Boolean).map((n): [string, SpanType | null] => [n, 'place']);
+  const countryNames = (k: string) => {
+    const c = countries[k];
+    return place(c.name, c.capital, continents[c.continent], ...(c.alias ?? []), LATIN.test(c.native) ? c.native : '');
+  };
+  const notSalient = (...ns: string[]) => ns.map((n): [string, SpanType | null] => [n, null]);
 
   for (const code of codes) {
     const c = countries[code];
@@ -614,10 +778,10 @@ function countryPassages(facts: Fact[]): RawPassage[] {
     switch (pick(code, 3)) {
       case 0:
         s.push(`${c.name} is a country in ${cont}.`);
-        if (c.capital) s.push(`Its capital is ${c.capital}.`);
-        if (money.length) s.push(`Its currency is ${listing(money)}.`);
-        if (langs.length) s.push(`People there speak ${listing(langs)}.`);
-        if (phone.length) s.push(`Its calling code is ${listing(phone, 'or')}.`);
+        if (c.capital) s.push(`The capital of ${c.name} is ${c.capital}.`);
+        if (money.length) s.push(`The currency of ${c.name} is ${listing(money)}.`);
+        if (langs.length) s.push(`People in ${c.name} speak ${listing(langs)}.`);
+        if (phone.length) s.push(`The calling code of ${c.name} is ${listing(phone, 'or')}.`);
         break;
       case 1:
         s.push(
@@ -642,7 +806,14 @@ function countryPassages(facts: Fact[]): RawPassage[] {
     if (c.native !== c.name && LATIN.test(c.native)) s.push(`In its own language, ${c.name} is called ${c.native}.`);
     const aliases = (c.alias ?? []).filter((a) => a.length > 3);
     if (aliases.length) s.push(`${c.name} is also known as ${listing(aliases, 'or')}.`);
-    passages.push({ title: c.name, text: s.join(' '), source: 'countries-list:country', about: [`cc:${code}`] });
+    const moneyNames = c.currency.filter((x) => currencies[x]).map((x) => currencies[x].name);
+    passages.push({
+      title: c.name,
+      text: s.join(' '),
+      source: 'countries-list:country',
+      about: [`cc:${code}`],
+      names: [...countryNames(code), ...notSalient(...langs, ...moneyNames)],
+    });
     const names = [c.name, ...aliases];
     facts.push({ question: `On which continent is ${c.name}?`, answers: [cont], about: [`cc:${code}`] });
     if (c.capital) {
@@ -650,10 +821,16 @@ function countryPassages(facts: Fact[]): RawPassage[] {
       facts.push({ question: `${c.capital} is the capital of which country?`, answers: names, about: [`cc:${code}`] });
       const t: string[] =
         pick(code + 'cap', 2) === 0
-          ? [`${c.capital} is the capital of ${c.name}.`, `It is a city in ${cont}.`]
+          ? [`${c.capital} is the capital of ${c.name}.`, `${c.capital} is a city in ${cont}.`]
           : [`${c.capital} is the capital city of ${c.name}, a country in ${cont}.`];
       if (langs.length) t.push(`People in ${c.capital} speak ${listing(langs)}.`);
-      passages.push({ title: c.capital, text: t.join(' '), source: 'countries-list:capital', about: [`cc:${code}`] });
+      passages.push({
+        title: c.capital,
+        text: t.join(' '),
+        source: 'countries-list:capital',
+        about: [`cc:${code}`],
+        names: [...countryNames(code), ...notSalient(...langs)],
+      });
     }
   }
 
@@ -668,6 +845,7 @@ function countryPassages(facts: Fact[]): RawPassage[] {
       title: cont,
       text: s.join(' '),
       source: 'countries-list:continent',
+      names: [...place(cont), ...codes.filter((k) => countries[k].continent === cc).flatMap(countryNames)],
       about: [`continent:${cc}`, ...codes.filter((k) => countries[k].continent === cc).map((k) => `cc:${k}`)],
     });
   }
@@ -680,13 +858,14 @@ function countryPassages(facts: Fact[]): RawPassage[] {
     const s = chunk(
       ks.map((k) => countries[k].name),
       8,
-    ).map((g, i) => `${i === 0 ? `${ln} is spoken in` : `It is also spoken in`} ${listing(g)}.`);
+    ).map((g, i) => `${ln} is ${i === 0 ? '' : 'also '}spoken in ${listing(g)}.`);
     const nat = languages[l]?.native;
     if (nat && nat !== ln && LATIN.test(nat)) s.push(`In ${ln} itself, the language is called ${nat}.`);
     passages.push({
       title: `${ln} language`,
       text: s.join(' '),
       source: 'countries-list:language',
+      names: [...notSalient(ln, ...(nat && LATIN.test(nat) ? [nat] : [])), ...ks.flatMap(countryNames)],
       about: [`lang:${l}`, ...ks.map((k) => `cc:${k}`)],
     });
   }
@@ -699,11 +878,12 @@ function countryPassages(facts: Fact[]): RawPassage[] {
     const s = chunk(
       ks.map((k) => countries[k].name),
       8,
-    ).map((g, i) => `${i === 0 ? `${capitalise(cur(c))} is the currency of` : 'It is also used in'} ${listing(g)}.`);
+    ).map((g, i) => `${capitalise(cur(c))} ${i === 0 ? 'is the currency of' : 'is also used in'} ${listing(g)}.`);
     passages.push({
       title: currencies[c].name,
       text: s.join(' '),
       source: 'countries-list:currency',
+      names: [...notSalient(currencies[c].name), ...ks.flatMap(countryNames)],
       about: [`cur:${c}`, ...ks.map((k) => `cc:${k}`)],
     });
   }
@@ -716,6 +896,29 @@ function countriesLicence(): string {
 }
 
 // ---------------------------------------------------------------------------------------------------
+
+/**
+ * One type per name over the whole corpus: the type at least three quarters of the passages naming it
+ * give it ("Paris" is a place in hundreds of passages and a person, Paris of Troy, in two). Names
+ * below that share are left to each passage's own names and the tagger.
+ */
+export function knownNames(passages: readonly Pick<RawPassage, 'names'>[]): Map<string, SpanType | null> {
+  const votes = new Map<string, Map<SpanType | null, number>>();
+  for (const p of passages) {
+    for (const [n, t] of new Map(p.names)) {
+      const v = votes.get(n) ?? new Map<SpanType | null, number>();
+      v.set(t, (v.get(t) ?? 0) + 1);
+      votes.set(n, v);
+    }
+  }
+  const out = new Map<string, SpanType | null>();
+  for (const n of [...votes.keys()].sort(byString)) {
+    const v = [...votes.get(n)!].sort((a, b) => b[1] - a[1]);
+    const total = v.reduce((s, [, c]) => s + c, 0);
+    if (v[0][1] >= 0.75 * total && (v.length === 1 || v[0][1] > v[1][1])) out.set(n, v[0][0]);
+  }
+  return out;
+}
 
 /** The cluster of the tiny corpus: some countries of western Europe and everything about them. */
 export const TINY_COUNTRIES = ['AT', 'BE', 'CH', 'DE', 'ES', 'FR', 'GB', 'IE', 'IT', 'NL', 'PT'];
@@ -785,5 +988,7 @@ export function loadSources(): Sources {
     '',
   ].join('\n');
 
-  return { passages: [...wn, ...cc], facts, tinyKeys: tinyRank, attribution };
+  // A name that ends with its own full stop ends the sentence too: "... or N.H.", not "... or N.H..".
+  const passages = [...wn, ...cc].map((p) => ({ ...p, text: p.text.replace(/\.\.(?=\s|$)/g, '.') }));
+  return { passages, facts, known: knownNames(passages), tinyKeys: tinyRank, attribution };
 }

@@ -35,7 +35,7 @@ import {
 } from '../src/corpus/corpus-format';
 import { answerableRate, containsWord, corpusStats, selectClozeItems } from '../src/corpus/corpus-summary';
 import { Rng } from '../src/corpus/rng';
-import { SPAN_TYPES, tagSalientSpans, type SalientSpan } from '../src/corpus/salient';
+import { SPAN_TYPES, tagSalientSpans, type KnownNames, type SalientSpan, type SpanType } from '../src/corpus/salient';
 import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { loadSources, type Fact, type RawPassage } from './build-corpus-sources';
 
@@ -62,7 +62,7 @@ const SPECS: Record<CorpusName, CorpusSpec> = {
     description:
       'Encyclopedic passages generated from WordNet 3.1 noun instances (people, places, events) and their classes, and country facts from countries-list.',
     vocabSize: 8192,
-    clozeShare: 0.08,
+    clozeShare: 0.085,
     devShare: 0.2,
     seed: 20240601,
   },
@@ -72,7 +72,7 @@ const SPECS: Record<CorpusName, CorpusSpec> = {
     description:
       'A connected subset of the default corpus: eleven western European countries, their capitals, languages and currencies, and the WordNet places inside them.',
     vocabSize: 2048,
-    clozeShare: 0.15,
+    clozeShare: 0.175,
     devShare: 0.25,
     seed: 20240602,
     clusterMaxRaw: 480,
@@ -83,7 +83,7 @@ const SPECS: Record<CorpusName, CorpusSpec> = {
     description:
       'The best-ranked quarter of the tiny corpus: the eleven countries, their capitals, languages and currencies, and the first of the WordNet places inside them. For quick runs on a software adapter and for the end-to-end tests.',
     vocabSize: 2048,
-    clozeShare: 0.2,
+    clozeShare: 0.25,
     devShare: 0.25,
     seed: 20240603,
     clusterMaxRaw: 120,
@@ -104,6 +104,37 @@ function unitHash(s: string): number {
 
 export { containsWord };
 
+/**
+ * Held-out sentences must fit `[CLS] x [SEP]` of the smallest preset (tiny: maxQueryLength 32) whole,
+ * or the reader and the inspector see a window of them.
+ */
+export const HELD_OUT_MAX_PIECES = 30;
+const PRONOUN_START = /^(?:It|Its|He|His|Him|She|Her|They|Their|Them|This|These|Those|There|Here)\b/;
+
+/**
+ * Why a sentence with a span may not be a held-out cloze item (null when it may): it must read as a
+ * whole sentence on its own (a capital first, a full stop last, balanced brackets, no pronoun for a
+ * subject), fit the smallest query window, leave at least three words around the span, not give the
+ * answer away by holding it twice, and the span's type must come from the corpus's knowledge (a known
+ * name) or a date pattern, not from the tagger's guess. `start`/`end` are offsets into `sentence`.
+ */
+export function heldOutProblem(
+  sentence: string,
+  span: { start: number; end: number; text: string; type: SpanType },
+  pieces: number,
+  typedByCorpus: boolean,
+): string | null {
+  if (!/^[\p{Lu}\p{N}]/u.test(sentence) || !/[.!?]["')]?$/.test(sentence)) return 'not a whole sentence';
+  if ((sentence.match(/\(/g) ?? []).length !== (sentence.match(/\)/g) ?? []).length) return 'unbalanced brackets';
+  if (PRONOUN_START.test(sentence)) return 'a pronoun for a subject';
+  if (pieces > HELD_OUT_MAX_PIECES) return `longer than ${HELD_OUT_MAX_PIECES} wordpieces`;
+  const rest = sentence.slice(0, span.start) + ' ' + sentence.slice(span.end);
+  if (rest.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w)).length < 3) return 'too little around the span';
+  if (containsWord(rest.toLowerCase(), span.text.toLowerCase())) return 'the answer is in the sentence twice';
+  if (!typedByCorpus && span.type !== 'date') return 'typed by the tagger alone';
+  return null;
+}
+
 export interface BuiltCorpus {
   manifest: CorpusManifest;
   files: Map<string, string>;
@@ -115,6 +146,7 @@ export function buildCorpus(
   raw: RawPassage[],
   facts: Fact[],
   log: (s: string) => void = () => {},
+  known: KnownNames = new Map(),
 ): BuiltCorpus {
   const t0 = performance.now();
   const tokenizer = WordPieceTokenizer.train(
@@ -127,21 +159,28 @@ export function buildCorpus(
 
   // Blocks.
   const passages: CorpusPassage[] = [];
+  const namesOf: KnownNames[] = [];
   const seen = new Set<string>();
   for (const p of raw) {
+    // The passage's own names first, then the corpus-wide ones.
+    const own = new Map(p.names);
+    const names: KnownNames = { get: (n) => (own.has(n) ? own.get(n) : known.get(n)) };
     for (const text of splitIntoBlocks(p.title, p.text, tokenizer, MAX_PIECES)) {
       const id = sha1(`${p.title}\n${text}`);
       if (seen.has(id)) continue;
       seen.add(id);
       passages.push({ id, title: p.title, text, source: p.source });
+      namesOf.push(names);
     }
   }
 
-  // Salient spans of every passage.
+  // Salient spans of every passage, stored with it (the importer and the trainer use them as they are).
   const t1 = performance.now();
   const spans: SalientSpan[][] = passages.map((p, i) => {
     if (i > 0 && i % 2000 === 0) log(`[${spec.id}] tagging ${i}/${passages.length}`);
-    return tagSalientSpans(p.text);
+    const found = tagSalientSpans(p.text, namesOf[i]);
+    p.spans = found.map((s) => [s.start, s.end, s.type]);
+    return found;
   });
   const tagSeconds = (performance.now() - t1) / 1000;
   log(
@@ -154,7 +193,14 @@ export function buildCorpus(
     const p = passages[i];
     return 3 + tokenizer.encode(p.title).length + tokenizer.encode(p.text).length;
   });
-  const cloze = selectClozeItems(passages, spans, { share: spec.clozeShare, rng: new Rng(spec.seed), unitHash });
+  // Held-out cloze items: only sentences and spans that pass heldOutProblem (a teacher can read them).
+  const cloze = selectClozeItems(passages, spans, {
+    share: spec.clozeShare,
+    rng: new Rng(spec.seed),
+    unitHash,
+    keep: (i, sentence, span) =>
+      heldOutProblem(sentence, span, tokenizer.encode(sentence).length, namesOf[i].get(span.text) === span.type) === null,
+  });
   const answerable = answerableRate(passages, cloze);
 
   // QA: questions asked twice with different answers are ambiguous and dropped.
@@ -246,7 +292,7 @@ export function buildCorpora(opts: BuildOptions = {}): Map<CorpusName, BuiltCorp
       max !== undefined
         ? clusterSubset(sources.passages, sources.facts, sources.tinyKeys, max)
         : { raw: sources.passages, facts: sources.facts };
-    const corpus = buildCorpus(SPECS[name], raw, facts, log);
+    const corpus = buildCorpus(SPECS[name], raw, facts, log, sources.known);
     const dir = path.join(outRoot, name);
     fs.mkdirSync(dir, { recursive: true });
     for (const [file, content] of corpus.files) fs.writeFileSync(path.join(dir, file), content);

@@ -18,7 +18,7 @@ import { parseVocab, toJsonl, vocabToText, type CorpusManifest, type CorpusPassa
 import { detectFormat, type BadRecord, type CorpusFormat } from '../src/corpus/corpus-parse';
 import { answerableRate, corpusStats, selectClozeItems } from '../src/corpus/corpus-summary';
 import { Rng } from '../src/corpus/rng';
-import { SPAN_TYPES } from '../src/corpus/salient';
+import { SPAN_TYPES, type SpanType } from '../src/corpus/salient';
 import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { formatEta, type Progress } from '../src/model/progress';
 import type { ChunkRecord } from '../src/storage/db';
@@ -107,7 +107,7 @@ export async function importToFolder(file: string, o: ImportFolderOptions): Prom
     text: c.text,
     source: c.source ?? source,
     ...(c.docId !== undefined ? { docId: c.docId } : {}),
-    spans: (c.spans ?? []).map((s) => [s.start, s.end, s.type] as [number, number, string]),
+    spans: (c.spans ?? []).map((s) => [s.start, s.end, s.type as SpanType] as [number, number, SpanType]),
   }));
   const spans = chunks.map((c) => c.spans ?? []);
   const clozeShare = o.clozeShare ?? 0.05;

@@ -17,6 +17,13 @@ describe('splitSentences', () => {
       'The city hosted the 1900 Summer Olympics.',
     ]);
     expect(splitSentences('J. R. R. Tolkien wrote books. He was English.')).toHaveLength(2);
+    // An initialism that ends a sentence (before: one sentence of two, which a held-out item could not show whole).
+    const dc = 'The capital of United States is Washington D.C. The currency of United States is the US Dollar.';
+    expect(splitSentences(dc).map(({ start, end }) => dc.slice(start, end))).toEqual([
+      'The capital of United States is Washington D.C.',
+      'The currency of United States is the US Dollar.',
+    ]);
+    expect(splitSentences('He served in the U.S. Army for years.')).toHaveLength(1);
   });
   it('keeps a final sentence without a period and ignores blank text', () => {
     expect(splitSentences('  one sentence without end  ')).toEqual([{ start: 2, end: 26 }]);

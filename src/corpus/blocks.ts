@@ -57,6 +57,9 @@ const ABBREVIATIONS = new Set([
   'ed',
 ]);
 
+// Words that start a sentence and hardly ever follow an abbreviation inside one.
+const SENTENCE_STARTERS = /^(?:The|It|Its|He|She|His|Her|They|Their|This|These|There|In|Money|People|To)\s/;
+
 /** Splits text into sentences at . ! ? (and ; in WordNet-style glosses is kept inside). */
 export function splitSentences(text: string): SentenceSpan[] {
   const out: SentenceSpan[] = [];
@@ -67,9 +70,15 @@ export function splitSentences(text: string): SentenceSpan[] {
     const end = m.index + m[0].length;
     const before = text.slice(start, m.index);
     const lastWord = /([A-Za-z.]+)$/.exec(before)?.[1]?.toLowerCase() ?? '';
-    // "U.S." / "Dr." / a single initial ("J. R. R. Tolkien") do not end a sentence.
-    if (m[0] === '.' && (ABBREVIATIONS.has(lastWord) || /^[a-z]$/.test(lastWord) || /\.[a-z]$/.test(lastWord))) continue;
     const next = text.slice(end).trimStart();
+    // "U.S." / "Dr." / a single initial ("J. R. R. Tolkien") do not end a sentence, unless a word that
+    // starts sentences follows ("... is Washington D.C. The currency of ...").
+    if (
+      m[0] === '.' &&
+      (ABBREVIATIONS.has(lastWord) || /^[a-z]$/.test(lastWord) || /\.[a-z]$/.test(lastWord)) &&
+      !SENTENCE_STARTERS.test(next)
+    )
+      continue;
     if (next && /^[a-z]/.test(next)) continue; // "... approx. 3 km" and lower-case continuations
     pushTrimmed(text, start, end, out);
     start = end;

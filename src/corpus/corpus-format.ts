@@ -2,7 +2,8 @@
 // writers for them. Written by scripts/build-corpus.ts, read by the corpus importer and the trainer.
 //
 //   manifest.json     CorpusManifest: name, counts, stats, file list, vocab size, answerable rate
-//   passages.jsonl    one CorpusPassage per line, in a fixed order (the index rows)
+//   passages.jsonl    one CorpusPassage per line, in a fixed order (the index rows), with its salient
+//                     spans `[start, end, type]` as the build typed them (known names outrank the tagger)
 //   vocab.txt         one wordpiece per line, id = line number (0-based)
 //   cloze.jsonl       one ClozeItem per line: held-out masked sentences (never trained on)
 //   qa-train.jsonl    one QaItem per line, NQ-open format {"question", "answer": [...]}
@@ -24,8 +25,19 @@ export interface CorpusPassage {
   source: string;
   /** Imported corpora (`npm run import`): the id of the record the block was cut from, when it had one. */
   docId?: string;
-  /** Imported corpora: the salient spans, `[start, end, type]` in `text` (absent: tagged when read). */
-  spans?: [number, number, string][];
+  /** Salient spans as `[start, end, type]` character offsets into `text`; tagged at import when absent. */
+  spans?: [number, number, SpanType][];
+}
+
+/** Why `spans` is not a list of `[start, end, type]` inside a text of `length` characters (null when it is). */
+export function spansProblem(spans: unknown, length: number): string | null {
+  if (!Array.isArray(spans)) return 'field "spans" must be a list';
+  for (const s of spans) {
+    if (!Array.isArray(s) || s.length !== 3 || !Number.isInteger(s[0]) || !Number.isInteger(s[1]) || typeof s[2] !== 'string')
+      return 'each span must be [start, end, type]';
+    if (!(0 <= s[0] && s[0] < s[1] && s[1] <= length)) return `span [${s[0]}, ${s[1]}] lies outside the text`;
+  }
+  return null;
 }
 
 /** A held-out cloze item: a sentence of a passage with one salient span masked. */
@@ -151,7 +163,8 @@ const num = (x: Record<string, unknown>, ...keys: string[]) => keys.find((k) => 
 export function parsePassages(text: string): CorpusPassage[] {
   return parseJsonl<CorpusPassage>(text, 'passages.jsonl', (x) => {
     const bad = str(x, 'id', 'title', 'text', 'source');
-    return bad ? `field "${bad}" must be a string` : null;
+    if (bad) return `field "${bad}" must be a string`;
+    return x.spans === undefined ? null : spansProblem(x.spans, (x.text as string).length);
   });
 }
 

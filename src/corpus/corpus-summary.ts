@@ -17,20 +17,48 @@ interface Span {
 
 const round = (x: number, digits = 4) => Number(x.toFixed(digits));
 
+/** A span of a sentence, in offsets of the sentence, with its text. */
+export interface SentenceSpan {
+  start: number;
+  end: number;
+  text: string;
+  type: SpanType;
+}
+
 /**
  * Held-out cloze items: for each passage whose `unitHash("cloze:" + id)` is below `share`, one
- * sentence holding a salient span (chosen with `rng`) and one span of it masked.
+ * sentence holding a salient span (chosen with `rng`) and one span of it masked. With `keep`, only
+ * the spans it accepts (passage index, the sentence, the span in the sentence's offsets) are offered.
  */
 export function selectClozeItems(
   passages: readonly { id: string; text: string }[],
   spans: readonly (readonly Span[])[],
-  opts: { share: number; rng: Rng; unitHash: (s: string) => number },
+  opts: {
+    share: number;
+    rng: Rng;
+    unitHash: (s: string) => number;
+    keep?: (passage: number, sentence: string, span: SentenceSpan) => boolean;
+  },
 ): ClozeItem[] {
   const cloze: ClozeItem[] = [];
   passages.forEach((p, i) => {
     if (opts.unitHash(`cloze:${p.id}`) >= opts.share) return;
     const withSpans = splitSentences(p.text)
-      .map((sent) => ({ sent, spans: spans[i].filter((s) => s.start >= sent.start && s.end <= sent.end) }))
+      .map((sent) => {
+        const sentence = p.text.slice(sent.start, sent.end);
+        const inside = spans[i].filter((s) => s.start >= sent.start && s.end <= sent.end);
+        const kept = opts.keep
+          ? inside.filter((s) =>
+              opts.keep!(i, sentence, {
+                start: s.start - sent.start,
+                end: s.end - sent.start,
+                text: p.text.slice(s.start, s.end),
+                type: s.type as SpanType,
+              }),
+            )
+          : inside;
+        return { sent, spans: kept };
+      })
       .filter((x) => x.spans.length > 0);
     const pickSent = chooseSpan(withSpans, opts.rng);
     if (!pickSent) return;

@@ -19,6 +19,18 @@ export interface SalientSpan {
   text: string;
 }
 
+/**
+ * Names whose type a corpus knows better than the tagger (a gazetteer: WordNet's class of an instance,
+ * countries-list's countries), exact and case-sensitive; `null` marks a name that is no salient span
+ * (a battle, a book, a language) and keeps the tagger from typing a part of it. A Map fits.
+ */
+export interface KnownNames {
+  get(name: string): SpanType | null | undefined;
+}
+
+/** Longest known name, in words (tokens of letters and digits). */
+const MAX_KNOWN_WORDS = 12;
+
 const MONTH = '(?:January|February|March|April|May|June|July|August|September|October|November|December)';
 const ERA = '(?: BC| AD| B\\.C\\.| A\\.D\\.)';
 const DATE_PATTERNS: RegExp[] = [
@@ -104,8 +116,38 @@ const PLACE_HEADS = new Set([
   'Archipelago',
   'Territory',
   'Region',
+  'Firth',
+  'Loch',
+  'Wall',
+  'Bridge',
+  'Tower',
+  'Castle',
+  'Palace',
+  'Cathedral',
+  'Abbey',
+  'Square',
+  'Street',
+  'Road',
+  'Way',
 ]);
-const PLACE_FIRST = new Set(['Lake', 'Mount', 'Cape', 'Gulf', 'Strait', 'Bay', 'Isle', 'Fort', 'Port', 'Lac', 'Rio', 'Sierra']);
+const PLACE_FIRST = new Set([
+  'Lake',
+  'Mount',
+  'Cape',
+  'Gulf',
+  'Strait',
+  'Bay',
+  'Isle',
+  'Fort',
+  'Port',
+  'Lac',
+  'Rio',
+  'Sierra',
+  'Firth',
+  'Loch',
+]);
+// "Stratford-on-Avon", "Kingston-upon-Hull", "Boulogne-sur-Mer", "Frankfurt am Main" are towns.
+const PLACE_JOINS = /[-\s](?:on|upon|sur|am|en|under)[-\s]\p{Lu}/u;
 const ORG_HEADS = new Set([
   'University',
   'Army',
@@ -291,7 +333,7 @@ const STOP = new Set([
 // Adjectives of nationality, religion or language stand alone in no name ("an English writer"), but
 // may start one whose head says what it is ("Spanish Armada", "English Channel").
 const DEMONYM =
-  /^(?:[A-Z][\p{L}]*(?:ish|ian|ians|ese|ist|ists|ic|ans|ch)|Greek|Latin|Roman|Thai|Arab|Dutch|Swiss|Celtic|Jewish|Muslim|Catholic|Protestant|Christian|Marxist|Revolutionary)$/u;
+  /^(?:[A-Z][\p{L}]*(?:ish|ian|ians|ican|icans|ese|ist|ists|ic|ans|ch)|Greek|Latin|Roman|Thai|Arab|Dutch|Swiss|Celtic|Jewish|Muslim|Catholic|Protestant|Christian|Marxist|Revolutionary|German|Germans|Norman|Normans|European|Europeans|Korean|Koreans|Chilean|Cuban|Tibetan|Moroccan|Afghan|Israeli|Iraqi|Saudi|Pakistani)$/u;
 // Heads of names that are not people, places, organisations or dates (events, works, currencies, eras).
 const NOT_SALIENT_HEADS = new Set([
   'War',
@@ -307,6 +349,7 @@ const NOT_SALIENT_HEADS = new Set([
   'Testament',
   'Gospel',
   'Age',
+  'Ages',
   'Era',
   'Period',
   'Epoch',
@@ -366,6 +409,10 @@ const CAP_WORD = /^(?:[A-Z][\p{L}'’]*(?:-[\p{L}'’]+)*\.?|[A-Z]\.|(?:al|el)-[
 
 interface Candidate extends SalientSpan {
   priority: number;
+  /** Typed by the corpus's known names. */
+  known?: boolean;
+  /** A known name that is no salient span: it only keeps other candidates off its words. */
+  drop?: boolean;
   /** Typed by default, not by evidence: may take the type of the span it is an alias or list item of. */
   weak?: boolean;
 }
@@ -382,7 +429,7 @@ function headType(name: string): SpanType | null {
   const words = name.split(/\s+/);
   const last = words[words.length - 1].replace(/\.$/, '');
   if (ORG_HEADS.has(last)) return 'organization';
-  if (PLACE_HEADS.has(last) || (words.length > 1 && PLACE_FIRST.has(words[0]))) return 'place';
+  if (PLACE_HEADS.has(last) || (words.length > 1 && PLACE_FIRST.has(words[0])) || PLACE_JOINS.test(name)) return 'place';
   return null;
 }
 
@@ -411,9 +458,12 @@ function clean(text: string, start: number, end: number, type: SpanType, priorit
     if (!/^[\p{Lu}\p{N}]|^(?:von|van|al|el|de|da|di|du|la|le)\s/u.test(s)) return null;
   } else if (!/\d/.test(s) && !new RegExp(MONTH).test(s)) {
     return null; // compromise-dates also tags "before", "central Europe": keep dates with a number or a month
+  } else if (/\b(?:second|minute|hour|day|week|month|year)s?\b/.test(s) && !/\d{3}/.test(s)) {
+    return null; // a duration ("every 65 minutes", "13 years"), not a date
   }
   if (!/[A-Za-z0-9]/.test(s)) return null;
-  if (type !== 'date' && (notSalient(s) || DEMONYM.test(s))) return null;
+  // "English", and "North American" (a demonym last, no telling head), are adjectives, not names.
+  if (type !== 'date' && (notSalient(s) || DEMONYM.test(s) || (DEMONYM.test(s.split(/\s+/).pop()!) && !headType(s)))) return null;
   return { start, end: start + s.length, type: (type !== 'date' && headType(s)) || type, text: s, priority };
 }
 
@@ -490,7 +540,8 @@ function capitalisedRuns(text: string, priority: number): Candidate[] {
       else break;
     }
     const first = tokens[i];
-    const last = tokens[j];
+    // "Italy's major ports": the possessive is no part of the name.
+    const last = { ...tokens[j], end: tokens[j].end - (/['’]s$/.test(tokens[j].w) ? 2 : 0) };
     const name = text.slice(first.start, last.end);
     const words = j - i + 1;
     i = j + 1;
@@ -504,6 +555,7 @@ function capitalisedRuns(text: string, priority: number): Candidate[] {
       continue;
     if (notSalient(name)) continue;
     if (DEMONYM.test(first.w) && !headType(name)) continue; // "American Revolutionary", but keep "Spanish Armada"
+    if (words > 1 && DEMONYM.test(last.w) && !headType(name)) continue; // "North American", "South African"
     const after0 = text.slice(last.end, last.end + 20);
     if (/^\s+(?:is|are|was|were) spoken\b/.test(after0)) continue; // a language
     let type = headType(name);
@@ -523,8 +575,73 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Named entities and dates of `text`, sorted by start, non-overlapping. */
-export function tagSalientSpans(text: string): SalientSpan[] {
+/** A word glued to the name at `start` or `end` ("Stratford-on-Avon", "Avon-on-Sea"): no name ends there. */
+function glued(text: string, start: number, end: number): boolean {
+  return (
+    /[\p{L}\p{N}][-'’]$/u.test(text.slice(Math.max(0, start - 2), start)) ||
+    /^(?:-[\p{L}\p{N}]|['’](?!s\b)[\p{L}])/u.test(text.slice(end, end + 2))
+  );
+}
+
+/** Known names in `text`: from each capitalised word, the longest run of words that is a known name. */
+function knownCandidates(text: string, known: KnownNames): Candidate[] {
+  const tokens = [...text.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => ({ w: m[0], start: m.index!, end: m.index! + m[0].length }));
+  const out: Candidate[] = [];
+  let i = 0;
+  while (i < tokens.length) {
+    if (!/^[\p{Lu}\p{N}]/u.test(tokens[i].w)) {
+      i++;
+      continue;
+    }
+    let found = -1;
+    let type: SpanType | null | undefined;
+    for (let j = Math.min(tokens.length, i + MAX_KNOWN_WORDS) - 1; j >= i && found < 0; j--) {
+      if (j === i && STOP.has(tokens[i].w)) break;
+      type = known.get(text.slice(tokens[i].start, tokens[j].end));
+      if (type !== undefined && !glued(text, tokens[i].start, tokens[j].end)) found = j;
+    }
+    // A known name that runs on into more capitalised words is part of a longer name or an adjective
+    // ("North" in "North American", "New York" in "New York Times"): the tagger decides.
+    const next = tokens[found + 1];
+    if (found >= 0 && next && text.slice(tokens[found].end, next.start) === ' ' && /^\p{Lu}/u.test(next.w) && !STOP.has(next.w))
+      found = -1;
+    if (found < 0) {
+      i++;
+      continue;
+    }
+    const [start, end] = [tokens[i].start, tokens[found].end];
+    out.push({ start, end, type: type ?? 'place', text: text.slice(start, end), priority: -1, known: true, drop: type === null });
+    i = found + 1;
+  }
+  return out;
+}
+
+// The class noun after "X is a ..." / "X was the ..." says what X is, whatever the tagger guessed:
+// "Avon is a river in central England", "Lille was the medieval capital of Flanders".
+const PLACE_NOUNS =
+  'river|stream|tributary|city|town|village|port|seaport|capital|country|nation|state|republic|kingdom|principality|region|province|county|district|department|canton|commune|island|islands|archipelago|peninsula|mountain|mountains|peak|range|volcano|hill|hills|lake|sea|ocean|bay|gulf|strait|channel|canal|waterfall|falls|valley|desert|plain|plateau|coast|continent|territory|area|municipality|borough|suburb|resort|site|estuary|forest|glacier|colony|emirate';
+const PERSON_NOUNS =
+  'writer|poet|novelist|dramatist|playwright|painter|sculptor|artist|composer|musician|singer|actor|actress|dancer|philosopher|scientist|physicist|chemist|mathematician|astronomer|biologist|economist|historian|theologian|statesman|stateswoman|politician|president|king|queen|emperor|empress|pope|saint|general|admiral|soldier|leader|ruler|explorer|navigator|inventor|architect|engineer|reformer|prophet|apostle|god|goddess|hero|heroine|son|daughter|wife|husband|father|mother|brother|sister|man|woman|prince|princess|duke|pharaoh|disciple|missionary|monk|bishop|lawyer|jurist|journalist|critic|educator|psychologist|physician|surgeon|filmmaker|aviator|astronaut|athlete|player|comedian|industrialist|financier|businessman|philanthropist|activist|conductor|pianist|violinist|tenor|soprano';
+const ORG_NOUNS =
+  'company|corporation|firm|university|college|party|organization|organisation|group|army|navy|agency|church|society|league|federation|association|institute|foundation|band|team|club|bank|council|parliament|movement|faction|alliance';
+const CLASS_CUE = new RegExp(
+  `^\\s+(?:is|was|are|were)\\s+(?:(?:a|an|the|one of the|once a|formerly a|now a)\\s+)?(?:(?!of\\b|in\\b|on\\b|at\\b|and\\b)[a-z][\\p{L}-]*\\s+){0,4}?(?:(${PLACE_NOUNS})|(${PERSON_NOUNS})|(${ORG_NOUNS}))\\b`,
+  'u',
+);
+
+/** The type the class noun after a sentence's subject gives it, or null. */
+function classCueType(after: string): SpanType | null {
+  const m = CLASS_CUE.exec(after);
+  if (!m) return null;
+  return m[1] ? 'place' : m[2] ? 'person' : 'organization';
+}
+
+/**
+ * Named entities and dates of `text`, sorted by start, non-overlapping. With `known` names (the bundled
+ * corpus's gazetteer), a known name is one span of its known type, unless a longer name holds it
+ * ("Paris" in "Paris University"); without, spans come from compromise, dates and the heuristics here.
+ */
+export function tagSalientSpans(text: string, known?: KnownNames): SalientSpan[] {
   const cands: Candidate[] = [];
   for (const re of DATE_PATTERNS) {
     re.lastIndex = 0;
@@ -547,6 +664,12 @@ export function tagSalientSpans(text: string): SalientSpan[] {
     for (const e of inside) entities.splice(entities.indexOf(e), 1);
     entities.push(grown);
   }
+  if (known) {
+    // A known name inside a longer name whose head says what it is ("Paris" in "Paris University") yields to it.
+    const longer = [...entities, ...runs].filter((e) => headType(e.text));
+    for (const k of knownCandidates(text, known))
+      if (!longer.some((e) => e.start <= k.start && k.end <= e.end && e.end - e.start > k.end - k.start)) cands.push(k);
+  }
   cands.push(...entities, ...runs);
   const dates = (doc as unknown as { dates(): { json(o: object): CompromiseMatch[] } }).dates();
   fromCompromise(text, dates.json(opts), 'date', 4, cands);
@@ -558,19 +681,25 @@ export function tagSalientSpans(text: string): SalientSpan[] {
     kept.push(c);
   }
   kept.sort((a, b) => a.start - b.start);
-  // "Cordoba is also known as Cordova", "Thailand includes Bangkok, Chao Phraya and Nan": a weakly typed
-  // alias or list item takes the type of the sentence's first span.
   for (const sent of splitSentences(text)) {
     const inside = kept.filter((k) => k.start >= sent.start && k.end <= sent.end);
     const head = inside[0];
-    if (!head || head.type === 'date') continue;
-    const cue = new RegExp(
+    if (!head || head.type === 'date' || head.drop) continue;
+    // "Avon is a river ...": the subject's class noun types it.
+    const cue = head.start === sent.start && !head.known ? classCueType(text.slice(head.end, sent.end)) : null;
+    if (cue) {
+      head.type = cue;
+      head.weak = false;
+    }
+    // "Cordoba is also known as Cordova", "Thailand includes Bangkok, Chao Phraya and Nan": a weakly typed
+    // alias or list item takes the type of the sentence's first span.
+    const list = new RegExp(
       `^${escapeRegExp(head.text)}\\s+(?:is|was|are|were)?\\s*(?:also\\s+)?(?:known as|called|includes?|comprises?)\\b`,
     );
-    if (!cue.test(text.slice(head.start, sent.end))) continue;
+    if (!list.test(text.slice(head.start, sent.end))) continue;
     for (const k of inside.slice(1)) if (k.weak) k.type = head.type;
   }
-  return kept.map((c) => ({ start: c.start, end: c.end, type: c.type, text: c.text }));
+  return kept.filter((c) => !c.drop).map((c) => ({ start: c.start, end: c.end, type: c.type, text: c.text }));
 }
 
 /** Each sentence of `text` with the salient spans inside it. */

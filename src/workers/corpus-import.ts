@@ -171,6 +171,16 @@ export function emptyStats(): Record<string, number> {
  * Turns blocks into chunks: dedupes by document id, tokenizes `[CLS] title [SEP] body [SEP]`, tags
  * salient spans, and writes batches to the staging corpus.
  */
+/** A block to store: its id is computed and its salient spans tagged when absent. */
+export interface Block {
+  title: string;
+  text: string;
+  id?: string;
+  source?: string;
+  docId?: string;
+  spans?: { start: number; end: number; type: string }[];
+}
+
 export class ChunkWriter {
   private seq = 0;
   private readonly seen = new Set<string>();
@@ -187,7 +197,7 @@ export class ChunkWriter {
   ) {}
 
   /** Adds blocks of one or more passages; `id` is computed when absent. */
-  async add(blocks: { title: string; text: string; id?: string; source?: string; docId?: string }[]): Promise<void> {
+  async add(blocks: Block[]): Promise<void> {
     const ids = await Promise.all(blocks.map((b) => b.id ?? sha1Hex(`${b.title}\n${b.text}`)));
     const titleIds = new Map<string, number[]>();
     for (let i = 0; i < blocks.length; i++) {
@@ -208,7 +218,7 @@ export class ChunkWriter {
         for (const ids of [title, body]) for (const t of ids) if (t === unkId) this.stats.unkWords++;
       }
       const tokenIds = new Int32Array([clsId, ...title, sepId, ...body, sepId]);
-      const spans = this.tools.tagSalientSpans(b.text);
+      const spans = b.spans ?? this.tools.tagSalientSpans(b.text);
       this.stats.tokens += tokenIds.length;
       this.stats.spans += spans.length;
       for (const s of spans) this.stats[`spans.${s.type}`] = (this.stats[`spans.${s.type}`] ?? 0) + 1;

@@ -9,7 +9,7 @@
 // it flipped to 'ready', together with the active-corpus setting, in one transaction. Cancelling or
 // failing deletes the staging corpus, so stored corpora are never touched by a failed import.
 import { ByteLineSplitter, type BadRecord, type CorpusFormat } from '../corpus/corpus-parse';
-import { parseCloze, parseQa, parseVocab } from '../corpus/corpus-format';
+import { parseCloze, parseQa, parseVocab, spansProblem } from '../corpus/corpus-format';
 import { ProgressMeter } from '../model/progress';
 import { RealmStore, type CorpusRecord, type EvalSetsRecord } from '../storage/db';
 import { realTextTools, type TextTools } from './corpus-importer-tools';
@@ -22,6 +22,7 @@ import {
   importPassages,
   Job,
   yieldNow,
+  type Block,
   type ChunkSink,
   type ImportProgressCallback,
 } from './corpus-import';
@@ -203,19 +204,23 @@ export class CorpusImporter {
       const decoder = new TextDecoder('utf-8', { fatal: true });
       let bytes = 0;
       const lines = async (raw: { lineNo: number; bytes: Uint8Array | null }[]) => {
-        const blocks: { title: string; text: string; id?: string; source?: string }[] = [];
+        const blocks: Block[] = [];
         for (const r of raw) {
           try {
             if (!r.bytes) throw new Error('record larger than 1 MB');
             const line = decoder.decode(r.bytes);
             if (!line.trim()) continue;
-            const p = JSON.parse(line) as { id?: unknown; title?: unknown; text?: unknown; source?: unknown };
+            const p = JSON.parse(line) as { id?: unknown; title?: unknown; text?: unknown; source?: unknown; spans?: unknown };
             if (typeof p.text !== 'string' || !p.text) throw new Error('missing field "text"');
+            // The build's spans (typed from what the corpus knows) are kept as they are.
+            const problem = p.spans === undefined ? null : spansProblem(p.spans, p.text.length);
+            if (problem) throw new Error(problem);
             blocks.push({
               title: typeof p.title === 'string' ? p.title : '',
               text: p.text,
               id: typeof p.id === 'string' && p.id ? p.id : undefined,
               source: typeof p.source === 'string' ? p.source : undefined,
+              spans: (p.spans as [number, number, string][] | undefined)?.map(([start, end, type]) => ({ start, end, type })),
             });
           } catch (e) {
             job.addBad([{ line: r.lineNo, reason: (e as Error).message }]);
