@@ -32,19 +32,50 @@ declare global {
 }
 
 const REQUEST = { backends: ['webgpu', 'wasm', 'cpu'], ictSteps: 2, mlmSteps: 2, realmSteps: 2, entities: 8, seed: 3 };
-/** The app's default block, and BERT's own (post-LN, exact erf GELU, ε 1e-12) that public checkpoints need. */
+/**
+ * BERT's own block (post-LN, exact erf GELU, ε 1e-12), which public checkpoints need, also trains
+ * alike on every backend, with one allowance. At initialisation its [CLS] states are nearly the same
+ * for every passage (each is a LayerNorm of the same [CLS] embedding plus small attention outputs),
+ * so in-batch retrieval is nearly uniform and a few retriever gradients (projection biases, the biases
+ * of one hidden unit) are zero up to rounding by symmetry. AdamW's first steps move such a weight by
+ * about ±lr whatever its gradient's size, so the backends' rounding decides the sign. Measured
+ * (seed 3): wasm vs cpu in Node, 3 weights over 2.5e-4 after step 1 and 24 after step 6, all in the
+ * embedders; webgpu vs cpu about 60 of ~72k, at most 1.6e-3; losses and gradient norms within their
+ * usual tolerances, and the pre-LN preset has none. So here at most 0.25% of all the weights may
+ * differ by more than atol, and none by more than 2.5e-3 (two and a half steps of lr).
+ */
 const ARCHITECTURES = [
-  { label: 'the tiny preset', overrides: {} },
+  { label: 'the tiny preset', overrides: {}, outliers: null },
   {
     label: "the tiny preset with BERT's post-LN block and erf GELU",
     overrides: { layerNormPlacement: 'post', geluVariant: 'erf', layerNormEps: 1e-12 } as const,
+    outliers: { share: 0.0025, atol: 2.5e-3 },
   },
 ];
 const LOSS = { rtol: 1e-4, atol: 1e-6 };
 const GRAD_NORM = { rtol: 1e-3, atol: 1e-6 };
 const VARIABLES = { rtol: 0, atol: 2.5e-4 };
 
-function compare(t: BackendTrace, ref: BackendTrace): string[] {
+/** Across all variables: elements further apart than VARIABLES.atol, how many, and whether each is within outliers.atol. */
+function outlierReport(t: BackendTrace, ref: BackendTrace, outliers: { share: number; atol: number }): string | null {
+  let total = 0;
+  let worst = 0;
+  const far: string[] = [];
+  for (const [name, e] of Object.entries(ref.variables)) {
+    total += e.length;
+    t.variables[name].forEach((x, i) => {
+      const d = Math.abs(x - e[i]);
+      if (d <= VARIABLES.atol) return;
+      far.push(name);
+      worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
+    });
+  }
+  const allowed = Math.floor(outliers.share * total);
+  if (far.length <= allowed && worst <= outliers.atol) return null;
+  return `${far.length} of ${total} weights differ by more than ${VARIABLES.atol} (at most ${allowed} may, each within ${outliers.atol}); worst ${worst}; in ${[...new Set(far)].join(', ')}`;
+}
+
+function compare(t: BackendTrace, ref: BackendTrace, outliers: { share: number; atol: number } | null): string[] {
   const problems: string[] = [];
   const add = (what: string, r: string | null) => r && problems.push(`${t.backend} vs ${ref.backend}, ${what}: ${r}`);
   add(
@@ -65,11 +96,12 @@ function compare(t: BackendTrace, ref: BackendTrace): string[] {
   );
   const names = Object.keys(ref.variables);
   expect(Object.keys(t.variables).sort()).toEqual([...names].sort());
-  for (const name of names) add(name, allcloseReport(t.variables[name], ref.variables[name], VARIABLES));
+  if (outliers) add('variables', outlierReport(t, ref, outliers));
+  else for (const name of names) add(name, allcloseReport(t.variables[name], ref.variables[name], VARIABLES));
   return problems;
 }
 
-for (const { label, overrides } of ARCHITECTURES)
+for (const { label, overrides, outliers } of ARCHITECTURES)
   test(`ICT, MLM and REALM steps of ${label} agree on webgpu, wasm and cpu`, async ({ page }) => {
     test.setTimeout(240_000);
     const native = process.env.REALM_ADDN === 'native';
@@ -104,6 +136,6 @@ for (const { label, overrides } of ARCHITECTURES)
     expect.soft(over, `programs over the device limits ${JSON.stringify(limits)}`).toEqual([]);
     expect(audit.programs.length).toBeGreaterThan(10);
 
-    const problems = [...compare(webgpu, cpu), ...compare(wasm, cpu)];
+    const problems = [...compare(webgpu, cpu, outliers), ...compare(wasm, cpu, outliers)];
     expect(problems, problems.join('\n')).toEqual([]);
   });
