@@ -22,6 +22,7 @@ import { RealmTrainer } from '../src/model/trainer';
 import { formatEta, ProgressMeter } from '../src/model/progress';
 import { loadData } from './corpus-loader';
 import { checkWasmFitsModel, guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
+import { configForCheckpoint, initFromCheckpoint, parseImportTarget } from './hf-io';
 
 const HELP = `usage: npm run train -- [options]
   --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
@@ -47,7 +48,10 @@ const HELP = `usage: npm run train -- [options]
   --eval-every N                 evaluate on the held-out cloze set every N steps (default: at phase ends)
   --metrics FILE                 JSON lines here instead of stdout
   --out PATH                     checkpoint PATH.json + PATH.bin (default $TMPDIR/realm-runs/<time>/checkpoint)
-  --resume PATH                  continue from PATH.json + PATH.bin`;
+  --resume PATH                  continue from PATH.json + PATH.bin
+  --init-hf DIR                  start from a Hugging Face checkpoint folder (model.safetensors, config.json, vocab.txt;
+                                 or an npm run export folder); its config.json sets the architecture
+  --init-encoders LIST           which encoders --init-hf starts: reader, embedders or all (default all)`;
 
 function parseArgs(argv: string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -127,7 +131,10 @@ async function main() {
     maxMasks: preset.maxMasks,
     maxQueries: num(args, 'max-queries'),
   });
-  const config = configFromArgs(args, data);
+  const initHf = args.get('init-hf'); // Hugging Face checkpoint (scripts/hf-io.ts)
+  const config = initHf
+    ? configForCheckpoint(initHf, configFromArgs(args, data), parseImportTarget(args.get('init-encoders')))
+    : configFromArgs(args, data);
   const metricsFile = args.get('metrics');
   const sink = metricsFile ? createWriteStream(metricsFile) : process.stdout;
   const emit = (kind: string, record: object) => sink.write(JSON.stringify({ kind, ...record }) + '\n');
@@ -136,6 +143,9 @@ async function main() {
     const p = args.get('resume')!;
     trainer.restore(decodeCheckpoint(readFileSync(`${p}.json`, 'utf8'), readFileSync(`${p}.bin`)));
   }
+  if (initHf && !args.has('resume'))
+    for (const note of initFromCheckpoint(trainer.model, initHf, parseImportTarget(args.get('init-encoders'))))
+      process.stderr.write(`init: ${note}\n`);
   checkWasmFitsModel(trainer.model.parameterCount(), `The ${args.get('preset') ?? 'tiny'} preset`);
   const evalEvery = num(args, 'eval-every') ?? 0;
   const meter = new ProgressMeter('train', 'steps', trainer.totalSteps - trainer.stepCount);
@@ -180,6 +190,7 @@ async function main() {
   const { header, data: bin } = encodeCheckpoint(await trainer.checkpoint('cli'));
   writeFileSync(`${out}.json`, header);
   writeFileSync(`${out}.bin`, bin);
+  writeFileSync(`${out}.config.json`, JSON.stringify(config, null, 2)); // what npm run export needs
   process.stderr.write(`checkpoint: ${out}.json + ${out}.bin (${(bin.byteLength / 1e6).toFixed(1)} MB)\n`);
   trainer.dispose();
   if (metricsFile) (sink as ReturnType<typeof createWriteStream>).end();

@@ -59,3 +59,16 @@ export function hfExportFiles(
   files.push({ path: 'realm_config.json', chunks: text(JSON.stringify(cfg, null, 2) + '\n') });
   return files;
 }
+
+/**
+ * The vocabulary as vocab.txt must list it: one piece for every embedding row. A run's stored
+ * vocabulary may be shorter than vocabSize (rows never used); they are named `[unusedN]`, as BERT's are.
+ */
+export function paddedVocab(tokens: readonly string[], vocabSize: number): string[] {
+  if (tokens.length > vocabSize)
+    throw new Error(`the vocabulary has ${tokens.length} pieces, more than the model's ${vocabSize}`);
+  const taken = new Set(tokens);
+  const out = [...tokens];
+  for (let i = 0; out.length < vocabSize; i++) if (!taken.has(`[unused${i}]`)) out.push(`[unused${i}]`);
+  return out;
+}
