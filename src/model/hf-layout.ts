@@ -311,7 +311,7 @@ export function importEncoders(
       const isHead = m.hf.startsWith('cls.');
       const t = have.get(m.hf);
       if (!t) {
-        if (isHead) skippedHeads.push(`${m.hf} (${m.app} keeps its initialisation)`);
+        if (isHead) skippedHeads.push(`${m.hf} (${m.app})`);
         else problems.push(`missing ${m.hf} (for ${m.app})`);
         continue;
       }
