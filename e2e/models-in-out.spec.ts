@@ -36,7 +36,7 @@ async function exportForTransformers(page: Page, runId: string): Promise<{ files
   const row = page.getByTestId('runs-panel').locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
   const [download] = await Promise.all([
     page.waitForEvent('download'),
-    row.getByRole('button', { name: `Export run ${runId} for transformers` }).click(),
+    row.getByRole('button', { name: `Download run ${runId} for transformers` }).click(),
   ]);
   return { files: await saveZip(download), name: download.suggestedFilename() };
 }

@@ -285,7 +285,7 @@ function RunRow({
             onClick={onExportTransformers}
             disabled={disabled}
             title="Download the model's three encoders as Hugging Face checkpoints (model.safetensors, config.json, vocab.txt in BertModel's layout; docs/scale-out.md)"
-            aria-label={`Export run ${run.id} for transformers`}
+            aria-label={`Download run ${run.id} for transformers`}
           >
             Transformers
           </button>
