@@ -1,6 +1,6 @@
 // Models in and out of the page (docs/scale-out.md): a tiny run with BERT's block (post-LN, erf GELU)
 // trains to a checkpoint and is exported for transformers (a zip of embed_input/, embed_doc/, reader/
-// with model.safetensors, config.json, vocab.txt); that zip is staged in the Runs panel as the
+// with model.safetensors, config.json, vocab.txt, and the index as block_emb.npy); that zip is staged in the Runs panel as the
 // starting point of a new run with no training steps, which finishes at once and stores its
 // checkpoint; exported again, every tensor of every encoder is the same, bit for bit: export then
 // import changes nothing, so the two models compute the same outputs. A zip that is not a
@@ -44,10 +44,10 @@ async function exportForTransformers(page: Page, runId: string): Promise<{ files
 test('a run exported for transformers starts a new run with the same weights', async ({ page, baseURL }) => {
   test.setTimeout(600_000);
   watchPage(page, baseURL!);
-  await openAppWithCorpus(page, `?${BASE}&ict=2&mlm=0&realm=0`, ['run', 'runs']);
+  await openAppWithCorpus(page, `?${BASE}&ict=2&mlm=0&realm=2`, ['run', 'runs']);
   const panel = page.getByTestId('runs-panel');
 
-  // Run A: two ICT steps of BERT's block, then done (a checkpoint at the end).
+  // Run A: two ICT and two REALM steps of BERT's block (the REALM phase builds and stores an index), then done.
   await hook(page, (h) => h.run.start());
   const runA = (await hook(page, (h) => h.run.state()))!.runId;
   await expect.poll(() => hook(page, (h) => h.run.state()?.status), { timeout: 300_000, intervals: [1000] }).toBe('done');
@@ -70,6 +70,22 @@ test('a run exported for transformers starts a new run with the same weights', a
   const vocab = strFromU8(a.files['reader/vocab.txt']).split('\n');
   expect(vocab.slice(0, 5)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
   expect(vocab.length - 1).toBe(config.vocab_size);
+
+  // The run's index: block_emb.npy (float32 [N, d], .npy v1) and one record a row in blocks.jsonl.
+  const npy = a.files['index/block_emb.npy'];
+  expect(strFromU8(npy.subarray(1, 6))).toBe('NUMPY');
+  const headerLength = npy[8] + 256 * npy[9];
+  const header = strFromU8(npy.subarray(10, 10 + headerLength));
+  const [rows, dim] = /'shape': \((\d+), (\d+)\)/.exec(header)!.slice(1).map(Number);
+  expect(header).toContain("'descr': '<f4'");
+  expect(dim).toBe(config.retriever_proj_size);
+  expect(npy.length).toBe(10 + headerLength + 4 * rows * dim);
+  const blocks = strFromU8(a.files['index/blocks.jsonl'])
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { row: number; title: string });
+  expect(blocks).toHaveLength(rows);
+  expect(blocks[rows - 1]).toMatchObject({ row: rows - 1, title: expect.any(String) });
 
   // A zip without a checkpoint is refused, saying what is missing; nothing is staged.
   const input = panel.getByTestId('runs-init-input');

@@ -5,7 +5,7 @@
 import { strFromU8, unzipSync, zipSync, type Zippable } from 'fflate';
 import type { NamedWeights } from '../model/bert';
 import { withConfigDefaults, type RealmConfig } from '../model/config';
-import { hfExportFiles, paddedVocab } from '../model/hf-export';
+import { hfExportFiles, paddedVocab, type ExportIndex } from '../model/hf-export';
 import {
   configFromHf,
   ENCODER_ROLES,
@@ -26,8 +26,8 @@ export const hfArchiveName = (runId: string) => `${runId.replace(/[^\w.-]+/g, '_
 
 /**
  * The latest checkpoint of `runId` as `embed_input/`, `embed_doc/`, `reader/` (model.safetensors,
- * config.json, vocab.txt, tokenizer_config.json) and realm_config.json, zipped (the float data stored,
- * not compressed).
+ * config.json, vocab.txt, tokenizer_config.json), realm_config.json and, when the run built an index,
+ * index/block_emb.npy with index/blocks.jsonl; zipped (the float data stored, not compressed).
  */
 export async function exportRunForTransformers(store: RealmStore, runId: string): Promise<Uint8Array> {
   const run = await store.getRun(runId);
@@ -37,11 +37,30 @@ export async function exportRunForTransformers(store: RealmStore, runId: string)
   const [runVocab, corpusVocab] = await Promise.all([store.getRunVocab(runId), store.getVocab(run.corpusId)]);
   const config = withConfigDefaults((run.config as { config: RealmConfig }).config);
   const tokens = runVocab ?? corpusVocab?.tokens ?? [...SPECIAL_TOKENS];
-  const files = hfExportFiles(checkpoint.weights, config, paddedVocab(tokens, config.vocabSize));
+  // The newest index this run built, with its blocks' text: index/block_emb.npy + index/blocks.jsonl.
+  const emb = await store.latestEmbeddings(run.corpusId, runId);
+  let index: ExportIndex | undefined;
+  if (emb) {
+    const chunks = await store.getChunks(run.corpusId, 0, emb.count);
+    index = {
+      embeddings: emb.vectors,
+      count: emb.count,
+      dim: emb.dim,
+      blocks: Array.from({ length: emb.count }, (_, row) => ({
+        row,
+        id: emb.ids?.[row] ?? chunks[row]?.id,
+        title: chunks[row]?.title,
+        text: chunks[row]?.text,
+        indexVersion: emb.version,
+        snapshotStep: emb.snapshotStep,
+      })),
+    };
+  }
+  const files = hfExportFiles(checkpoint.weights, config, paddedVocab(tokens, config.vocabSize), { index });
   const zippable: Zippable = {};
   for (const f of files) {
     const data = f.chunks.length === 1 ? f.chunks[0] : concat(f.chunks);
-    zippable[f.path] = [data, { level: f.path.endsWith('.safetensors') ? 0 : 6 }];
+    zippable[f.path] = [data, { level: /\.(safetensors|npy)$/.test(f.path) ? 0 : 6 }];
   }
   return zipSync(zippable);
 }
