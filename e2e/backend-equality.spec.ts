@@ -32,11 +32,52 @@ declare global {
 }
 
 const REQUEST = { backends: ['webgpu', 'wasm', 'cpu'], ictSteps: 2, mlmSteps: 2, realmSteps: 2, entities: 8, seed: 3 };
+/**
+ * BERT's own block (post-LN, exact erf GELU, ε 1e-12), which public checkpoints need, also trains
+ * alike on every backend, with one allowance. At initialisation its [CLS] states are nearly the same
+ * for every passage (each is a LayerNorm of the same [CLS] embedding plus small attention outputs),
+ * so in-batch retrieval is nearly uniform and the retriever's gradients are about 1000 times smaller
+ * than pre-LN's (median |g| of Embed_input's projection bias on one ICT batch: 2.5e-5 against 3.7e-2;
+ * of an Embed_doc LayerNorm bias 1.6e-6 against 6e-4). The backends' float32 rounding is then a far
+ * larger share of each gradient, and AdamW's first steps move a weight by up to about ±lr whatever
+ * its gradient's size, so a few weights take differently sized or signed first moves. Measured
+ * (seed 3): wasm vs cpu in Node, 3 weights over 2.5e-4 after step 1 and 24 after step 6, all in the
+ * embedders; webgpu vs cpu about 60 of ~74k, at most 1.6e-3; losses and gradient norms within their
+ * usual tolerances, and the pre-LN preset has none. So here at most 0.25% of all the weights may
+ * differ by more than atol, and none by more than 2.5e-3 (two and a half steps of lr).
+ */
+const ARCHITECTURES = [
+  { label: 'the tiny preset', overrides: {}, outliers: null },
+  {
+    label: "the tiny preset with BERT's post-LN block and erf GELU",
+    overrides: { layerNormPlacement: 'post', geluVariant: 'erf', layerNormEps: 1e-12 } as const,
+    outliers: { share: 0.0025, atol: 2.5e-3 },
+  },
+];
 const LOSS = { rtol: 1e-4, atol: 1e-6 };
 const GRAD_NORM = { rtol: 1e-3, atol: 1e-6 };
 const VARIABLES = { rtol: 0, atol: 2.5e-4 };
 
-function compare(t: BackendTrace, ref: BackendTrace): string[] {
+/** Across all variables: elements further apart than VARIABLES.atol, how many, and whether each is within outliers.atol. */
+function outlierReport(t: BackendTrace, ref: BackendTrace, outliers: { share: number; atol: number }): string | null {
+  let total = 0;
+  let worst = 0;
+  const far: string[] = [];
+  for (const [name, e] of Object.entries(ref.variables)) {
+    total += e.length;
+    t.variables[name].forEach((x, i) => {
+      const d = Math.abs(x - e[i]);
+      if (d <= VARIABLES.atol) return;
+      far.push(name);
+      worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
+    });
+  }
+  const allowed = Math.floor(outliers.share * total);
+  if (far.length <= allowed && worst <= outliers.atol) return null;
+  return `${far.length} of ${total} weights differ by more than ${VARIABLES.atol} (at most ${allowed} may, each within ${outliers.atol}); worst ${worst}; in ${[...new Set(far)].join(', ')}`;
+}
+
+function compare(t: BackendTrace, ref: BackendTrace, outliers: { share: number; atol: number } | null): string[] {
   const problems: string[] = [];
   const add = (what: string, r: string | null) => r && problems.push(`${t.backend} vs ${ref.backend}, ${what}: ${r}`);
   add(
@@ -57,40 +98,46 @@ function compare(t: BackendTrace, ref: BackendTrace): string[] {
   );
   const names = Object.keys(ref.variables);
   expect(Object.keys(t.variables).sort()).toEqual([...names].sort());
-  for (const name of names) add(name, allcloseReport(t.variables[name], ref.variables[name], VARIABLES));
+  if (outliers) add('variables', outlierReport(t, ref, outliers));
+  else for (const name of names) add(name, allcloseReport(t.variables[name], ref.variables[name], VARIABLES));
   return problems;
 }
 
-test('ICT, MLM and REALM steps of the tiny preset agree on webgpu, wasm and cpu', async ({ page }) => {
-  test.setTimeout(240_000);
-  const native = process.env.REALM_ADDN === 'native';
-  await page.goto(`${LAB_URL}/lab.html?backend=webgpu${native ? '&addn=native' : ''}`);
-  await page.waitForFunction(() => window.__lab?.ready === true);
-  expect(await page.evaluate(() => window.__lab.backend())).toBe('webgpu');
+for (const { label, overrides, outliers } of ARCHITECTURES)
+  test(`ICT, MLM and REALM steps of ${label} agree on webgpu, wasm and cpu`, async ({ page }) => {
+    test.setTimeout(240_000);
+    const native = process.env.REALM_ADDN === 'native';
+    await page.goto(`${LAB_URL}/lab.html?backend=webgpu${native ? '&addn=native' : ''}`);
+    await page.waitForFunction(() => window.__lab?.ready === true);
+    expect(await page.evaluate(() => window.__lab.backend())).toBe('webgpu');
 
-  const traces = await page.evaluate((r) => window.__lab.trainOnBackends(r), REQUEST);
-  expect(traces.map((t) => t.backend)).toEqual(REQUEST.backends);
-  const [webgpu, wasm, cpu] = traces;
-  for (const t of traces) {
-    expect(t.steps.map((s) => s.phase)).toEqual(['ict', 'ict', 'mlm', 'mlm', 'realm', 'realm']);
-    expect.soft(t.leakedTensors, `${t.backend}: tensors left after dispose`).toBe(0);
-    expect.soft(t.gpuErrors, `${t.backend}: GPU errors during the steps`).toEqual([]);
-    console.log(`${t.backend}: ${(t.ms / 1000).toFixed(1)} s, losses ${t.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
-  }
+    const traces = await page.evaluate((r) => window.__lab.trainOnBackends(r), { ...REQUEST, overrides });
+    expect(traces.map((t) => t.backend)).toEqual(REQUEST.backends);
+    const [webgpu, wasm, cpu] = traces;
+    // The architecture really is the one asked for: post-LN has an embeddings LayerNorm and no final one.
+    const post = 'layerNormPlacement' in overrides;
+    expect(Object.keys(cpu.variables).includes('reader/embedding_ln/gamma')).toBe(post);
+    expect(Object.keys(cpu.variables).includes('reader/final_ln/gamma')).toBe(!post);
+    for (const t of traces) {
+      expect(t.steps.map((s) => s.phase)).toEqual(['ict', 'ict', 'mlm', 'mlm', 'realm', 'realm']);
+      expect.soft(t.leakedTensors, `${t.backend}: tensors left after dispose`).toBe(0);
+      expect.soft(t.gpuErrors, `${t.backend}: GPU errors during the steps`).toEqual([]);
+      console.log(`${t.backend}: ${(t.ms / 1000).toFixed(1)} s, losses ${t.steps.map((s) => s.loss.toFixed(5)).join(' ')}`);
+    }
 
-  // Every program the webgpu steps ran fits the device's limits.
-  const audit = webgpu.audit!;
-  const { limits } = audit;
-  const over = audit.programs.filter(
-    (p) =>
-      p.storageBuffers > limits.maxStorageBuffersPerShaderStage ||
-      p.workgroupInvocations > limits.maxComputeInvocationsPerWorkgroup ||
-      p.maxDispatch > limits.maxComputeWorkgroupsPerDimension ||
-      p.maxOutputBytes > limits.maxStorageBufferBindingSize,
-  );
-  expect.soft(over, `programs over the device limits ${JSON.stringify(limits)}`).toEqual([]);
-  expect(audit.programs.length).toBeGreaterThan(10);
+    // Every program the webgpu steps ran fits the device's limits.
+    const audit = webgpu.audit!;
+    const { limits } = audit;
+    const over = audit.programs.filter(
+      (p) =>
+        p.storageBuffers > limits.maxStorageBuffersPerShaderStage ||
+        p.workgroupInvocations > limits.maxComputeInvocationsPerWorkgroup ||
+        p.maxDispatch > limits.maxComputeWorkgroupsPerDimension ||
+        p.maxOutputBytes > limits.maxStorageBufferBindingSize,
+    );
+    expect.soft(over, `programs over the device limits ${JSON.stringify(limits)}`).toEqual([]);
+    expect(audit.programs.length).toBeGreaterThan(10);
 
-  const problems = [...compare(webgpu, cpu), ...compare(wasm, cpu)];
-  expect(problems, problems.join('\n')).toEqual([]);
-});
+    const problems = [...compare(webgpu, cpu, outliers), ...compare(wasm, cpu, outliers)];
+    expect(problems, problems.join('\n')).toEqual([]);
+  });

@@ -27,6 +27,7 @@ import { formatEta, ProgressMeter } from '../src/model/progress';
 import { loadData } from './corpus-loader';
 import { checkKnownOptions, CliArgsError, flagOption, numOption as num, parseCliArgs } from './cli-args';
 import { loadInit, vocabSha256, writeCheckpoint, type InitCheckpoint } from './checkpoint-files';
+import { configForCheckpoint, initFromCheckpoint, parseImportTarget } from './hf-io';
 import { checkWasmFitsModel, guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
 
 const HELP = `usage: npm run train -- [options]
@@ -66,7 +67,10 @@ const HELP = `usage: npm run train -- [options]
   --init PATH                    start the model from PATH.json + PATH.bin's weights (e.g. a warm start:
                                  public/warmstart/NAME/checkpoint): its architecture, step 0, a fresh optimiser;
                                  with a vocab.txt in PATH's folder the corpus is tokenized with it
-  --resume PATH                  continue from PATH.json + PATH.bin (weights, optimiser, step, RNG), e.g. PATH-mlm`;
+  --resume PATH                  continue from PATH.json + PATH.bin (weights, optimiser, step, RNG), e.g. PATH-mlm
+  --init-hf DIR                  start from a Hugging Face checkpoint folder (model.safetensors, config.json, vocab.txt;
+                                 or an npm run export folder); its config.json sets the architecture
+  --init-encoders LIST           which encoders --init-hf starts: reader, embedders or all (default all)`;
 
 /** Every option `npm run train` reads (a typo is an error, not a silent default). */
 const OPTIONS = [
@@ -100,6 +104,8 @@ const OPTIONS = [
   'out',
   'resume',
   'init',
+  'init-hf',
+  'init-encoders',
   'hidden',
   'layers',
   'heads',
@@ -216,7 +222,11 @@ async function main() {
     heldOutPassages: num(args, 'held-out-passages'),
     tokenizer: init?.tokenizer ?? undefined,
   });
-  const config = configFromArgs(args, data, init);
+  const initHf = args.get('init-hf'); // Hugging Face checkpoint (scripts/hf-io.ts)
+  if (initHf && init) throw new CliArgsError('--init-hf and --init/--resume start the model twice: give one');
+  const config = initHf
+    ? configForCheckpoint(initHf, configFromArgs(args, data), parseImportTarget(args.get('init-encoders')))
+    : configFromArgs(args, data, init);
   const metricsFile = args.get('metrics');
   const sink = metricsFile ? createWriteStream(metricsFile) : process.stdout;
   const emit = (kind: string, record: object) => sink.write(JSON.stringify({ kind, ...record }) + '\n');
@@ -228,6 +238,9 @@ async function main() {
       `model initialised from ${from} (run "${init.checkpoint.runId}", step ${init.checkpoint.step}); step 0, fresh optimiser\n`,
     );
   }
+  if (initHf)
+    for (const note of initFromCheckpoint(trainer.model, initHf, parseImportTarget(args.get('init-encoders'))))
+      process.stderr.write(`init: ${note}\n`);
   checkWasmFitsModel(trainer.model.parameterCount(), `The ${presetName} preset`);
   const evalEvery = num(args, 'eval-every') ?? 0;
   const meter = new ProgressMeter('train', 'steps', trainer.totalSteps - trainer.stepCount);

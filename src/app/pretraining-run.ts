@@ -26,6 +26,7 @@ import { guardedWasmStep } from '../platform/wasm-kernels';
 import type { EvalMetrics, RefreshRecord, StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import { RealmTrainer, type RealmCheckpoint } from '../model/trainer';
+import type { NamedWeights } from '../model/bert';
 import type { CheckpointRecord, RealmStore, RunLogRecord, RunRecord } from '../storage/db';
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
 import type { PinLogEntry, PinPointLogRecord } from './pin-log';
@@ -221,6 +222,12 @@ export class PretrainingRun {
     }
     run.setStatus(record.status === 'done' || record.status === 'stopped' ? record.status : 'paused');
     return run;
+  }
+
+  /** Starts the encoders from imported weights (a Hugging Face checkpoint), before the first step. */
+  initialiseWeights(weights: NamedWeights): void {
+    if (this.trainer.stepCount > 0) throw new Error('initial weights can only be loaded before the first step');
+    this.trainer.model.setWeights(weights);
   }
 
   /** Reloads the run log and restores the latest checkpoint (with this run's stored index). */

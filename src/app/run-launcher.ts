@@ -6,6 +6,7 @@ import { loadRunData } from './run-data';
 import { planRunStorage, storagePlanNotice } from './run-storage';
 import type { PlainRunSettings } from './run-settings';
 import type { Runtime } from './runtime';
+import { applyCheckpoint, clearStagedCheckpoint, stagedCheckpoint } from './hf-transfer';
 
 /** A stored run that can carry on training, and the step of its last checkpoint. */
 export interface ResumeOffer {
@@ -63,13 +64,18 @@ export async function createRun(
 ): Promise<PretrainingRun> {
   const cid = await activeCorpusId(rt);
   const data = await loadRunData(rt.store, cid, settings.config);
+  // The reader's output layer is the corpus vocabulary, not the preset's placeholder size.
+  let config = { ...settings.config, vocabSize: data.vocabSize };
+  // A checkpoint staged in the Runs panel sets the architecture and the starting weights.
+  const staged = stagedCheckpoint();
+  const init = staged ? applyCheckpoint(staged, config, (await rt.store.getVocab(cid))?.tokens) : null;
+  if (init) config = init.config;
   replace();
   const run = await PretrainingRun.create(
     {
       runId: `run-${Date.now().toString(36)}`,
       corpusId: cid,
-      // The reader's output layer is the corpus vocabulary, not the preset's placeholder size.
-      config: { ...settings.config, vocabSize: data.vocabSize },
+      config,
       policy: settings.policy,
       checkpointEvery: settings.checkpointEvery,
       evalEvery: settings.evalEvery,
@@ -80,6 +86,11 @@ export async function createRun(
     rt.builder,
     events,
   );
+  if (init && staged) {
+    run.initialiseWeights(init.weights);
+    clearStagedCheckpoint();
+    events.notice?.(`Started from ${staged.name}${init.notes.length ? ` (${init.notes.join('; ')})` : ''}.`);
+  }
   // How much its checkpoints take, whether that fits, and (first run of the page) persistent storage.
   const plan = await planRunStorage(run.settings.config, settings.keepCheckpoints);
   events.notice?.(storagePlanNotice(plan, settings.keepCheckpoints).message);

@@ -1,7 +1,15 @@
 // Settings of a pre-training run, kept in the URL so a link reproduces a setup, e.g.
 // `?preset=tiny&ict=20&mlm=20&realm=200&refresh=async&every=5&k=4&lr=0.001&seed=1`.
 // The Model & run config panel writes these parameters; the Training panel reads them at Start.
-import { makeConfig, MLM_PAIR_MASKINGS, RealmConfigError, type PresetName, type RealmConfig } from '../model/config';
+import {
+  GELU_VARIANTS,
+  LAYER_NORM_PLACEMENTS,
+  makeConfig,
+  MLM_PAIR_MASKINGS,
+  RealmConfigError,
+  type PresetName,
+  type RealmConfig,
+} from '../model/config';
 import { MASKING_STRATEGIES } from '../corpus/masking';
 import { BACKEND_ORDER } from '../platform/backend';
 import { REFRESH_POLICIES, type RefreshPolicy } from '../workers/async-refresher';
@@ -121,6 +129,24 @@ export const RUN_PARAMS: readonly RunParam[] = [
     field: 'trivialExclusion',
     kind: { type: 'choice', values: ['passage', 'sentence'] },
     help: 'passage: never retrieve the passage the query comes from (REALM). sentence: it may be retrieved, with the query sentence cut out.',
+  },
+  {
+    key: 'ln',
+    label: 'LayerNorm placement',
+    group: 'advanced',
+    hint: "pre: stable with short warm-ups (the default). post: BERT's own block, as public checkpoints need.",
+    field: 'layerNormPlacement',
+    kind: { type: 'choice', values: LAYER_NORM_PLACEMENTS },
+    help: "pre: x + Sublayer(LN(x)) with a final LayerNorm (exports as MegatronBertModel). post: LN(x + Sublayer(x)) with an embeddings LayerNorm, BERT's block (exports as BertModel). See docs/scale-out.md.",
+  },
+  {
+    key: 'gelu',
+    label: 'GELU',
+    group: 'advanced',
+    hint: "tanh: BERT's released-code approximation (the default). erf: the exact GELU of BERT's checkpoints.",
+    field: 'geluVariant',
+    kind: { type: 'choice', values: GELU_VARIANTS },
+    help: 'tanh: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), transformers "gelu_new". erf: x·Φ(x), transformers "gelu".',
   },
   {
     key: 'tau',

@@ -3,6 +3,7 @@
 import { requestPersistentStorage, RunExistsError, storageStatus, type RunSummary, type StorageStatus } from '../storage/db';
 import type { StepMetrics } from '../model/metrics';
 import { exportRunArchive, importRunArchive } from './run-archive';
+import { exportRunForTransformers, hfArchiveName, readCheckpointZip, stageCheckpoint } from './hf-transfer';
 import { lossSeries, type LossPoint } from './runs-view';
 import type { Runtime } from './runtime';
 
@@ -26,6 +27,11 @@ export async function readRuns(rt: Runtime, cache: LossCache): Promise<{ summari
 }
 
 export const exportRunFile = (rt: Runtime, runId: string) => exportRunArchive(rt.store, runId);
+
+/** The run's model as Hugging Face checkpoint folders, zipped (docs/scale-out.md). */
+export const exportRunTransformersFile = (rt: Runtime, runId: string) => exportRunForTransformers(rt.store, runId);
+export { hfArchiveName, readCheckpointZip, stageCheckpoint };
+export type { ImportTarget } from '../model/hf-layout';
 
 export const importRunFile = (rt: Runtime, bytes: Uint8Array, opts: { ifExists?: 'fail' | 'copy' }) =>
   importRunArchive(rt.store, bytes, opts);

@@ -18,6 +18,8 @@ const randn = (shape: number[], scale = 1) => tf.mul(tf.randomNormal(shape, 0, 1
 const plain = {
   gelu: (x: tf.Tensor) =>
     tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))),
+  /** The exact GELU with tfjs's own erf (and its registered gradient). */
+  geluErf: (x: tf.Tensor) => tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))),
   layerNorm: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number) => {
     const { mean, variance } = tf.moments(x, -1, true);
     return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), g), b);
@@ -60,7 +62,14 @@ function compareGrads(
 describe('custom gradients match tf autograd of the plain formula', () => {
   it('GELU', () => {
     const x = randn([6, 40], 2);
-    expect(compareGrads(gelu, plain.gelu, [x])).toEqual([]);
+    expect(compareGrads((a) => gelu(a), plain.gelu, [x])).toEqual([]);
+  });
+
+  it('GELU, exact (erf) variant', () => {
+    const x = randn([6, 40], 2);
+    expect(compareGrads((a) => gelu(a, 'erf'), plain.geluErf, [x])).toEqual([]);
+    // The two variants differ by up to ~5e-4 (at |x| near 2): the check above tells them apart.
+    expect(compareGrads((a) => gelu(a, 'tanh'), plain.geluErf, [x], { rtol: 0, atol: 1e-5 })).not.toEqual([]);
   });
 
   it('LayerNorm (input, gain and bias)', () => {
@@ -95,7 +104,10 @@ describe('custom gradients match tf autograd of the plain formula', () => {
     const [w1, b1, w2, b2] = [randn([8, 32], 0.4), randn([32], 0.1), randn([32, 8], 0.3), randn([8], 0.1)];
     const ref = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor, f: tf.Tensor) =>
       plain.dense(plain.gelu(plain.dense(a, c, d)), e, f);
-    expect(compareGrads(feedForward, ref, [x, w1, b1, w2, b2])).toEqual([]);
+    expect(compareGrads((a, c, d, e, f) => feedForward(a, c, d, e, f), ref, [x, w1, b1, w2, b2])).toEqual([]);
+    const refErf = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor, f: tf.Tensor) =>
+      plain.dense(plain.geluErf(plain.dense(a, c, d)), e, f);
+    expect(compareGrads((a, c, d, e, f) => feedForward(a, c, d, e, f, 'erf'), refErf, [x, w1, b1, w2, b2])).toEqual([]);
   });
 
   for (const rate of [0, 0.3]) {
@@ -167,6 +179,22 @@ describe('custom gradients match tf autograd of the plain formula', () => {
   });
 });
 
+/** erf in double precision: erf(z) = 2/√π·e^(−z²)·Σ 2ⁿz^(2n+1)/(1·3···(2n+1)), a series of positive terms (no cancellation). */
+function erfF64(z: number): number {
+  const a = Math.abs(z);
+  let term = a;
+  let sum = a;
+  for (let n = 1; term > 1e-18 * sum; n++) {
+    term *= (2 * a * a) / (2 * n + 1);
+    sum += term;
+  }
+  return Math.sign(z) * Math.min(1, (2 / Math.sqrt(Math.PI)) * Math.exp(-a * a) * sum);
+}
+/** x·Φ(x) in double precision; the left tail from erfc by the complement of the right (same series). */
+function geluErfF64(x: number): number {
+  return 0.5 * x * (1 + erfF64(x / Math.SQRT2));
+}
+
 describe('custom gradients against finite differences', () => {
   it("GELU's derivative is the central difference of GELU, in double precision", () => {
     const xs = Array.from({ length: 41 }, (_, i) => -5 + i * 0.25);
@@ -181,6 +209,31 @@ describe('custom gradients against finite differences', () => {
       ),
     );
     expect(allcloseReport(mine, fd, { rtol: 1e-5, atol: 2e-6 })).toBeNull();
+  });
+
+  it("the exact GELU's value is within 2e-7·max(1, |x|) of x·Φ(x) on [-8, 8], and its derivative is the central difference", () => {
+    const xs = Array.from({ length: 321 }, (_, i) => -8 + i * 0.05);
+    const exact = xs.map(geluErfF64);
+    const h = 1e-5;
+    const fd = xs.map((x) => (geluErfF64(x + h) - geluErfF64(x - h)) / (2 * h));
+    const [value, slope] = tf.tidy(() => {
+      const x = tf.tensor1d(xs);
+      return [
+        Array.from(gelu(x, 'erf').dataSync()),
+        Array.from(
+          tf
+            .grad((t: tf.Tensor) => gelu(t, 'erf'))(x)
+            .dataSync(),
+        ),
+      ];
+    });
+    // A&S's 1.5e-7 on erf is at most 0.75e-7·|x| on GELU, plus float32's rounding of the result (6e-8·|x|)
+    const maxError = Math.max(...value.map((v, i) => Math.abs(v - exact[i]) / Math.max(1, Math.abs(xs[i]))));
+    console.log(`exact GELU in float32: max |error| / max(1, |x|) = ${maxError.toExponential(2)} on [-8, 8]`);
+    expect(maxError).toBeLessThan(2e-7); // measured 1.55e-7 (the tanh form: 1.8e-4)
+    // the left tail keeps its tiny values (no 1 + erf cancellation): GELU(-6) = -6.0e-9
+    expect(Math.abs(value[xs.findIndex((x) => Math.abs(x + 6) < 1e-9)] - geluErfF64(-6))).toBeLessThan(1e-10);
+    expect(allcloseReport(slope, fd, { rtol: 1e-5, atol: 2e-6 })).toBeNull();
   });
 
   it("LayerNorm's input gradient is the central difference along a random direction", () => {

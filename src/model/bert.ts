@@ -1,12 +1,19 @@
 // A BERT encoder in plain TensorFlow.js ops, written as functions over a named parameter store so that
 // weights can be snapshotted by name, sent to a worker as ArrayBuffers and rebuilt there.
 //
-// Layout: token + position + segment embeddings -> dropout -> `layers` pre-LayerNorm blocks
-//   x = x + Dropout(Attention(LN(x)))      multi-head self-attention with a padding mask
-//   x = x + Dropout(FFN(LN(x)))            FFN = Linear(H, I) -> GELU -> Linear(I, H)
-// -> final LayerNorm. Pre-LN (as in GPT-2 and most recent encoders) rather than BERT's post-LN: with
-// short warm-ups and the high learning rates that a few hundred steps in a browser need, post-LN
-// diverges easily, while pre-LN trains stably without a long warm-up.
+// Layout (layerNormPlacement 'pre', the default): token + position + segment embeddings -> dropout ->
+// `layers` pre-LayerNorm blocks
+//   x = x + Dropout(Attention(LN1(x)))     multi-head self-attention with a padding mask
+//   x = x + Dropout(FFN(LN2(x)))           FFN = Linear(H, I) -> GELU -> Linear(I, H)
+// -> final LayerNorm. Pre-LN (as in GPT-2 and most recent encoders; transformers' MegatronBertModel
+// is this block exactly) rather than BERT's post-LN: with short warm-ups and the high learning rates
+// that a few hundred steps in a browser need, post-LN diverges easily, while pre-LN trains stably.
+// 'post' is BERT's own block, which public checkpoints (BertModel) need:
+//   embeddings -> LN_emb -> dropout, then per block
+//   x = LN1(x + Dropout(Attention(x)))
+//   x = LN2(x + Dropout(FFN(x)))
+// and no final LayerNorm. The weights of both are named alike (ln1, ln2 per block); pre-LN has
+// `final_ln`, post-LN `embedding_ln` in its place (weight-shapes.ts mirrors this).
 import * as tf from '@tensorflow/tfjs';
 import type { RealmConfig } from './config';
 import { PAD_ID, SEP_ID } from '../corpus/tokenizer';
@@ -146,7 +153,14 @@ type EncoderDims = Pick<
   | 'attentionDropout'
   | 'layerNormEps'
   | 'initStd'
+  | 'layerNormPlacement'
+  | 'geluVariant'
 >;
+
+/** True for BERT's post-LN block; a config stored before the option existed means pre-LN. */
+export function isPostLayerNorm(cfg: Pick<RealmConfig, 'layerNormPlacement'>): boolean {
+  return cfg.layerNormPlacement === 'post';
+}
 
 export class BertEncoder {
   constructor(
@@ -159,6 +173,11 @@ export class BertEncoder {
     store.normal(p('token_embedding'), [cfg.vocabSize, h], std);
     store.normal(p('position_embedding'), [cfg.maxPositions, h], std);
     store.normal(p('segment_embedding'), [cfg.typeVocab, h], std);
+    const post = isPostLayerNorm(cfg);
+    if (post) {
+      store.ones(p('embedding_ln/gamma'), [h]);
+      store.zeros(p('embedding_ln/beta'), [h]);
+    }
     for (let l = 0; l < cfg.layers; l++) {
       const q = (n: string) => p(`layer${l}/${n}`);
       store.ones(q('ln1/gamma'), [h]);
@@ -174,8 +193,10 @@ export class BertEncoder {
       store.normal(q('ffn/out/kernel'), [i, h], std);
       store.zeros(q('ffn/out/bias'), [h]);
     }
-    store.ones(p('final_ln/gamma'), [h]);
-    store.zeros(p('final_ln/beta'), [h]);
+    if (!post) {
+      store.ones(p('final_ln/gamma'), [h]);
+      store.zeros(p('final_ln/beta'), [h]);
+    }
   }
 
   private w(name: string): tf.Variable {
@@ -203,14 +224,18 @@ export class BertEncoder {
         tf.add(gatherRows(this.w('token_embedding'), ids), gatherRows(this.w('position_embedding'), positions)),
         gatherRows(this.w('segment_embedding'), segments),
       ) as tf.Tensor3D; // [N, L, H]
+      const post = isPostLayerNorm(this.cfg);
+      const gelu = this.cfg.geluVariant ?? 'tanh';
+      if (post) x = layerNorm(x, this.w('embedding_ln/gamma'), this.w('embedding_ln/beta'), eps);
       x = dropout(x, this.cfg.dropout, dropoutSeed(this.cfg.dropout, ctx));
       // Additive mask: 0 for real tokens, -1e9 for padding keys. [N, 1, 1, L]
       const keyMask = tf.mul(tf.sub(1, tf.cast(tf.notEqual(ids, PAD_ID), 'float32')), -1e9).reshape([n, 1, 1, len]);
       for (let l = 0; l < this.cfg.layers; l++) {
         const q = (name: string) => this.w(`layer${l}/${name}`);
-        const a = layerNorm(x, q('ln1/gamma'), q('ln1/beta'), eps); // [N, L, H]
+        const ln1 = (t: tf.Tensor3D) => layerNorm(t, q('ln1/gamma'), q('ln1/beta'), eps);
+        const ln2 = (t: tf.Tensor3D) => layerNorm(t, q('ln2/gamma'), q('ln2/beta'), eps);
         const attention = selfAttention(
-          a,
+          post ? x : ln1(x),
           {
             wq: q('attention/query/kernel'),
             bq: q('attention/query/bias'),
@@ -226,11 +251,19 @@ export class BertEncoder {
         ); // [N, L, H]
         const attnOut = dense(attention, q('attention/output/kernel'), q('attention/output/bias'));
         x = residual(x, attnOut, this.cfg.dropout, dropoutSeed(this.cfg.dropout, ctx));
-        const f = layerNorm(x, q('ln2/gamma'), q('ln2/beta'), eps);
-        const ff = feedForward(f, q('ffn/in/kernel'), q('ffn/in/bias'), q('ffn/out/kernel'), q('ffn/out/bias')); // [N, L, H]
+        if (post) x = ln1(x);
+        const ff = feedForward(
+          post ? x : ln2(x),
+          q('ffn/in/kernel'),
+          q('ffn/in/bias'),
+          q('ffn/out/kernel'),
+          q('ffn/out/bias'),
+          gelu,
+        ); // [N, L, H]
         x = residual(x, ff, this.cfg.dropout, dropoutSeed(this.cfg.dropout, ctx));
+        if (post) x = ln2(x);
       }
-      return layerNorm(x, this.w('final_ln/gamma'), this.w('final_ln/beta'), eps);
+      return post ? x : layerNorm(x, this.w('final_ln/gamma'), this.w('final_ln/beta'), eps);
     });
   }
 }

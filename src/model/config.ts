@@ -9,6 +9,11 @@ type TrivialExclusion = 'passage' | 'sentence';
 export const MLM_PAIR_MASKINGS = ['random', 'salient', 'answer'] as const;
 export type MlmPairMasking = (typeof MLM_PAIR_MASKINGS)[number];
 export type PresetName = 'tiny' | 'mini' | 'small' | 'base';
+/** The values of layerNormPlacement and geluVariant (validateConfig and the Run settings choices read these lists). */
+export const LAYER_NORM_PLACEMENTS = ['pre', 'post'] as const;
+export type LayerNormPlacement = (typeof LAYER_NORM_PLACEMENTS)[number];
+export const GELU_VARIANTS = ['tanh', 'erf'] as const;
+export type GeluVariant = (typeof GELU_VARIANTS)[number];
 
 export interface RealmConfig {
   // ---- the three BERT encoders (Embed_input, Embed_doc, knowledge-augmented encoder) ----
@@ -21,7 +26,9 @@ export interface RealmConfig {
   typeVocab: number; // segment embeddings: 0 = query x, 1 = document z
   dropout: number; // dropout on embeddings, attention outputs and feed-forward outputs
   attentionDropout: number; // dropout on the attention probabilities
-  layerNormEps: number; // epsilon of every LayerNorm
+  layerNormEps: number; // epsilon of every LayerNorm (BERT's checkpoints: 1e-12)
+  layerNormPlacement: LayerNormPlacement; // 'pre': x + Sublayer(LN(x)), a final LN (the app's default, stable with short warm-ups); 'post': BERT's LN(x + Sublayer(x)) with an embeddings LN and no final one, as public checkpoints need
+  geluVariant: GeluVariant; // 'tanh': BERT's released-code approximation (transformers "gelu_new", the default); 'erf': the exact x·Φ(x) (transformers "gelu", BERT's checkpoints)
   initStd: number; // std of the truncated-normal weight initialisation (BERT: 0.02)
   // ---- retriever ----
   retrieverDim: number; // d: width of Embed_input(x) and Embed_doc(z) after projection + LayerNorm
@@ -84,6 +91,8 @@ const COMMON: Omit<
   dropout: 0.1,
   attentionDropout: 0.1,
   layerNormEps: 1e-6,
+  layerNormPlacement: 'pre',
+  geluVariant: 'tanh',
   initStd: 0.02,
   shareRetrieverWeights: false,
   maxMasks: 8,
@@ -316,13 +325,22 @@ export function validateConfig(c: RealmConfig): void {
     c.ictMaskedQueryProbability >= 0 && c.ictMaskedQueryProbability <= 1,
     `ictMaskedQueryProbability (${c.ictMaskedQueryProbability}) must be between 0 and 1`,
   );
+  // Configs stored before these fields existed lack them; they mean the defaults (pre, tanh).
+  need(
+    c.layerNormPlacement === undefined || (LAYER_NORM_PLACEMENTS as readonly string[]).includes(c.layerNormPlacement),
+    `unknown layerNormPlacement "${String(c.layerNormPlacement)}": use ${LAYER_NORM_PLACEMENTS.join(' or ')}`,
+  );
+  need(
+    c.geluVariant === undefined || (GELU_VARIANTS as readonly string[]).includes(c.geluVariant),
+    `unknown geluVariant "${String(c.geluVariant)}": use ${GELU_VARIANTS.join(' or ')}`,
+  );
   need(
     (MASKING_STRATEGIES as readonly string[]).includes(c.masking),
     `unknown masking "${c.masking}": use ${MASKING_STRATEGIES.join(', ')}`,
   );
 }
 
-/** Parameters of one BERT encoder (embeddings, blocks, final LayerNorm). */
+/** Parameters of one BERT encoder (embeddings, blocks, and the final LayerNorm, or post-LN's embeddings LayerNorm: the same count). */
 function encoderParams(c: RealmConfig): number {
   const h = c.hidden;
   const emb = (c.vocabSize + c.maxPositions + c.typeVocab) * h;

@@ -1,6 +1,6 @@
 // The knowledge-augmented encoder (docs/realm.md): BERT over `[CLS] x [SEP] z_title [SEP] z_body [SEP]`
 // with an MLM head on the masked positions, p(y_j|z,x) = softmax(W h_j). The head is BERT's:
-// Linear(H, H) -> GELU -> LayerNorm, then the output layer tied to the input token embeddings, plus a
+// Linear(H, H) -> GELU (the config's variant) -> LayerNorm, then the output layer tied to the input token embeddings, plus a
 // per-token bias.
 import * as tf from '@tensorflow/tfjs';
 import { BertEncoder, dense, gatherRows, gelu, layerNorm, ParamStore, type ForwardCtx } from './bert';
@@ -37,7 +37,7 @@ export class KnowledgeAugmentedEncoder {
       const hm = gatherRows(h.reshape([n * len, this.cfg.hidden]), flatPos); // [N*M, H]
       const p = (name: string) => this.store.get(`${this.prefix}/mlm/${name}`);
       const t = layerNorm(
-        gelu(dense(hm, p('transform/kernel'), p('transform/bias'))),
+        gelu(dense(hm, p('transform/kernel'), p('transform/bias')), this.cfg.geluVariant ?? 'tanh'),
         p('ln/gamma'),
         p('ln/beta'),
         this.cfg.layerNormEps,

@@ -7,7 +7,15 @@ import type { RealmConfig } from './config';
 
 type Dims = Pick<
   RealmConfig,
-  'vocabSize' | 'hidden' | 'layers' | 'intermediate' | 'maxPositions' | 'typeVocab' | 'retrieverDim' | 'shareRetrieverWeights'
+  | 'vocabSize'
+  | 'hidden'
+  | 'layers'
+  | 'intermediate'
+  | 'maxPositions'
+  | 'typeVocab'
+  | 'retrieverDim'
+  | 'shareRetrieverWeights'
+  | 'layerNormPlacement'
 >;
 
 function addEncoder(out: Map<string, number[]>, prefix: string, c: Dims): void {
@@ -16,6 +24,9 @@ function addEncoder(out: Map<string, number[]>, prefix: string, c: Dims): void {
   p('token_embedding', [c.vocabSize, h]);
   p('position_embedding', [c.maxPositions, h]);
   p('segment_embedding', [c.typeVocab, h]);
+  // Post-LN (BERT) normalises the embeddings and has no final LayerNorm; pre-LN the reverse.
+  const post = c.layerNormPlacement === 'post';
+  if (post) for (const g of ['gamma', 'beta']) p(`embedding_ln/${g}`, [h]);
   for (let l = 0; l < c.layers; l++) {
     for (const ln of ['ln1', 'ln2']) for (const g of ['gamma', 'beta']) p(`layer${l}/${ln}/${g}`, [h]);
     for (const m of ['query', 'key', 'value', 'output']) {
@@ -27,8 +38,7 @@ function addEncoder(out: Map<string, number[]>, prefix: string, c: Dims): void {
     p(`layer${l}/ffn/out/kernel`, [i, h]);
     p(`layer${l}/ffn/out/bias`, [h]);
   }
-  p('final_ln/gamma', [h]);
-  p('final_ln/beta', [h]);
+  if (!post) for (const g of ['gamma', 'beta']) p(`final_ln/${g}`, [h]);
 }
 
 function addProjection(out: Map<string, number[]>, prefix: string, c: Dims): void {

@@ -11,7 +11,12 @@ import { archiveFileName, RunArchiveError, RUN_ARCHIVE_SUFFIX } from '../app/run
 import {
   deleteStoredRun,
   exportRunFile,
+  exportRunTransformersFile,
+  hfArchiveName,
   importRunFile,
+  readCheckpointZip,
+  stageCheckpoint,
+  type ImportTarget,
   readRuns,
   requestPersistentStorage,
   RunExistsError,
@@ -134,6 +139,8 @@ interface RowProps {
   disabled: boolean;
   confirming: boolean;
   onExport: () => void;
+  /** Downloads the model as Hugging Face checkpoint folders (a zip). */
+  onExportTransformers: () => void;
   onAskDelete: () => void;
   onDelete: () => void;
   onKeep: () => void;
@@ -151,6 +158,7 @@ function RunRow({
   disabled,
   confirming,
   onExport,
+  onExportTransformers,
   onAskDelete,
   onDelete,
   onKeep,
@@ -271,6 +279,15 @@ function RunRow({
             title="Download this run (settings, metrics, latest checkpoint, vocabulary) as one .realm.zip file"
           >
             Export
+          </button>
+          <button
+            type="button"
+            onClick={onExportTransformers}
+            disabled={disabled}
+            title="Download the model's three encoders as Hugging Face checkpoints (model.safetensors, config.json, vocab.txt in BertModel's layout; docs/scale-out.md)"
+            aria-label={`Download run ${run.id} for transformers`}
+          >
+            Transformers
           </button>
           <button
             type="button"
@@ -403,7 +420,7 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
   );
 
   const exportRun = useCallback(
-    async (runId: string) => {
+    async (runId: string, forTransformers = false) => {
       setMessage(null);
       setJob({
         label: `Exporting ${runId}`,
@@ -411,8 +428,8 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
       });
       try {
         await nextFrame();
-        const bytes = await exportRunFile(rt, runId);
-        const name = archiveFileName(runId);
+        const bytes = await (forTransformers ? exportRunTransformersFile : exportRunFile)(rt, runId);
+        const name = forTransformers ? hfArchiveName(runId) : archiveFileName(runId);
         setJob({
           label: `Exporting ${runId}`,
           progress: { ...busy('export', 'Saving the file…'), done: bytes.byteLength, total: bytes.byteLength },
@@ -491,6 +508,36 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
     [store],
   );
 
+  /** A Hugging Face checkpoint zip, kept for the next run the Training panel starts. */
+  const [initTarget, setInitTarget] = useState<ImportTarget>('all');
+  const onCheckpointFile = useCallback(
+    async (e: ChangeEvent<HTMLInputElement>) => {
+      const file = e.target.files?.[0];
+      e.target.value = '';
+      if (!file) return;
+      setMessage(null);
+      try {
+        const bytes = await readBlob(file, (p) => setJob({ label: `Reading ${file.name}`, progress: p }), 'read');
+        const summary = stageCheckpoint(readCheckpointZip(bytes, file.name, initTarget));
+        setMessage({
+          kind: 'ok',
+          text: `Staged ${summary}. The next run started in the Training panel takes its architecture and starts from it.`,
+          testId: 'runs-init-staged',
+        });
+      } catch (err) {
+        setMessage({
+          kind: 'error',
+          title: 'Cannot start from this checkpoint',
+          text: (err as Error).message,
+          testId: 'runs-init-error',
+        });
+      } finally {
+        setJob(null);
+      }
+    },
+    [initTarget],
+  );
+
   const deleteRun = useCallback(
     async (runId: string) => {
       setConfirm(null);
@@ -547,6 +594,30 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
             onChange={(e) => void onFile(e)}
             disabled={working}
             data-testid="runs-import-input"
+          />
+        </label>
+        <label
+          className="runs-import"
+          title="A Hugging Face checkpoint as a zip: model.safetensors + config.json + vocab.txt (a BERT, or the Transformers export of a run). The next new run starts from it (docs/scale-out.md)."
+        >
+          Start from a checkpoint:{' '}
+          <select
+            value={initTarget}
+            onChange={(e) => setInitTarget(e.target.value as ImportTarget)}
+            disabled={working}
+            aria-label="Encoders the checkpoint starts"
+            data-testid="runs-init-target"
+          >
+            <option value="all">all three encoders</option>
+            <option value="reader">the reader</option>
+            <option value="embedders">the embedders</option>
+          </select>{' '}
+          <input
+            type="file"
+            accept=".zip,application/zip"
+            onChange={(e) => void onCheckpointFile(e)}
+            disabled={working}
+            data-testid="runs-init-input"
           />
         </label>
         <button type="button" onClick={reloadSafely} disabled={working} title="Read the stored runs again">
@@ -627,6 +698,7 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
                   disabled={working}
                   confirming={confirm === s.run.id}
                   onExport={() => void exportRun(s.run.id)}
+                  onExportTransformers={() => void exportRun(s.run.id, true)}
                   onAskDelete={() => setConfirm(s.run.id)}
                   onDelete={() => void deleteRun(s.run.id)}
                   onKeep={() => setConfirm(null)}
