@@ -116,7 +116,11 @@ it('import -> train (shared embedders, checkpoints per phase) -> train --init ->
   expect(init).toContain(
     `tokenizing with the model's vocabulary ${path.join(tmp, 'run', 'vocab.txt')} (${modelVocab.length} pieces)`,
   );
-  expect(init).toMatch(new RegExp(`corpus public/corpus/micro: 131 passages.*vocabulary ${modelVocab.length}\\n`));
+  const microPassages = fs
+    .readFileSync('public/corpus/micro/passages.jsonl', 'utf8')
+    .split('\n')
+    .filter((l) => l.trim()).length;
+  expect(init).toMatch(new RegExp(`corpus public/corpus/micro: ${microPassages} passages.*vocabulary ${modelVocab.length}\\n`));
   expect(init).toContain('one shared retriever BERT'); // the architecture came with the checkpoint
   expect(parseVocab(fs.readFileSync(path.join(tmp, 'run2', 'vocab.txt'), 'utf8'))).toEqual(modelVocab);
   // eval on an external cloze file: one item names its document, one names none.
