@@ -9,7 +9,7 @@
 //   answer R@5    a top-5 passage holds the answer's wordpieces;
 // beside BM25 over the same wordpieces (same rule) and chance. Mean ± standard error over the seeds.
 // Env: LEARNING_WARM_START (public/warmstart/mini), LEARNING_CORPUS (public/corpus/tiny),
-// LEARNING_SEEDS (1,2,3), LEARNING_REALM_STEPS (300), LEARNING_BATCH, LEARNING_LR, LEARNING_K,
+// LEARNING_SEEDS (1,2,3), LEARNING_REALM_STEPS (150, the Classroom demo's), LEARNING_BATCH, LEARNING_LR, LEARNING_K,
 // LEARNING_REFRESH_EVERY (the mini preset's otherwise). Writes bench/results/learning-warm.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -165,7 +165,7 @@ export async function warmLearningBench(): Promise<void> {
   const dir = learningEnv('WARM_START', 'public/warmstart/mini');
   const corpusDir = learningEnv('CORPUS', 'public/corpus/tiny');
   const seeds = learningEnv('SEEDS', '1,2,3').split(',').map(Number);
-  const realmSteps = Number(learningEnv('REALM_STEPS', '300'));
+  const realmSteps = Number(learningEnv('REALM_STEPS', '150'));
   const over: Partial<RealmConfig> = {};
   if (process.env.LEARNING_BATCH) over.batchSize = Number(process.env.LEARNING_BATCH);
   if (process.env.LEARNING_LR) over.learningRate = Number(process.env.LEARNING_LR);

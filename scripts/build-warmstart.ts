@@ -48,6 +48,7 @@ const HELP = `usage: npm run build:warmstart -- [options]
   --seed N               seed of data order, masks and initialisation (default 1)
   --checkpoint-every N   steps between checkpoints in the work folder (default 100)
   --max-minutes M        stop cleanly (checkpointed) after M minutes; run again to go on
+  --max-steps N          stop cleanly (checkpointed) after N steps of this run; run again to go on
   --backend wasm|cpu     tfjs backend (default wasm)
   --preset NAME          model size (default mini, the shipped one; tiny for test fixtures)
   --passages N           train on the first N passages only (test fixtures; default all)
@@ -67,6 +68,7 @@ interface Options {
   seed: number;
   checkpointEvery: number;
   maxMinutes: number;
+  maxSteps: number;
   backend: string;
   preset: string;
   passages: number;
@@ -88,6 +90,7 @@ function parseOptions(argv: string[]): Options | null {
     seed: 1,
     checkpointEvery: 100,
     maxMinutes: Infinity,
+    maxSteps: Infinity,
     backend: 'wasm',
     preset: 'mini',
     passages: Infinity,
@@ -107,6 +110,7 @@ function parseOptions(argv: string[]): Options | null {
     seed: 'seed',
     'checkpoint-every': 'checkpointEvery',
     'max-minutes': 'maxMinutes',
+    'max-steps': 'maxSteps',
     backend: 'backend',
     preset: 'preset',
     passages: 'passages',
@@ -175,11 +179,11 @@ async function main(): Promise<void> {
   const tokenizer = bertTokenizer();
   const text = warmStartText();
   const config = warmStartConfig(o);
-  // Masked sentences (REALM's queries, for masked ICT pseudo-queries and the MLM pairs): salient spans
-  // tagged in the corpus passages; the dictionary's sentences get a random span (its lines define
+  // Masked sentences (REALM's queries, for masked ICT pseudo-queries and the MLM pairs): the corpus
+  // passages' stored salient spans; the dictionary's sentences get a random span (its lines define
   // common words, where named-entity tagging finds little).
   const data = buildTrainingData(
-    text.passages.slice(0, o.passages).map((p) => ({ ...p, spans: p.source === 'wordnet:dictionary' ? [] : undefined })),
+    text.passages.slice(0, o.passages).map((p) => ({ ...p, spans: p.spans ?? [] })),
     tokenizer,
     [],
     {
@@ -201,12 +205,18 @@ async function main(): Promise<void> {
   writeAtomic(path.join(o.work, 'vocab.txt'), tokenizer.toText()); // the model's vocabulary, beside its checkpoints
   const ckpt = path.join(o.work, 'checkpoint');
   const stateFile = path.join(o.work, 'state.json');
-  const configHash = sha256(JSON.stringify(trainer.config) + (Number.isFinite(o.passages) ? `|passages=${o.passages}` : ''));
+  // What the build is: its config and its data (the passages, and the held-out sets they exclude: a
+  // rebuilt corpus changes them, and a build must not resume onto other data).
+  const configHash = sha256(
+    JSON.stringify({ config: trainer.config, passages: data.passages.length, heldOut: text.report.heldOutHash }),
+  );
   let elapsedBefore = 0;
   if (existsSync(`${ckpt}.json`)) {
     const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { configHash: string; elapsedMs: number };
     if (state.configHash !== configHash)
-      throw new Error(`${o.work} holds a build with other options: pass the same options, or remove the folder to start over`);
+      throw new Error(
+        `${o.work} holds a build with other options or other data (a rebuilt corpus): pass the same options, or remove the folder to start over`,
+      );
     trainer.restore(decodeCheckpoint(readFileSync(`${ckpt}.json`, 'utf8'), readFileSync(`${ckpt}.bin`)));
     elapsedBefore = state.elapsedMs;
     process.stderr.write(`resuming at step ${trainer.stepCount} of ${trainer.totalSteps}\n`);
@@ -221,11 +231,9 @@ async function main(): Promise<void> {
   const meter = new ProgressMeter('warm start', 'steps', trainer.totalSteps - trainer.stepCount);
   const first = trainer.stepCount;
   while (!trainer.done) {
-    if ((Date.now() - t0) / 60_000 >= o.maxMinutes) {
+    if ((Date.now() - t0) / 60_000 >= o.maxMinutes || trainer.stepCount - first >= o.maxSteps) {
       await save();
-      process.stderr.write(
-        `\nstopped after ${o.maxMinutes} minutes at step ${trainer.stepCount}: run the same command to go on\n`,
-      );
+      process.stderr.write(`\nstopped at step ${trainer.stepCount} of ${trainer.totalSteps}: run the same command to go on\n`);
       trainer.dispose();
       return;
     }

@@ -7,9 +7,10 @@
 //   the lemma, with one line per sense ("Bank: a financial institution that ...") and its
 //   usage examples as sentences. Lemmas with fewer than two sentences are left out (ICT needs a
 //   sentence to remove and a rest to find).
-// - The bundled `default` corpus (public/corpus/default/passages.jsonl), in domain for the demos,
-//   WITHOUT the held-out passages: every passage named by a cloze item of any bundled corpus, and
-//   every passage whose text holds a held-out cloze sentence (the corpora overlap).
+// - The bundled `default` corpus (public/corpus/default/passages.jsonl), in domain for the demos.
+// From both, every held-out passage is left out: every passage named by a cloze item of any bundled
+// corpus, and every passage whose text holds a held-out cloze sentence (the corpora overlap, and a
+// WordNet usage example can be one).
 // Deterministic: the same files give the same passages in the same order.
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -21,6 +22,8 @@ export interface WarmStartPassage {
   title: string;
   text: string;
   source: 'wordnet:dictionary' | 'corpus:default';
+  /** The corpus's stored salient spans, `[start, end, type]` (none for the dictionary). */
+  spans?: [number, number, string][];
 }
 
 export interface WarmStartText {
@@ -148,17 +151,21 @@ export function warmStartText(corpusRoot = 'public/corpus', corpora = ['default'
   const corpus = jsonl<{ id: string; title: string; text: string; spans?: [number, number, string][] }>(
     path.join(corpusRoot, 'default', 'passages.jsonl'),
   );
-  const kept = corpus.filter((p) => !heldIds.has(p.id) && ![...heldSentences].some((s) => p.text.includes(s)));
-  const dictionary = dictionaryPassages();
+  const holdsHeldOut = (p: { id: string; text: string }) =>
+    heldIds.has(p.id) || [...heldSentences].some((s) => p.text.includes(s));
+  const kept = corpus.filter((p) => !holdsHeldOut(p));
+  // WordNet's usage examples can be a held-out sentence too ("The American colony in Paris.").
+  const allDictionary = dictionaryPassages();
+  const dictionary = allDictionary.filter((p) => !holdsHeldOut(p));
   return {
     passages: [
       ...dictionary,
-      ...kept.map((p) => ({ id: p.id, title: p.title, text: p.text, source: 'corpus:default' as const })),
+      ...kept.map((p) => ({ id: p.id, title: p.title, text: p.text, spans: p.spans, source: 'corpus:default' as const })),
     ],
     report: {
       wordnetLemmas: dictionary.length,
       corpusPassages: kept.length,
-      heldOutExcluded: corpus.length - kept.length,
+      heldOutExcluded: corpus.length - kept.length + allDictionary.length - dictionary.length,
       heldOutHash: hash.digest('hex'),
       heldOutFiles,
     },
