@@ -12,6 +12,7 @@
 // bytes (fetch in the page, fs in Node).
 import type { NamedWeights } from './bert';
 import { decodeCheckpoint } from './checkpoint';
+import type { RealmCheckpoint } from './trainer';
 import type { RealmConfig } from './config';
 
 export const WARM_START_FILES = ['manifest.json', 'checkpoint.json', 'checkpoint.bin', 'vocab.txt'] as const;
@@ -68,6 +69,8 @@ export interface WarmStart {
   /** The model's vocabulary (tokenize a corpus with it before training from these weights). */
   vocab: string[];
   weights: NamedWeights;
+  /** The decoded checkpoint (weights only), for initArchitecture / initModelWeights. */
+  checkpoint: RealmCheckpoint;
 }
 
 async function sha256Hex(data: Uint8Array): Promise<string> {
@@ -110,5 +113,5 @@ export async function openWarmStart(files: {
     .filter((l, i, all) => l !== '' || i < all.length - 1);
   if (vocab.length !== manifest.vocabulary.pieces)
     throw new WarmStartError(`vocab.txt has ${vocab.length} pieces where the manifest says ${manifest.vocabulary.pieces}`);
-  return { manifest, config: manifest.config, vocab, weights: checkpoint.weights };
+  return { manifest, config: manifest.config, vocab, weights: checkpoint.weights, checkpoint };
 }
