@@ -119,13 +119,22 @@ export async function resumeRun(rt: Runtime, runId: string, events: LaunchEvents
   const ref = settings.warmStart;
   const vocab = ref ? await fetchWarmStartVocab(ref) : undefined;
   if (ref && vocab && vocab.length !== settings.config.vocabSize)
-    throw new WarmStartError(`the warm start's vocabulary has ${vocab.length} pieces, the run's model ${settings.config.vocabSize}`);
+    throw new WarmStartError(
+      `the warm start's vocabulary has ${vocab.length} pieces, the run's model ${settings.config.vocabSize}`,
+    );
   const data = await loadRunData(rt.store, record.corpusId, settings.config, vocab);
   events.coverage?.(data.coverage);
   // A run that failed because the GPU device was lost needs a new device first.
   if (PAGE_GPU.monitor.lost) await PAGE_GPU.reinitialise();
   replace();
-  return PretrainingRun.resume(runId, data, rt.store, rt.builder, events, ref && vocab ? { vocab: { hash: ref.vocabHash, tokens: vocab } } : {});
+  return PretrainingRun.resume(
+    runId,
+    data,
+    rt.store,
+    rt.builder,
+    events,
+    ref && vocab ? { vocab: { hash: ref.vocabHash, tokens: vocab } } : {},
+  );
 }
 
 /** The step of a run's last stored checkpoint, or null when it has none. */

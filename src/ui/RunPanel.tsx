@@ -271,9 +271,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         </button>
       </div>
       {busy && <p role="status">{busy}</p>}
-      {warmProgress && (
-        <ProgressBar progress={warmProgress} label="Warm start" testId="warm-start-progress" />
-      )}
+      {warmProgress && <ProgressBar progress={warmProgress} label="Warm start" testId="warm-start-progress" />}
       {notice && (
         <p className="notice" role="status" data-testid="run-notice">
           {notice}
@@ -312,7 +310,9 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         <dt>Loss</dt>
         <dd>{Number.isFinite(view.lastLoss) ? view.lastLoss.toFixed(3) : '–'}</dd>
         <dt title="Where the model started: the warm start (its weights and vocabulary) or random weights">Start</dt>
-        <dd data-testid="run-start">{run ? (run.settings.warmStart ? `warm (${run.settings.warmStart.preset})` : 'cold') : '–'}</dd>
+        <dd data-testid="run-start">
+          {run ? (run.settings.warmStart ? `warm (${run.settings.warmStart.preset})` : 'cold') : '–'}
+        </dd>
         {coverage && run && (
           <>
             <dt title="Words of the corpus (titles and texts) that the run's vocabulary can only spell as [UNK]">[UNK] words</dt>
