@@ -21,10 +21,10 @@ export function dismissGuide(): void {
 }
 
 /**
- * The Classroom demo: the warm start, REALM only, on the bundled corpus. 200 REALM steps of the mini preset
+ * The Classroom demo: the warm start, REALM only, on the bundled corpus. 150 REALM steps of the mini preset
  * are sized to finish in under 5 minutes on wasm on a 2-core machine (docs/studio.md, "Warm and cold starts").
  */
-export const CLASSROOM_QUERY = 'preset=mini&start=warm&ict=0&mlm=0&realm=200&refresh=async&every=20&eval=50&ckpt=25';
+export const CLASSROOM_QUERY = 'preset=mini&start=warm&ict=0&mlm=0&realm=150&refresh=async&every=20&eval=50&ckpt=25';
 
 /** Keys that make a link a setup of its own (the page keys, backend, bundle and worker, do not). */
 const SETUP_KEYS = ['preset', ...RUN_PARAMS.map((p) => p.key)];
