@@ -153,10 +153,11 @@ export class PretrainingRun {
     readonly builder: BuilderSupervisor,
     private readonly events: RunEvents,
     firstVersion = 1,
-    vocab?: BuildVocabulary,
+    /** The model's vocabulary when it is not the corpus's (a warm start): the builder and the inspector read with it. */
+    readonly modelVocab?: BuildVocabulary,
   ) {
     this.refresher = new AsyncRefresher({
-      vocab,
+      vocab: modelVocab,
       policy: settings.policy,
       firstVersion,
       every: Math.max(1, settings.config.refreshEvery),

@@ -100,6 +100,8 @@ export async function createRun(
     keepCheckpoints: settings.keepCheckpoints,
     ...(warm ? { warmStart: warmStartRef(warmStartAt, warm) } : {}),
   };
+  // The model's vocabulary is kept with the run: a resume reads the corpus with it, an export carries it.
+  if (warm) await rt.store.putRunVocab(runSettings.runId, warm.vocab);
   const start: RunModelStart = warm
     ? { init: warm.checkpoint, vocab: { hash: warm.manifest.vocabulary.hash, tokens: warm.vocab } }
     : {};
@@ -115,9 +117,10 @@ export async function resumeRun(rt: Runtime, runId: string, events: LaunchEvents
   const record = await rt.store.getRun(runId);
   if (!record) throw new Error(`Run ${runId} is gone from storage.`);
   const settings = record.config as unknown as RunSettings;
-  // A warm run reads the corpus with its warm start's vocabulary: fetched again, and checked to be the same.
+  // A warm run reads the corpus with its warm start's vocabulary: the one kept with the run, or (a run
+  // stored without it) fetched again and checked to be the same.
   const ref = settings.warmStart;
-  const vocab = ref ? await fetchWarmStartVocab(ref) : undefined;
+  const vocab = ref ? ((await rt.store.getRunVocab(runId)) ?? (await fetchWarmStartVocab(ref))) : undefined;
   if (ref && vocab && vocab.length !== settings.config.vocabSize)
     throw new WarmStartError(
       `the warm start's vocabulary has ${vocab.length} pieces, the run's model ${settings.config.vocabSize}`,

@@ -170,7 +170,9 @@ describe('a page run from the warm start', () => {
     const words = [...PLACES, ...TEXTS].reduce((n, t) => n + basicWords(t).length, 0);
     expect(shown.find((s) => s.startsWith('unk'))).toBe(`unk 3/${words} model`);
 
-    // Resumed after a reload, it reads the corpus with the same vocabulary (fetched again and checked).
+    // The model's vocabulary is kept with the run; resumed after a reload (the warm start gone), it reads the corpus with it.
+    expect(await store.getRunVocab(run.settings.runId)).toEqual(warmVocab);
+    vi.stubGlobal('fetch', fetchOver({}));
     const again = await resumeRun(runtime(), run.settings.runId, {}, () => run.dispose());
     expect(again.settings.config.vocabSize).toBe(warmVocab.length);
     expect(again.step).toBe(0);
