@@ -1,5 +1,7 @@
 // The first-run guide: shown on a first visit until dismissed, remembered in this browser's
 // localStorage (not IndexedDB: it must be known before storage opens, to paint with the page).
+import { RUN_PARAMS } from './run-settings';
+
 const KEY = 'realm.firstRunGuide.dismissed';
 
 export function guideDismissed(): boolean {
@@ -16,4 +18,25 @@ export function dismissGuide(): void {
   } catch {
     // blocked storage: the guide stays closed for this page only
   }
+}
+
+/**
+ * The Classroom demo: the warm start, REALM only, on the bundled corpus. 150 REALM steps of the mini preset
+ * are sized to finish in under 5 minutes on wasm on a 2-core machine (docs/studio.md, "Warm and cold starts").
+ */
+export const CLASSROOM_QUERY = 'preset=mini&start=warm&ict=0&mlm=0&realm=150&refresh=async&every=20&eval=50&ckpt=25';
+
+/** Keys that make a link a setup of its own (the page keys, backend, bundle and worker, do not). */
+const SETUP_KEYS = ['preset', ...RUN_PARAMS.map((p) => p.key)];
+
+/**
+ * A new user's first run starts warm: on a first visit (the guide not dismissed) with a link that
+ * sets no run setting, the page's URL becomes the Classroom demo (the page keys kept). Otherwise the
+ * link is left as it is, so a shared setup means what it says. Returns the search to use.
+ */
+export function firstRunSearch(search: string, firstVisit = !guideDismissed()): string {
+  const params = new URLSearchParams(search);
+  if (!firstVisit || SETUP_KEYS.some((k) => params.has(k))) return search;
+  for (const [k, v] of new URLSearchParams(CLASSROOM_QUERY)) params.set(k, v);
+  return `?${params.toString()}`;
 }

@@ -184,4 +184,14 @@ describe('InspectorSource', () => {
     expect(b).toEqual(a);
     src.dispose();
   });
+
+  it("reads a warm run's sentences with the model's vocabulary, not the corpus's", async () => {
+    const src = new InspectorSource(fakeStore().store); // its store has no vocabulary for the corpus
+    await expect(src.tokenizer('c1')).rejects.toThrow(/has no vocabulary/);
+    const tokens = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'paris', 'is', 'a', 'city'];
+    const tok = await src.tokenizer('c1', { hash: 'model-v', tokens });
+    expect(tok.encode('Paris is a city')).toEqual([5, 6, 7, 8]);
+    expect(await src.tokenizer('c1', { hash: 'model-v', tokens })).toBe(tok); // kept per vocabulary
+    src.dispose();
+  });
 });

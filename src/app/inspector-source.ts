@@ -59,15 +59,19 @@ export class InspectorSource {
 
   constructor(private readonly store: InspectorStore) {}
 
-  tokenizer(corpusId: string): Promise<WordPieceTokenizer> {
-    let t = this.tokenizers.get(corpusId);
+  /** The run's tokenizer: the model's vocabulary when it has its own (a warm start), else the corpus's. */
+  tokenizer(corpusId: string, modelVocab?: { hash: string; tokens: string[] }): Promise<WordPieceTokenizer> {
+    const key = modelVocab ? `vocab\u0000${modelVocab.hash}` : corpusId;
+    let t = this.tokenizers.get(key);
     if (!t) {
-      t = this.store.getVocab(corpusId).then((v) => {
-        if (!v) throw new Error(`Corpus "${corpusId}" has no vocabulary: re-import it in the Corpus panel.`);
-        return new WordPieceTokenizer(v.tokens);
-      });
-      t.catch(() => this.tokenizers.delete(corpusId));
-      this.tokenizers.set(corpusId, t);
+      t = modelVocab
+        ? Promise.resolve(new WordPieceTokenizer(modelVocab.tokens))
+        : this.store.getVocab(corpusId).then((v) => {
+            if (!v) throw new Error(`Corpus "${corpusId}" has no vocabulary: re-import it in the Corpus panel.`);
+            return new WordPieceTokenizer(v.tokens);
+          });
+      t.catch(() => this.tokenizers.delete(key));
+      this.tokenizers.set(key, t);
     }
     return t;
   }

@@ -31,6 +31,9 @@ import type { CheckpointRecord, RealmStore, RunLogRecord, RunRecord } from '../s
 import { AsyncRefresher, type BuildEvent, type RefreshPolicy } from '../workers/async-refresher';
 import type { PinLogEntry, PinPointLogRecord } from './pin-log';
 import type { BuilderSupervisor } from '../workers/index-builder-client';
+import type { BuildVocabulary } from '../workers/index-builder';
+import { initModelWeights } from '../model/checkpoint';
+import type { WarmStartRef } from './warm-start-loader';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
 
@@ -45,6 +48,16 @@ export interface RunSettings {
   evalEvery: number;
   /** Checkpoints kept: the newest this many, plus the best by held-out cloze accuracy (default 2; runs stored before it had none). */
   keepCheckpoints?: number;
+  /** The warm start the model started from (its vocabulary tokenizes the corpus); absent for a cold run. */
+  warmStart?: WarmStartRef;
+}
+
+/** What a run started from a warm start needs besides its settings. */
+export interface RunModelStart {
+  /** The model's vocabulary when it is not the corpus's: the index builder tokenizes the chunks with it. */
+  vocab?: BuildVocabulary;
+  /** A new run only: weights to start from (initModelWeights; step 0, a fresh optimiser). */
+  init?: RealmCheckpoint;
 }
 
 /** Newest checkpoints a run keeps when its settings do not say (the best held-out one is kept besides). */
@@ -141,8 +154,11 @@ export class PretrainingRun {
     readonly builder: BuilderSupervisor,
     private readonly events: RunEvents,
     firstVersion = 1,
+    /** The model's vocabulary when it is not the corpus's (a warm start): the builder and the inspector read with it. */
+    readonly modelVocab?: BuildVocabulary,
   ) {
     this.refresher = new AsyncRefresher({
+      vocab: modelVocab,
       policy: settings.policy,
       firstVersion,
       every: Math.max(1, settings.config.refreshEvery),
@@ -176,15 +192,31 @@ export class PretrainingRun {
     });
   }
 
-  /** A new run: stores its record, ready to start. */
+  /**
+   * A new run: stores its record, ready to start. Started from weights (`start.init`, a warm start),
+   * it stores them as its step-0 checkpoint at once, so a reload or a lost GPU device comes back to
+   * them, never to random weights.
+   */
   static async create(
     settings: RunSettings,
     data: TrainingData,
     store: RealmStore,
     builder: BuilderSupervisor,
     events: RunEvents = {},
+    start: RunModelStart = {},
   ) {
-    const run = new PretrainingRun(settings, data, store, builder, events);
+    const run = new PretrainingRun(settings, data, store, builder, events, 1, start.vocab);
+    if (start.init) {
+      try {
+        initModelWeights(run.trainer.model, start.init);
+      } catch (e) {
+        run.dispose();
+        throw e;
+      }
+      const c: CheckpointRecord = await run.trainer.checkpoint(settings.runId);
+      await store.putCheckpoint(c, { keepLatest: settings.keepCheckpoints ?? DEFAULT_KEEP_CHECKPOINTS });
+      run.lastCheckpointStep = c.step;
+    }
     await run.saveRecord('paused');
     return run;
   }
@@ -201,6 +233,7 @@ export class PretrainingRun {
     store: RealmStore,
     builder: BuilderSupervisor,
     events: RunEvents = {},
+    start: Pick<RunModelStart, 'vocab'> = {},
   ): Promise<PretrainingRun> {
     const record = await store.getRun(runId);
     if (!record) throw new Error(`Run ${runId} is not in this browser's storage; start a new run.`);
@@ -211,7 +244,7 @@ export class PretrainingRun {
       refreshes: logs.filter((l) => l.kind === 'refresh').map((l) => l.record as unknown as RefreshRecord),
       builds: logs.filter((l) => l.kind === 'build').map((l) => l.record as unknown as BuildEndEvent),
     });
-    const run = new PretrainingRun(settings, data, store, builder, events, firstVersion);
+    const run = new PretrainingRun(settings, data, store, builder, events, firstVersion, start.vocab);
     run.restoredFrom = record.status;
     try {
       await run.restoreFromStore(record.id, logs);

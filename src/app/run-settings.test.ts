@@ -3,6 +3,7 @@ import { CONFIG_LIMITS, makeConfig, MLM_PAIR_MASKINGS, type RealmConfig } from '
 import { MASKING_STRATEGIES } from '../corpus/masking';
 import { readFileSync } from 'node:fs';
 import { defaultValue, KNOWN_KEYS, PAGE_KEYS, RUN_PARAMS, runSettingsFromUrl, withParam } from './run-settings';
+import { CLASSROOM_QUERY, firstRunSearch } from './first-run';
 
 describe('run settings in the URL', () => {
   it('reads every parameter into the config, the refresh policy and the intervals', () => {
@@ -145,5 +146,48 @@ describe('run settings in the URL', () => {
       expect(row(p.key), p.key).toContain(values);
     }
     for (const [key, values] of Object.entries(PAGE_KEYS)) expect(row(key), key).toContain(values.join(', '));
+  });
+
+  it('start=warm|cold: a warm run defaults to REALM only, a cold one keeps the preset phases', () => {
+    const cold = runSettingsFromUrl('?preset=tiny');
+    expect(cold.start).toBe('cold');
+    expect([cold.config.ictSteps, cold.config.mlmSteps]).toEqual([makeConfig('tiny').ictSteps, makeConfig('tiny').mlmSteps]);
+    const warm = runSettingsFromUrl('?preset=mini&start=warm&realm=30');
+    expect(warm.warnings).toEqual([]);
+    expect(warm.start).toBe('warm');
+    expect(warm.config).toEqual(makeConfig('mini', { ictSteps: 0, mlmSteps: 0, realmSteps: 30 }));
+    // The link's own phase steps win, and are what `asked` reports (the warm defaults are not asked for).
+    const both = runSettingsFromUrl('?start=warm&ict=5&d=16');
+    expect([both.config.ictSteps, both.config.mlmSteps]).toEqual([5, 0]);
+    expect(both.asked).toEqual({ ictSteps: 5, retrieverDim: 16 });
+    const bad = runSettingsFromUrl('?start=lukewarm');
+    expect(bad.start).toBe('cold');
+    expect(bad.ignored).toEqual({ start: 'lukewarm' });
+    expect(bad.warnings).toEqual(['Ignored start=lukewarm: use one of warm, cold.']);
+    const ict = RUN_PARAMS.find((p) => p.key === 'ict')!;
+    expect(defaultValue(ict, 'tiny', 'warm')).toBe('0');
+    expect(defaultValue(ict, 'tiny')).toBe(String(makeConfig('tiny').ictSteps));
+    expect(
+      defaultValue(
+        RUN_PARAMS.find((p) => p.key === 'start')!,
+        'tiny',
+      ),
+    ).toBe('cold');
+  });
+
+  it("a new user's first visit without a setup gets the Classroom demo (warm, REALM only); a shared setup is kept", () => {
+    const demo = runSettingsFromUrl(CLASSROOM_QUERY);
+    expect(demo.warnings).toEqual([]);
+    expect([demo.start, demo.config.ictSteps, demo.config.mlmSteps]).toEqual(['warm', 0, 0]);
+    const first = new URLSearchParams(firstRunSearch('?backend=wasm&bundle=micro', true));
+    expect(first.get('backend')).toBe('wasm');
+    expect(first.get('bundle')).toBe('micro');
+    expect(first.get('start')).toBe('warm');
+    expect(runSettingsFromUrl(`?${first.toString()}`).config).toEqual(demo.config);
+    expect(firstRunSearch('', true)).toBe(`?${CLASSROOM_QUERY}`);
+    // A link with any run setting, or a returning user, keeps the link as it is.
+    expect(firstRunSearch('?preset=tiny&backend=wasm', true)).toBe('?preset=tiny&backend=wasm');
+    expect(firstRunSearch('?start=cold', true)).toBe('?start=cold');
+    expect(firstRunSearch('?backend=wasm', false)).toBe('?backend=wasm');
   });
 });

@@ -14,9 +14,17 @@ import { MASKING_STRATEGIES } from '../corpus/masking';
 import { BACKEND_ORDER } from '../platform/backend';
 import { REFRESH_POLICIES, type RefreshPolicy } from '../workers/async-refresher';
 
+/** Where a run's model starts: the shipped warm start's weights and vocabulary, or random weights. */
+export type RunStart = 'warm' | 'cold';
+export const RUN_STARTS: readonly RunStart[] = ['warm', 'cold'];
+
 export interface PlainRunSettings {
   preset: PresetName;
+  /** warm: the warm start's architecture, weights and vocabulary (phase steps default to REALM only). */
+  start: RunStart;
   config: RealmConfig;
+  /** The config fields the link set itself (a warm start refuses an architecture field that differs from its own). */
+  asked: Partial<RealmConfig>;
   policy: RefreshPolicy;
   checkpointEvery: number;
   evalEvery: number;
@@ -58,6 +66,14 @@ export interface RunParam {
 }
 
 export const RUN_PARAMS: readonly RunParam[] = [
+  {
+    key: 'start',
+    label: 'Start from',
+    group: 'basic',
+    hint: 'warm: a model that has already learned to read and to retrieve; cold: random weights.',
+    kind: { type: 'choice', values: RUN_STARTS },
+    help: "warm: the shipped warm start (public/warmstart/): a reader pre-trained with MLM and a retriever trained with ICT, with BERT's vocabulary, as REALM starts from BERT and ORQA; the corpus is tokenized with that vocabulary and the model takes its size from it; ICT and MLM default to 0 steps. cold: random weights and the corpus's own vocabulary (then the ICT and MLM warm-ups matter).",
+  },
   {
     key: 'ict',
     label: 'ICT steps',
@@ -349,12 +365,15 @@ export function runSettingsFromUrl(search: string): PlainRunSettings {
       ignored[p.key] = raw;
     } else values.set(p.key, r.value);
   }
-  const overrides: Record<string, unknown> = {};
+  const start = (values.get('start') as RunStart | undefined) ?? 'cold';
+  // A warm start has learned ICT and MLM already: its phases default to REALM only.
+  const overrides: Record<string, unknown> = start === 'warm' ? { ...WARM_PHASE_DEFAULTS } : {};
   const defaults = makeConfig(preset);
+  const asked: Record<string, unknown> = {};
   for (const p of RUN_PARAMS) {
     if (!p.field || !values.has(p.key)) continue;
     const v = values.get(p.key);
-    overrides[p.field] = typeof defaults[p.field] === 'boolean' ? v === 'true' : v; // a true / false choice
+    asked[p.field] = overrides[p.field] = typeof defaults[p.field] === 'boolean' ? v === 'true' : v; // a true / false choice
   }
   let config: RealmConfig;
   try {
@@ -362,11 +381,13 @@ export function runSettingsFromUrl(search: string): PlainRunSettings {
   } catch (e) {
     if (!(e instanceof RealmConfigError)) throw e;
     warnings.push(`These settings do not fit together (${e.message}); using the ${preset} preset's defaults.`);
-    config = makeConfig(preset);
+    config = makeConfig(preset, start === 'warm' ? WARM_PHASE_DEFAULTS : {});
   }
   return {
     preset,
+    start,
     config,
+    asked: asked as Partial<RealmConfig>,
     policy: (values.get('refresh') as RefreshPolicy | undefined) ?? 'async',
     checkpointEvery: (values.get('ckpt') as number | undefined) ?? DEFAULT_CHECKPOINT_EVERY,
     evalEvery: (values.get('eval') as number | undefined) ?? DEFAULT_EVAL_EVERY,
@@ -376,9 +397,13 @@ export function runSettingsFromUrl(search: string): PlainRunSettings {
   };
 }
 
-/** The value a parameter has when the URL leaves it out: the preset's, or the run defaults. */
-export function defaultValue(p: RunParam, preset: PresetName): string {
-  if (p.field) return String(makeConfig(preset)[p.field]);
+/** The phase steps a warm run takes when the URL does not say: REALM only. */
+export const WARM_PHASE_DEFAULTS: Partial<RealmConfig> = { ictSteps: 0, mlmSteps: 0 };
+
+/** The value a parameter has when the URL leaves it out: the preset's (REALM only for a warm start), or the run defaults. */
+export function defaultValue(p: RunParam, preset: PresetName, start: RunStart = 'cold'): string {
+  if (p.field) return String(makeConfig(preset, start === 'warm' ? WARM_PHASE_DEFAULTS : {})[p.field]);
+  if (p.key === 'start') return 'cold';
   if (p.key === 'refresh') return 'async';
   if (p.key === 'ckpt') return String(DEFAULT_CHECKPOINT_EVERY);
   if (p.key === 'eval') return String(DEFAULT_EVAL_EVERY);

@@ -84,7 +84,9 @@ export function runConfigSearch(
   for (const p of RUN_PARAMS) params.delete(p.key);
   params.set('preset', preset);
   const overrides: Record<string, unknown> = {};
+  const start = settings.start === 'warm' ? 'warm' : 'cold';
   const stored: Record<string, unknown> = {
+    start,
     refresh: settings.policy,
     ckpt: settings.checkpointEvery,
     eval: settings.evalEvery,
@@ -94,7 +96,7 @@ export function runConfigSearch(
     const v = p.field ? c[p.field] : stored[p.key];
     if (typeof v !== 'number' && typeof v !== 'string') continue;
     if (p.field) overrides[p.field] = v;
-    if (String(v) !== defaultValue(p, preset)) params.set(p.key, String(v));
+    if (String(v) !== defaultValue(p, preset, start)) params.set(p.key, String(v));
   }
   let exact = true;
   try {

@@ -70,6 +70,23 @@ export function makeTestHook(rt: Runtime) {
       const back = await rt.builder.handle.api.scale(moved(sent), scale);
       return { detached: sent.byteLength === 0, values: Array.from(back) };
     },
+    /** Per weight of a run's stored checkpoint at `step`: [sum, sum of squares, first value, last value] (null: none). */
+    checkpointDigest: async (runId: string, step: number) => {
+      const c = (await rt.store.getCheckpoints(runId)).find((x) => x.step === step);
+      if (!c) return null;
+      return Object.fromEntries(
+        c.weights.map((w) => {
+          const v = new Float32Array(w.data);
+          let sum = 0;
+          let sq = 0;
+          for (const x of v) {
+            sum += x;
+            sq += x * x;
+          }
+          return [w.name, [sum, sq, v[0], v[v.length - 1]]];
+        }),
+      );
+    },
     putSetting: (key: string, value: unknown) => rt.store.putSetting(key, value),
     getSetting: (key: string) => rt.store.getSetting(key),
     // Corpora (see CorpusPanel): what is stored, which one is active, and the import under way.

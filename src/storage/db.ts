@@ -577,9 +577,13 @@ export class RealmStore {
     );
     return summaries.sort((a, b) => b.run.createdAt - a.run.createdAt || (a.run.id < b.run.id ? 1 : -1));
   }
-  /** The vocabulary kept with an imported run (for runs whose corpus may not be in this browser). */
+  /** The vocabulary kept with an imported run (for runs whose corpus may not be in this browser), or a warm run's model vocabulary. */
   async getRunVocab(runId: string): Promise<string[] | undefined> {
     return (await this.db.get('settings', runVocabKey(runId))) as string[] | undefined;
+  }
+  /** Keeps the vocabulary a run's model reads with when it is not its corpus's (a warm start's); deleted with the run. */
+  async putRunVocab(runId: string, tokens: string[]): Promise<void> {
+    await guard(`the vocabulary of run ${runId}`, () => this.db.put('settings', tokens, runVocabKey(runId)));
   }
   /**
    * Stores a whole run (record, logs, checkpoints, and optionally the vocabulary it was trained with)

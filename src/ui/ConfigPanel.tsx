@@ -13,12 +13,14 @@ import {
   withParam,
   type ParamGroup,
   type RunParam,
+  type RunStart,
 } from '../app/run-settings';
 import type { Runtime } from '../app/runtime';
 import { useStudio } from '../app/studio-store';
+import { CLASSROOM_QUERY } from '../app/first-run';
 import './config-panel.css';
 
-/** One-click setups: each replaces every run setting (the backend stays). */
+/** One-click setups: each replaces every run setting (the backend stays). The Classroom demo is first-run.ts's. */
 const SETUPS: readonly { name: string; help: string; query: string }[] = [
   {
     name: 'Smoke test',
@@ -27,8 +29,8 @@ const SETUPS: readonly { name: string; help: string; query: string }[] = [
   },
   {
     name: 'Classroom demo',
-    help: 'Tiny model, a few hundred steps: watch the index refresh while it trains.',
-    query: 'preset=tiny&ict=100&mlm=200&realm=300&refresh=async&every=20&eval=50&ckpt=25',
+    help: 'The warm start (a reader that can read, an ICT retriever, BERT’s vocabulary), REALM only, a few hundred steps: watch retrieval help while the index refreshes.',
+    query: CLASSROOM_QUERY,
   },
   {
     name: 'Frozen index',
@@ -101,6 +103,7 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
         key={p.key}
         param={p}
         preset={preset}
+        start={settings.start}
         value={params.get(p.key)}
         ignored={settings.ignored[p.key]}
         onChange={(v) => setParam(p.key, v)}
@@ -224,19 +227,21 @@ export function ConfigPanel({ rt }: { rt: Runtime }) {
 function ParamField({
   param,
   preset,
+  start,
   value,
   ignored,
   onChange,
 }: {
   param: RunParam;
   preset: PresetName;
+  start: RunStart;
   value: string | null;
   /** The link's value when it was ignored: the field then shows the default. */
   ignored?: string;
   onChange: (v: string | null) => void;
 }) {
   const id = `cfg-${param.key}`;
-  const fallback = defaultValue(param, preset);
+  const fallback = defaultValue(param, preset, start);
   const k = param.kind;
   const shown = ignored !== undefined ? fallback : value;
   return (

@@ -28,6 +28,12 @@ function CorpusStats({ corpus }: { corpus: CorpusRecord }) {
     ['vocabulary', `${num(s.vocabSize)} wordpieces`],
     ['salient spans', `${num(s.spans)} (${SPAN_TYPES.map((t) => `${t} ${num(s[`spans.${t}`])}`).join(', ')})`],
   ];
+  // Words its vocabulary can only spell as [UNK] (counted at import; a warm run's own share is in the Training panel).
+  if (s.words)
+    rows.push([
+      '[UNK] words',
+      `${((100 * (s.unkWords ?? 0)) / s.words).toFixed(2)}% (${num(s.unkWords)} of ${num(s.words)} words)`,
+    ]);
   if (s.duplicates) rows.push(['duplicates dropped', num(s.duplicates)]);
   if (s.badRecords) rows.push(['bad records skipped', num(s.badRecords)]);
   if (s.bytes) rows.push(['size', formatAmount(s.bytes, 'bytes')]);

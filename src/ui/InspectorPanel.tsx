@@ -177,6 +177,7 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
   tokRef.current = tok;
 
   const corpusId = run?.settings.corpusId ?? null;
+  const modelVocab = run?.modelVocab;
   // A result belongs to the run that made it: a new run (or none) clears it.
   useEffect(() => {
     setView(null);
@@ -186,14 +187,14 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
     setTok(null);
     if (!corpusId) return;
     let live = true;
-    source.tokenizer(corpusId).then(
+    source.tokenizer(corpusId, modelVocab).then(
       (t) => live && setTok(t),
       (e: Error) => live && setMessage({ tone: 'error', text: e.message }),
     );
     return () => {
       live = false;
     };
-  }, [source, corpusId]);
+  }, [source, corpusId, modelVocab]);
 
   const choices = useMemo(() => {
     if (!tok || !run) return { heldout: [], batch, training: [] };

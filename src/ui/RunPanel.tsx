@@ -3,6 +3,8 @@
 // stored index. The index in use and the builder's progress are in the Index panel.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StepMetrics } from '../model/metrics';
+import type { Progress } from '../model/progress';
+import type { VocabularyCoverage } from '../app/run-data';
 import { PretrainingRun, type RunEvents, type RunStatus } from '../app/pretraining-run';
 import { ProgressBar } from './ProgressBar';
 import { plural, speedView, StepRateMeter, stepsLeftByPhase, type SpeedView } from '../app/progress-view';
@@ -33,6 +35,10 @@ export function RunPanel({ rt }: { rt: Runtime }) {
   /** The last checkpoint of the run in the page after it failed (null: none, undefined: not failed). */
   const [failedCheckpoint, setFailedCheckpoint] = useState<number | null | undefined>(undefined);
   const [busy, setBusy] = useState<string | null>(null);
+  /** Fetching the warm start: bytes so far. */
+  const [warmProgress, setWarmProgress] = useState<Progress | null>(null);
+  /** The run's vocabulary over the corpus: the share of words it can only spell as [UNK]. */
+  const [coverage, setCoverage] = useState<VocabularyCoverage | null>(null);
   const runRef = useRef<PretrainingRun | null>(null);
   const rate = useRef(new StepRateMeter());
 
@@ -127,7 +133,9 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       if (runRef.current?.status === 'running') await runRef.current.pause();
       const settings = runSettingsFromUrl(window.location.search);
       if (settings.warnings.length) setError(settings.warnings.join(' '));
-      const run = await createRun(rt, settings, handlers(), () => {
+      if (settings.start === 'warm') setBusy('Fetching the warm start…');
+      const launch = { ...handlers(), warmStartProgress: setWarmProgress, coverage: setCoverage };
+      const run = await createRun(rt, settings, launch, () => {
         runRef.current?.dispose();
         useStudio.getState().setRun(null);
       });
@@ -138,6 +146,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
     } finally {
       switching.current = false;
       setBusy(null);
+      setWarmProgress(null);
     }
   }, [rt, handlers, adopt]);
 
@@ -155,7 +164,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       try {
         // The run in the page is replaced: a training one pauses first (and saves a checkpoint).
         if (runRef.current?.status === 'running') await runRef.current.pause();
-        const run = await resumeRun(rt, runId, handlers(), () => {
+        const run = await resumeRun(rt, runId, { ...handlers(), coverage: setCoverage }, () => {
           runRef.current?.dispose();
           useStudio.getState().setRun(null);
         });
@@ -262,6 +271,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         </button>
       </div>
       {busy && <p role="status">{busy}</p>}
+      {warmProgress && <ProgressBar progress={warmProgress} label="Warm start" testId="warm-start-progress" />}
       {notice && (
         <p className="notice" role="status" data-testid="run-notice">
           {notice}
@@ -299,6 +309,20 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         <dd data-testid="run-rate">{view.speed.rate}</dd>
         <dt>Loss</dt>
         <dd>{Number.isFinite(view.lastLoss) ? view.lastLoss.toFixed(3) : '–'}</dd>
+        <dt title="Where the model started: the warm start (its weights and vocabulary) or random weights">Start</dt>
+        <dd data-testid="run-start">
+          {run ? (run.settings.warmStart ? `warm (${run.settings.warmStart.preset})` : 'cold') : '–'}
+        </dd>
+        {coverage && run && (
+          <>
+            <dt title="Words of the corpus (titles and texts) that the run's vocabulary can only spell as [UNK]">[UNK] words</dt>
+            <dd data-testid="run-unk-share">
+              {(coverage.unkWordShare * 100).toFixed(2)}% ({coverage.unkWords.toLocaleString('en')} of{' '}
+              {coverage.words.toLocaleString('en')}, {coverage.source === 'model' ? 'the warm start’s' : 'the corpus’s'}{' '}
+              vocabulary of {coverage.pieces.toLocaleString('en')} pieces)
+            </dd>
+          </>
+        )}
       </dl>
       {run && (
         <ProgressBar

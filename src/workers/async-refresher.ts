@@ -15,7 +15,7 @@ import type { RefreshRecord } from '../model/metrics';
 import type { MipsIndex } from '../model/mips';
 import type { Progress } from '../model/progress';
 import { snapshotDocEncoder } from '../model/realm-model';
-import type { BuiltIndex } from './index-builder';
+import type { BuildVocabulary, BuiltIndex } from './index-builder';
 import type { BuilderSupervisor } from './index-builder-client';
 
 import type { RefreshPolicy } from './refresh-policy';
@@ -38,6 +38,8 @@ interface AsyncRefresherOptions {
   builder: Pick<BuilderSupervisor, 'build' | 'cancel'>;
   corpusId: string;
   runId: string;
+  /** The model's vocabulary when it is not the corpus's (a warm start): the builder tokenizes the chunks' text with it. */
+  vocab?: BuildVocabulary;
   /** Builds the trainer-side MipsIndex (the WGSL kernel on webgpu, matMul+topk elsewhere). */
   factory: IndexFactory;
   /** First version number to use (after a resume: the stored index version + 1). */
@@ -128,14 +130,17 @@ export class AsyncRefresher implements IndexRefresher {
     const version = this.nextVersion++;
     const snapshotStep = ctx.step;
     const start = Date.now();
-    const { builder, corpusId, runId } = this.opts;
+    const { builder, corpusId, runId, vocab } = this.opts;
     const pending: Pending = { version, snapshotStep, start, result: null, error: null, promise: Promise.resolve() };
     this.pending = pending;
     this.opts.onBuildStart?.({ version, snapshotStep, time: start, step: ctx.step });
     // θ′ is read before this step's update (the trainer awaits onStep before it takes the step).
     const weights = await snapshotDocEncoder(ctx.model);
     pending.promise = builder
-      .build({ version, corpusId, runId, snapshotStep, config: ctx.model.config, weights }, this.opts.onBuildProgress)
+      .build(
+        { version, corpusId, runId, snapshotStep, config: ctx.model.config, weights, ...(vocab ? { vocab } : {}) },
+        this.opts.onBuildProgress,
+      )
       .then(
         (built) => {
           pending.result = built;

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLS_ID, SEP_ID } from '../corpus/tokenizer';
+import { CLS_ID, SEP_ID, SPECIAL_TOKENS, UNK_ID, WordPieceTokenizer } from '../corpus/tokenizer';
 import { makeConfig } from '../model/config';
 import type { Progress } from '../model/progress';
 import { RealmModel, snapshotDocEncoder } from '../model/realm-model';
@@ -121,5 +121,44 @@ describe('IndexBuilder.build', () => {
     await expect(builder.build({ ...request(9), corpusId: 'nothing' })).rejects.toBeInstanceOf(UnindexableCorpusError);
     await store.putChunks([{ corpusId: 'raw', seq: 0, id: 'x', title: 'x', text: 'x' }]);
     await expect(builder.build({ ...request(9), corpusId: 'raw' })).rejects.toThrow(/not tokenized/);
+  });
+
+  it("tokenizes the chunks' text with the run's vocabulary: the same index as from ids made with it", async () => {
+    // A model vocabulary V (a warm start's) that is not the corpus's: the stored tokenIds were made with
+    // another one (here: ids that V would never give), so only the text tokenized with V is right.
+    const V = [...SPECIAL_TOKENS, 'the', 'river', 'flows', 'north', 'city', 'of', 'a', 'is', 'old', 'port', '##s', 'lake', '.'];
+    const tokenizer = new WordPieceTokenizer(V);
+    const texts = Array.from({ length: 13 }, (_, i) => ({
+      title: i % 2 ? 'River' : 'Old ports',
+      text: `${'the river flows north of a city . '.repeat(1 + (i % 3))}the lake is old${i % 4 === 0 ? ' zebra' : ''} .`,
+    }));
+    const withV = (t: { title: string; text: string }) =>
+      Int32Array.from([CLS_ID, ...tokenizer.encode(t.title), SEP_ID, ...tokenizer.encode(t.text), SEP_ID]);
+    expect(texts.some((t) => withV(t).includes(UNK_ID))).toBe(true); // 'zebra' is not in V
+    await store.putChunks(
+      texts.map((t, seq) => ({
+        corpusId: 'text-c',
+        seq,
+        id: `p-${seq}`,
+        ...t,
+        tokenIds: Int32Array.from([CLS_ID, 40, 41, SEP_ID]),
+      })),
+    );
+    await store.putChunks(texts.map((t, seq) => ({ corpusId: 'ids-c', seq, id: `p-${seq}`, ...t, tokenIds: withV(t) })));
+    const builder = new IndexBuilder();
+    await builder.init({ backend: 'cpu' });
+    const vocab = { hash: 'v-test', tokens: V };
+    const before = tf.memory().numTensors;
+    const fromText = await builder.build({ ...request(20), corpusId: 'text-c', vocab, persist: false });
+    const fromIds = await builder.build({ ...request(21), corpusId: 'ids-c', persist: false });
+    expect(fromText.ids).toEqual(fromIds.ids);
+    expectAllclose(fromText.vectors, fromIds.vectors, { rtol: 1e-5, atol: 1e-6 });
+    // Without the vocabulary the stored (other-vocabulary) ids are embedded: a different index.
+    const stale = await builder.build({ ...request(22), corpusId: 'text-c', persist: false });
+    expect(Math.max(...stale.vectors.map((x, i) => Math.abs(x - fromIds.vectors[i])))).toBeGreaterThan(1e-3);
+    // The rows are kept per corpus and vocabulary: a second build gives the same index.
+    const again = await builder.build({ ...request(23), corpusId: 'text-c', vocab, persist: false });
+    expectAllclose(again.vectors, fromText.vectors, { rtol: 1e-6, atol: 1e-7 });
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -5,6 +5,11 @@
 // chunks from IndexedDB in batches, embeds them with Embed_doc(θ′) on this thread's own backend, stores
 // the index under its version, and returns {version, vectors [N, d], ids} by transfer.
 // A newer build, or cancel(), stops an older build at its next batch.
+//
+// Token ids: a cold run embeds each chunk's stored `tokenIds` (made with the corpus's vocabulary at
+// import). A warm run's model has its own vocabulary (the warm start's): its request carries that
+// vocabulary, and the builder tokenizes each chunk's title and text with it, in the importer's layout
+// `[CLS] title [SEP] body [SEP]`, keeping the rows per corpus and vocabulary hash for the next build.
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendReport, type BackendRequest } from '../platform/backend';
@@ -13,7 +18,14 @@ import type { RealmConfig } from '../model/config';
 import { ProgressMeter, type Progress } from '../model/progress';
 import { DocEmbedder } from '../model/retriever';
 import { WASM_PATHS } from '../platform/wasm-assets';
-import { RealmStore } from '../storage/db';
+import { RealmStore, type ChunkRecord } from '../storage/db';
+import { CLS_ID, SEP_ID, WordPieceTokenizer } from '../corpus/tokenizer';
+
+/** The vocabulary a run's model reads: its hash (the key of the builder's caches) and its pieces in id order. */
+export interface BuildVocabulary {
+  hash: string;
+  tokens: string[];
+}
 
 export interface IndexBuilderInit {
   /** Backend to use; the page passes its own choice so both sides agree. */
@@ -30,6 +42,11 @@ export interface BuildRequest {
   config: RealmConfig;
   /** snapshotDocEncoder(model): Embed_doc's parameters, moved to the builder. */
   weights: NamedWeights;
+  /**
+   * The model's vocabulary when it is not the corpus's (a warm start): chunks are tokenized from their
+   * text with it instead of using their stored tokenIds. Absent: the stored tokenIds (a cold run).
+   */
+  vocab?: BuildVocabulary;
   /** Chunks embedded per batch (default 64). */
   batchSize?: number;
   /** Store the index in IndexedDB under its version (default true). */
@@ -91,6 +108,10 @@ export class IndexBuilder {
   private readonly running = new Map<number, number>();
   private readonly cancelled = new Set<number>();
   private deviceLost: string | null = null;
+  /** Tokenizers by vocabulary hash (a run's vocabulary is sent with every build, built into a tokenizer once). */
+  private readonly tokenizers = new Map<string, WordPieceTokenizer>();
+  /** One corpus's chunk rows under one vocabulary: ids[seq] and rows[seq], filled as builds read them. */
+  private rows: { key: string; ids: string[]; rows: Int32Array[] } | null = null;
 
   /** Sets up this thread's own tfjs backend (webgpu when available) and reports it. */
   async init(opts: IndexBuilderInit = {}): Promise<BackendReport> {
@@ -172,11 +193,11 @@ export class IndexBuilder {
         this.check(version, ticket);
         const chunks = await store.getChunks(req.corpusId, from, batchSize);
         const tokens = chunks.map((c, i) => {
-          if (!c.tokenIds || c.seq !== from + i) {
+          if (c.seq !== from + i || (!req.vocab && !c.tokenIds)) {
             throw new UnindexableCorpusError(req.corpusId, `chunk ${from + i} is missing or not tokenized`);
           }
           ids[c.seq] = c.id;
-          return c.tokenIds;
+          return req.vocab ? this.rowOf(req.corpusId, req.vocab, c) : c.tokenIds!;
         });
         const emb = embedder.embed(tokens, batchSize); // [n, d]
         const data = await emb.data();
@@ -217,6 +238,25 @@ export class IndexBuilder {
       chunksPerSecond: count / (durationMs / 1000),
     };
     return Comlink.transfer(built, [vectors.buffer]);
+  }
+
+  /** Chunk `c` tokenized with `vocab` as the importer lays it out, from the cache when it was done before. */
+  private rowOf(corpusId: string, vocab: BuildVocabulary, c: ChunkRecord): Int32Array {
+    const key = `${corpusId}\n${vocab.hash}`;
+    if (this.rows?.key !== key) this.rows = { key, ids: [], rows: [] };
+    const cache = this.rows;
+    if (cache.ids[c.seq] === c.id) return cache.rows[c.seq];
+    let tokenizer = this.tokenizers.get(vocab.hash);
+    if (!tokenizer) {
+      if (vocab.tokens.length === 0) throw new Error(`the build request's vocabulary ${vocab.hash} has no pieces`);
+      this.tokenizers.clear(); // one run's vocabulary at a time
+      tokenizer = new WordPieceTokenizer(vocab.tokens);
+      this.tokenizers.set(vocab.hash, tokenizer);
+    }
+    const row = new Int32Array([CLS_ID, ...tokenizer.encode(c.title), SEP_ID, ...tokenizer.encode(c.text), SEP_ID]);
+    cache.ids[c.seq] = c.id;
+    cache.rows[c.seq] = row;
+    return row;
   }
 
   /**
