@@ -100,7 +100,9 @@ describe('npm run build:warmstart', () => {
     // A dictionary passage: one line per sense, then the usage examples.
     const bank = t.passages.find((p) => p.title === 'bank' && p.source === 'wordnet:dictionary')!;
     expect(bank.text).toMatch(/^Bank: /);
-    expect(bank.text).toContain('Bank: sloping land (especially the slope beside a body of water). They pulled the canoe up on the bank.');
+    expect(bank.text).toContain(
+      'Bank: sloping land (especially the slope beside a body of water). They pulled the canoe up on the bank.',
+    );
     // Deterministic: the same files give the same passages in the same order.
     expect(warmStartText().passages.map((p) => p.id)).toEqual(t.passages.map((p) => p.id));
   }, 60_000);
