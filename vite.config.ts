@@ -2,6 +2,7 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import type { Plugin } from 'vite';
+import { existsSync } from 'node:fs';
 
 // The dev server injects an inline React-refresh preamble that index.html's CSP would block, so the
 // CSP is dropped in `vite dev` only. Builds and `vite preview` (what users and tests run) keep it.
@@ -15,6 +16,9 @@ const devWithoutCsp = (): Plugin => ({
 // The benchmark pages have their own config, vite.lab.config.ts.
 export default defineConfig({
   plugins: [react(), devWithoutCsp()],
+  // Whether the shipped warm start is in public/ at build time: a first visit opens on the warm
+  // Classroom demo only when it is (npm run build:warmstart writes it).
+  define: { __WARM_START_SHIPPED__: JSON.stringify(existsSync('public/warmstart/mini/manifest.json')) },
   base: './',
   worker: { format: 'es' },
   optimizeDeps: {

@@ -26,17 +26,26 @@ export function dismissGuide(): void {
  */
 export const CLASSROOM_QUERY = 'preset=mini&start=warm&ict=0&mlm=0&realm=150&refresh=async&every=20&eval=50&ckpt=25';
 
+declare const __WARM_START_SHIPPED__: boolean | undefined;
+
+/**
+ * Whether the build shipped public/warmstart/mini (vite.config.ts's define). A build without it keeps
+ * a first visit's defaults (cold), so Start does not meet a missing warm start.
+ */
+export const WARM_START_SHIPPED = typeof __WARM_START_SHIPPED__ === 'boolean' && __WARM_START_SHIPPED__;
+
 /** Keys that make a link a setup of its own (the page keys, backend, bundle and worker, do not). */
 const SETUP_KEYS = ['preset', ...RUN_PARAMS.map((p) => p.key)];
 
 /**
  * A new user's first run starts warm: on a first visit (the guide not dismissed) with a link that
  * sets no run setting, the page's URL becomes the Classroom demo (the page keys kept). Otherwise the
- * link is left as it is, so a shared setup means what it says. Returns the search to use.
+ * link is left as it is, so a shared setup means what it says; and so is every link while the build
+ * ships no warm start. Returns the search to use.
  */
-export function firstRunSearch(search: string, firstVisit = !guideDismissed()): string {
+export function firstRunSearch(search: string, firstVisit = !guideDismissed(), warmShipped = WARM_START_SHIPPED): string {
   const params = new URLSearchParams(search);
-  if (!firstVisit || SETUP_KEYS.some((k) => params.has(k))) return search;
+  if (!warmShipped || !firstVisit || SETUP_KEYS.some((k) => params.has(k))) return search;
   for (const [k, v] of new URLSearchParams(CLASSROOM_QUERY)) params.set(k, v);
   return `?${params.toString()}`;
 }

@@ -179,15 +179,16 @@ describe('run settings in the URL', () => {
     const demo = runSettingsFromUrl(CLASSROOM_QUERY);
     expect(demo.warnings).toEqual([]);
     expect([demo.start, demo.config.ictSteps, demo.config.mlmSteps]).toEqual(['warm', 0, 0]);
-    const first = new URLSearchParams(firstRunSearch('?backend=wasm&bundle=micro', true));
+    const first = new URLSearchParams(firstRunSearch('?backend=wasm&bundle=micro', true, true));
     expect(first.get('backend')).toBe('wasm');
     expect(first.get('bundle')).toBe('micro');
     expect(first.get('start')).toBe('warm');
     expect(runSettingsFromUrl(`?${first.toString()}`).config).toEqual(demo.config);
-    expect(firstRunSearch('', true)).toBe(`?${CLASSROOM_QUERY}`);
+    expect(firstRunSearch('', true, true)).toBe(`?${CLASSROOM_QUERY}`);
+    expect(firstRunSearch('', true, false)).toBe(''); // no warm start shipped: the defaults
     // A link with any run setting, or a returning user, keeps the link as it is.
-    expect(firstRunSearch('?preset=tiny&backend=wasm', true)).toBe('?preset=tiny&backend=wasm');
-    expect(firstRunSearch('?start=cold', true)).toBe('?start=cold');
-    expect(firstRunSearch('?backend=wasm', false)).toBe('?backend=wasm');
+    expect(firstRunSearch('?preset=tiny&backend=wasm', true, true)).toBe('?preset=tiny&backend=wasm');
+    expect(firstRunSearch('?start=cold', true, true)).toBe('?start=cold');
+    expect(firstRunSearch('?backend=wasm', false, true)).toBe('?backend=wasm');
   });
 });
