@@ -137,8 +137,15 @@ export function toJsonl(items: readonly unknown[]): string {
   return items.map((x) => JSON.stringify(x)).join('\n') + (items.length ? '\n' : '');
 }
 
-function parseJsonl<T>(text: string, file: string, check: (x: Record<string, unknown>) => string | null): T[] {
-  const out: T[] = [];
+/**
+ * The JSON objects of a jsonl text with their 1-based line numbers (blank lines skipped); a line that
+ * is not a JSON object throws `fail(line, detail)`.
+ */
+export function jsonlObjects(
+  text: string,
+  fail: (line: number, detail: string) => Error,
+): { o: Record<string, unknown>; line: number }[] {
+  const out: { o: Record<string, unknown>; line: number }[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/\r$/, '');
     if (!line.trim()) return;
@@ -146,15 +153,20 @@ function parseJsonl<T>(text: string, file: string, check: (x: Record<string, unk
     try {
       x = JSON.parse(line);
     } catch (e) {
-      throw new CorpusFormatError(file, i + 1, `invalid JSON (${(e as Error).message})`);
+      throw fail(i + 1, `invalid JSON (${(e as Error).message})`);
     }
-    if (typeof x !== 'object' || x === null || Array.isArray(x))
-      throw new CorpusFormatError(file, i + 1, 'expected a JSON object');
-    const problem = check(x as Record<string, unknown>);
-    if (problem) throw new CorpusFormatError(file, i + 1, problem);
-    out.push(x as T);
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw fail(i + 1, 'expected a JSON object');
+    out.push({ o: x as Record<string, unknown>, line: i + 1 });
   });
   return out;
+}
+
+function parseJsonl<T>(text: string, file: string, check: (x: Record<string, unknown>) => string | null): T[] {
+  return jsonlObjects(text, (line, detail) => new CorpusFormatError(file, line, detail)).map(({ o, line }) => {
+    const problem = check(o);
+    if (problem) throw new CorpusFormatError(file, line, problem);
+    return o as T;
+  });
 }
 
 const str = (x: Record<string, unknown>, ...keys: string[]) => keys.find((k) => typeof x[k] !== 'string') ?? null;

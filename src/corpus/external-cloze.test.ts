@@ -41,7 +41,7 @@ describe('external cloze files (npm run eval --cloze)', () => {
     );
     expect(() => parseExternalCloze('{"sentence": "[MASK] [MASK]", "answer": "x"}')).toThrow(/holds 2/);
     expect(() => parseExternalCloze('\n{"sentence": "a [MASK]"}')).toThrow(/line 2: field "answer"/);
-    expect(() => parseExternalCloze('[1]')).toThrow(/not a JSON object/);
+    expect(() => parseExternalCloze('[1]')).toThrow(/expected a JSON object/);
   });
 
   it("masks exactly the answer's wordpieces; gold rows by passage id or by the imported record's docId", () => {

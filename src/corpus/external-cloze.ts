@@ -10,6 +10,7 @@
 // retrieves that passage without the sentence (trivialExclusion 'sentence'), or the gold passage would
 // be found by copying.
 import { splitSentences } from './blocks';
+import { jsonlObjects } from './corpus-format';
 import type { ClozeQuery } from './data';
 import { createMasker } from './masking';
 import { Rng } from './rng';
@@ -39,17 +40,8 @@ const MASK = '[MASK]';
 /** Parses the file; throws ExternalClozeError at the first line that is not an item. */
 export function parseExternalCloze(text: string, file = 'cloze file'): ExternalClozeItem[] {
   const out: ExternalClozeItem[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '');
-    if (!line.trim()) return;
-    let x: unknown;
-    try {
-      x = JSON.parse(line);
-    } catch (e) {
-      throw new ExternalClozeError(file, i + 1, `invalid JSON (${(e as Error).message})`);
-    }
-    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new ExternalClozeError(file, i + 1, 'not a JSON object');
-    const o = x as Record<string, unknown>;
+  for (const { o, line } of jsonlObjects(text, (l, detail) => new ExternalClozeError(file, l, detail))) {
+    const i = line - 1;
     // The bundled form keeps the whole sentence in "sentence" and the masked one in "masked".
     const bundled = typeof o.masked === 'string' && !(typeof o.sentence === 'string' && o.sentence.includes(MASK));
     const sentence = bundled ? o.masked : o.sentence;
@@ -65,7 +57,7 @@ export function parseExternalCloze(text: string, file = 'cloze file'): ExternalC
     if (docId !== undefined) item.docId = String(docId);
     if (typeof o.title === 'string') item.title = o.title;
     out.push(item);
-  });
+  }
   return out;
 }
 
