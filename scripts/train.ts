@@ -32,7 +32,7 @@ import { checkWasmFitsModel, guardedWasmStep, installWasmKernels } from '../src/
 
 const HELP = `usage: npm run train -- [options]
   --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
-  --preset tiny|small|base       model size (default tiny)
+  --preset tiny|mini|small|base  model size (default tiny; mini is the shipped warm start's)
   --hidden H, --layers L, --heads A, --intermediate I, --retriever-dim D
                                  the encoders' size (default: the preset's; --hidden alone keeps the preset's
                                  intermediate/hidden ratio, e.g. 2H for tiny, as the learning bench does)
@@ -125,7 +125,7 @@ const OPTIONS = [
  */
 export function configFromArgs(args: Map<string, string>, data: TrainingData, init?: InitCheckpoint): RealmConfig {
   const preset = (args.get('preset') ?? 'tiny') as PresetName;
-  if (!PRESETS[preset]) throw new CliArgsError(`--preset is tiny, small or base, got "${preset}"`);
+  if (!PRESETS[preset]) throw new CliArgsError(`--preset is tiny, mini, small or base, got "${preset}"`);
   const over: Partial<RealmConfig> = {};
   const set = <K extends keyof RealmConfig>(k: K, v: RealmConfig[K] | undefined) => {
     if (v !== undefined) over[k] = v;
