@@ -55,6 +55,7 @@ export interface RealmConfig {
   readerLearningRateScale: number; // REALM phase only: the knowledge-augmented encoder's learning rate is learningRate x this (1 = REALM; 0 = a frozen reader, whose preferences the retriever then learns from unchanged)
   retrieverLearningRateScale: number; // REALM phase only: the embedders' learning rate is learningRate x this (1 = one rate for all; < 1 keeps the ICT-trained retriever from drifting while the reader learns)
   realmDocGradient: boolean; // REALM phase only: false holds the re-embedded Embed_doc(z) fixed in p(z|x) (no gradient reaches it, as ORQA's frozen evidence encoder), so the marginal likelihood moves only Embed_input (with shared BERTs the shared body still moves, through the query side); true = REALM
+  spanReader: boolean; // Open-QA fine-tuning (issue #34): the model holds ORQA's span scorer under `span/` (false: no span weights, as every pre-training run)
   realmIctWeight: number; // REALM phase only: each step's loss adds this x the ICT loss on a fresh ICT batch, so the embedders stay query-dependent instead of drifting onto a few hub passages (0 = REALM's loss alone, the paper)
   weightDecay: number; // decoupled weight decay (not applied to biases and LayerNorm)
   warmupFraction: number; // share of each phase spent warming the learning rate up linearly
@@ -111,6 +112,7 @@ const COMMON: Omit<
   readerLearningRateScale: 1,
   realmIctWeight: 0,
   realmDocGradient: true,
+  spanReader: false,
   warmupFraction: 0.1,
   clipNorm: 1.0,
   seed: 1,
@@ -299,6 +301,11 @@ export function validateConfig(c: RealmConfig): void {
   }
   for (const f of ['shareRetrieverWeights', 'realmDocGradient'] as const)
     need(typeof c[f] === 'boolean', `${f} (${String(c[f])}) must be true or false`);
+  // Configs stored before the span reader existed lack the flag; it means false.
+  need(
+    c.spanReader === undefined || typeof c.spanReader === 'boolean',
+    `spanReader (${String(c.spanReader)}) must be true or false`,
+  );
   need(c.hidden % c.heads === 0, `hidden (${c.hidden}) must be a multiple of heads (${c.heads})`);
   need((c.retrievalTemperature ?? 1) > 0, `retrievalTemperature (${c.retrievalTemperature}) must be above 0`);
   need(c.k >= 2, `k (${c.k}) counts the null document, so it must be at least 2`);
@@ -356,7 +363,9 @@ export function countParams(c: RealmConfig) {
   const embedDoc = (c.shareRetrieverWeights ? 0 : enc) + projection;
   const mlmHead = c.hidden * c.hidden + c.hidden + 2 * c.hidden + c.vocabSize; // transform + LN + output bias (tied)
   const reader = enc + mlmHead;
-  return { embedInput, embedDoc, reader, total: embedInput + embedDoc + reader };
+  // ORQA's span scorer (span-reader.ts): start and end projections H -> H, a LayerNorm, a linear H -> 1.
+  const span = c.spanReader ? 2 * (c.hidden * c.hidden + c.hidden) + 2 * c.hidden + c.hidden + 1 : 0;
+  return { embedInput, embedDoc, reader, span, total: embedInput + embedDoc + reader + span };
 }
 
 /** Forward FLOPs of one encoder over n sequences of length L (matmuls only; 2 FLOPs per multiply-add). */

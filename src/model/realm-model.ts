@@ -1,16 +1,20 @@
 // The whole REALM model: Embed_input, Embed_doc (separate BERTs by default) and the knowledge-augmented
-// encoder with its tied MLM head, all in one named parameter store.
+// encoder with its tied MLM head, all in one named parameter store; with config.spanReader, also ORQA's
+// span scorer for Open-QA fine-tuning (span-reader.ts).
 import * as tf from '@tensorflow/tfjs';
 import { BertEncoder, ParamStore, type NamedWeights, type SeedSource } from './bert';
 import type { RealmConfig } from './config';
 import { KnowledgeAugmentedEncoder } from './knowledge-encoder';
 import { docEmbedderPrefixes, Retriever } from './retriever';
+import { SpanReader } from './span-reader';
 
 export class RealmModel {
   readonly store: ParamStore;
   readonly embedInput: Retriever;
   readonly embedDoc: Retriever;
   readonly reader: KnowledgeAugmentedEncoder;
+  /** ORQA's span scorer under `span/`, only when config.spanReader is true. */
+  readonly spanReader: SpanReader | null;
 
   /** `seed` draws the initialisation seeds (pass the run's RNG for a reproducible init). */
   constructor(
@@ -24,6 +28,7 @@ export class RealmModel {
     this.embedInput = new Retriever('embed_input', inputEncoder, config, this.store);
     this.embedDoc = new Retriever('embed_doc', docEncoder, config, this.store);
     this.reader = new KnowledgeAugmentedEncoder(config, this.store);
+    this.spanReader = config.spanReader ? new SpanReader(config, this.store) : null;
   }
 
   /** Every trainable variable, by name. */

@@ -1,6 +1,6 @@
 // The name and shape of every weight the REALM model of a config holds, without building it: what a
 // run archive's checkpoint is checked against before anything is stored or any tensor allocated.
-// It mirrors the constructors of BertEncoder, Retriever and KnowledgeAugmentedEncoder; a unit test
+// It mirrors the constructors of BertEncoder, Retriever, KnowledgeAugmentedEncoder and SpanReader; a unit test
 // compares it with a real RealmModel's variables, so the two cannot drift apart unnoticed. No tfjs here:
 // the run-archive reader worker imports it.
 import type { RealmConfig } from './config';
@@ -16,7 +16,8 @@ type Dims = Pick<
   | 'retrieverDim'
   | 'shareRetrieverWeights'
   | 'layerNormPlacement'
->;
+> &
+  Partial<Pick<RealmConfig, 'spanReader'>>;
 
 function addEncoder(out: Map<string, number[]>, prefix: string, c: Dims): void {
   const { hidden: h, intermediate: i } = c;
@@ -62,6 +63,17 @@ export function modelWeightShapes(c: Dims): Map<string, number[]> {
   out.set('reader/mlm/ln/gamma', [c.hidden]);
   out.set('reader/mlm/ln/beta', [c.hidden]);
   out.set('reader/mlm/output_bias', [c.vocabSize]);
+  // ORQA's span scorer, only in a model built for Open-QA fine-tuning (SpanReader).
+  if (c.spanReader) {
+    for (const side of ['start', 'end']) {
+      out.set(`span/${side}/kernel`, [c.hidden, c.hidden]);
+      out.set(`span/${side}/bias`, [c.hidden]);
+    }
+    out.set('span/ln/gamma', [c.hidden]);
+    out.set('span/ln/beta', [c.hidden]);
+    out.set('span/output/kernel', [c.hidden, 1]);
+    out.set('span/output/bias', [1]);
+  }
   return out;
 }
 
