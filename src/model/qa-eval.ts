@@ -1,7 +1,9 @@
 // Open-QA evaluation as REALM and ORQA report it (issue #34; ORQA's utils/eval_utils.py):
 // - normalizeAnswer: Unicode NFD, lower case, ASCII punctuation (Python's string.punctuation) removed,
 //   the words a/an/the removed, whitespace collapsed. Accents are NOT stripped: NFD only makes a
-//   precomposed "é" and "e" + U+0301 the same string, as in ORQA's official exact match.
+//   precomposed "é" and "e" + U+0301 the same string, as in ORQA's official exact match. Articles are
+//   found with Python's Unicode \b (letters, digits and "_" are word characters, combining marks are
+//   not), so, as in ORQA, the "a" of an NFD "Å" counts as an article; both sides normalise alike.
 // - exactMatch: the best over the reference answers.
 // - the answer spans a document holds, for the reader loss and recall: a span is correct when its
 //   wordpieces equal those of an answer, or of the normalised answer (so "The Beatles" also marks the
@@ -73,8 +75,7 @@ export function matchingSpans(
 /** Whether an answer's wordpieces occur in the body of a reader input (the retriever's "correct" document, recall@k). */
 export function containsAnswer(readerIds: ArrayLike<number>, pieces: readonly (readonly number[])[]): boolean {
   const { start, end } = documentBody(readerIds);
-  for (let at = start; at < end; at++)
-    if (pieces.some((p) => at + p.length <= end && matchesAt(readerIds, at, p))) return true;
+  for (let at = start; at < end; at++) if (pieces.some((p) => at + p.length <= end && matchesAt(readerIds, at, p))) return true;
   return false;
 }
 
@@ -111,7 +112,8 @@ export function predictAnswer(
   candidates: SpanCandidates,
   spanLogits: readonly ArrayLike<number>[],
 ): PredictedAnswer | null {
-  if (spanLogits.length !== docs.length) throw new Error(`predictAnswer: ${spanLogits.length} rows of span logits for ${docs.length} documents`);
+  if (spanLogits.length !== docs.length)
+    throw new Error(`predictAnswer: ${spanLogits.length} rows of span logits for ${docs.length} documents`);
   let best: { doc: number; span: number; score: number } | null = null;
   for (let z = 0; z < docs.length; z++) {
     const mask = spanMask(docs[z].readerIds, candidates);

@@ -198,7 +198,9 @@ describe('spanLoss (ORQA marginal_log_loss)', () => {
     const got = tfLoss(batch);
     // Moving a masked span's raw score by +-5 leaves the loss as it was ...
     const moved = structuredClone(batch);
-    moved.spans.forEach((q, b) => q.forEach((row, z) => row.forEach((_, i) => !batch.mask[b][z][i] && (row[i] += 10 * (lcg(i)() - 0.5)))));
+    moved.spans.forEach((q, b) =>
+      q.forEach((row, z) => row.forEach((_, i) => !batch.mask[b][z][i] && (row[i] += 10 * (lcg(i)() - 0.5)))),
+    );
     expectAllclose(tfLoss(moved).loss, got.loss, { rtol: 1e-6, atol: 1e-6 });
     // ... and equals the reference over the unmasked spans alone.
     const kept = spanLossRef({

@@ -93,12 +93,7 @@ export class SpanReader {
    * retrievalScores [N] = S_retr(z, x) of each row's document. Returns the span logits [N, S]:
    * S_read + S_retr, with MASKED_SPAN_SCORE added outside the body.
    */
-  spanLogits(
-    tokenStates: tf.Tensor3D,
-    candidates: SpanCandidates,
-    mask: tf.Tensor2D,
-    retrievalScores: tf.Tensor1D,
-  ): tf.Tensor2D {
+  spanLogits(tokenStates: tf.Tensor3D, candidates: SpanCandidates, mask: tf.Tensor2D, retrievalScores: tf.Tensor1D): tf.Tensor2D {
     const [n, len, h] = tokenStates.shape;
     const s = candidates.starts.length;
     if (mask.shape[0] !== n || mask.shape[1] !== s)
@@ -113,9 +108,7 @@ export class SpanReader {
       const endProjection = dense(tokenStates, p('end/kernel'), p('end/bias')); // [N, L, H]
       const startIdx = tf.tensor1d(candidates.starts, 'int32'); // [S]
       const endIdx = tf.tensor1d(candidates.ends, 'int32'); // [S]
-      const candidateHidden = tf.relu(
-        tf.add(tf.gather(startProjection, startIdx, 1), tf.gather(endProjection, endIdx, 1)),
-      ); // [N, S, H]
+      const candidateHidden = tf.relu(tf.add(tf.gather(startProjection, startIdx, 1), tf.gather(endProjection, endIdx, 1))); // [N, S, H]
       const normed = layerNorm(candidateHidden, p('ln/gamma'), p('ln/beta'), this.cfg.layerNormEps); // [N, S, H]
       const readerLogits = dense(normed.reshape([n * s, h]), p('output/kernel'), p('output/bias')).reshape([n, s]); // [N, S]
       const maskScore = tf.mul(tf.sub(1, mask), MASKED_SPAN_SCORE); // [N, S]

@@ -11,6 +11,7 @@ describe('modelWeightShapes', () => {
     ['another width and depth', { hidden: 24, heads: 3, layers: 3, intermediate: 40, retrieverDim: 12, vocabSize: 77 }],
     ["BERT's post-LN block", { layerNormPlacement: 'post', geluVariant: 'erf' }],
     ['post-LN with a shared retriever BERT', { layerNormPlacement: 'post', shareRetrieverWeights: true }],
+    ['the span reader (Open-QA fine-tuning)', { spanReader: true }],
   ] as const) {
     it(`names every weight of a real RealmModel with its shape (${label})`, () => {
       const config = makeConfig('tiny', { vocabSize: 50, ...over });
