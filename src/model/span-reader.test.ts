@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLS_ID, PAD_ID, SEP_ID } from '../corpus/tokenizer';
 import { expectAllclose } from '../testing/allclose';
@@ -306,5 +307,48 @@ describe('RealmModel with the span reader', () => {
     tf.dispose([ids, segments, mask, retr, docCorrect, spanCorrect, value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
+  });
+});
+
+describe('on the wasm backend (the page)', () => {
+  it('gives the span loss gradient the cpu backend gives (every kernel and gradient exists there)', async () => {
+    const cfg = makeConfig('tiny', { vocabSize: 50, hidden: 6, heads: 2, intermediate: 8 });
+    const r = lcg(21);
+    const [N, L] = [3, 9];
+    const c = spanCandidates(L, 4);
+    const S = c.starts.length;
+    const h = Array.from({ length: N * L * cfg.hidden }, () => r() - 0.5);
+    const mask = Array.from({ length: N * S }, () => (r() < 0.3 ? 0 : 1));
+    const correct = mask.map((m) => (m && r() < 0.2 ? 1 : 0));
+    const run = () => {
+      const store = new ParamStore(() => 8);
+      const reader = new SpanReader(cfg, store);
+      const out = tf.tidy(() => {
+        const ht = tf.tensor3d(h, [N, L, cfg.hidden]);
+        const mt = tf.tensor2d(mask, [N, S]);
+        const rt = tf.tensor1d([0.2, -0.4, 0.9]);
+        const sc = tf.tensor3d(correct, [1, N, S]);
+        const dc = tf.tensor2d([[1, 0, 1]]);
+        const f = (x: tf.Tensor) =>
+          spanLoss(rt.reshape([1, N]), dc, reader.spanLogits(x as tf.Tensor3D, c, mt, rt).reshape([1, N, S]) as tf.Tensor3D, sc)
+            .loss;
+        const { value, grad } = tf.valueAndGrad(f)(ht);
+        const { grads } = tf.variableGrads(() => f(ht), [store.get('span/start/kernel')]);
+        return [value, grad, ...Object.values(grads)].map((t) => Array.from(t.dataSync()));
+      });
+      store.dispose();
+      return out;
+    };
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    expect(await tf.setBackend('wasm')).toBe(true);
+    try {
+      const wasm = run();
+      await tf.setBackend('cpu');
+      const cpu = run();
+      expect(wasm[0][0]).toBeGreaterThan(0);
+      for (let i = 0; i < cpu.length; i++) expectAllclose(wasm[i], cpu[i], { rtol: 1e-4, atol: 1e-5 });
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 });

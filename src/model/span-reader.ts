@@ -10,7 +10,7 @@
 // whose config has spanReader: true.
 import * as tf from '@tensorflow/tfjs';
 import { SEP_ID } from '../corpus/tokenizer';
-import { dense, layerNorm, type ForwardCtx, type ParamStore } from './bert';
+import { dense, gatherRows, layerNorm, type ForwardCtx, type ParamStore } from './bert';
 import type { RealmConfig } from './config';
 import type { KnowledgeAugmentedEncoder } from './knowledge-encoder';
 
@@ -106,9 +106,17 @@ export class SpanReader {
       const p = (name: string) => this.store.get(`${this.prefix}/${name}`);
       const startProjection = dense(tokenStates, p('start/kernel'), p('start/bias')); // [N, L, H]
       const endProjection = dense(tokenStates, p('end/kernel'), p('end/bias')); // [N, L, H]
-      const startIdx = tf.tensor1d(candidates.starts, 'int32'); // [S]
-      const endIdx = tf.tensor1d(candidates.ends, 'int32'); // [S]
-      const candidateHidden = tf.relu(tf.add(tf.gather(startProjection, startIdx, 1), tf.gather(endProjection, endIdx, 1))); // [N, S, H]
+      // Rows n*L + start (and + end) of the flattened projections; gatherRows, not tf.gather, so the
+      // gradient exists on wasm (bert.ts).
+      const rowStart = tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(len, 'int32')).reshape([n, 1]); // [N, 1]
+      const startIdx = tf.add(rowStart, tf.tensor2d(candidates.starts, [1, s], 'int32')); // [N, S]
+      const endIdx = tf.add(rowStart, tf.tensor2d(candidates.ends, [1, s], 'int32')); // [N, S]
+      const candidateHidden = tf.relu(
+        tf.add(
+          gatherRows(startProjection.reshape([n * len, h]), startIdx),
+          gatherRows(endProjection.reshape([n * len, h]), endIdx),
+        ),
+      ); // [N, S, H]
       const normed = layerNorm(candidateHidden, p('ln/gamma'), p('ln/beta'), this.cfg.layerNormEps); // [N, S, H]
       const readerLogits = dense(normed.reshape([n * s, h]), p('output/kernel'), p('output/bias')).reshape([n, s]); // [N, S]
       const maskScore = tf.mul(tf.sub(1, mask), MASKED_SPAN_SCORE); // [N, S]
