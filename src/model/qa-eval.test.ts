@@ -23,6 +23,7 @@ describe('normalizeAnswer (SQuAD / ORQA)', () => {
     ['αthe', 'αthe'], // a Greek letter is a word character: no article here
     ['the_end', 'theend'], // "_" is in Python's string.punctuation: removed before articles are looked for
     ['the—end', '—end'], // only ASCII punctuation goes: the em dash stays, and bounds the article
+    ['war—the—peace', 'war— —peace'], // an article becomes a space, not nothing
   ])('%j -> %j', (input, want) => {
     expect(normalizeAnswer(input)).toBe(want);
   });
@@ -98,6 +99,7 @@ describe('answer spans of a document', () => {
     expect([...matchingSpans(cut.readerIds, spanCandidates(10), lv)].some((x) => x)).toBe(false);
     expect(containsAnswer(cut.readerIds, lv)).toBe(false);
     expect(containsAnswer(cut.readerIds, [tok.encode('band from')])).toBe(true);
+    expect(containsAnswer(cut.readerIds, [[tok.idOf('from'), SEP_ID]])).toBe(false); // runs into the closing [SEP]
     // Only in the title or the question: not contained.
     const inTitle = read('where is paris', 'paris', 'the band');
     expect(containsAnswer(inTitle.readerIds, answerPieces(tok, ['Paris']))).toBe(false);
