@@ -258,14 +258,22 @@ describe('SpanReader.spanLogits', () => {
 });
 
 describe('RealmModel with the span reader', () => {
-  it('holds span/ weights only when config.spanReader asks', () => {
+  it('holds span/ weights only when config.spanReader asks, and starts from a pre-trained model', async () => {
     const plain = new RealmModel(makeConfig('tiny', { vocabSize: 50 }), () => 1);
     expect(plain.spanReader).toBeNull();
     expect([...plain.variables().keys()].some((n) => n.startsWith('span/'))).toBe(false);
-    plain.dispose();
-    const withSpans = new RealmModel(makeConfig('tiny', { vocabSize: 50, spanReader: true }), () => 1);
+    const withSpans = new RealmModel(makeConfig('tiny', { vocabSize: 50, spanReader: true }), () => 2);
     expect(withSpans.spanReader).not.toBeNull();
     expect([...withSpans.variables().keys()].filter((n) => n.startsWith('span/'))).toHaveLength(8);
+    // A pre-trained model's weights load into it; the span head keeps its fresh initialisation.
+    const spanBefore = withSpans.store.get('span/start/kernel').arraySync();
+    withSpans.setWeights(await plain.getWeights());
+    expectAllclose(
+      withSpans.store.get('reader/layer0/ffn/in/kernel').arraySync(),
+      plain.store.get('reader/layer0/ffn/in/kernel').arraySync(),
+    );
+    expect(withSpans.store.get('span/start/kernel').arraySync()).toEqual(spanBefore);
+    plain.dispose();
     withSpans.dispose();
   });
 
