@@ -4,19 +4,11 @@ import { expectAllclose } from '../testing/allclose';
 import type { Marginalisation } from './config';
 import { realmLoss, realmLossJson, RealmLossError, parseMarginalisation } from './realm-loss';
 import { realmLossReference } from './realm-loss-reference';
+import { lcg } from '../testing/lcg';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-/** Small deterministic generator for test data (independent of the model's RNG). */
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function makeBatch(seed: number, B = 3, K = 4, M = 3, V = 5) {
   const r = lcg(seed);

@@ -3,18 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAllclose } from '../testing/allclose';
 import { marginalLogLoss, spanLoss } from './span-loss';
 import { MASKED_SPAN_SCORE } from './span-reader';
+import { lcg } from '../testing/lcg';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 // ---- The independent reference: plain float64 numbers, the gradient derived by hand ----
 // For L = logsumexp_all(x) - logsumexp_correct(x), dL/dx_i = softmax_all(x)_i - [i correct] softmax_correct(x)_i.

@@ -9,18 +9,11 @@ import { readerInput } from './knowledge-encoder';
 import { RealmModel } from './realm-model';
 import { spanLoss } from './span-loss';
 import { documentBody, MASKED_SPAN_SCORE, spanCandidates, spanMask, SpanReader, type SpanCandidates } from './span-reader';
+import { lcg } from '../testing/lcg';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const QUERY = [CLS_ID, 10, 11, SEP_ID]; // [CLS] x [SEP]
 const DOC = [CLS_ID, 20, 21, SEP_ID, 30, 31, 32, SEP_ID]; // [CLS] title [SEP] body [SEP]
