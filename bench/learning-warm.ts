@@ -20,7 +20,7 @@ import { WordPieceTokenizer } from '../src/corpus/tokenizer';
 import { Bm25Retriever } from '../src/model/bm25';
 import { initArchitecture, initModelWeights } from '../src/model/checkpoint';
 import { makeConfig, type PresetName, type RealmConfig } from '../src/model/config';
-import { answerRecallAtK, formatMetric, goldRecallAtK, topKRows } from '../src/model/evaluate';
+import { answerRecallAtK, formatMetric, goldPassages, goldRecallAtK, topKRows } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmTrainer } from '../src/model/trainer';
 import type { WarmStart } from '../src/model/warm-start';
@@ -44,25 +44,19 @@ export interface WarmDemoSeed {
   realmSeconds: number;
 }
 
-/** Rows of the held-out queries' own passages, and each query's view of a row (its own without the sentence). */
-function heldOutViews(docs: DocumentStore, queries: readonly ClozeQuery[]) {
-  const rowOf = new Map(docs.ids.map((id, row) => [id, row]));
-  const own = queries.map((q) => {
-    const row = q.sourceDocId === null ? undefined : rowOf.get(q.sourceDocId);
-    return row === undefined || q.sourceSentence === undefined
-      ? null
-      : { row, tokens: docs.withoutSentence!(row, q.sourceSentence) };
-  });
-  const holds = (i: number, row: number) =>
+/** Held-out query i's view of a row (its own passage without the sentence) and whether it holds the answer. */
+function answerHolds(docs: DocumentStore, queries: readonly ClozeQuery[]) {
+  return (i: number, row: number) =>
     containsSpan(trivialCandidate('sentence', docs, queries[i]).tokensOf(row), queries[i].answer);
-  return { own, gold: own.map((o) => (o ? [o.row] : null)), holds };
 }
 
 /** EM with retrieval and null-only, mean utility, gold and answer recall@5 of the trainer's current model. */
 export async function measureHeldOut(trainer: RealmTrainer): Promise<HeldOutMeasure> {
   const queries = trainer.trainingData.heldOut;
   const e = await trainer.evaluate(queries, { logLikelihood: true });
-  const { own, gold, holds } = heldOutViews(trainer.docs, queries);
+  const own = goldPassages(trainer.docs, queries);
+  const gold = own.map((o) => (o ? [o.row] : null));
+  const holds = answerHolds(trainer.docs, queries);
   const index = await freshIndex(trainer.model, trainer.docs);
   try {
     const rows = await topKRows(trainer.model, index, queries, 5, 16, own);
@@ -136,7 +130,8 @@ export function baselines(
   );
   const trainer = new RealmTrainer({ config, data });
   try {
-    const { gold, holds } = heldOutViews(trainer.docs, data.heldOut);
+    const gold = goldPassages(trainer.docs, data.heldOut).map((o) => (o ? [o.row] : null));
+    const holds = answerHolds(trainer.docs, data.heldOut);
     const bm25 = new Bm25Retriever(trainer.docs);
     const rows = data.heldOut.map((q) => bm25.search(q, 5, 'sentence'));
     const n = trainer.docs.ids.length;

@@ -67,10 +67,19 @@ describe('SeriesColumns', () => {
   });
 
   it('reads evaluation records by their own keys', () => {
-    const evals: EvalMetrics[] = [{ step: 4, clozeAccuracy: 0.25, clozeAccuracyNullOnly: 0.1, recallAt5: 0.5, time: 0 }];
+    // A run stored before #31 has no gold recall: a gap (null), not 0.
+    const evals: EvalMetrics[] = [
+      { step: 4, clozeAccuracy: 0.25, clozeAccuracyNullOnly: 0.1, recallAt5: 0.5, time: 0 },
+      { step: 8, clozeAccuracy: 0.5, clozeAccuracyNullOnly: 0.1, recallAt5: 0.5, goldRecallAt5: 0.75, time: 1 },
+    ];
     const cols = new SeriesColumns<EvalMetrics>(EVAL_METRICS.map((m) => m.key));
     cols.sync(evals);
-    expect(cols.ys).toEqual([[0.25], [0.1], [0.5]]);
+    expect(cols.ys).toEqual([
+      [0.25, 0.5],
+      [0.1, 0.1],
+      [0.5, 0.5],
+      [null, 0.75],
+    ]);
   });
 });
 

@@ -70,6 +70,13 @@ export const EVAL_METRICS: ChartMetric<EvalMetrics>[] = [
     explain: 'Share of held-out sentences with a passage that contains the answer among the top 5 retrieved.',
     range: [0, 1],
   },
+  {
+    key: 'goldRecallAt5',
+    label: 'Gold recall@5',
+    explain:
+      'Share of held-out sentences whose own passage (the one the sentence was cut from, searched without the sentence) is among the top 5 retrieved: what the retriever finds, beside Recall@5 (any passage holding the answer).',
+    range: [0, 1],
+  },
 ];
 
 /** A chart value: a finite number, or null for "no value here" (uPlot draws a gap). */

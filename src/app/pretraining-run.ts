@@ -468,6 +468,7 @@ export class PretrainingRun {
       clozeAccuracy: e.clozeAccuracy,
       clozeAccuracyNullOnly: e.clozeAccuracyNullOnly,
       recallAt5: e.recallAt5,
+      goldRecallAt5: e.goldRecallAt5,
       time: e.time,
     };
     this.history.evals.push(metrics);

@@ -260,3 +260,56 @@ describe('retrieval metrics on rankings (npm run eval)', () => {
     model.dispose();
   });
 });
+
+describe('gold-passage recall in the held-out evaluation (the page charts it)', () => {
+  it("matches a plain ranking of every passage, the query's own scored without its sentence", async () => {
+    const { RealmTrainer } = await import('./trainer');
+    const data = syntheticWorld(8, { seedRng: new Rng(5) });
+    const cfg = makeConfig('tiny', {
+      vocabSize: data.vocabSize,
+      hidden: 16,
+      intermediate: 32,
+      retrieverDim: 8,
+      k: 4,
+      ictSteps: 0,
+      mlmSteps: 0,
+      realmSteps: 0,
+    });
+    // The synthetic world's held-out queries name their passage but not their sentence: name its first
+    // one, so the own passage is scored without a sentence as a corpus's held-out queries are.
+    data.heldOut = data.heldOut.map((q) => ({ ...q, sourceSentence: 0 }));
+    const trainer = new RealmTrainer({ config: cfg, data });
+    const queries = data.heldOut;
+    const before = tf.memory().numTensors;
+    const e = await trainer.evaluate();
+    expect(tf.memory().numTensors).toBe(before);
+    // Independently: every passage's Embed_doc, the own passage re-embedded without the sentence, a full sort.
+    const docs = trainer.docs;
+    const m = trainer.model;
+    const pEmb = m.embedDoc.embedRows([...docs.tokens], cfg.maxDocLength);
+    const qEmb = m.embedInput.embedRows(
+      queries.map((q) => cutQuery(q.inputIds, cfg.maxQueryLength)),
+      cfg.maxQueryLength,
+    );
+    const scores = (await tf.matMul(qEmb, pEmb, false, true).array()) as number[][];
+    let hits = 0;
+    let counted = 0;
+    for (let i = 0; i < queries.length; i++) {
+      const q = queries[i];
+      const row = docs.ids.indexOf(q.sourceDocId!);
+      if (row < 0) continue;
+      counted++;
+      const cut = q.sourceSentence !== undefined ? docs.withoutSentence!(row, q.sourceSentence) : docs.tokens[row];
+      const ownEmb = m.embedDoc.embedRows([cut], cfg.maxDocLength);
+      const own = (await tf.sum(tf.mul(qEmb.slice([i, 0], [1, -1]), ownEmb)).data())[0];
+      const above = scores[i].filter((s, r) => r !== row && s > own).length;
+      if (above < 5) hits++;
+    }
+    tf.dispose([pEmb, qEmb]);
+    expect(counted).toBeGreaterThan(0);
+    expect(e.goldRecallAt5).toBeCloseTo(hits / counted, 10);
+    // The random-documents control has no ranking: no gold recall.
+    expect(Number.isNaN((await trainer.evaluate(undefined, { randomDocuments: 1 })).goldRecallAt5)).toBe(true);
+    trainer.dispose();
+  });
+});

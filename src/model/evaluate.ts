@@ -283,6 +283,45 @@ export function formatMetric(x: number, digits = 3): string {
 }
 
 /**
+ * Each held-out query's own passage (the gold one, the passage its sentence was cut from): its row and
+ * the tokens it is searched and read as, without the query's sentence (trivialExclusion 'sentence');
+ * null when the query names no passage of `docs`.
+ */
+export function goldPassages(
+  docs: DocumentStore,
+  queries: readonly RealmQuery[],
+): ({ row: number; tokens: ArrayLike<number> } | null)[] {
+  const rowOf = new Map(docs.ids.map((id, row) => [id, row]));
+  return queries.map((q) => {
+    const row = q.sourceDocId === null ? undefined : rowOf.get(q.sourceDocId);
+    if (row === undefined) return null;
+    const cut =
+      q.sourceSentence !== undefined && docs.withoutSentence ? docs.withoutSentence(row, q.sourceSentence) : docs.tokens[row];
+    return { row, tokens: cut };
+  });
+}
+
+/**
+ * Gold-passage recall@k of held-out queries over `index` (every passage, the gold one searched without
+ * the query's sentence): what the retriever finds, beside answer recall (any passage holding the answer).
+ */
+export async function goldPassageRecall(
+  model: RealmModel,
+  index: MipsIndex,
+  docs: DocumentStore,
+  queries: readonly RealmQuery[],
+  k = 5,
+): Promise<RecallAtK> {
+  const own = goldPassages(docs, queries);
+  const rows = await topKRows(model, index, queries, k, 16, own);
+  return goldRecallAtK(
+    rows,
+    own.map((o) => (o ? [o.row] : null)),
+    k,
+  );
+}
+
+/**
  * Each query's top `k` rows of `index` by Embed_input(x)·Embed_doc(z), best first, no passage excluded.
  * With `own` (per query: a row and the tokens to read it as, or null), that row is searched as those
  * tokens instead (trivialExclusion 'sentence': its passage without the query sentence), embedded with

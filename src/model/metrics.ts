@@ -50,5 +50,7 @@ export interface EvalMetrics {
   clozeAccuracyNullOnly: number;
   /** Share of held-out queries with a passage holding the answer in the top 5. */
   recallAt5: number;
+  /** Share whose gold passage (the one the sentence was cut from, without the sentence) is in the top 5 (absent in runs stored before #31). */
+  goldRecallAt5?: number;
   time: number;
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ForwardCtx, NamedWeights } from './bert';
 import { withConfigDefaults, type RealmConfig } from './config';
 import { documentStore, sampleDistinct, sampleRows, type TrainingData } from '../corpus/data';
-import { evaluateCloze, RandomRetrieval, type ClozeEval } from './evaluate';
+import { evaluateCloze, goldPassageRecall, RandomRetrieval, type ClozeEval } from './evaluate';
 import { ictLoss, ictRecall, makeIctBatch, type IctBatch } from './ict';
 import { freshIndex, SyncRefresher, type IndexFactory, type IndexRefresher } from './index-refresh';
 import type { EvalMetrics, Phase, RefreshRecord, StepMetrics } from './metrics';
@@ -347,7 +347,10 @@ export class RealmTrainer {
         : new RandomRetrieval(this.docs.ids, new Rng(randomDocuments));
     try {
       const e = await evaluateCloze(this.model, index, this.docs, queries, 16, { logLikelihood: opts.logLikelihood });
-      return { ...e, step: this.stepCount, time: Date.now() };
+      // Gold-passage recall on the same index (not for the random control, which has no ranking).
+      const gold =
+        randomDocuments === undefined ? (await goldPassageRecall(this.model, index, this.docs, queries, 5)).recall : NaN;
+      return { ...e, goldRecallAt5: gold, step: this.stepCount, time: Date.now() };
     } finally {
       index.dispose();
     }

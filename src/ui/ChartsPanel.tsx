@@ -56,7 +56,12 @@ const SPECS: ChartSpec[] = [
     id: 'eval',
     title: 'Held-out cloze and recall@5',
     explain: 'Evaluated every E steps on held-out cloze sentences that training never sees.',
-    series: EVAL_METRICS.map((m, i) => ({ column: i, label: m.label, colourVar: SERIES_VARS[[0, 3, 2][i]], explain: m.explain })),
+    series: EVAL_METRICS.map((m, i) => ({
+      column: i,
+      label: m.label,
+      colourVar: SERIES_VARS[[0, 3, 2, 1][i]],
+      explain: m.explain,
+    })),
     range: [0, 1],
     source: 'evals',
     points: true,
