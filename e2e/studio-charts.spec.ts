@@ -121,9 +121,9 @@ test('start a run: the charts gain points, the timeline shows builder bars, the 
   // p(null), utility and entropy exist in the REALM phase only: gaps in the warm-ups.
   expect(points.meanPNull.values[0]).toBe(realmSteps);
   expect(points.retrievalEntropy.values[0]).toBe(realmSteps);
-  // Held-out evaluation every 4 steps: cloze accuracy (with and without retrieval) and recall@5.
+  // Held-out evaluation every 4 steps: cloze accuracy (with and without retrieval), recall@5 and gold-passage recall@5.
   expect(points.eval.points).toBe(Math.floor(state.step / 4));
-  expect(points.eval.values).toEqual([points.eval.points, points.eval.points, points.eval.points]);
+  expect(points.eval.values).toEqual([points.eval.points, points.eval.points, points.eval.points, points.eval.points]);
   expect(await hook(page, (h) => h.charts.phases().map((p) => p.phase))).toEqual(['ict', 'mlm', 'realm']);
   await expect(charts.getByTestId('chart-loss')).toHaveAttribute('data-points', String(state.step));
 
