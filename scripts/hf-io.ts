@@ -2,20 +2,18 @@
 // checkpoint folder, and start a model's encoders from one (`npm run train -- --init-hf DIR`).
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { toAppOrder } from '../src/corpus/bert-vocab';
 import type { RealmConfig } from '../src/model/config';
 import type { ExportFile } from '../src/model/hf-export';
 import {
-  configFromHf,
-  HfLayoutError,
-  importEncoders,
+  hfEncoderWeights,
+  hfRunConfig,
   importRoles,
+  parseHfFolder,
   type EncoderRole,
   type HfCheckpoint,
   type ImportTarget,
 } from '../src/model/hf-layout';
 import type { RealmModel } from '../src/model/realm-model';
-import { decodeSafetensors } from '../src/model/safetensors';
 
 /** Streams each file's chunks to DIR/path (no whole-file copy). */
 export async function writeExport(dir: string, files: readonly ExportFile[]): Promise<number> {
@@ -41,10 +39,11 @@ export function readCheckpointFolder(dir: string): HfCheckpoint {
       throw new Error(`${p} is missing: a checkpoint folder holds model.safetensors, config.json and vocab.txt (float32)`);
     return readFileSync(p);
   };
-  const { tensors } = decodeSafetensors(new Uint8Array(need('model.safetensors')));
-  const config = JSON.parse(need('config.json').toString('utf8')) as Record<string, unknown>;
-  const vocab = need('vocab.txt').toString('utf8').replace(/\r/g, '').replace(/\n$/, '').split('\n');
-  return { tensors, config, vocab };
+  return parseHfFolder({
+    safetensors: new Uint8Array(need('model.safetensors')),
+    config: need('config.json').toString('utf8'),
+    vocab: need('vocab.txt').toString('utf8'),
+  });
 }
 
 /**
@@ -65,14 +64,7 @@ export function parseImportTarget(v: string | undefined): ImportTarget {
 
 /** `base` with the architecture of the checkpoint in `dir` (sizes, LayerNorm placement, GELU, ε). */
 export function configForCheckpoint(dir: string, base: RealmConfig, target: ImportTarget): RealmConfig {
-  const role = importRoles(target)[0];
-  const config = configFromHf(readCheckpointFolder(folderFor(dir, role)).config, base);
-  if (config.vocabSize !== base.vocabSize)
-    throw new HfLayoutError(
-      [`the checkpoint has ${config.vocabSize} wordpieces, the corpus ${base.vocabSize}`],
-      "The corpus must be tokenized with the checkpoint's vocab.txt",
-    );
-  return config;
+  return hfRunConfig(readCheckpointFolder(folderFor(dir, importRoles(target)[0])).config, base);
 }
 
 /**
@@ -88,20 +80,7 @@ export function initFromCheckpoint(
   const notes: string[] = [];
   for (const role of importRoles(target)) {
     const folder = folderFor(dir, role);
-    const ckpt = readCheckpointFolder(folder);
-    const { vocab, fromSource } = toAppOrder(ckpt.vocab);
-    if (corpusVocab) {
-      const differ = vocab.findIndex((p, i) => p !== corpusVocab[i]);
-      if (vocab.length !== corpusVocab.length || differ >= 0)
-        throw new HfLayoutError(
-          [
-            `the checkpoint's vocabulary (${vocab.length} pieces) is not the corpus's (${corpusVocab.length})` +
-              (differ >= 0 ? `: id ${differ} is "${vocab[differ]}" there and "${corpusVocab[differ]}" here` : ''),
-          ],
-          "Tokenize the corpus with the checkpoint's vocab.txt first",
-        );
-    }
-    const { weights, skippedHeads } = importEncoders(ckpt, model.config, [role], fromSource);
+    const { weights, skippedHeads } = hfEncoderWeights(readCheckpointFolder(folder), model.config, role, corpusVocab);
     model.setWeights(weights);
     notes.push(
       `${role}: ${weights.length} weights from ${folder}` +

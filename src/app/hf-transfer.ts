@@ -7,17 +7,16 @@ import type { NamedWeights } from '../model/bert';
 import { withConfigDefaults, type RealmConfig } from '../model/config';
 import { hfExportFiles, paddedVocab, type ExportIndex } from '../model/hf-export';
 import {
-  configFromHf,
   ENCODER_ROLES,
+  hfEncoderWeights,
+  hfRunConfig,
   HfLayoutError,
-  importEncoders,
   importRoles,
+  parseHfFolder,
   type EncoderRole,
   type HfCheckpoint,
   type ImportTarget,
 } from '../model/hf-layout';
-import { decodeSafetensors } from '../model/safetensors';
-import { toAppOrder } from '../corpus/bert-vocab';
 import { SPECIAL_TOKENS } from '../corpus/tokenizer';
 import type { RealmStore } from '../storage/db';
 
@@ -103,11 +102,7 @@ export function readCheckpointZip(bytes: Uint8Array, name: string, target: Impor
       problems.push(`${dir || 'the top folder'} has model.safetensors but no ${config ? 'vocab.txt' : 'config.json'}`);
       continue;
     }
-    folders.set(role, {
-      tensors: decodeSafetensors(files[path]).tensors,
-      config: JSON.parse(strFromU8(config)) as Record<string, unknown>,
-      vocab: strFromU8(vocab).replace(/\r/g, '').replace(/\n$/, '').split('\n'),
-    });
+    folders.set(role, parseHfFolder({ safetensors: files[path], config: strFromU8(config), vocab: strFromU8(vocab) }));
   }
   if (folders.size === 0 && problems.length === 0)
     problems.push(`${name} holds no model.safetensors (a checkpoint is model.safetensors + config.json + vocab.txt)`);
@@ -143,24 +138,11 @@ export function applyCheckpoint(
 ): { config: RealmConfig; weights: NamedWeights; notes: string[] } {
   const roles = importRoles(c.target);
   const folder = (role: EncoderRole) => c.folders.get(role) ?? c.folders.get('*')!;
-  const config = configFromHf(folder(roles[0]).config, base);
-  if (config.vocabSize !== base.vocabSize)
-    throw new HfLayoutError(
-      [`the checkpoint has ${config.vocabSize} wordpieces, the corpus ${base.vocabSize}`],
-      "The corpus must be tokenized with the checkpoint's vocab.txt",
-    );
+  const config = hfRunConfig(folder(roles[0]).config, base);
   const weights: NamedWeights = [];
   const notes: string[] = [];
   for (const role of roles) {
-    const ckpt = folder(role);
-    const { vocab, fromSource } = toAppOrder(ckpt.vocab);
-    const differ = corpusTokens ? corpusTokens.findIndex((p, i) => p !== vocab[i]) : -1;
-    if (differ >= 0)
-      throw new HfLayoutError(
-        [`wordpiece ${differ} is "${vocab[differ]}" in the checkpoint and "${corpusTokens![differ]}" in the corpus`],
-        "The corpus must be tokenized with the checkpoint's vocab.txt",
-      );
-    const r = importEncoders(ckpt, config, [role], fromSource);
+    const r = hfEncoderWeights(folder(role), config, role, corpusTokens);
     weights.push(...r.weights);
     if (r.skippedHeads.length) notes.push(`${role} keeps the initialisation of ${r.skippedHeads.join(', ')}`);
   }

@@ -19,7 +19,8 @@
 // and BertModel would report them as unused and run other functions. config.json names the class.
 import type { NamedWeights } from './bert';
 import type { GeluVariant, LayerNormPlacement, RealmConfig } from './config';
-import type { NamedTensor } from './safetensors';
+import { decodeSafetensors, type NamedTensor } from './safetensors';
+import { toAppOrder } from '../corpus/bert-vocab';
 
 /** The three BERTs of a REALM model, by the app's names. */
 export type EncoderRole = 'reader' | 'embed_input' | 'embed_doc';
@@ -345,4 +346,53 @@ function expectedShape(m: Mapping, c: RealmConfig, prefix: string): number[] {
   if (rel.endsWith('ffn/out/kernel')) return [h, i];
   if (m.transpose) return [h, h];
   return [h];
+}
+
+/** One checkpoint folder read: model.safetensors, config.json and vocab.txt (one piece per line). */
+export function parseHfFolder(files: { safetensors: Uint8Array; config: string; vocab: string }): HfCheckpoint {
+  return {
+    tensors: decodeSafetensors(files.safetensors).tensors,
+    config: JSON.parse(files.config) as Record<string, unknown>,
+    vocab: files.vocab.replace(/\r/g, '').replace(/\n$/, '').split('\n'),
+  };
+}
+
+/**
+ * The config a run needs to run a checkpoint exactly: `base` with the architecture of its config.json.
+ * The corpus must be tokenized with the checkpoint's vocabulary, so the sizes must agree.
+ */
+export function hfRunConfig(hf: Record<string, unknown>, base: RealmConfig): RealmConfig {
+  const config = configFromHf(hf, base);
+  if (config.vocabSize !== base.vocabSize)
+    throw new HfLayoutError(
+      [`the checkpoint has ${config.vocabSize} wordpieces, the corpus ${base.vocabSize}`],
+      "The corpus must be tokenized with the checkpoint's vocab.txt",
+    );
+  return config;
+}
+
+/**
+ * The weights of encoder `role` from a checkpoint folder, its vocabulary put in the app's order. With
+ * `corpusVocab` (the pieces the corpus was tokenized with), that order must be the corpus's.
+ */
+export function hfEncoderWeights(
+  ckpt: HfCheckpoint,
+  cfg: RealmConfig,
+  role: EncoderRole,
+  corpusVocab?: readonly string[],
+): { weights: NamedWeights; skippedHeads: string[] } {
+  const { vocab, fromSource } = toAppOrder(ckpt.vocab);
+  if (corpusVocab) {
+    const differ = vocab.findIndex((p, i) => p !== corpusVocab[i]);
+    if (differ >= 0 || vocab.length !== corpusVocab.length)
+      throw new HfLayoutError(
+        [
+          differ >= 0
+            ? `wordpiece ${differ} is "${vocab[differ]}" in the checkpoint and "${corpusVocab[differ]}" in the corpus`
+            : `the checkpoint has ${vocab.length} wordpieces, the corpus ${corpusVocab.length}`,
+        ],
+        "The corpus must be tokenized with the checkpoint's vocab.txt",
+      );
+  }
+  return importEncoders(ckpt, cfg, [role], fromSource);
 }

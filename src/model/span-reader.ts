@@ -90,7 +90,7 @@ export class SpanReader {
 
   /**
    * tokenStates [N, L, H] of the reader inputs; candidates over L; mask [N, S] (spanMask per row);
-   * retrievalScores [N] = S_retr(z, x) of each row's document. Returns the span logits [N, S]:
+   * retrievalScores [N] = S_retr(z, x) of each row's document; returns the span logits [N, S]:
    * S_read + S_retr, with MASKED_SPAN_SCORE added outside the body.
    */
   spanLogits(tokenStates: tf.Tensor3D, candidates: SpanCandidates, mask: tf.Tensor2D, retrievalScores: tf.Tensor1D): tf.Tensor2D {
