@@ -42,16 +42,21 @@ const REQUEST = { backends: ['webgpu', 'wasm', 'cpu'], ictSteps: 2, mlmSteps: 2,
  * larger share of each gradient, and AdamW's first steps move a weight by up to about ±lr whatever
  * its gradient's size, so a few weights take differently sized or signed first moves. Measured
  * (seed 3): wasm vs cpu in Node, 3 weights over 2.5e-4 after step 1 and 24 after step 6, all in the
- * embedders; webgpu vs cpu about 60 of ~74k, at most 1.6e-3; losses and gradient norms within their
- * usual tolerances, and the pre-LN preset has none. So here at most 0.25% of all the weights may
- * differ by more than atol, and none by more than 2.5e-3 (two and a half steps of lr).
+ * embedders; webgpu vs cpu about 60 of ~74k, at most 1.6e-3; losses within their usual tolerance,
+ * and the pre-LN preset has none. So here at most 0.25% of all the weights may differ by more than
+ * atol, and none by more than 2.5e-3 (two and a half steps of lr).
+ * The gradient norms follow those weights: the second ICT step's norm is a sum over gradients computed
+ * at weights that already differ, and it is about 0.022 (pre-LN: about 3). On one CI machine webgpu's
+ * was 1.09e-3 relative from cpu's (0.0220549 against 0.0220789) where this machine measured under
+ * 1e-4, so here the gradient norms get rtol 5e-3. A dropped or wrong program still fails: it moves a
+ * norm by tens of per cent (see the AddN note above).
  */
 const ARCHITECTURES = [
   { label: 'the tiny preset', overrides: {}, outliers: null },
   {
     label: "the tiny preset with BERT's post-LN block and erf GELU",
     overrides: { layerNormPlacement: 'post', geluVariant: 'erf', layerNormEps: 1e-12 } as const,
-    outliers: { share: 0.0025, atol: 2.5e-3 },
+    outliers: { share: 0.0025, atol: 2.5e-3, gradNormRtol: 5e-3 },
   },
 ];
 const LOSS = { rtol: 1e-4, atol: 1e-6 };
@@ -59,7 +64,13 @@ const GRAD_NORM = { rtol: 1e-3, atol: 1e-6 };
 const VARIABLES = { rtol: 0, atol: 2.5e-4 };
 
 /** Across all variables: elements further apart than VARIABLES.atol, how many, and whether each is within outliers.atol. */
-function outlierReport(t: BackendTrace, ref: BackendTrace, outliers: { share: number; atol: number }): string | null {
+interface Allowance {
+  share: number; // the share of all weights that may differ by more than VARIABLES.atol
+  atol: number; // none may differ by more than this
+  gradNormRtol: number; // in place of GRAD_NORM.rtol
+}
+
+function outlierReport(t: BackendTrace, ref: BackendTrace, outliers: Allowance): string | null {
   let total = 0;
   let worst = 0;
   const far: string[] = [];
@@ -77,7 +88,7 @@ function outlierReport(t: BackendTrace, ref: BackendTrace, outliers: { share: nu
   return `${far.length} of ${total} weights differ by more than ${VARIABLES.atol} (at most ${allowed} may, each within ${outliers.atol}); worst ${worst}; in ${[...new Set(far)].join(', ')}`;
 }
 
-function compare(t: BackendTrace, ref: BackendTrace, outliers: { share: number; atol: number } | null): string[] {
+function compare(t: BackendTrace, ref: BackendTrace, outliers: Allowance | null): string[] {
   const problems: string[] = [];
   const add = (what: string, r: string | null) => r && problems.push(`${t.backend} vs ${ref.backend}, ${what}: ${r}`);
   add(
@@ -93,7 +104,7 @@ function compare(t: BackendTrace, ref: BackendTrace, outliers: { share: number; 
     allcloseReport(
       t.steps.map((s) => s.gradNorm),
       ref.steps.map((s) => s.gradNorm),
-      GRAD_NORM,
+      outliers ? { ...GRAD_NORM, rtol: outliers.gradNormRtol } : GRAD_NORM,
     ),
   );
   const names = Object.keys(ref.variables);
