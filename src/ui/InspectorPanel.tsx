@@ -501,11 +501,20 @@ export function InspectorPanel({ rt }: { rt: Runtime }) {
             {ins.retrievalUtility !== null && (
               <span title={EXPLAIN.utility}> · query utility {formatSigned(ins.retrievalUtility)}</span>
             )}
+            {view.query.sourceDocId !== null && !ins.candidates.some((c) => c.docId === view.query.sourceDocId) && (
+              <span title={EXPLAIN.gold} data-testid="inspector-gold-missing">
+                {' '}
+                · its own (gold) passage is not among them
+                {run?.realmTrainer.config.trivialExclusion === 'passage' &&
+                  ' (the trivial candidate is the whole passage, so it is never retrieved: set Trivial candidate to sentence)'}
+              </span>
+            )}
           </p>
           <CandidateTable
             rows={view.rows}
             maskLabels={ins.masks.map((m) => (m.target >= 0 ? (tok?.vocab[m.target] ?? '') : '?'))}
             onOpen={setOpen}
+            goldDocId={view.query.sourceDocId}
           />
           <Predictions masks={ins.masks} vocab={tok?.vocab ?? []} />
           <div className="pin-row">

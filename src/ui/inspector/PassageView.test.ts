@@ -109,6 +109,24 @@ describe('inspector views with hostile corpus text', () => {
     expect(html.match(/data-testid="inspector-row"/g)).toHaveLength(2);
   });
 
+  it("marks the gold passage (the sentence's own) and only it", () => {
+    const rows = [
+      { candidate: cand(0, null), passage: null, titleRanges: [], textRanges: [] },
+      { candidate: cand(1, 3), passage: chunk, titleRanges: [], textRanges: [] },
+      { candidate: { ...cand(2, 4), docId: 'p4' }, passage: { ...chunk, id: 'p4' }, titleRanges: [], textRanges: [] },
+    ];
+    const render = (goldDocId: string | null) =>
+      renderToStaticMarkup(createElement(CandidateTable, { rows, maskLabels: ['x'], onOpen: () => {}, goldDocId }));
+    const marked = render('p4');
+    expect(marked.match(/data-gold="true"/g)).toHaveLength(1);
+    expect(marked.match(/data-testid="inspector-gold"/g)).toHaveLength(1);
+    // The mark is on the third row, p4's.
+    const gold = marked.split('data-testid="inspector-row"')[3];
+    expect(gold).toContain('data-gold="true"');
+    expect(gold).toContain('gold: the sentence');
+    for (const none of [null, 'elsewhere']) expect(render(none)).not.toContain('data-gold');
+  });
+
   it('the full-passage dialog and the predictions (vocabulary pieces come from the corpus) escape too', () => {
     const dialog = renderToStaticMarkup(
       createElement(PassageDialog, {

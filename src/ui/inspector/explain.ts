@@ -13,6 +13,7 @@ export const EXPLAIN = {
     "Marginal prediction p(y|x) = Σ_z p(z|x) · p(y|z,x): the reader's predictions for each candidate passage, mixed with the weights p(z|x). This is what REALM predicts.",
   nullOnly:
     'The prediction reading the null document alone (no retrieval). Compare with the marginal to see what retrieval adds.',
+  gold: 'The gold passage: the one this held-out sentence was cut from. It stays in the index, searched and read without the sentence itself, so finding it means the retriever matched the sentence to its context, not to a copy of it. Gold-passage recall@5 in the held-out chart counts how often it is in the top 5.',
   staleness: 'Staleness: steps taken since the snapshot of the weights that embedded the index in use.',
   pin: 'Pin this sentence: it is inspected again after every index refresh, and a chart shows p(z|x) of its passages step by step. The embedding map highlights it too.',
 } as const;
