@@ -1,7 +1,7 @@
 // The training panel: start, pause, resume and stop a pre-training run on the active corpus; phase,
 // step, steps/s and ETA; after a reload, an offer to resume the last run from its checkpoint and its
 // stored index. The index in use and the builder's progress are in the Index panel.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import type { VocabularyCoverage } from '../app/run-data';
@@ -12,6 +12,7 @@ import { createRun, lastCheckpointStep, resumeOffer, resumeOfferText, resumeRun,
 import { eventsFromHistory } from '../app/run-replay';
 import { runSettingsFromUrl } from '../app/run-settings';
 import type { Runtime } from '../app/runtime';
+import { corpusControllerFor } from '../app/corpus-controller';
 import { extendTestHook } from '../app/test-hook';
 import { useStudio } from '../app/studio-store';
 
@@ -40,6 +41,10 @@ export function RunPanel({ rt }: { rt: Runtime }) {
   /** The run's vocabulary over the corpus: the share of words it can only spell as [UNK]. */
   const [coverage, setCoverage] = useState<VocabularyCoverage | null>(null);
   const runRef = useRef<PretrainingRun | null>(null);
+  // On a first visit the bundled corpus is still being stored when the page opens: Start waits for it.
+  const corpora = corpusControllerFor(rt.store).state;
+  const corpus = useSyncExternalStore(corpora.subscribe, corpora.getState);
+  const corpusLoading = corpus.activeId === null && (!corpus.started || corpus.job !== null);
   const rate = useRef(new StepRateMeter());
 
   const refreshView = useCallback(() => {
@@ -246,8 +251,12 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         <button
           type="button"
           onClick={() => void startNew()}
-          disabled={running || !!busy}
-          title="Start a new run on the active corpus: ICT, then MLM, then REALM"
+          disabled={running || !!busy || corpusLoading}
+          title={
+            corpusLoading
+              ? 'Waiting for the bundled corpus to be stored in this browser'
+              : 'Start a new run on the active corpus: ICT, then MLM, then REALM'
+          }
         >
           Start
         </button>
@@ -270,6 +279,11 @@ export function RunPanel({ rt }: { rt: Runtime }) {
           Stop
         </button>
       </div>
+      {corpusLoading && (
+        <p className="muted small" data-testid="run-waiting-corpus">
+          Start waits for the bundled corpus, which is being stored in this browser (the Corpus panel shows its progress).
+        </p>
+      )}
       {busy && <p role="status">{busy}</p>}
       {warmProgress && <ProgressBar progress={warmProgress} label="Warm start" testId="warm-start-progress" />}
       {notice && (
