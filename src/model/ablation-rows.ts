@@ -131,9 +131,14 @@ export function warmStartConfig(scale: AblationScale, seed: number): RealmConfig
   return makeConfig(scale.preset, { ...realm, ictSteps: preset.ictSteps, mlmSteps: preset.mlmSteps, realmSteps: 0, seed });
 }
 
-/** A key naming a row's pre-training: rows with the same diff share the pre-trained model ('realm' for {}). */
+/**
+ * The pre-trained model a row uses: rows with the same pretraining diff share one ('realm' for REALM's
+ * own, {}); otherwise the id of the first row with that diff. null when the row pre-trains nothing.
+ */
 export function pretrainingKey(row: AblationRow): string | null {
   if (row.pretraining === null) return null;
-  const entries = Object.entries(row.pretraining).sort(([a], [b]) => a.localeCompare(b));
-  return entries.length === 0 ? 'realm' : entries.map(([k, v]) => `${k}=${String(v)}`).join(',');
+  const same = (a: PretrainingDiff, b: PretrainingDiff) =>
+    JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+  if (Object.keys(row.pretraining).length === 0) return 'realm';
+  return ABLATION_ROWS.find((r) => r.pretraining !== null && same(r.pretraining, row.pretraining!))!.id;
 }
