@@ -162,7 +162,12 @@ export function ablationTable(results: readonly AblationRowResult[], rows: reado
 }
 
 const pct = (x: number, digits = 1) => (Number.isFinite(x) ? (100 * x).toFixed(digits) : 'n/a');
-const signed = (x: number, digits = 1) => (!Number.isFinite(x) ? 'n/a' : `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`);
+/** A signed difference in percent points; below the direction tolerance it is none (±0.0), as the direction column counts it. */
+const signed = (x: number, digits = 1) => {
+  if (!Number.isFinite(x)) return 'n/a';
+  const d = direction(x / 100);
+  return `${d > 0 ? '+' : d < 0 ? '−' : '±'}${d === 0 ? (0).toFixed(digits) : Math.abs(x).toFixed(digits)}`;
+};
 const pValue = (p: number) => (!Number.isFinite(p) ? 'n/a' : p < 0.001 ? '<0.001' : p.toFixed(3));
 const meanSe = (s: SeedSummary) => (s.n === 0 ? 'n/a' : s.n < 2 ? pct(s.mean) : `${pct(s.mean)} ± ${pct(s.se)}`);
 const diffCell = (c: MetricCell) => (c.difference === null ? '–' : `${signed(100 * c.difference.mean)} (p ${pValue(c.difference.p)})`);
