@@ -11,7 +11,22 @@ const work = mkdtempSync(join(tmpdir(), 'ablate-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 // The micro corpus, the tiny preset and a handful of steps on the cpu backend.
-const SMALL = ['--corpus', 'public/corpus/micro', '--preset', 'tiny', '--ict-steps', '2', '--mlm-steps', '2', '--steps', '3', '--refresh-every', '1', '--backend', 'cpu'];
+const SMALL = [
+  '--corpus',
+  'public/corpus/micro',
+  '--preset',
+  'tiny',
+  '--ict-steps',
+  '2',
+  '--mlm-steps',
+  '2',
+  '--steps',
+  '3',
+  '--refresh-every',
+  '1',
+  '--backend',
+  'cpu',
+];
 
 function capture() {
   const lines: string[] = [];
@@ -31,11 +46,15 @@ describe('npm run ablate', () => {
   it('--plan 1 lists the jobs and the budget', async () => {
     const c = capture();
     expect(await ablateCommand([...SMALL, '--seeds', '2', '--plan', '1'], c.log)).toBe(0);
-    expect(c.lines.join('')).toMatch(/7 rows x 2 seeds .* 23 jobs \(8 REALM pre-trainings of 3 steps, refresh every 1\); expected /);
+    expect(c.lines.join('')).toMatch(
+      /7 rows x 2 seeds .* 23 jobs \(8 REALM pre-trainings of 3 steps, refresh every 1\); expected /,
+    );
   });
 
   it('bad options name themselves', async () => {
-    await expect(ablateCommand(['--corpus', 'public/corpus/micro', '--rows', 'realm,nope'])).rejects.toThrow(/unknown ablation row "nope"/);
+    await expect(ablateCommand(['--corpus', 'public/corpus/micro', '--rows', 'realm,nope'])).rejects.toThrow(
+      /unknown ablation row "nope"/,
+    );
     await expect(ablateCommand(['--corpus', 'public/corpus/micro', '--seeds', '0'])).rejects.toThrow(/--seeds is a whole number/);
     await expect(ablateCommand(['--corpus', 'public/corpus/micro', '--sed', '3'])).rejects.toThrow(/unknown option --sed/);
     await expect(ablateCommand(['--seeds', '3'])).rejects.toThrow(/--corpus DIR is required/);
@@ -43,10 +62,22 @@ describe('npm run ablate', () => {
 
   it('killed after its first row, the same command goes on without redoing that row', async () => {
     const dir = join(work, 'killed');
-    const argv = [...SMALL, '--seeds', '1', '--rows', 'realm,baseline,realm-retriever-baseline-encoder', '--recall-only', '1', '--work', dir];
+    const argv = [
+      ...SMALL,
+      '--seeds',
+      '1',
+      '--rows',
+      'realm,baseline,realm-retriever-baseline-encoder',
+      '--recall-only',
+      '1',
+      '--work',
+      dir,
+    ];
     const run = (killAfter?: RegExp) =>
       new Promise<{ stderr: string; stdout: string; code: number | null; signal: NodeJS.Signals | null }>((done) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ablate.ts', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ablate.ts', ...argv], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stderr = '';
         let stdout = '';
         child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -52,7 +52,21 @@ const HELP = `usage: npm run ablate -- --corpus DIR [options]
                         table's EM needs Open-QA fine-tuning (issue #34), which this build lacks
   --plan 1              print the jobs and the expected wall time, run nothing`;
 
-const OPTIONS = ['corpus', 'seeds', 'work', 'rows', 'preset', 'steps', 'refresh-every', 'ict-steps', 'mlm-steps', 'init', 'backend', 'recall-only', 'plan'];
+const OPTIONS = [
+  'corpus',
+  'seeds',
+  'work',
+  'rows',
+  'preset',
+  'steps',
+  'refresh-every',
+  'ict-steps',
+  'mlm-steps',
+  'init',
+  'backend',
+  'recall-only',
+  'plan',
+];
 
 /** The exit status and message when the table would need fine-tuning that this build lacks. */
 export const NO_FINETUNE_MESSAGE =
@@ -112,7 +126,10 @@ export class FileAblationStore implements AblationStore {
   }
 }
 
-export async function ablateCommand(argv: readonly string[], log: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+export async function ablateCommand(
+  argv: readonly string[],
+  log: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
   const { options: args } = parseCliArgs(argv);
   if (args.has('help')) {
     console.log(HELP);
@@ -123,13 +140,21 @@ export async function ablateCommand(argv: readonly string[], log: (s: string) =>
   if (!corpus) throw new CliArgsError('--corpus DIR is required (e.g. public/corpus/tiny)');
   for (const f of ['qa-train.jsonl', 'qa-dev.jsonl'])
     if (!existsSync(join(corpus, f)))
-      throw new CliArgsError(`${join(corpus, f)} is missing: the ablation table fine-tunes and evaluates on the corpus's QA sets`);
+      throw new CliArgsError(
+        `${join(corpus, f)} is missing: the ablation table fine-tunes and evaluates on the corpus's QA sets`,
+      );
   const nSeeds = numOption(args, 'seeds') ?? 3;
-  if (!Number.isInteger(nSeeds) || nSeeds < 1 || nSeeds > 100) throw new CliArgsError(`--seeds is a whole number from 1 to 100, got ${nSeeds}`);
+  if (!Number.isInteger(nSeeds) || nSeeds < 1 || nSeeds > 100)
+    throw new CliArgsError(`--seeds is a whole number from 1 to 100, got ${nSeeds}`);
   const seeds = Array.from({ length: nSeeds }, (_, i) => i + 1);
   const preset = (args.get('preset') ?? 'mini') as PresetName;
   if (!PRESETS[preset]) throw new CliArgsError(`--preset is tiny, mini, small or base, got "${preset}"`);
-  const rows = args.has('rows') ? args.get('rows')!.split(',').map((id) => ablationRow(id.trim())) : ABLATION_ROWS;
+  const rows = args.has('rows')
+    ? args
+        .get('rows')!
+        .split(',')
+        .map((id) => ablationRow(id.trim()))
+    : ABLATION_ROWS;
   const recallOnly = args.get('recall-only') === '1';
   const planOnly = args.get('plan') === '1';
   const executor = openQaExecutor();
@@ -146,7 +171,9 @@ export async function ablateCommand(argv: readonly string[], log: (s: string) =>
   if (init) {
     const arch = initArchitecture(init.checkpoint);
     if (arch.vocabSize !== tokenizer.size)
-      throw new CliArgsError(`the warm start reads ${arch.vocabSize} wordpieces but its vocab.txt has ${tokenizer.size}: put the model's vocab.txt beside it`);
+      throw new CliArgsError(
+        `the warm start reads ${arch.vocabSize} wordpieces but its vocab.txt has ${tokenizer.size}: put the model's vocab.txt beside it`,
+      );
     Object.assign(overrides, arch);
   }
   const scale: AblationScale = { preset, overrides };
@@ -195,7 +222,9 @@ export async function ablateCommand(argv: readonly string[], log: (s: string) =>
       if ((!edge && performance.now() - lastLine < 5000) || p.detail === lastDetail) return;
       lastDetail = p.detail ?? '';
       lastLine = performance.now();
-      log(`[${p.jobIndex + 1}/${p.jobs}] ${p.detail}  table ${p.done}/${p.total} steps  ETA ${formatEta(p.etaSeconds)}${p.reused ? `  (${p.reused} jobs reused)` : ''}\n`);
+      log(
+        `[${p.jobIndex + 1}/${p.jobs}] ${p.detail}  table ${p.done}/${p.total} steps  ETA ${formatEta(p.etaSeconds)}${p.reused ? `  (${p.reused} jobs reused)` : ''}\n`,
+      );
     },
   });
   const table = ablationTable(results, rows);
@@ -203,7 +232,10 @@ export async function ablateCommand(argv: readonly string[], log: (s: string) =>
   const md = ablationMarkdown(table);
   writeAtomic(join(work, 'table.md'), md);
   writeAtomic(join(work, 'table.csv'), ablationCsv(table));
-  writeAtomic(join(work, 'results.json'), JSON.stringify({ corpus: resolve(corpus), preset, seeds, scale, recallOnly, seconds, results }, null, 1));
+  writeAtomic(
+    join(work, 'results.json'),
+    JSON.stringify({ corpus: resolve(corpus), preset, seeds, scale, recallOnly, seconds, results }, null, 1),
+  );
   console.log(md);
   log(`wall time of this invocation ${formatEta(seconds)}; ${join(work, 'table.md')}, table.csv and results.json written\n`);
   return 0;

@@ -50,13 +50,16 @@ function masks(row: AblationRow, n = 200) {
     let run = 1;
     for (let k = 1; k <= p.length; k++)
       if (k < p.length && p[k] === p[k - 1] + 1) run++;
-      else (runs.push(run), (run = 1));
+      else {
+        runs.push(run);
+        run = 1;
+      }
   }
   return { positions, meanRun: runs.reduce((a, b) => a + b, 0) / runs.length };
 }
 
 describe('the seven rows of Table 2', () => {
-  it('are the paper\'s rows, in its order, with its figures', () => {
+  it("are the paper's rows, in its order, with its figures", () => {
     expect(ABLATION_ROWS.map((r) => r.id)).toEqual([...ABLATION_ROW_IDS]);
     expect(ABLATION_ROWS.map((r) => [r.name, r.paper.em, r.paper.recallAt5])).toEqual([
       ['REALM', 38.2, 38.5],
@@ -75,20 +78,27 @@ describe('the seven rows of Table 2', () => {
     expect([row.retriever, row.reader]).toEqual(['realm', 'realm']);
     const c = rowPretrainingConfig(row, SCALE, SEED)!;
     validateConfig(c);
-    expect(c).toMatchObject({ masking: 'salient', refreshEvery: REFRESH_EVERY, realmSteps: REALM_STEPS, ictSteps: 0, mlmSteps: 0, seed: SEED });
+    expect(c).toMatchObject({
+      masking: 'salient',
+      refreshEvery: REFRESH_EVERY,
+      realmSteps: REALM_STEPS,
+      ictSteps: 0,
+      mlmSteps: 0,
+      seed: SEED,
+    });
     expect(c).toEqual({ ...realmRowConfig(SCALE), seed: SEED });
     expect(diffFromRealm(row)).toEqual({});
     expect(pretrainingKey(row)).toBe('realm');
   });
 
-  it('REALM retriever + baseline encoder: REALM\'s own pre-training (shared), the reader from the warm start', () => {
+  it("REALM retriever + baseline encoder: REALM's own pre-training (shared), the reader from the warm start", () => {
     const row = ablationRow('realm-retriever-baseline-encoder');
     expect([row.retriever, row.reader]).toEqual(['realm', 'baseline']);
     expect(diffFromRealm(row)).toEqual({});
     expect(pretrainingKey(row)).toBe('realm');
   });
 
-  it('baseline retriever + REALM encoder: the warm start\'s ICT retriever, REALM\'s reader (shared pre-training)', () => {
+  it("baseline retriever + REALM encoder: the warm start's ICT retriever, REALM's reader (shared pre-training)", () => {
     const row = ablationRow('baseline-retriever-realm-encoder');
     expect([row.retriever, row.reader]).toEqual(['baseline', 'realm']);
     expect(diffFromRealm(row)).toEqual({});
@@ -106,7 +116,7 @@ describe('the seven rows of Table 2', () => {
     expect(warm).toMatchObject({ ictSteps: 40, mlmSteps: 30, realmSteps: 0, ictMaskedQueryProbability: 0 });
   });
 
-  it('random uniform masks: only the masking differs, BERT\'s uniform 15% of the wordpieces, not the salient span', () => {
+  it("random uniform masks: only the masking differs, BERT's uniform 15% of the wordpieces, not the salient span", () => {
     const row = ablationRow('random-uniform-masks');
     expect([row.retriever, row.reader]).toEqual(['realm', 'realm']);
     expect(diffFromRealm(row)).toEqual({ masking: 'random-token' });
@@ -117,7 +127,7 @@ describe('the seven rows of Table 2', () => {
     for (const p of salient) expect(p).toEqual([41, 42, 43]); // pieces 40..42 after [CLS]
   });
 
-  it('random span masks: only the masking differs, SpanBERT\'s contiguous random spans', () => {
+  it("random span masks: only the masking differs, SpanBERT's contiguous random spans", () => {
     const row = ablationRow('random-span-masks');
     expect(diffFromRealm(row)).toEqual({ masking: 'random-span' });
     const { positions, meanRun } = masks(row);

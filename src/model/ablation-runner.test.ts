@@ -30,12 +30,22 @@ beforeAll(async () => {
   data = syntheticWorld(8, { seedRng: new Rng(5) });
   // Questions: the held-out cloze sentences; a passage "holds" the answer when it holds its first wordpiece id.
   recallSet = {
-    questions: data.heldOut.map((q) => ({ inputIds: [...q.inputIds], answers: [`w${q.answer[0]}`] })),
+    questions: data.heldOut.map((q) => ({ inputIds: Array.from(q.inputIds), answers: [`w${q.answer[0]}`] })),
     passageTexts: data.passages.map((p) => [...p.title, ...p.sentences.flat()].map((id) => `w${id}`).join(' ')),
   };
   scale = {
     preset: 'tiny',
-    overrides: { vocabSize: data.vocabSize, ...MICRO_SIZES, k: 3, batchSize: 2, ictBatchSize: 4, ictSteps: 2, mlmSteps: 2, realmSteps: 3, refreshEvery: 1 },
+    overrides: {
+      vocabSize: data.vocabSize,
+      ...MICRO_SIZES,
+      k: 3,
+      batchSize: 2,
+      ictBatchSize: 4,
+      ictSteps: 2,
+      mlmSteps: 2,
+      realmSteps: 3,
+      refreshEvery: 1,
+    },
   };
 });
 
@@ -81,7 +91,9 @@ describe('planAblation', () => {
     expect(jobs).toHaveLength(1 + 3 * (4 + 7 + 7));
     expect(jobs.filter((j) => j.kind === 'warm-start')).toHaveLength(1);
     expect(jobs.filter((j) => j.kind === 'pretrain').map((j) => j.id)).toEqual(
-      [1, 2, 3].flatMap((s) => ['realm', 'random-uniform-masks', 'random-span-masks', 'stale-30x'].map((k) => `pretrain/${k}/seed-${s}`)),
+      [1, 2, 3].flatMap((s) =>
+        ['realm', 'random-uniform-masks', 'random-span-masks', 'stale-30x'].map((k) => `pretrain/${k}/seed-${s}`),
+      ),
     );
     const byId = new Map(jobs.map((j, i) => [j.id, { j, i }]));
     const cfg = (id: string) => (byId.get(id)!.j as { config: { masking: string; refreshEvery: number; seed: number } }).config;
@@ -210,9 +222,9 @@ describe('runAblation', () => {
     const rows = [ablationRow('baseline')];
     await runAblation({ scale, seeds: [1], rows, store, data: () => data, recallSet, executor: null });
     const other: AblationScale = { ...scale, overrides: { ...scale.overrides, mlmSteps: 3 } };
-    await expect(runAblation({ scale: other, seeds: [1], rows, store, data: () => data, recallSet, executor: null })).rejects.toThrow(
-      AblationWorkMismatchError,
-    );
+    await expect(
+      runAblation({ scale: other, seeds: [1], rows, store, data: () => data, recallSet, executor: null }),
+    ).rejects.toThrow(AblationWorkMismatchError);
   }, 60_000);
 
   it('plans all seven rows by default', () => {

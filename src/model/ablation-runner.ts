@@ -219,7 +219,8 @@ export function composeWeights(retriever: NamedWeights, reader: NamedWeights): N
   const fromReader = reader.filter((w) => !isRetriever(w.name));
   const names = new Set(fromRetriever.map((w) => w.name));
   const missing = reader.filter((w) => isRetriever(w.name) && !names.has(w.name));
-  if (missing.length > 0) throw new Error(`the retriever's model lacks ${missing[0].name}: both models must share one architecture`);
+  if (missing.length > 0)
+    throw new Error(`the retriever's model lacks ${missing[0].name}: both models must share one architecture`);
   return [...fromRetriever, ...fromReader];
 }
 
@@ -290,7 +291,12 @@ export async function runAblation(o: AblationRunOptions): Promise<AblationRowRes
       const m = await trainer.step();
       if (!m) break;
       steps++;
-      report(job, steps, jobStart, `${m.phase} step ${m.phaseStep}/${trainer.phaseAt(trainer.stepCount - 1)?.phaseSteps ?? '?'}, loss ${m.loss.toFixed(3)}`);
+      report(
+        job,
+        steps,
+        jobStart,
+        `${m.phase} step ${m.phaseStep}/${trainer.phaseAt(trainer.stepCount - 1)?.phaseSteps ?? '?'}, loss ${m.loss.toFixed(3)}`,
+      );
     }
   };
   const rowModel = async (job: Extract<AblationJob, { kind: 'recall' | 'qa' }>): Promise<AblationModel> => {

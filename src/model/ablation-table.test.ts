@@ -109,7 +109,7 @@ describe('ablationTable', () => {
     expect(b.recallAt5.directionMatches).toBe(true);
   });
 
-  it('a swap row whose EM rose where the paper\'s fell does not match; equal R@5 matches the paper\'s 0', () => {
+  it("a swap row whose EM rose where the paper's fell does not match; equal R@5 matches the paper's 0", () => {
     const s = table[1];
     expect(s.em.difference!.t).toBeCloseTo(2.6186146828319092, 12);
     expect(s.em.difference!.p).toBeCloseTo(0.1201173098718802, 12);
@@ -127,14 +127,20 @@ describe('ablationTable', () => {
     ]);
     expect(noEm[3].em.summary.n).toBe(0);
     expect(noEm[3].recallAt5.difference!.mean).toBeCloseTo(-0.1, 14);
-    expect(ablationMarkdown(noEm)).toContain('| baseline (ORQA) | n/a | – | 31.3 (−6.9) | 10.0 | −10.0 (p n/a) | 13.9 (−24.6) | – / yes |');
+    expect(ablationMarkdown(noEm)).toContain(
+      '| baseline (ORQA) | n/a | – | 31.3 (−6.9) | 10.0 | −10.0 (p n/a) | 13.9 (−24.6) | – / yes |',
+    );
   });
 
   it('markdown: percent, mean ± SE, signed differences with p, the paper beside them', () => {
     const md = ablationMarkdown(table);
     expect(md).toContain('| REALM | 37.7 ± 1.5 | – | 38.2 | 25.0 ± 2.9 | – | 38.5 | – / – |');
-    expect(md).toContain('| baseline (ORQA) | 32.3 ± 1.9 | −5.3 (p 0.119) | 31.3 (−6.9) | 11.0 ± 0.6 | −14.0 (p 0.049) | 13.9 (−24.6) | yes / yes |');
-    expect(md).toContain('| REALM retriever + baseline encoder | 41.7 ± 2.8 | +4.0 (p 0.120) | 37.4 (−0.8) | 25.0 ± 2.9 | ±0.0 (p 1.000) | 38.5 (±0.0) | no / yes |');
+    expect(md).toContain(
+      '| baseline (ORQA) | 32.3 ± 1.9 | −5.3 (p 0.119) | 31.3 (−6.9) | 11.0 ± 0.6 | −14.0 (p 0.049) | 13.9 (−24.6) | yes / yes |',
+    );
+    expect(md).toContain(
+      '| REALM retriever + baseline encoder | 41.7 ± 2.8 | +4.0 (p 0.120) | 37.4 (−0.8) | 25.0 ± 2.9 | ±0.0 (p 1.000) | 38.5 (±0.0) | no / yes |',
+    );
     expect(md).toContain('3 seeds only large, consistent differences');
   });
 

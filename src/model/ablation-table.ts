@@ -152,7 +152,10 @@ function metricCell(
 }
 
 /** The table, in Table 2's row order, from whatever results exist (rows without any have n = 0). */
-export function ablationTable(results: readonly AblationRowResult[], rows: readonly AblationRow[] = ABLATION_ROWS): AblationTableRow[] {
+export function ablationTable(
+  results: readonly AblationRowResult[],
+  rows: readonly AblationRow[] = ABLATION_ROWS,
+): AblationTableRow[] {
   const realm = ABLATION_ROWS[0];
   return rows.map((row) => ({
     row,
@@ -170,8 +173,10 @@ const signed = (x: number, digits = 1) => {
 };
 const pValue = (p: number) => (!Number.isFinite(p) ? 'n/a' : p < 0.001 ? '<0.001' : p.toFixed(3));
 const meanSe = (s: SeedSummary) => (s.n === 0 ? 'n/a' : s.n < 2 ? pct(s.mean) : `${pct(s.mean)} ± ${pct(s.se)}`);
-const diffCell = (c: MetricCell) => (c.difference === null ? '–' : `${signed(100 * c.difference.mean)} (p ${pValue(c.difference.p)})`);
-const paperCell = (c: MetricCell, isRealm: boolean) => (isRealm ? c.paper.toFixed(1) : `${c.paper.toFixed(1)} (${signed(c.paperDifference)})`);
+const diffCell = (c: MetricCell) =>
+  c.difference === null ? '–' : `${signed(100 * c.difference.mean)} (p ${pValue(c.difference.p)})`;
+const paperCell = (c: MetricCell, isRealm: boolean) =>
+  isRealm ? c.paper.toFixed(1) : `${c.paper.toFixed(1)} (${signed(c.paperDifference)})`;
 const matchCell = (m: boolean | null) => (m === null ? '–' : m ? 'yes' : 'no');
 
 /**
@@ -202,7 +207,19 @@ const csvBool = (b: boolean | null) => (b === null ? '' : String(b));
 export function ablationCsv(table: readonly AblationTableRow[]): string {
   const head = ['row_id', 'row'];
   for (const m of ['em', 'recall_at_5'])
-    head.push(`${m}_mean`, `${m}_se`, `${m}_seeds`, `${m}_diff`, `${m}_diff_se`, `${m}_t`, `${m}_df`, `${m}_p`, `paper_${m}`, `paper_${m}_diff`, `${m}_direction_matches`);
+    head.push(
+      `${m}_mean`,
+      `${m}_se`,
+      `${m}_seeds`,
+      `${m}_diff`,
+      `${m}_diff_se`,
+      `${m}_t`,
+      `${m}_df`,
+      `${m}_p`,
+      `paper_${m}`,
+      `paper_${m}_diff`,
+      `${m}_direction_matches`,
+    );
   const cells = (c: MetricCell) => [
     csvNumber(c.summary.mean),
     csvNumber(c.summary.se),
@@ -217,5 +234,9 @@ export function ablationCsv(table: readonly AblationTableRow[]): string {
     csvBool(c.directionMatches),
   ];
   const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return [head, ...table.map((t) => [t.row.id, t.row.name, ...cells(t.em), ...cells(t.recallAt5)])].map((r) => r.map(quote).join(',')).join('\n') + '\n';
+  return (
+    [head, ...table.map((t) => [t.row.id, t.row.name, ...cells(t.em), ...cells(t.recallAt5)])]
+      .map((r) => r.map(quote).join(','))
+      .join('\n') + '\n'
+  );
 }

@@ -17,7 +17,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   data = syntheticWorld(8, { seedRng: new Rng(5) });
   set = {
-    questions: data.heldOut.map((q) => ({ inputIds: [...q.inputIds], answers: [`w${q.answer[0]}`, 'never there'] })),
+    questions: data.heldOut.map((q) => ({ inputIds: Array.from(q.inputIds), answers: [`w${q.answer[0]}`, 'never there'] })),
     passageTexts: data.passages.map((p) => [...p.title, ...p.sentences.flat()].map((id) => `w${id}`).join(' ')),
   };
 });
@@ -67,14 +67,16 @@ describe('zeroShotRecall', () => {
     const config = microConfig(data);
     const model = new RealmModel(config, () => 1);
     const docs = documentStore(data.passages, config.maxDocLength);
-    await expect(zeroShotRecall(model, docs, { ...set, passageTexts: set.passageTexts.slice(1) })).rejects.toThrow(/build both from one corpus/);
+    await expect(zeroShotRecall(model, docs, { ...set, passageTexts: set.passageTexts.slice(1) })).rejects.toThrow(
+      /build both from one corpus/,
+    );
     expect((await zeroShotRecall(model, docs, { ...set, questions: [] })).recall).toBeNaN();
     model.dispose();
   });
 });
 
 describe('zeroShotRecallSet', () => {
-  it('tokenizes a corpus folder\'s dev questions as [CLS] question [SEP] and keeps title + text per row', () => {
+  it("tokenizes a corpus folder's dev questions as [CLS] question [SEP] and keeps title + text per row", () => {
     const dir = 'public/corpus/micro';
     const tok = WordPieceTokenizer.fromText(readFileSync(`${dir}/vocab.txt`, 'utf8'));
     const dev = parseQa(readFileSync(`${dir}/qa-dev.jsonl`, 'utf8'));

@@ -32,11 +32,18 @@ export function zeroShotRecallSet(
 /** Recall@k of the model's retriever on the set, over a fresh index of `docs` (row-aligned with passageTexts). */
 export async function zeroShotRecall(model: RealmModel, docs: DocumentStore, set: ZeroShotRecallSet, k = 5): Promise<RecallAtK> {
   if (set.passageTexts.length !== docs.ids.length)
-    throw new Error(`the recall set names ${set.passageTexts.length} passages but the index has ${docs.ids.length}: build both from one corpus`);
+    throw new Error(
+      `the recall set names ${set.passageTexts.length} passages but the index has ${docs.ids.length}: build both from one corpus`,
+    );
   if (set.questions.length === 0) return { recall: NaN, hits: 0, queries: 0 };
   const index = await freshIndex(model, docs);
   try {
-    const queries: RealmQuery[] = set.questions.map((q) => ({ inputIds: q.inputIds, maskPositions: [], targets: [], sourceDocId: null }));
+    const queries: RealmQuery[] = set.questions.map((q) => ({
+      inputIds: q.inputIds,
+      maskPositions: [],
+      targets: [],
+      sourceDocId: null,
+    }));
     const rows = await topKRows(model, index, queries, k);
     const normalised = new Map<number, string>();
     const text = (row: number) => {
