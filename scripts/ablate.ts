@@ -183,7 +183,8 @@ export async function ablateCommand(
   log(
     `ablation table: ${rows.length} rows x ${seeds.length} seeds on ${corpus}, ${preset} preset; ` +
       `${jobs.length} jobs (${jobs.filter((j) => j.kind === 'pretrain').length} REALM pre-trainings of ${overrides.realmSteps} steps, ` +
-      `refresh every ${overrides.refreshEvery}); expected ${formatEta(estimateAblationSeconds(jobs))} on a 2-core machine; work folder ${work}\n`,
+      `refresh every ${overrides.refreshEvery}); expected ${formatEta(estimateAblationSeconds(jobs))} on a 2-core machine` +
+      `${executor ? '' : ' without Open-QA fine-tuning (not in this build)'}; work folder ${work}\n`,
   );
   if (planOnly) {
     for (const j of jobs) console.log(`${j.id}\t${j.units} steps`);
