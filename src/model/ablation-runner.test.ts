@@ -11,6 +11,7 @@ import {
   estimateAblationSeconds,
   planAblation,
   runAblation,
+  tableEtaSeconds,
   type AblationJobRecord,
   type AblationModel,
   type AblationProgress,
@@ -126,6 +127,36 @@ describe('planAblation', () => {
     const jobs = planAblation({ scale, seeds: [1], rows: [ablationRow('baseline')], finetuneSteps: 4 });
     expect(jobs.map((j) => j.id)).toEqual(['warm-start', 'recall/baseline/seed-1', 'qa/baseline/seed-1']);
     expect(estimateAblationSeconds(jobs)).toBeCloseTo(2 * 0.65 + 2 * 0.13 + 5 + 4 * 1, 10);
+  });
+});
+
+describe('tableEtaSeconds', () => {
+  const big: AblationScale = { preset: 'tiny', overrides: { ictSteps: 10, mlmSteps: 20, realmSteps: 100 } };
+  const jobs = planAblation({
+    scale: big,
+    seeds: [1],
+    rows: [ablationRow('realm'), ablationRow('random-uniform-masks')],
+    finetuneSteps: 8,
+  });
+  const at = (id: string) => jobs.find((j) => j.id === id)!;
+  const pending = jobs.slice(1); // the warm start was reused
+
+  it('prices the running job and the jobs of its kind at its own pace, the others at the priors', () => {
+    // Half of REALM's pre-training in 100 s: 2 s a step for its other 50 and the next pre-training's 100;
+    // two recall jobs (5 s) and two fine-tunings of 8 steps (1 s a step) by the priors.
+    expect(tableEtaSeconds(pending, at('pretrain/realm/seed-1'), 50, 100, new Map())).toBeCloseTo(
+      50 * 2 + 100 * 2 + 2 * 5 + 2 * 8,
+      10,
+    );
+    // Before its first step: the prior (0.9 s a REALM step), less the time already spent.
+    expect(tableEtaSeconds(pending, at('pretrain/realm/seed-1'), 0, 10, new Map())).toBeCloseTo(
+      100 * 0.9 - 10 + 100 * 0.9 + 10 + 16,
+      10,
+    );
+    // A finished job of a kind sets its rate; a finished job adds nothing of its own.
+    const measured = new Map([['pretrain', 3]] as const);
+    expect(tableEtaSeconds(pending, at('recall/realm/seed-1'), null, 4, measured)).toBeCloseTo(8 + 100 * 3 + 5 + 8, 10);
+    expect(tableEtaSeconds(pending, pending.at(-1)!, null, 1, measured)).toBe(0);
   });
 });
 

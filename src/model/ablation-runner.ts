@@ -159,7 +159,7 @@ function planKeyOf(job: AblationJob, scale: AblationScale): string {
 export const PRIOR_SECONDS = { ict: 0.65, mlm: 0.13, realm: 0.9, recall: 5, qa: 1 };
 
 /** Seconds a job is expected to take: measured seconds per unit of its kind when known, else the prior. */
-function expectedSeconds(job: AblationJob, measured: Map<AblationJob['kind'], number>): number {
+function expectedSeconds(job: AblationJob, measured: ReadonlyMap<AblationJob['kind'], number>): number {
   const rate = measured.get(job.kind);
   if (rate !== undefined) return rate * job.units;
   switch (job.kind) {
@@ -177,6 +177,28 @@ function expectedSeconds(job: AblationJob, measured: Map<AblationJob['kind'], nu
 /** The whole table's expected seconds before it starts (the CLI's budget line). */
 export function estimateAblationSeconds(jobs: readonly AblationJob[]): number {
   return jobs.reduce((s, j) => s + expectedSeconds(j, new Map()), 0);
+}
+
+/**
+ * Seconds left of the table while `job` (one of `pending`, the jobs still to run, in order) has taken
+ * `unitsInJob` steps in `elapsed` seconds (null: it has finished). The running job's own pace, once it
+ * has taken a step, prices the rest of it and, until a job of its kind has finished (`measured`:
+ * seconds per step by kind), the jobs of its kind still to come; otherwise the priors.
+ */
+export function tableEtaSeconds(
+  pending: readonly AblationJob[],
+  job: AblationJob,
+  unitsInJob: number | null,
+  elapsed: number,
+  measured: ReadonlyMap<AblationJob['kind'], number>,
+): number {
+  const pace = unitsInJob !== null && unitsInJob > 0 ? elapsed / unitsInJob : undefined;
+  const rates = new Map(measured);
+  if (pace !== undefined && !rates.has(job.kind)) rates.set(job.kind, pace);
+  const remaining = pending.slice(pending.indexOf(job) + 1).reduce((s, j) => s + expectedSeconds(j, rates), 0);
+  if (unitsInJob === null) return remaining;
+  const inJob = pace !== undefined ? (job.units - unitsInJob) * pace : Math.max(0, expectedSeconds(job, rates) - elapsed);
+  return remaining + inJob;
 }
 
 export interface AblationProgress extends Progress {
@@ -246,8 +268,8 @@ export async function runAblation(o: AblationRunOptions): Promise<AblationRowRes
   const totalUnits = pending.reduce((s, j) => s + j.units, 0);
   /** Progress of the table: `unitsInJob` steps of `job` done (null: the job has finished). */
   const report = (job: AblationJob, unitsInJob: number | null, jobStart: number, detail: string) => {
-    const remaining = pending.slice(pending.indexOf(job) + 1).reduce((s, j) => s + expectedSeconds(j, measured), 0);
-    const inJob = unitsInJob === null ? 0 : Math.max(0, expectedSeconds(job, measured) - (now() - jobStart) / 1000);
+    const elapsed = (now() - jobStart) / 1000;
+    const eta = tableEtaSeconds(pending, job, unitsInJob, elapsed, measured);
     const seconds = (now() - start) / 1000;
     const done = doneUnits + (unitsInJob ?? 0);
     o.onProgress?.({
@@ -256,7 +278,7 @@ export async function runAblation(o: AblationRunOptions): Promise<AblationRowRes
       total: totalUnits,
       unit: 'steps',
       rate: seconds > 0 ? done / seconds : 0,
-      etaSeconds: remaining + inJob,
+      etaSeconds: eta,
       detail: `${job.id}: ${detail}`,
       jobId: job.id,
       jobIndex: jobs.indexOf(job),
