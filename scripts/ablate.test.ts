@@ -108,4 +108,16 @@ describe('npm run ablate', () => {
     expect(results.results.map((r) => r.em)).toEqual([null, null, null]);
     for (const r of results.results) expect(r.recallAt5).toBeGreaterThanOrEqual(0);
   }, 180_000);
+
+  it("--init takes a given warm start (here the killed table's): no warm-start steps, the same baseline recall", async () => {
+    const from = join(work, 'killed');
+    const dir = join(work, 'given');
+    const c = capture();
+    const argv = [...SMALL, '--seeds', '1', '--rows', 'baseline', '--recall-only', '1', '--work', dir];
+    expect(await ablateCommand([...argv, '--init', join(from, 'models', 'warm-start')], c.log)).toBe(0);
+    expect(c.lines.join('')).toMatch(/warm-start: done in .* table 0\/1 steps/);
+    const recall = (d: string) =>
+      (JSON.parse(readFileSync(join(d, 'jobs', 'recall', 'baseline', 'seed-1.json'), 'utf8')) as { recallAt5: number }).recallAt5;
+    expect(recall(dir)).toBe(recall(from));
+  }, 60_000);
 });
