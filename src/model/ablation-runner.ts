@@ -330,6 +330,9 @@ export async function runAblation(o: AblationRunOptions): Promise<AblationRowRes
 
   for (const job of pending) {
     stopCheck();
+    // Seed-major order: a new seed's jobs use the warm start and that seed's models only.
+    if (job.kind !== 'warm-start')
+      for (const key of modelCache.keys()) if (key !== WARM && !key.endsWith(`/seed-${job.seed}`)) modelCache.delete(key);
     const jobStart = now();
     report(job, 0, jobStart, 'starting');
     const record: AblationJobRecord = { jobId: job.id, planKey: planKeyOf(job, o.scale), seconds: 0, finishedAt: 0 };
