@@ -28,7 +28,7 @@ import { initArchitecture } from '../src/model/checkpoint';
 import { PRESETS, type PresetName, type RealmConfig } from '../src/model/config';
 import { formatEta } from '../src/model/progress';
 import type { RealmCheckpoint } from '../src/model/trainer';
-import { zeroShotRecallSet } from '../src/model/zero-shot-recall';
+import { zeroShotRecall, zeroShotRecallSet } from '../src/model/zero-shot-recall';
 import { installWasmKernels } from '../src/platform/wasm-kernels';
 import { loadInit, readCheckpoint, writeCheckpoint } from './checkpoint-files';
 import { checkKnownOptions, CliArgsError, numOption, parseCliArgs } from './cli-args';
@@ -204,6 +204,7 @@ export async function ablateCommand(
   const store = new FileAblationStore(work, tokenizer.vocab);
   const dev = parseQa(readFileSync(join(corpus, 'qa-dev.jsonl'), 'utf8'), 'qa-dev.jsonl');
   const maxQueryLength = PRESETS[preset].maxQueryLength;
+  const recallSet = zeroShotRecallSet(dev, loaded.passages, tokenizer);
   const t0 = performance.now();
   let lastLine = 0;
   let lastDetail = '';
@@ -214,7 +215,7 @@ export async function ablateCommand(
     store,
     executor: recallOnly ? null : executor,
     warmStart: init?.checkpoint,
-    recallSet: zeroShotRecallSet(dev, loaded.passages, tokenizer),
+    zeroShotRecall: (model, docs) => zeroShotRecall(model, docs, recallSet),
     data: (masking: MaskingStrategy, seed: number) =>
       corpusTrainingData(corpus, { masking, seed, maxQueryLength, maxMasks: PRESETS[preset].maxMasks, tokenizer }),
     onProgress: (p) => {

@@ -13,14 +13,14 @@ import {
   runAblation,
   tableEtaSeconds,
   type AblationJobRecord,
-  type AblationModel,
   type AblationProgress,
   type AblationStore,
   type QaExecutor,
+  type ZeroShotRecallFn,
 } from './ablation-runner';
 import { ablationTable } from './ablation-table';
 import type { RealmCheckpoint } from './trainer';
-import type { ZeroShotRecallSet } from './zero-shot-recall';
+import { zeroShotRecall as recallOf, type ZeroShotRecallSet } from './zero-shot-recall';
 
 let data: TrainingData;
 let recallSet: ZeroShotRecallSet;
@@ -50,6 +50,8 @@ beforeAll(async () => {
   };
 });
 
+const recall: ZeroShotRecallFn = (model, docs) => recallOf(model, docs, recallSet);
+
 /** The store in memory (the Node CLI's is files: scripts/ablate.ts, tested in scripts/ablate.test.ts). */
 class MemoryStore implements AblationStore {
   readonly records = new Map<string, AblationJobRecord>();
@@ -76,7 +78,7 @@ class ChecksumExecutor implements QaExecutor {
   readonly steps = 2;
   readonly calls: string[] = [];
   constructor(private readonly after?: (rowId: string, seed: number) => void) {}
-  async finetuneAndEvaluate(model: AblationModel, opts: { rowId: string; seed: number; onStep?: (d: number) => void }) {
+  async finetuneAndEvaluate(model: RealmCheckpoint, opts: { rowId: string; seed: number; onStep?: (d: number) => void }) {
     this.calls.push(`${opts.rowId}/${opts.seed}`);
     let sum = 0;
     for (const w of model.weights) for (const x of new Float32Array(w.data)) sum += Math.abs(x);
@@ -185,7 +187,7 @@ describe('runAblation', () => {
       seeds: [1, 2],
       store,
       data: () => data,
-      recallSet,
+      zeroShotRecall: recall,
       executor: null,
       onProgress: (p) => progress.push(p),
     });
@@ -224,7 +226,7 @@ describe('runAblation', () => {
     const stop = new AbortController();
     const first = new ChecksumExecutor((rowId) => rowId === 'realm' && stop.abort());
     const rows = [ablationRow('realm'), ablationRow('baseline'), ablationRow('realm-retriever-baseline-encoder')];
-    const opts = { scale, seeds: [1], rows, data: () => data, recallSet };
+    const opts = { scale, seeds: [1], rows, data: () => data, zeroShotRecall: recall };
     await expect(runAblation({ ...opts, store, executor: first, signal: stop.signal })).rejects.toThrow(AblationStoppedError);
     expect(first.calls).toEqual(['realm/1']);
     expect([...store.records.keys()]).toEqual(['warm-start', 'pretrain/realm/seed-1', 'recall/realm/seed-1', 'qa/realm/seed-1']);
@@ -251,10 +253,26 @@ describe('runAblation', () => {
   it('refuses a store that holds the table with other settings', async () => {
     const store = new MemoryStore();
     const rows = [ablationRow('baseline')];
-    await runAblation({ scale, seeds: [1], rows, store, data: () => data, recallSet, executor: null });
+    await runAblation({
+      scale,
+      seeds: [1],
+      rows,
+      store,
+      data: () => data,
+      zeroShotRecall: recall,
+      executor: null,
+    });
     const other: AblationScale = { ...scale, overrides: { ...scale.overrides, mlmSteps: 3 } };
     await expect(
-      runAblation({ scale: other, seeds: [1], rows, store, data: () => data, recallSet, executor: null }),
+      runAblation({
+        scale: other,
+        seeds: [1],
+        rows,
+        store,
+        data: () => data,
+        zeroShotRecall: recall,
+        executor: null,
+      }),
     ).rejects.toThrow(AblationWorkMismatchError);
   }, 60_000);
 

@@ -12,8 +12,7 @@
 //
 // Seed-major order: every row of seed 1 before seed 2, so a partial table already has whole rows.
 // Storage is behind `AblationStore` (files in Node, IndexedDB in the page); src/model does no I/O.
-import type { TrainingData } from '../corpus/data';
-import { documentStore } from '../corpus/data';
+import { documentStore, type DocumentStore, type TrainingData } from '../corpus/data';
 import type { MaskingStrategy } from '../corpus/masking-strategies';
 import {
   ABLATION_ROWS,
@@ -31,27 +30,25 @@ import type { RealmConfig } from './config';
 import { formatEta, type Progress } from './progress';
 import { RealmModel } from './realm-model';
 import { RealmTrainer, type RealmCheckpoint } from './trainer';
-import { zeroShotRecall, type ZeroShotRecallSet } from './zero-shot-recall';
-
-/** A model to fine-tune: its config and every weight (retriever and reader already chosen by the row). */
-export interface AblationModel {
-  config: RealmConfig;
-  weights: NamedWeights;
-}
 
 /**
  * Open-QA fine-tuning and evaluation of one row's model (issue #34): fine-tune a copy on the corpus's QA
- * training set with `seed`, then return exact match on its dev set. The runner never makes EM up: without
- * an executor the table's EM column stays empty.
+ * training set with `seed`, then return exact match on its dev set. The model comes as a checkpoint
+ * (weights only, `extra.config` its config) whose retriever and reader the row has already chosen, as
+ * `openQaModel(checkpoint, seed)` takes it. The runner never makes EM up: without an executor the table's
+ * EM column stays empty.
  */
 export interface QaExecutor {
   /** Fine-tuning steps of one row (the ETA's unit). */
   readonly steps: number;
   finetuneAndEvaluate(
-    model: AblationModel,
+    model: RealmCheckpoint,
     opts: { rowId: AblationRowId; seed: number; onStep?: (done: number) => void },
   ): Promise<{ em: number; questions: number }>;
 }
+
+/** Zero-shot retrieval recall@5 of a row's model over the corpus's documents (zero-shot-recall.ts). */
+export type ZeroShotRecallFn = (model: RealmModel, docs: DocumentStore) => Promise<{ recall: number; queries: number }>;
 
 /** What a finished job leaves in the store. */
 export interface AblationJobRecord {
@@ -214,8 +211,8 @@ export interface AblationRunOptions extends AblationPlanOptions {
   store: AblationStore;
   /** Training data masked with `masking`; the tokenizer must be the warm start's. */
   data(masking: MaskingStrategy, seed: number): TrainingData | Promise<TrainingData>;
-  /** The QA dev questions and the passages' texts, for zero-shot recall@5. */
-  recallSet: ZeroShotRecallSet;
+  /** Zero-shot recall@5 on the QA dev questions (e.g. zeroShotRecall with the corpus's set). */
+  zeroShotRecall: ZeroShotRecallFn;
   /** Open-QA fine-tuning; null: recall only (the EM column stays empty). */
   executor: QaExecutor | null;
   /** A given warm start (weights of the scale's architecture), instead of training one. */
@@ -321,11 +318,22 @@ export async function runAblation(o: AblationRunOptions): Promise<AblationRowRes
       );
     }
   };
-  const rowModel = async (job: Extract<AblationJob, { kind: 'recall' | 'qa' }>): Promise<AblationModel> => {
+  /** The row's model: Embed_input and Embed_doc from one stored model, the reader from the other. */
+  const rowModel = async (job: Extract<AblationJob, { kind: 'recall' | 'qa' }>): Promise<RealmCheckpoint> => {
     const retriever = await loadModel(job.retrieverFrom);
     const reader = await loadModel(job.readerFrom);
-    const config = (reader.extra?.config ?? retriever.extra?.config) as RealmConfig;
-    return { config: { ...config, seed: job.seed }, weights: composeWeights(retriever.weights, reader.weights) };
+    const config = { ...(reader.extra?.config as RealmConfig), seed: job.seed };
+    return {
+      runId: job.id,
+      step: 0,
+      createdAt: Date.now(),
+      phase: 'done',
+      weights: composeWeights(retriever.weights, reader.weights),
+      optimizer: [],
+      rngState: [],
+      indexVersion: 0,
+      extra: { config, retrieverFrom: job.retrieverFrom, readerFrom: job.readerFrom },
+    };
   };
 
   for (const job of pending) {
@@ -353,11 +361,12 @@ export async function runAblation(o: AblationRunOptions): Promise<AblationRowRes
       }
     } else if (job.kind === 'recall') {
       const m = await rowModel(job);
-      const data = await dataFor(m.config.masking, job.seed);
-      const model = new RealmModel(m.config, () => 0);
+      const config = m.extra!.config as RealmConfig;
+      const data = await dataFor(config.masking, job.seed);
+      const model = new RealmModel(config, () => 0);
       try {
         model.setWeights(m.weights);
-        const r = await zeroShotRecall(model, documentStore(data.passages, m.config.maxDocLength), o.recallSet);
+        const r = await o.zeroShotRecall(model, documentStore(data.passages, config.maxDocLength));
         Object.assign(record, { recallAt5: r.recall, questions: r.queries });
       } finally {
         model.dispose();
