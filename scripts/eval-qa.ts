@@ -5,7 +5,8 @@
 //   BM25 + reader      BM25 over the same wordpieces picks the k documents, the same reader reads them;
 //   null document      the same reader over the null document alone (no document: no span, EM 0 unless
 //                      an answer normalises to nothing);
-//   ICT-only (--ict-model)  a model fine-tuned the same way from an ICT-only checkpoint (ORQA's setup).
+//   ICT-only (--ict-model)  a model fine-tuned the same way from the checkpoint before any REALM step
+//                      (npm run train's PATH-mlm: ICT retriever, MLM reader; ORQA's setup).
 // Exact match is ORQA's (normalised, best over the references); recall@k: an answer's wordpieces in the
 // body of a document read (containsAnswer). Zero-shot recall@k is the pre-trained retriever's before
 // fine-tuning (the checkpoint the model was fine-tuned from, or --pretrained). --predictions writes the
@@ -31,7 +32,8 @@ const HELP = `usage: npm run eval:qa -- --model M --qa FILE [options]
   --corpus DIR       the corpus folder whose passages are the evidence (default: the model's)
   --k N              documents read per question (default: the k the model was fine-tuned with)
   --pretrained P     the pre-trained checkpoint, for zero-shot recall@k (default: the one the model was fine-tuned from)
-  --ict-model M2     a model fine-tuned the same way from an ICT-only checkpoint (npm run train's PATH-ict): the ORQA row
+  --ict-model M2     a model fine-tuned the same way from the checkpoint before REALM pre-training (npm run train's PATH-mlm:
+                     the ICT retriever and the MLM reader): the ORQA row
   --predictions FILE the model's answers as jsonl, one {"question", "prediction"} per line
   --json FILE        the figures as JSON
   --backend wasm|cpu (default wasm)`;

@@ -22,8 +22,8 @@ import { vocabSha256, writeCheckpoint } from './checkpoint-files';
 import { loadQaSetup, readQaFile, startBackend } from './qa-setup';
 
 const HELP = `usage: npm run finetune -- --from CHECKPOINT --qa FILE [options]
-  --from PATH        the pre-trained checkpoint PATH.json + PATH.bin (npm run train --out PATH; PATH-ict for the
-                     ICT-only baseline); its vocab.txt beside it is the model's vocabulary
+  --from PATH        the pre-trained checkpoint PATH.json + PATH.bin (npm run train --out PATH; PATH-mlm, the ICT retriever
+                     and MLM reader before any REALM step, for ORQA's baseline); its vocab.txt beside it is the model's vocabulary
   --qa FILE          training questions: NQ-open jsonl {"question", "answer": [...]} or DPR's tsv question<TAB>["a", ...]
   --dev FILE         dev questions: exact match and recall@k at the end, predictions.jsonl in --out
   --corpus DIR       the corpus folder whose passages are the evidence (default: the checkpoint's)

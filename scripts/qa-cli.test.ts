@@ -1,5 +1,5 @@
 // The Open-QA command line end to end at tiny sizes (about 40 s): `npm run train` on the micro corpus
-// (a checkpoint after ICT and at the end), `npm run finetune` from each (NQ-open jsonl training
+// (a checkpoint after ICT + MLM and at the end), `npm run finetune` from each (NQ-open jsonl training
 // questions, DPR tsv dev questions), `npm run eval:qa` with the ICT-only model as the ORQA row, and
 // the messages of bad question files.
 import { spawnSync } from 'node:child_process';
@@ -23,7 +23,7 @@ function ok(script: string, args: string[]): string {
   return r.out;
 }
 
-it('train -> finetune (from REALM and from ICT only) -> eval:qa with the baselines', () => {
+it('train -> finetune (from REALM and from ICT + MLM only) -> eval:qa with the baselines', () => {
   const pre = path.join(tmp, 'pre', 'ckpt');
   ok('train.ts', [
     ...['--corpus', 'public/corpus/micro', '--hidden', '16', '--heads', '2', '--k', '2', '--batch', '2', '--ict-batch', '2'],
@@ -93,8 +93,42 @@ it('train -> finetune (from REALM and from ICT only) -> eval:qa with the baselin
     .map((l) => JSON.parse(l) as { kind: string });
   expect(steps.map((s) => s.kind)).toEqual(['step', 'step', 'eval']);
 
+  // npm run train --init of the fine-tuned checkpoint keeps its span head (ARCHITECTURE_KEYS has spanReader).
+  const again = path.join(tmp, 'again', 'ckpt');
+  ok('train.ts', [
+    ...[
+      '--corpus',
+      'public/corpus/micro',
+      '--init',
+      path.join(out, 'checkpoint'),
+      '--k',
+      '2',
+      '--batch',
+      '2',
+      '--ict-batch',
+      '2',
+    ],
+    ...[
+      '--ict-steps',
+      '0',
+      '--mlm-steps',
+      '0',
+      '--steps',
+      '1',
+      '--backend',
+      'cpu',
+      '--out',
+      again,
+      '--metrics',
+      path.join(tmp, 'a.jsonl'),
+    ],
+  ]);
+  const againHeader = JSON.parse(fs.readFileSync(`${again}.json`, 'utf8')) as typeof header;
+  expect(againHeader.extra.config.spanReader).toBe(true);
+  expect(againHeader.weights.filter((w) => w.name.startsWith('span/')).length).toBe(8);
+
   const ictOut = path.join(tmp, 'ft-ict');
-  ok('finetune.ts', ['--from', `${pre}-ict`, '--out', ictOut, '--metrics', path.join(tmp, 'ft2.jsonl'), ...common]);
+  ok('finetune.ts', ['--from', `${pre}-mlm`, '--out', ictOut, '--metrics', path.join(tmp, 'ft2.jsonl'), ...common]);
 
   const json = path.join(tmp, 'qa.json');
   const preds = path.join(tmp, 'p.jsonl');
