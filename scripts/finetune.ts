@@ -33,11 +33,30 @@ const HELP = `usage: npm run finetune -- --from CHECKPOINT --qa FILE [options]
   --lr X             peak learning rate of AdamW (default ${FINETUNE_DEFAULTS.learningRate}); warm-up and decay as in pre-training
   --seed S           seeds the span head's initialisation, the question order and dropout (default ${FINETUNE_DEFAULTS.seed})
   --eval-every N     also evaluate on --dev every N steps
+  --resume DIR       continue a fine-tuning run from DIR/checkpoint (weights, AdamW, step, RNG, question order) up to
+                     --steps; its options and --qa file unless given again
   --out DIR          writes DIR/checkpoint.json + .bin and vocab.txt (default $TMPDIR/realm-finetune/<time>)
+  --save-every N     also write the checkpoint every N steps (a run stopped then goes on with --resume DIR)
   --metrics FILE     JSON lines here instead of stdout
   --backend wasm|cpu (default wasm)`;
 
-const OPTIONS = ['from', 'qa', 'dev', 'corpus', 'steps', 'k', 'batch', 'lr', 'seed', 'eval-every', 'out', 'metrics', 'backend'];
+const OPTIONS = [
+  'from',
+  'resume',
+  'qa',
+  'dev',
+  'corpus',
+  'steps',
+  'k',
+  'batch',
+  'lr',
+  'seed',
+  'eval-every',
+  'out',
+  'metrics',
+  'backend',
+  'save-every',
+];
 
 export function formatDevEval(e: OpenQaEval): string {
   return `${e.questions} dev questions: EM ${formatMetric(e.exactMatch)}, recall@${e.k} ${formatMetric(e.recallAtK)} (${QA_RECALL_RULE})`;
@@ -50,15 +69,22 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   checkKnownOptions(args, OPTIONS);
-  const from = args.get('from');
-  const qa = args.get('qa');
-  if (!from || !qa) throw new CliArgsError('give --from CHECKPOINT and --qa FILE');
+  const resume = args.get('resume');
+  if (resume && args.has('from'))
+    throw new CliArgsError('--from starts a fine-tuning run, --resume continues one: give one of them');
+  // --resume: the fine-tuned checkpoint, with the run's options and questions unless given again.
+  const resumed = resume ? loadQaSetup(resume, args.get('corpus')) : null;
+  const saved = (resumed?.checkpoint.extra?.finetune ?? {}) as Partial<FinetuneOptions> & { qa?: string };
+  const from = resumed ? (resumed.checkpoint.extra?.from as string | undefined) : args.get('from');
+  const qa = args.get('qa') ?? saved.qa;
+  if (!resumed && (!from || !qa)) throw new CliArgsError('give --from CHECKPOINT and --qa FILE');
+  if (!qa) throw new CliArgsError('give --qa FILE: the questions the run was fine-tuned on');
   const o: FinetuneOptions = {
-    steps: numOption(args, 'steps') ?? FINETUNE_DEFAULTS.steps,
-    k: numOption(args, 'k') ?? FINETUNE_DEFAULTS.k,
-    batchSize: numOption(args, 'batch') ?? FINETUNE_DEFAULTS.batchSize,
-    learningRate: numOption(args, 'lr') ?? FINETUNE_DEFAULTS.learningRate,
-    seed: numOption(args, 'seed') ?? FINETUNE_DEFAULTS.seed,
+    steps: numOption(args, 'steps') ?? saved.steps ?? FINETUNE_DEFAULTS.steps,
+    k: numOption(args, 'k') ?? saved.k ?? FINETUNE_DEFAULTS.k,
+    batchSize: numOption(args, 'batch') ?? saved.batchSize ?? FINETUNE_DEFAULTS.batchSize,
+    learningRate: numOption(args, 'lr') ?? saved.learningRate ?? FINETUNE_DEFAULTS.learningRate,
+    seed: numOption(args, 'seed') ?? saved.seed ?? FINETUNE_DEFAULTS.seed,
   };
   for (const key of ['steps', 'k', 'batchSize'] as const)
     if (!(Number.isInteger(o[key]) && o[key] >= 1))
@@ -68,10 +94,16 @@ async function main(argv: string[]): Promise<void> {
   const devFile = args.get('dev');
   const dev: QaItem[] = devFile ? readQaFile(devFile) : [];
   await startBackend(args.get('backend'));
-  const setup = loadQaSetup(from, args.get('corpus'));
+  const setup = resumed ?? loadQaSetup(from!, args.get('corpus'));
   const model = openQaModel(setup.checkpoint, o.seed);
   checkWasmFitsModel(model.parameterCount(), 'This model');
   const ft = await OpenQaFinetuner.create(model, setup.evidence, setup.tokenizer, train, o);
+  if (resumed) {
+    ft.restore(resumed.checkpoint);
+    if (ft.stepCount >= o.steps)
+      throw new CliArgsError(`the run is at step ${ft.stepCount} of ${o.steps}: give --steps above it`);
+    process.stderr.write(`resuming ${setup.path} at step ${ft.stepCount}\n`);
+  }
   const metricsFile = args.get('metrics');
   const sink = metricsFile ? createWriteStream(metricsFile) : process.stdout;
   const emit = (kind: string, record: object) => sink.write(JSON.stringify({ kind, ...record }) + '\n');
@@ -89,39 +121,37 @@ async function main(argv: string[]): Promise<void> {
     return e;
   };
   const evalEvery = numOption(args, 'eval-every') ?? 0;
-  const meter = new ProgressMeter('finetune', 'steps', o.steps);
-  for (let i = 0; i < o.steps; i++) {
+  const out = args.get('out') ?? join(tmpdir(), 'realm-finetune', new Date().toISOString().replace(/[:.]/g, '-'));
+  mkdirSync(out, { recursive: true });
+  const save = async () => {
+    const c = await ft.checkpoint('finetune');
+    c.extra = {
+      ...c.extra,
+      corpus: resolve(setup.corpusDir),
+      ...(from ? { from: resolve(from) } : {}),
+      finetune: { ...o, qa: resolve(qa) },
+      vocabSha256: vocabSha256(setup.tokenizer.vocab),
+    };
+    const bytes = writeCheckpoint(join(out, 'checkpoint'), c, setup.tokenizer.vocab);
+    process.stderr.write(
+      `\ncheckpoint: ${join(out, 'checkpoint')}.json + .bin (${(bytes / 1e6).toFixed(1)} MB, step ${c.step})\n`,
+    );
+  };
+  const saveEvery = numOption(args, 'save-every') ?? 0;
+  const first = ft.stepCount;
+  const meter = new ProgressMeter('finetune', 'steps', o.steps - first);
+  for (let i = first; i < o.steps; i++) {
     const m = await guardedWasmStep(`fine-tuning step ${i + 1} (batch ${o.batchSize}, k ${o.k})`, () => ft.step());
     emit('step', m);
-    const p = meter.at(i + 1);
+    const p = meter.at(i + 1 - first);
     process.stderr.write(
       `\rstep ${m.step}/${o.steps}  loss ${m.loss.toFixed(3)} (reader ${m.readerLoss.toFixed(3)}, retriever ${m.retrieverLoss.toFixed(3)})  ` +
         `answer retrieved ${m.answerRetrieved.toFixed(2)}  ${m.stepMs.toFixed(0)} ms  ETA ${formatEta(p.etaSeconds)}   `,
     );
     if (dev.length > 0 && evalEvery > 0 && m.step % evalEvery === 0 && m.step < o.steps) await evaluate(`step ${m.step}`);
+    if (saveEvery > 0 && m.step % saveEvery === 0 && m.step < o.steps) await save();
   }
-  process.stderr.write('\n');
-  const out = args.get('out') ?? join(tmpdir(), 'realm-finetune', new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(out, { recursive: true });
-  const c = {
-    runId: 'finetune',
-    step: ft.stepCount,
-    createdAt: Date.now(),
-    phase: 'finetune',
-    weights: await ft.model.getWeights(),
-    optimizer: await ft.optimizer.getState(),
-    rngState: ft.rngState(),
-    indexVersion: 0,
-    extra: {
-      config: ft.model.config,
-      corpus: resolve(setup.corpusDir),
-      from: resolve(setup.path),
-      finetune: { ...o, qa: resolve(qa) },
-      vocabSha256: vocabSha256(setup.tokenizer.vocab),
-    },
-  };
-  const bytes = writeCheckpoint(join(out, 'checkpoint'), c, setup.tokenizer.vocab);
-  process.stderr.write(`checkpoint: ${join(out, 'checkpoint')}.json + .bin (${(bytes / 1e6).toFixed(1)} MB, step ${c.step})\n`);
+  await save();
   if (dev.length > 0) {
     const e = await evaluate('end');
     console.log(formatDevEval(e));

@@ -171,6 +171,36 @@ describe('OpenQaFinetuner', () => {
   }, 60_000);
 });
 
+describe('OpenQaFinetuner checkpoints', () => {
+  it('goes on exactly from a checkpoint: 3 + 3 steps give the 6-step run, bit for bit', async () => {
+    const opts = { k: 3, steps: 6, batchSize: 3, learningRate: 1e-2, seed: 4 }; // 3 of 4 questions: epochs wrap mid-batch
+    const pre = await pretrained();
+    const straight = await OpenQaFinetuner.create(openQaModel(pre, 4), evidence, tokenizer, TRAIN, opts);
+    const losses: number[] = [];
+    for (let i = 0; i < 6; i++) losses.push((await straight.step()).loss);
+    const names = finetunedParamNames(straight.model);
+    const w = await values(straight.model, names);
+    straight.dispose();
+
+    const first = await OpenQaFinetuner.create(openQaModel(pre, 4), evidence, tokenizer, TRAIN, opts);
+    const half: number[] = [];
+    for (let i = 0; i < 3; i++) half.push((await first.step()).loss);
+    const c = await first.checkpoint('half');
+    first.dispose();
+    expect(c).toMatchObject({ step: 3, phase: 'finetune', extra: { config: { spanReader: true }, finetune: opts } });
+    const start = tf.memory().numTensors;
+    const resumed = await OpenQaFinetuner.create(openQaModel(c, 77), evidence, tokenizer, TRAIN, opts); // the seed no longer matters
+    resumed.restore(c);
+    for (let i = 0; i < 3; i++) half.push((await resumed.step()).loss);
+    expect(half).toEqual(losses);
+    expect(await values(resumed.model, names)).toEqual(w);
+    // A pre-training checkpoint has no question order to go on from.
+    expect(() => resumed.restore(pre)).toThrow(/no question order for these 4 training questions/);
+    resumed.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+  }, 60_000);
+});
+
 describe('answerQuestion', () => {
   it('returns k documents whose p(z|x) sum to 1 and an answer cut from one of them', async () => {
     const ft = await finetuner(2, 3);

@@ -95,7 +95,7 @@ export interface QaLossValues {
 
 export class OpenQaFinetuner {
   readonly optimizer: AdamW;
-  private readonly rng: Rng;
+  private rng: Rng;
   private order: number[] = [];
   private at = 0;
   stepCount = 0;
@@ -237,9 +237,39 @@ export class OpenQaFinetuner {
     };
   }
 
-  /** The RNG state (for a checkpoint). */
-  rngState(): number[] {
-    return this.rng.state();
+  /**
+   * Everything a run needs to go on exactly (`restore`): the weights, AdamW's moments, the step, the RNG
+   * state and the question order, with the config and options in `extra` (phase `finetune`).
+   */
+  async checkpoint(runId: string): Promise<RealmCheckpoint> {
+    return {
+      runId,
+      step: this.stepCount,
+      createdAt: Date.now(),
+      phase: 'finetune',
+      weights: await this.model.getWeights(),
+      optimizer: await this.optimizer.getState(),
+      rngState: this.rng.state(),
+      indexVersion: 0,
+      extra: { config: this.model.config, finetune: { ...this.options }, questionOrder: { order: [...this.order], at: this.at } },
+    };
+  }
+
+  /**
+   * Goes on from a checkpoint of this run (the model was built from it with openQaModel): AdamW's
+   * moments, the step, the RNG and the question order. The training questions must be the same.
+   */
+  restore(c: RealmCheckpoint): void {
+    const q = c.extra?.questionOrder as { order?: number[]; at?: number } | undefined;
+    if (!q || !Array.isArray(q.order) || typeof q.at !== 'number' || q.order.some((i) => !(i >= 0 && i < this.train.length)))
+      throw new Error(
+        `OpenQaFinetuner.restore: the checkpoint of run "${c.runId}" has no question order for these ${this.train.length} training questions; resume with the questions it was fine-tuned on`,
+      );
+    this.optimizer.setState(c.optimizer);
+    this.rng = Rng.fromState(c.rngState);
+    this.stepCount = c.step;
+    this.order = [...q.order];
+    this.at = q.at;
   }
 
   /** Frees the model, the index and the optimiser state. */
