@@ -262,6 +262,39 @@ describe('run archive', () => {
     for (const path of Object.keys(first).filter((p) => p !== 'manifest.json')) expect(again[path]).toEqual(first[path]);
   });
 
+  it('round-trips a fine-tuned run (spanReader: its span head, phase finetune); refuses one that lacks the head', async () => {
+    const config = { ...CONFIG, spanReader: true };
+    const shapes = [...modelWeightShapes(config)];
+    expect(shapes.filter(([name]) => name.startsWith('span/'))).toHaveLength(8);
+    const tuned = (drop: string | null): CheckpointRecord => ({
+      ...checkpoint(6),
+      phase: 'finetune',
+      weights: shapes
+        .filter(([name]) => name !== drop)
+        .map(([name, shape], i) => ({ name, shape, data: floats(size(shape), i) })),
+    });
+    await store.putCorpus({ id: CORPUS, name: 'tiny', source: 'bundled:tiny', status: 'ready', createdAt: 0, stats: {} });
+    await store.putVocab({ corpusId: CORPUS, tokens: VOCAB });
+    const record = runRecord();
+    await store.putRun({ ...record, config: { ...record.config, config } });
+    await store.putCheckpoint(tuned(null));
+    const zip = await exportRunArchive(store, RUN_ID);
+    await store.deleteRun(RUN_ID);
+    expect(await importRunArchive(store, zip)).toMatchObject({ runId: RUN_ID, checkpointStep: 6 });
+    const back = (await store.latestCheckpoint(RUN_ID))!;
+    expect(back.phase).toBe('finetune');
+    expect(back.weights.map((w) => w.name)).toEqual(shapes.map(([name]) => name));
+    // The same run without one span weight: another architecture than its config's.
+    await store.putCheckpoint({ ...tuned('span/output/kernel'), step: 7 });
+    const cut = await exportRunArchive(store, RUN_ID);
+    await store.deleteRun(RUN_ID);
+    await expectProblem(
+      importRunArchive(store, cut),
+      'corrupt-entry',
+      /lacks 1 of the model's weights \(first: span\/output\/kernel\)/,
+    );
+  });
+
   it('exports a run with no checkpoint yet, and imports it back', async () => {
     await store.putRun({ ...runRecord(), status: 'running', step: 1 });
     const zip = await exportRunArchive(store, RUN_ID);

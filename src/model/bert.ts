@@ -269,7 +269,8 @@ export class BertEncoder {
 }
 
 /** Rounds a sequence length up to a bucket (multiples of 16) so GPU buffers are reused across steps. */
-function bucketLength(len: number, max: number, multiple = 16): number {
+/** The padded length padBatch uses for rows of up to `len` tokens: a multiple of 16, at most max. */
+export function bucketLength(len: number, max: number, multiple = 16): number {
   return Math.min(max, Math.max(multiple, Math.ceil(len / multiple) * multiple));
 }
 

@@ -3,7 +3,7 @@
 // In the browser the storage module persists the same RealmCheckpoint record in IndexedDB. Below:
 // starting a new model from a checkpoint's weights (architecture from its config, fresh optimiser, step 0).
 import type { NamedWeights } from './bert';
-import type { RealmConfig } from './config';
+import { withConfigDefaults, type RealmConfig } from './config';
 import type { RealmModel } from './realm-model';
 import type { RealmCheckpoint } from './trainer';
 
@@ -147,6 +147,7 @@ export const ARCHITECTURE_KEYS = [
   'typeVocab',
   'retrieverDim',
   'shareRetrieverWeights',
+  'spanReader',
 ] as const satisfies readonly (keyof RealmConfig)[];
 
 type Architecture = Pick<RealmConfig, (typeof ARCHITECTURE_KEYS)[number]>;
@@ -174,7 +175,7 @@ export function checkpointConfig(c: RealmCheckpoint): RealmConfig {
  * user set explicitly: one that differs from the checkpoint's is an error, not silently overridden.
  */
 export function initArchitecture(c: RealmCheckpoint, asked: Partial<RealmConfig> = {}): Architecture {
-  const saved = checkpointConfig(c);
+  const saved = withConfigDefaults(checkpointConfig(c)); // a checkpoint from before spanReader: false
   const arch = Object.fromEntries(ARCHITECTURE_KEYS.map((k) => [k, saved[k]])) as Architecture;
   for (const k of ARCHITECTURE_KEYS) {
     if (asked[k] !== undefined && asked[k] !== arch[k])
@@ -188,11 +189,14 @@ export function initArchitecture(c: RealmCheckpoint, asked: Partial<RealmConfig>
 /**
  * Loads a checkpoint's weights into `model` (every weight of the model must be there, with its shape);
  * the optimiser, the step count and the RNG are not touched: a run started so begins at step 0 with a
- * fresh AdamW.
+ * fresh AdamW. A span-reader model (Open-QA fine-tuning) may start from a pre-training checkpoint, which
+ * has no `span/` weights: the span head then keeps its initialisation. A fine-tuned checkpoint's
+ * `span/` weights load into a span-reader model and are left out of one without.
  */
 export function initModelWeights(model: RealmModel, c: RealmCheckpoint): void {
   const have = new Set(c.weights.map((w) => w.name));
-  const missing = model.store.names().filter((n) => !have.has(n));
+  const pretrainedOnly = !c.weights.some((w) => w.name.startsWith('span/'));
+  const missing = model.store.names().filter((n) => !have.has(n) && !(pretrainedOnly && n.startsWith('span/')));
   if (missing.length > 0)
     throw new InitCheckpointError(
       `the checkpoint lacks ${missing.length} of the model's weights (first: ${missing[0]}): it was saved by another architecture`,

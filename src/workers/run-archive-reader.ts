@@ -40,7 +40,8 @@ const MAX_INTERVAL = 10_000_000;
 /** Entry paths: plain names in folders, never an object's own keys. */
 const SAFE_PATH = /^[\w.-]+(?:\/[\w.-]+)*$/;
 const FORBIDDEN_SEGMENT = /(?:^|\/)(?:__proto__|constructor|prototype)(?:\/|$)/;
-const PHASES = ['ict', 'mlm', 'realm', 'done'];
+// 'finetune': Open-QA fine-tuning (src/model/qa-finetune.ts), whose model has the span head of a spanReader config.
+const PHASES = ['ict', 'mlm', 'realm', 'done', 'finetune'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown, min = 0): v is number => Number.isInteger(v) && (v as number) >= min;
