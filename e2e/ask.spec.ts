@@ -2,7 +2,8 @@
 // question before fine-tuning (the answer is labelled untrained), fine-tune a few steps from the Training
 // panel (progress, loss and dev EM / recall@5 charts), then ask again: the fine-tuned reader's answer with
 // its span marked in its document, k documents whose p(z|x) sum to 1, the BM25 column beside it, a warm
-// ask timed under 2 s, no tensor left behind and no page error.
+// ask timed under 2 s, no tensor left behind; after a reload, opening the run brings the fine-tuned model
+// back from storage with the same answers; no page error.
 import type { Page } from '@playwright/test';
 import { expect, test, openAppWithCorpus, watchPage } from './helpers';
 
@@ -18,7 +19,11 @@ interface AskResult {
   bm25: { answer: string; documents: { probability: number }[] };
 }
 interface Hook {
-  run: { start(): Promise<void>; state(): { status: string; step: number } | null };
+  run: {
+    start(): Promise<void>;
+    state(): { runId: string; status: string; step: number } | null;
+    resumeStored(runId: string): Promise<number>;
+  };
   ask: { ask(q: string): Promise<AskResult>; result(): AskResult | null; devQuestions(): string[]; numTensors(): number };
   finetune: { state(): { status: string; step: number; steps: number; k: number; evals: { step: number }[] } | null };
 }
@@ -40,9 +45,7 @@ test('pre-train, fine-tune for Open-QA, and ask a dev question: an answer with i
   await expect(panel.getByTestId('ask-submit')).toBeDisabled();
 
   await hook(page, (h) => h.run.start());
-  await expect
-    .poll(() => hook(page, (h) => h.run.state()?.status), { timeout: 300_000, intervals: [1000] })
-    .toBe('done');
+  await expect.poll(() => hook(page, (h) => h.run.state()?.status), { timeout: 300_000, intervals: [1000] }).toBe('done');
   await expect(panel.getByTestId('ask-stage')).toHaveCount(0);
 
   // Before fine-tuning: the reader's span head is untrained, and the panel says so.
@@ -61,9 +64,7 @@ test('pre-train, fine-tune for Open-QA, and ask a dev question: an answer with i
   await training.getByTestId('finetune-steps').fill('4');
   await training.getByTestId('finetune-evalEvery').fill('2');
   await training.getByTestId('finetune-start').click();
-  await expect
-    .poll(() => hook(page, (h) => h.finetune.state()?.status), { timeout: 300_000, intervals: [500] })
-    .toBe('done');
+  await expect.poll(() => hook(page, (h) => h.finetune.state()?.status), { timeout: 300_000, intervals: [500] }).toBe('done');
   const ft = (await hook(page, (h) => h.finetune.state()))!;
   expect(ft).toMatchObject({ step: 4, steps: 4, k: 5 });
   expect(ft.evals.map((e) => e.step)).toEqual([0, 2, 4]);
@@ -111,6 +112,23 @@ test('pre-train, fine-tune for Open-QA, and ask a dev question: an answer with i
   );
   expect(warm.answerMs).toBeLessThan(2000);
   expect(r.answerMs).toBeLessThan(2000);
+
+  // The fine-tuned model is stored with the run: after a reload, opening the run brings it back.
+  const runId = (await hook(page, (h) => h.run.state()))!.runId;
+  await page.reload();
+  await openAppWithCorpus(page, URL, ['run', 'ask', 'finetune']);
+  await page.evaluate(`window.__realm.run.resumeStored(${JSON.stringify(runId)})`);
+  await expect(page.getByTestId('finetune-restored')).toContainText(
+    'Restored the fine-tuned model stored with this run (4 steps)',
+  );
+  expect(await hook(page, (h) => h.finetune.state())).toMatchObject({ status: 'done', step: 4, k: 5, evals: ft.evals });
+  await expect(training.getByTestId('finetune-eval-chart')).toHaveAttribute('data-points', '3');
+  await panel.getByTestId('ask-question').fill(r.question);
+  await panel.getByTestId('ask-submit').click();
+  await expect(panel.getByTestId('ask-reader')).toContainText('fine-tuned for Open-QA (4 steps');
+  const restored = (await hook(page, (h) => h.ask.result()))!;
+  expect(restored.dense.answer).toBe(r.dense.answer);
+  expect(restored.bm25.answer).toBe(r.bm25.answer);
 
   expect(watch.errors).toEqual([]);
 });

@@ -4,13 +4,18 @@
 // main thread, as pre-training does, one step at a time with a yield in between, and reports each step,
 // the dev set's exact match and recall@5 every E steps (and before the first step: the zero-shot
 // point), its progress and ETA. Its model and index are what the Ask panel reads once it has stepped.
+// When it ends (done or stopped) its checkpoint is stored with the run (RealmStore.putFinetuneCheckpoint:
+// weights with the span head, AdamW, step, RNG, question order, and its charts' history), so a reload
+// that opens the run again restores the fine-tuned reader (`FinetuneRun.restore`).
 // Not a React component: panels subscribe through the qa store (qa-store.ts).
 import type { FinetuneStepMetrics } from '../model/qa-finetune';
 import { FINETUNE_DEFAULTS, OpenQaFinetuner, openQaModel, type FinetuneOptions } from '../model/qa-finetune';
 import { evaluateOpenQa, retrievalRecall } from '../model/qa-answer';
 import { denseRetrieval } from '../model/qa-retrieval';
 import { ProgressMeter, type Progress } from '../model/progress';
+import type { RealmCheckpoint } from '../model/trainer';
 import { guardedWasmStep } from '../platform/wasm-kernels';
+import type { RealmStore } from '../storage/db';
 import { OpenQaUnavailableError, pretrainedWeights, type QaContext, type QaReader, type QaRun } from './open-qa-source';
 
 export type FinetuneStatus = 'preparing' | 'running' | 'stopped' | 'done' | 'failed';
@@ -39,6 +44,14 @@ export interface FinetuneEvents {
   evaluated?: (p: QaDevPoint) => void;
   status?: (s: FinetuneStatus) => void;
   error?: (e: Error) => void;
+}
+
+/** Where a fine-tuning run keeps its checkpoint (a RealmStore, or a stand-in in tests). */
+export type FinetuneStore = Pick<RealmStore, 'putFinetuneCheckpoint'>;
+
+/** What a stored fine-tuned checkpoint carries besides OpenQaFinetuner.checkpoint's fields. */
+interface PageFinetuneExtra {
+  pageFinetune: { fromStep: number; settings: FinetuneSettings; history: FinetuneRun['history'] };
 }
 
 /** Checks the settings a user typed; throws what to fix. */
@@ -70,12 +83,22 @@ export class FinetuneRun {
     readonly ctx: QaContext,
     readonly finetuner: OpenQaFinetuner,
     private readonly events: FinetuneEvents,
+    private readonly store: FinetuneStore | null,
   ) {
     this.meter = new ProgressMeter('finetune', 'steps', settings.steps);
   }
 
-  /** A fine-tuning run from `run`'s current weights (the run must not be training). Call start(). */
-  static async create(run: QaRun, ctx: QaContext, settings: FinetuneSettings, events: FinetuneEvents = {}): Promise<FinetuneRun> {
+  /**
+   * A fine-tuning run from `run`'s current weights (the run must not be training). Call start(). With
+   * `store`, its checkpoint is stored when it ends.
+   */
+  static async create(
+    run: QaRun,
+    ctx: QaContext,
+    settings: FinetuneSettings,
+    events: FinetuneEvents = {},
+    store: FinetuneStore | null = null,
+  ): Promise<FinetuneRun> {
     checkFinetuneSettings(settings, ctx.evidence.docs.ids.length, ctx.train.length);
     const weights = await pretrainedWeights(run);
     const model = openQaModel(weights, settings.seed);
@@ -86,7 +109,51 @@ export class FinetuneRun {
       model.dispose();
       throw e;
     }
-    return new FinetuneRun(run.settings.runId, weights.step, settings, ctx, ft, events);
+    return new FinetuneRun(run.settings.runId, weights.step, settings, ctx, ft, events, store);
+  }
+
+  /**
+   * The fine-tuning run stored for `runId` (its checkpoint from `putFinetuneCheckpoint`), with its
+   * model, fixed index, step and charts: ended ('done', or 'stopped' before its last step).
+   */
+  static async restore(runId: string, ctx: QaContext, c: RealmCheckpoint, events: FinetuneEvents = {}): Promise<FinetuneRun> {
+    const page = (c.extra as Partial<PageFinetuneExtra> | undefined)?.pageFinetune;
+    if (c.runId !== runId || c.phase !== 'finetune' || !page)
+      throw new OpenQaUnavailableError(`The stored fine-tuned checkpoint is not run ${runId}'s; fine-tune the run again.`);
+    const model = openQaModel(c, page.settings.seed);
+    let ft: OpenQaFinetuner;
+    try {
+      ft = await OpenQaFinetuner.create(model, ctx.evidence, ctx.tokenizer, ctx.train, page.settings);
+      ft.restore(c);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    const f = new FinetuneRun(runId, page.fromStep, page.settings, ctx, ft, events, null);
+    f.history.steps.push(...page.history.steps);
+    f.history.evals.push(...page.history.evals);
+    f.status = f.step >= page.settings.steps ? 'done' : 'stopped';
+    f.progress = { task: 'finetune', done: f.step, total: page.settings.steps, unit: 'steps', rate: 0, etaSeconds: null };
+    return f;
+  }
+
+  /** Stores the checkpoint (weights, AdamW, step, RNG, question order) with the history of its charts. */
+  private async save(): Promise<void> {
+    if (!this.store || this.step === 0) return;
+    const c = await this.finetuner.checkpoint(this.runId);
+    const page: PageFinetuneExtra = {
+      pageFinetune: { fromStep: this.fromStep, settings: this.settings, history: this.history },
+    };
+    c.extra = { ...c.extra, ...page };
+    try {
+      await this.store.putFinetuneCheckpoint(c);
+    } catch (e) {
+      const err = new Error(
+        `The fine-tuned model was not saved (${(e as Error).message}); it stays in the page until a reload. Free some space and fine-tune again to keep it.`,
+      );
+      err.name = (e as Error).name === 'StorageFullError' ? 'StorageFullError' : 'CheckpointNotSavedError';
+      this.events.error?.(err);
+    }
   }
 
   get step(): number {
@@ -152,6 +219,7 @@ export class FinetuneRun {
         await new Promise((r) => setTimeout(r, 0));
       }
       if (this.history.evals.at(-1)?.step !== this.step) await this.evaluate();
+      await this.save();
       if (this.status === 'running') this.setStatus('done');
     } catch (e) {
       this.setStatus('failed');

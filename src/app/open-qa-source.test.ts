@@ -10,6 +10,7 @@ import { Rng } from '../corpus/rng';
 import { SPECIAL_TOKENS } from '../corpus/tokenizer';
 import { makeConfig, type RealmConfig } from '../model/config';
 import { RealmModel } from '../model/realm-model';
+import type { RealmCheckpoint } from '../model/trainer';
 import type { ChunkRecord } from '../storage/db';
 import { FinetuneRun, PAGE_FINETUNE_DEFAULTS } from './finetune-run';
 import { OpenQaSource, OpenQaUnavailableError, type QaRun, type QaStore } from './open-qa-source';
@@ -129,11 +130,13 @@ describe('FinetuneRun', () => {
     const source = new OpenQaSource(store());
     const ctx = await source.context(run);
     const statuses: string[] = [];
+    const saved: RealmCheckpoint[] = [];
     const f = await FinetuneRun.create(
       run,
       ctx,
       { ...PAGE_FINETUNE_DEFAULTS, steps: 5, k: 3, evalEvery: 2, learningRate: 1e-2 },
       { status: (s) => statuses.push(s) },
+      { putFinetuneCheckpoint: async (c) => void saved.push(c as RealmCheckpoint) },
     );
     expect(f.reader()).toBeNull(); // not fine-tuned yet
     f.start();
@@ -154,6 +157,17 @@ describe('FinetuneRun', () => {
     const r = await source.ask(run, 'Where was Di born?', reader, 3);
     expect(r.reader.kind).toBe('fine-tuned');
     expect(r.dense.documents).toHaveLength(3);
+    // Stored once when it ended; restored, it answers exactly as before, with its step and charts.
+    expect(saved.map((c) => [c.runId, c.step, c.phase])).toEqual([['run-1', 5, 'finetune']]);
+    const back = await FinetuneRun.restore('run-1', ctx, saved[0]);
+    expect(back.status).toBe('done');
+    expect(back.history).toEqual(f.history);
+    expect(back.fromStep).toBe(10);
+    const again = await source.ask(run, 'Where was Di born?', back.reader(), 3);
+    expect(again.dense).toEqual(r.dense);
+    expect(again.bm25).toEqual(r.bm25);
+    back.dispose();
+    await expect(FinetuneRun.restore('run-2', ctx, saved[0])).rejects.toThrow(/not run run-2's/);
     // The run's own model is untouched by fine-tuning (it trains a copy).
     const w0 = (await run.model.getWeights()).find((w) => w.name.startsWith('reader/'))!;
     const rng = new Rng(3);
@@ -180,5 +194,21 @@ describe('FinetuneRun', () => {
     expect(tf.memory().numTensors).toBe(before);
     run.model.dispose();
     training.model.dispose();
+  });
+});
+
+describe('OpenQaSource.forgetOtherRuns', () => {
+  it("frees another run's untrained reader and keeps the current one's", async () => {
+    const run = fakeRun();
+    const before = tf.memory().numTensors;
+    const source = new OpenQaSource(store());
+    await source.ask(run, 'Where was Ada born?', null, 3);
+    const held = tf.memory().numTensors;
+    expect(held).toBeGreaterThan(before);
+    await source.forgetOtherRuns('run-1');
+    expect(tf.memory().numTensors).toBe(held);
+    await source.forgetOtherRuns('run-2');
+    expect(tf.memory().numTensors).toBe(before);
+    run.model.dispose();
   });
 });

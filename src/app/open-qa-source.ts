@@ -213,6 +213,16 @@ export class OpenQaSource {
     return job;
   }
 
+  /** Frees the untrained reader of any run but `runId` (a new run in the page), after the asks under way. */
+  forgetOtherRuns(runId: string | null): Promise<void> {
+    const job = this.queue.then(() => {
+      if (this.untrained && this.untrained.runId !== runId) this.disposeUntrained();
+      for (const id of [...this.contexts.keys()]) if (id !== runId) this.contexts.delete(id);
+    });
+    this.queue = job.catch(() => {});
+    return job;
+  }
+
   private disposeUntrained(): void {
     if (!this.untrained) return;
     this.untrained.index.dispose();

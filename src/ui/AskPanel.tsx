@@ -94,10 +94,11 @@ export function AskPanel({ rt }: { rt: Runtime }) {
   const [asking, setAsking] = useState(false);
   const source = openQaSourceFor(rt.store);
 
-  // The dev questions of the run's corpus, as examples to pick.
+  // The dev questions of the run's corpus, as examples to pick; what belonged to another run is freed.
   useEffect(() => {
     setResult(null);
     setDev([]);
+    void source.forgetOtherRuns(run?.settings.runId ?? null);
     if (!run) return;
     let live = true;
     source.context(run).then(

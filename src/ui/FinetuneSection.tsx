@@ -2,10 +2,11 @@
 // for Open-QA" trains a span reader from the run's weights on the corpus's qa-train.jsonl (steps, k = 5
 // by default, dev EM every E steps), with its progress, ETA and its own charts: the loss by step, and
 // the dev set's exact match and recall@5 (step 0 is before fine-tuning). The Ask panel reads its model.
+// Its checkpoint is stored with the run when it ends, and comes back when the run is put in the page again.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { FinetuneRun, PAGE_FINETUNE_DEFAULTS, type FinetuneSettings } from '../app/finetune-run';
+import { FinetuneRun, PAGE_FINETUNE_DEFAULTS, type FinetuneEvents, type FinetuneSettings } from '../app/finetune-run';
 import { openQaSourceFor } from '../app/open-qa-source';
 import { formatEta } from '../app/progress-view';
 import { useOpenQa } from '../app/qa-store';
@@ -102,6 +103,39 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [questions, setQuestions] = useState<{ train: number; dev: number } | null>(null);
+  /** Said when the run's stored fine-tuned model was loaded back. */
+  const [restored, setRestored] = useState<string | null>(null);
+
+  const events = useCallback((): FinetuneEvents => {
+    const { bump } = useOpenQa.getState();
+    return { step: bump, evaluated: bump, status: bump, error: (e) => setError(`${e.name}: ${e.message}`) };
+  }, []);
+
+  // A fine-tuning run of another pre-training run (a new run in the page) is stopped and freed; a run
+  // put in the page (after a reload, or opened from the Runs panel) gets its stored fine-tuned model back.
+  useEffect(() => {
+    const qa = useOpenQa.getState();
+    if (qa.finetune && qa.finetune.runId === run?.settings.runId) return;
+    setRestored(null);
+    void qa.setFinetune(null);
+    if (!run) return;
+    let live = true;
+    void (async () => {
+      const c = await rt.store.getFinetuneCheckpoint(run.settings.runId);
+      if (!c || !live) return;
+      const ctx = await openQaSourceFor(rt.store).context(run);
+      const f = await FinetuneRun.restore(run.settings.runId, ctx, c, events());
+      if (!live || useOpenQa.getState().finetune) {
+        f.dispose();
+        return;
+      }
+      await useOpenQa.getState().setFinetune(f);
+      setRestored(`Restored the fine-tuned model stored with this run (${f.step} steps).`);
+    })().catch((e: Error) => live && setError(`${e.name}: ${e.message}`));
+    return () => {
+      live = false;
+    };
+  }, [run, rt, events]);
 
   useEffect(() => {
     setQuestions(null);
@@ -128,13 +162,8 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
       setBusy(true);
       try {
         const ctx = await openQaSourceFor(rt.store).context(run);
-        const { bump } = useOpenQa.getState();
-        const f = await FinetuneRun.create(run, ctx, chosen, {
-          step: bump,
-          evaluated: bump,
-          status: bump,
-          error: (e) => setError(`${e.name}: ${e.message}`),
-        });
+        const f = await FinetuneRun.create(run, ctx, chosen, events(), rt.store);
+        setRestored(null);
         await useOpenQa.getState().setFinetune(f);
         f.start();
         return f.runId;
@@ -145,7 +174,7 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
         setBusy(false);
       }
     },
-    [run, rt],
+    [run, rt, events],
   );
 
   useEffect(() => {
@@ -214,6 +243,11 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
       {error && (
         <p className="error" role="alert">
           {error}
+        </p>
+      )}
+      {restored && ft && (
+        <p className="muted small" role="status" data-testid="finetune-restored">
+          {restored}
         </p>
       )}
       {ft && (
