@@ -29,6 +29,12 @@ export interface FinetuneSettings extends FinetuneOptions {
 /** The page's defaults: REALM's k = 5 and the CLI's learning rate and batch, a short run. */
 export const PAGE_FINETUNE_DEFAULTS: FinetuneSettings = { ...FINETUNE_DEFAULTS, steps: 20, evalEvery: 5 };
 
+/**
+ * Dev questions the page evaluates (the first this many): the default corpus has 1,633, too many to
+ * read every E steps on the main thread; `npm run eval:qa` evaluates them all.
+ */
+export const PAGE_DEV_QUESTIONS = 200;
+
 /** Dev-set metrics at one fine-tuning step (step 0: before fine-tuning, the zero-shot retriever). */
 export interface QaDevPoint {
   step: number;
@@ -192,7 +198,8 @@ export class FinetuneRun {
 
   private async evaluate(): Promise<void> {
     const { model, index } = this.finetuner;
-    const { evidence, tokenizer, dev } = this.ctx;
+    const { evidence, tokenizer } = this.ctx;
+    const dev = this.ctx.dev.slice(0, PAGE_DEV_QUESTIONS);
     if (dev.length === 0) return;
     const retrieval = denseRetrieval(model, index);
     const e = await evaluateOpenQa(model, evidence, tokenizer, retrieval, dev, { k: this.settings.k });

@@ -257,7 +257,7 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
             {ft.fromStep}
             {steps.length > 0 ? `; loss ${steps.at(-1)!.loss.toFixed(3)}` : ''}
             {evals.length > 0
-              ? `; dev EM ${evals.at(-1)!.exactMatch.toFixed(3)}, recall@5 ${evals.at(-1)!.recallAt5.toFixed(3)} (${evals.at(-1)!.questions} questions)`
+              ? `; dev EM ${evals.at(-1)!.exactMatch.toFixed(3)}, recall@5 ${evals.at(-1)!.recallAt5.toFixed(3)} (${evals.at(-1)!.questions}${questions && questions.dev > evals.at(-1)!.questions ? ` of ${questions.dev}` : ''} dev questions)`
               : ''}
           </p>
           <ProgressBar
