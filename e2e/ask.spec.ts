@@ -102,6 +102,10 @@ test('pre-train, fine-tune for Open-QA, and ask a dev question: an answer with i
     expect(await column.locator('mark.ask-span').count()).toBeGreaterThanOrEqual(5);
   }
 
+  // Both columns and the fine-tuning charts fit the page: nothing scrolls sideways at 1280 px.
+  expect(page.viewportSize()!.width).toBe(1280);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+
   // A warm ask (the reader and its index are ready): timed, and it leaves no tensor behind.
   const tensorsBefore = await hook(page, (h) => h.ask.numTensors());
   const warm = await hook(page, (h) => h.ask.ask(h.ask.devQuestions()[1] ?? h.ask.devQuestions()[0]));
