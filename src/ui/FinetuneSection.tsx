@@ -237,7 +237,7 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
           Fine-tune for Open-QA
         </button>
         <button type="button" disabled={!running} onClick={() => void ft?.stop()} data-testid="finetune-stop">
-          Stop fine-tuning
+          End fine-tuning
         </button>
       </div>
       {error && (
