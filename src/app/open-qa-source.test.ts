@@ -181,6 +181,36 @@ describe('FinetuneRun', () => {
     run.model.dispose();
   });
 
+  it('stops after the step in flight when asked: stopped, stored at that step, its reader usable', async () => {
+    const run = fakeRun();
+    const before = tf.memory().numTensors;
+    const ctx = await new OpenQaSource(store()).context(run);
+    const saved: RealmCheckpoint[] = [];
+    let f: FinetuneRun | null = null;
+    let stopping: Promise<void> | null = null;
+    f = await FinetuneRun.create(
+      run,
+      ctx,
+      { ...PAGE_FINETUNE_DEFAULTS, steps: 50, k: 3, evalEvery: 0 },
+      { step: (m) => m.step === 2 && (stopping = f!.stop()) },
+      { putFinetuneCheckpoint: async (c) => void saved.push(c as RealmCheckpoint) },
+    );
+    f.start();
+    await f.finished();
+    await stopping;
+    expect(f.status).toBe('stopped');
+    expect(f.step).toBe(2);
+    expect(f.history.evals.map((e) => e.step)).toEqual([0, 2]);
+    expect(saved.map((c) => c.step)).toEqual([2]);
+    expect(f.reader()).toMatchObject({ kind: 'fine-tuned', finetuneSteps: 2 });
+    const back = await FinetuneRun.restore('run-1', ctx, saved[0]);
+    expect(back.status).toBe('stopped');
+    back.dispose();
+    f.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    run.model.dispose();
+  });
+
   it('refuses a corpus without training questions and bad settings before building anything', async () => {
     const run = fakeRun();
     const training = fakeRun('running');
