@@ -130,6 +130,21 @@ describe('RealmStore', () => {
     expect(await store.getRunLogs('r1')).toEqual([]);
   });
 
+  it("keeps a run's fine-tuned checkpoint apart from its pre-training ones, replaces it, and deletes it with the run", async () => {
+    const weights = [{ name: 'span/w', shape: [2], data: new Float32Array([1, 2]).buffer }];
+    const ft = { runId: 'r1', step: 3, createdAt: 0, phase: 'finetune', weights, optimizer: [], rngState: [1], indexVersion: 0 };
+    await store.putCheckpoint({ ...ft, step: 10, phase: 'realm', weights: [] });
+    await store.putFinetuneCheckpoint(ft);
+    await store.putFinetuneCheckpoint({ ...ft, step: 4 });
+    expect((await store.latestCheckpoint('r1'))?.phase).toBe('realm'); // resuming pre-training never sees it
+    const back = (await store.getFinetuneCheckpoint('r1'))!;
+    expect(back.step).toBe(4);
+    expect(Array.from(new Float32Array(back.weights[0].data))).toEqual([1, 2]);
+    expect(await store.getFinetuneCheckpoint('r2')).toBeUndefined();
+    await store.deleteRun('r1');
+    expect(await store.getFinetuneCheckpoint('r1')).toBeUndefined();
+  });
+
   describe('runs for the Runs panel', () => {
     const runRecord = (id: string, createdAt: number, corpusId = 'c'): RunRecord => ({
       id,

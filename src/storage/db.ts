@@ -37,6 +37,8 @@ export const ACTIVE_CORPUS_KEY = 'activeCorpus';
 const evalSetsKey = (corpusId: string) => `evalSets:${corpusId}`;
 /** Settings key of the vocabulary kept with an imported run (its corpus may not be in this browser). */
 const runVocabKey = (runId: string) => `runVocab:${runId}`;
+/** Settings key of a run's Open-QA fine-tuned checkpoint (the page's fine-tuning phase, issue #34). */
+const finetuneKey = (runId: string) => `finetune:${runId}`;
 
 /** One passage (block) of a corpus: at most 128 wordpieces, with its salient spans. */
 export interface ChunkRecord {
@@ -537,6 +539,7 @@ export class RealmStore {
           () => tx.objectStore('runLogs').delete(prefixRange(runId)),
           () => tx.objectStore('checkpoints').delete(prefixRange(runId)),
           () => tx.objectStore('settings').delete(runVocabKey(runId)),
+          () => tx.objectStore('settings').delete(finetuneKey(runId)),
           deleteEmbeddings,
         ]),
       );
@@ -580,6 +583,17 @@ export class RealmStore {
   /** The vocabulary kept with an imported run (for runs whose corpus may not be in this browser), or a warm run's model vocabulary. */
   async getRunVocab(runId: string): Promise<string[] | undefined> {
     return (await this.db.get('settings', runVocabKey(runId))) as string[] | undefined;
+  }
+  /**
+   * The run's Open-QA fine-tuned checkpoint (phase `finetune`: weights with the span head, AdamW, step,
+   * RNG, question order), kept beside the run's pre-training checkpoints, one per run; deleted with the run.
+   */
+  async getFinetuneCheckpoint(runId: string): Promise<CheckpointRecord | undefined> {
+    return (await this.db.get('settings', finetuneKey(runId))) as CheckpointRecord | undefined;
+  }
+  /** Stores (replaces) the run's fine-tuned checkpoint in one write: the one before it stays whole until then. */
+  async putFinetuneCheckpoint(c: CheckpointRecord): Promise<void> {
+    await guard(`the fine-tuned checkpoint of run ${c.runId}`, () => this.db.put('settings', c, finetuneKey(c.runId)));
   }
   /** Keeps the vocabulary a run's model reads with when it is not its corpus's (a warm start's); deleted with the run. */
   async putRunVocab(runId: string, tokens: string[]): Promise<void> {

@@ -3,6 +3,7 @@
 // embedding map, runs) on the right, so Start and the loss chart share the first screen. The config
 // lives in the URL. The shell paints at once and lists what is loading while the backend starts.
 import { useEffect, useState, type ReactNode } from 'react';
+import { AskPanel } from './AskPanel';
 import { BackendBadge } from './BackendBadge';
 import { ChartsPanel } from './ChartsPanel';
 import { ConfigPanel } from './ConfigPanel';
@@ -142,6 +143,9 @@ export function App() {
             </Area>
             <Area name="Inspector" area="inspector">
               <InspectorPanel rt={state.rt} />
+            </Area>
+            <Area name="Ask" area="ask">
+              <AskPanel rt={state.rt} />
             </Area>
             <Area name="Embedding map" area="map">
               <EmbeddingMapPanel rt={state.rt} />

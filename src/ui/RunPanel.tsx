@@ -1,11 +1,13 @@
 // The training panel: start, pause, resume and stop a pre-training run on the active corpus; phase,
 // step, steps/s and ETA; after a reload, an offer to resume the last run from its checkpoint and its
-// stored index. The index in use and the builder's progress are in the Index panel.
+// stored index. The index in use and the builder's progress are in the Index panel. After pre-training,
+// its fine-tuning phase (FinetuneSection) trains a span reader for Open-QA.
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { StepMetrics } from '../model/metrics';
 import type { Progress } from '../model/progress';
 import type { VocabularyCoverage } from '../app/run-data';
 import { PretrainingRun, type RunEvents, type RunStatus } from '../app/pretraining-run';
+import { FinetuneSection } from './FinetuneSection';
 import { ProgressBar } from './ProgressBar';
 import { plural, speedView, StepRateMeter, stepsLeftByPhase, type SpeedView } from '../app/progress-view';
 import { createRun, lastCheckpointStep, resumeOffer, resumeOfferText, resumeRun, type ResumeOffer } from '../app/run-launcher';
@@ -353,6 +355,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
           testId="run-progress"
         />
       )}
+      <FinetuneSection rt={rt} />
     </section>
   );
 }
