@@ -17,10 +17,7 @@ const SCALE: Record<string, string> = {
 };
 const ROWS = ['realm', 'baseline'];
 
-test('a two-row, one-seed ablation table runs in the page, draws its chart and survives a reload', async ({
-  page,
-  baseURL,
-}) => {
+test('a two-row, one-seed ablation table runs in the page, draws its chart and survives a reload', async ({ page, baseURL }) => {
   test.setTimeout(600_000);
   const watch = watchPage(page, baseURL!);
   await openAppWithCorpus(page, QUERY, []);
