@@ -49,6 +49,7 @@ test('a two-row, one-seed ablation table runs in the page, draws its chart and s
   await expect(chart.locator('rect.bar')).toHaveCount(4);
   await expect(chart.getByTestId('paper-marker')).toHaveCount(4);
   const before = await result.locator('table').innerText();
+  await panel.screenshot({ path: 'test-results/panels/ablations.png' });
 
   await page.reload();
   await expect(page.locator('.app[data-ready="true"]')).toBeVisible();

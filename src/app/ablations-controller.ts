@@ -206,10 +206,23 @@ export async function runAblationsTable(
     await save({ status: 'done', results, seconds: (performance.now() - t0) / 1000 });
   } catch (e) {
     const stopped = opts.signal?.aborted === true;
-    await save({ status: stopped ? 'stopped' : 'failed', error: stopped ? undefined : (e as Error).message });
+    const results = await finishedResults(new IdbAblationStore(store, table.id), settings).catch(() => table.results);
+    await save({ status: stopped ? 'stopped' : 'failed', results, error: stopped ? undefined : (e as Error).message });
     if (!stopped) throw e;
   }
   return table;
+}
+
+/** The (row, seed) results of the jobs a stopped table finished (EM or R@5 null where not run yet). */
+async function finishedResults(store: IdbAblationStore, settings: AblationsSettings): Promise<AblationRowResult[]> {
+  const out: AblationRowResult[] = [];
+  for (let seed = 1; seed <= settings.seeds; seed++)
+    for (const rowId of settings.rows) {
+      const recall = await store.record(`recall/${rowId}/seed-${seed}`);
+      const qa = await store.record(`qa/${rowId}/seed-${seed}`);
+      if (recall || qa) out.push({ rowId, seed, recallAt5: recall?.recallAt5 ?? null, em: qa?.em ?? null });
+    }
+  return out;
 }
 
 /** The corpus's passages in index order (row i = chunk seq i), as the QA evidence reads them. */

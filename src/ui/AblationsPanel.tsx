@@ -202,7 +202,7 @@ export function AblationsPanel({ rt }: { rt: Runtime }) {
     }
   };
 
-  const rows = table && table.status === 'done' ? tableRows(table) : null;
+  const rows = table && table.results.length > 0 ? tableRows(table) : null;
   const resumes = !!table && table.status !== 'done' && JSON.stringify(table.settings) === JSON.stringify(settings);
   return (
     <section className="panel ablations-panel" aria-labelledby="ablations-title" data-testid="ablations-panel">
@@ -261,15 +261,17 @@ export function AblationsPanel({ rt }: { rt: Runtime }) {
       )}
       {table && table.status !== 'done' && !running && (
         <p className="muted" data-testid="ablations-status">
-          The last table is {table.status}
-          {table.error ? `: ${table.error}` : ''}. Its finished jobs are kept; run it again with the same settings to go on.
+          The last table {table.status === 'running' ? 'was cut off (a reload or a closed tab)' : `is ${table.status}`}
+          {table.error ? `: ${table.error}` : ''}. Its finished jobs are kept
+          {table.results.length > 0 ? ' (their rows are below)' : ''}; run it again with the same settings to go on.
         </p>
       )}
       {rows && table && (
         <div data-testid="ablations-result">
           <p className="muted">
             {table.settings.seeds} seed{table.settings.seeds === 1 ? '' : 's'}
-            {table.seconds !== undefined ? `, ${formatEta(table.seconds)} wall time` : ''}; EM and R@5 in percent.
+            {table.status === 'done' && table.seconds !== undefined ? `, ${formatEta(table.seconds)} wall time` : ''}
+            {table.status === 'done' ? '' : ', the jobs finished so far'}; EM and R@5 in percent.
           </p>
           <ResultTable rows={rows} />
           <div className="run-buttons">
