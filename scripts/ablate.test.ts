@@ -1,11 +1,12 @@
-// `npm run ablate`: the refusal without Open-QA fine-tuning, the plan, and a real kill and restart of the
-// CLI process on the micro corpus (the work folder's files carry the finished jobs across processes).
+// `npm run ablate`: a real two-row table with Open-QA fine-tuning (EM and R@5), the plan, and a real kill
+// and restart of the CLI process on the micro corpus (the work folder's files carry the finished jobs
+// across processes).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ablateCommand, NO_FINETUNE_MESSAGE } from './ablate';
+import { ablateCommand } from './ablate';
 
 const work = mkdtempSync(join(tmpdir(), 'ablate-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -34,20 +35,38 @@ function capture() {
 }
 
 describe('npm run ablate', () => {
-  it('refuses the whole table without Open-QA fine-tuning, and runs nothing', async () => {
+  it('runs a two-row table with real fine-tuning: EM and R@5 for both rows', async () => {
     const c = capture();
-    const dir = join(work, 'refused');
-    expect(await ablateCommand([...SMALL, '--work', dir], c.log)).toBe(2);
-    expect(c.lines.join('')).toContain(NO_FINETUNE_MESSAGE);
-    expect(NO_FINETUNE_MESSAGE).toMatch(/issue #34.*--recall-only 1/);
-    expect(existsSync(dir)).toBe(false);
-  });
+    const dir = join(work, 'em');
+    const argv = [...SMALL, '--seeds', '1', '--rows', 'realm,baseline', '--finetune-steps', '2', '--finetune-batch', '2'];
+    expect(await ablateCommand([...argv, '--work', dir], c.log)).toBe(0);
+    const log = c.lines.join('');
+    expect(log).toMatch(/2 fine-tuning steps per row/);
+    expect(log).toMatch(/qa\/baseline\/seed-1: done in /);
+    const qa = JSON.parse(readFileSync(join(dir, 'jobs', 'qa', 'realm', 'seed-1.json'), 'utf8')) as {
+      em: number;
+      questions: number;
+    };
+    expect(qa.questions).toBe(18); // public/corpus/micro/qa-dev.jsonl
+    const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
+      results: { rowId: string; em: number | null; recallAt5: number | null }[];
+    };
+    expect(results.results.map((r) => r.rowId)).toEqual(['realm', 'baseline']);
+    for (const r of results.results) {
+      expect(r.em).not.toBeNull();
+      expect(r.em! * 18).toBeCloseTo(Math.round(r.em! * 18), 9); // a share of the 18 dev questions
+      expect(r.recallAt5! * 18).toBeCloseTo(Math.round(r.recallAt5! * 18), 9);
+    }
+    const md = readFileSync(join(dir, 'table.md'), 'utf8');
+    expect(md).toMatch(/\| REALM \| \d+\.\d \| – \| 38\.2 \|/);
+    expect(md).toMatch(/\| baseline \(ORQA\) \| \d+\.\d \| [+−±]\d+\.\d \(p n\/a\) \| 31\.3 \(−6\.9\) \|/);
+  }, 180_000);
 
   it('--plan 1 lists the jobs and the budget', async () => {
     const c = capture();
     expect(await ablateCommand([...SMALL, '--seeds', '2', '--plan', '1'], c.log)).toBe(0);
     expect(c.lines.join('')).toMatch(
-      /7 rows x 2 seeds .* 23 jobs \(8 REALM pre-trainings of 3 steps, refresh every 1\); expected /,
+      /7 rows x 2 seeds .* 37 jobs \(8 REALM pre-trainings of 3 steps, refresh every 1\); expected .*, 100 fine-tuning steps per row/,
     );
   });
 

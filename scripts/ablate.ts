@@ -5,14 +5,15 @@
 // a kill goes on from the last finished job; the table is written there as table.md, table.csv and
 // results.json, and printed.
 //
-// The EM column needs Open-QA fine-tuning (issue #34), which this build does not have yet: the command
-// refuses to run the whole table and says so; `--recall-only` runs the pre-training and the zero-shot
-// recall@5 column for real and leaves EM empty ("n/a"), never made up.
+// EM: each row's model is fine-tuned on qa-train.jsonl and evaluated on qa-dev.jsonl (issue #34's
+// OpenQaFinetuner and evaluateOpenQa, through src/model/ablation-qa.ts); R@5: the same rule as that
+// evaluation's recall, before fine-tuning. `--recall-only 1` skips the fine-tuning (EM stays "n/a").
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { parseQa } from '../src/corpus/corpus-format';
+import { openQaExecutor, openQaZeroShotRecall, type AblationQaCorpus } from '../src/model/ablation-qa';
 import type { MaskingStrategy } from '../src/corpus/masking-strategies';
 import { ABLATION_ROWS, ablationRow, REALM_STEPS, REFRESH_EVERY, type AblationScale } from '../src/model/ablation-rows';
 import {
@@ -21,15 +22,14 @@ import {
   runAblation,
   type AblationJobRecord,
   type AblationStore,
-  type QaExecutor,
 } from '../src/model/ablation-runner';
 import { ablationCsv, ablationMarkdown, ablationTable } from '../src/model/ablation-table';
 import { initArchitecture } from '../src/model/checkpoint';
 import { PRESETS, type PresetName, type RealmConfig } from '../src/model/config';
 import { formatEta } from '../src/model/progress';
 import type { RealmCheckpoint } from '../src/model/trainer';
-import { zeroShotRecall, zeroShotRecallSet } from '../src/model/zero-shot-recall';
-import { installWasmKernels } from '../src/platform/wasm-kernels';
+import { FINETUNE_DEFAULTS } from '../src/model/qa-finetune';
+import { guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
 import { loadInit, readCheckpoint, writeCheckpoint } from './checkpoint-files';
 import { checkKnownOptions, CliArgsError, numOption, parseCliArgs } from './cli-args';
 import { corpusTrainingData, loadCorpusDir } from './corpus-loader';
@@ -48,8 +48,9 @@ const HELP = `usage: npm run ablate -- --corpus DIR [options]
   --init PATH           use a checkpoint as the warm start (e.g. public/warmstart/mini/checkpoint), its
                         architecture and the vocab.txt beside it, instead of training one
   --backend wasm|cpu    tfjs backend (default wasm)
-  --recall-only 1       run the pre-training and the zero-shot recall@5 column only (EM stays n/a): the
-                        table's EM needs Open-QA fine-tuning (issue #34), which this build lacks
+  --finetune-steps N    Open-QA fine-tuning steps per row and seed (default ${FINETUNE_DEFAULTS.steps}), batch
+                        --finetune-batch (default ${FINETUNE_DEFAULTS.batchSize}), k 5, learning rate ${FINETUNE_DEFAULTS.learningRate}
+  --recall-only 1       run the pre-training and the zero-shot recall@5 column only (EM stays n/a)
   --plan 1              print the jobs and the expected wall time, run nothing`;
 
 const OPTIONS = [
@@ -65,22 +66,10 @@ const OPTIONS = [
   'init',
   'backend',
   'recall-only',
+  'finetune-steps',
+  'finetune-batch',
   'plan',
 ];
-
-/** The exit status and message when the table would need fine-tuning that this build lacks. */
-export const NO_FINETUNE_MESSAGE =
-  'Open-QA fine-tuning (issue #34) is not in this build yet, so the table has no exact match to report. ' +
-  'Run with --recall-only 1 for the pre-training and the zero-shot recall@5 column (EM stays n/a, never made up), ' +
-  'or --plan 1 for the jobs and the budget.';
-
-/**
- * The Open-QA executor the table's EM column needs (issue #34: fine-tune on qa-train.jsonl, exact match on
- * qa-dev.jsonl). Not in this build: null, and the command refuses to run the whole table.
- */
-function openQaExecutor(): QaExecutor | null {
-  return null;
-}
 
 /** Writes a file whole or not at all (a kill mid-write leaves the old file or none). */
 function writeAtomic(path: string, text: string): void {
@@ -157,7 +146,6 @@ export async function ablateCommand(
     : ABLATION_ROWS;
   const recallOnly = args.get('recall-only') === '1';
   const planOnly = args.get('plan') === '1';
-  const executor = openQaExecutor();
   const init = args.has('init') ? loadInit(args.get('init')!) : undefined;
   const loaded = loadCorpusDir(corpus, init?.tokenizer ?? undefined);
   const tokenizer = loaded.tokenizer;
@@ -177,22 +165,20 @@ export async function ablateCommand(
     Object.assign(overrides, arch);
   }
   const scale: AblationScale = { preset, overrides };
-  const finetuneSteps = executor ? executor.steps : null;
+  const finetuneSteps = recallOnly ? null : (numOption(args, 'finetune-steps') ?? FINETUNE_DEFAULTS.steps);
+  if (finetuneSteps !== null && !(Number.isInteger(finetuneSteps) && finetuneSteps >= 1))
+    throw new CliArgsError(`--finetune-steps is a whole number from 1, got ${finetuneSteps}`);
   const jobs = planAblation({ scale, seeds, rows, finetuneSteps, givenWarmStart: init !== undefined });
   const work = resolve(args.get('work') ?? join('.scratch', `ablate-${basename(resolve(corpus))}`));
   log(
     `ablation table: ${rows.length} rows x ${seeds.length} seeds on ${corpus}, ${preset} preset; ` +
       `${jobs.length} jobs (${jobs.filter((j) => j.kind === 'pretrain').length} REALM pre-trainings of ${overrides.realmSteps} steps, ` +
       `refresh every ${overrides.refreshEvery}); expected ${formatEta(estimateAblationSeconds(jobs))} on a 2-core machine` +
-      `${executor ? '' : ' without Open-QA fine-tuning (not in this build)'}; work folder ${work}\n`,
+      `${finetuneSteps === null ? ' without Open-QA fine-tuning (--recall-only)' : `, ${finetuneSteps} fine-tuning steps per row`}; work folder ${work}\n`,
   );
   if (planOnly) {
     for (const j of jobs) console.log(`${j.id}\t${j.units} steps`);
     return 0;
-  }
-  if (!executor && !recallOnly) {
-    log(`ablate: ${NO_FINETUNE_MESSAGE}\n`);
-    return 2;
   }
   const backend = args.get('backend') ?? 'wasm';
   if (backend === 'wasm') {
@@ -202,9 +188,22 @@ export async function ablateCommand(
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
   await tf.ready();
   const store = new FileAblationStore(work, tokenizer.vocab);
-  const dev = parseQa(readFileSync(join(corpus, 'qa-dev.jsonl'), 'utf8'), 'qa-dev.jsonl');
+  const qa = (f: string) => parseQa(readFileSync(join(corpus, f), 'utf8'), f);
+  const qaCorpus: AblationQaCorpus = {
+    passages: loaded.passages,
+    tokenizer,
+    train: qa('qa-train.jsonl'),
+    dev: qa('qa-dev.jsonl'),
+  };
+  const executor =
+    finetuneSteps === null
+      ? null
+      : openQaExecutor(
+          qaCorpus,
+          { steps: finetuneSteps, batchSize: numOption(args, 'finetune-batch') ?? FINETUNE_DEFAULTS.batchSize },
+          guardedWasmStep,
+        );
   const maxQueryLength = PRESETS[preset].maxQueryLength;
-  const recallSet = zeroShotRecallSet(dev, loaded.passages, tokenizer);
   const t0 = performance.now();
   let lastLine = 0;
   let lastDetail = '';
@@ -213,9 +212,9 @@ export async function ablateCommand(
     seeds,
     rows,
     store,
-    executor: recallOnly ? null : executor,
+    executor,
     warmStart: init?.checkpoint,
-    zeroShotRecall: (model, docs) => zeroShotRecall(model, docs, recallSet),
+    zeroShotRecall: openQaZeroShotRecall(qaCorpus),
     data: (masking: MaskingStrategy, seed: number) =>
       corpusTrainingData(corpus, { masking, seed, maxQueryLength, maxMasks: PRESETS[preset].maxMasks, tokenizer }),
     onProgress: (p) => {

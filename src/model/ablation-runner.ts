@@ -26,6 +26,7 @@ import {
 import type { AblationRowResult } from './ablation-table';
 import type { NamedWeights } from './bert';
 import { initModelWeights } from './checkpoint';
+import type { IndexFactory, IndexRefresher } from './index-refresh';
 import type { RealmConfig } from './config';
 import { formatEta, type Progress } from './progress';
 import { RealmModel } from './realm-model';
@@ -47,7 +48,7 @@ export interface QaExecutor {
   ): Promise<{ em: number; questions: number }>;
 }
 
-/** Zero-shot retrieval recall@5 of a row's model over the corpus's documents (zero-shot-recall.ts). */
+/** Zero-shot retrieval recall@5 of a row's model over the corpus's documents (ablation-qa.ts openQaZeroShotRecall). */
 export type ZeroShotRecallFn = (model: RealmModel, docs: DocumentStore) => Promise<{ recall: number; queries: number }>;
 
 /** What a finished job leaves in the store. */
@@ -151,7 +152,7 @@ function planKeyOf(job: AblationJob, scale: AblationScale): string {
 /**
  * Seconds per unit of each job kind before any is measured (2-core machine, wasm, the mini preset on the
  * tiny corpus; docs/ablations.md): an ICT step 0.65 s, an MLM step 0.13 s, a REALM step with its
- * refreshes 0.9 s, a recall job 5 s, a fine-tuning step 1 s (not measured yet: #34).
+ * refreshes 0.9 s, a recall job 5 s, a fine-tuning step 1 s (not measured yet on this machine).
  */
 export const PRIOR_SECONDS = { ict: 0.65, mlm: 0.13, realm: 0.9, recall: 5, qa: 1 };
 
@@ -211,12 +212,19 @@ export interface AblationRunOptions extends AblationPlanOptions {
   store: AblationStore;
   /** Training data masked with `masking`; the tokenizer must be the warm start's. */
   data(masking: MaskingStrategy, seed: number): TrainingData | Promise<TrainingData>;
-  /** Zero-shot recall@5 on the QA dev questions (e.g. zeroShotRecall with the corpus's set). */
+  /** Zero-shot recall@5 on the QA dev questions (ablation-qa.ts openQaZeroShotRecall). */
   zeroShotRecall: ZeroShotRecallFn;
   /** Open-QA fine-tuning; null: recall only (the EM column stays empty). */
   executor: QaExecutor | null;
   /** A given warm start (weights of the scale's architecture), instead of training one. */
   warmStart?: RealmCheckpoint;
+  /**
+   * The index refresh of a warm-start or pre-training job (the page: the builder worker's every-R-steps
+   * policy, an exact schedule); default the trainer's SyncRefresher(config.refreshEvery).
+   */
+  refresher?: (job: { id: string; config: RealmConfig }) => IndexRefresher;
+  /** The MIPS index the trainer builds (the page: its WGSL kernel on webgpu); default the trainer's. */
+  indexFactory?: IndexFactory;
   onProgress?: (p: AblationProgress) => void;
   /** Checked between steps; a stop leaves every finished job in the store. */
   signal?: AbortSignal;
@@ -347,7 +355,12 @@ export async function runAblation(o: AblationRunOptions): Promise<AblationRowRes
     if (job.kind === 'warm-start' || job.kind === 'pretrain') {
       const masking = job.config.masking;
       const data = await dataFor(masking, job.kind === 'warm-start' ? job.config.seed : job.seed);
-      const trainer = new RealmTrainer({ config: job.config, data });
+      const trainer = new RealmTrainer({
+        config: job.config,
+        data,
+        refresher: o.refresher?.({ id: job.id, config: job.config }),
+        indexFactory: o.indexFactory,
+      });
       try {
         if (job.kind === 'warm-start' && o.warmStart) initModelWeights(trainer.model, o.warmStart);
         else if (job.kind === 'pretrain') initModelWeights(trainer.model, await loadModel(WARM));

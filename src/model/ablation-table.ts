@@ -179,6 +179,18 @@ const paperCell = (c: MetricCell, isRealm: boolean) =>
   isRealm ? c.paper.toFixed(1) : `${c.paper.toFixed(1)} (${signed(c.paperDifference)})`;
 const matchCell = (m: boolean | null) => (m === null ? '–' : m ? 'yes' : 'no');
 
+/** The table's cells of one row as text (the page's table shows what the markdown says). */
+export function ablationRowTexts(t: AblationTableRow) {
+  const isRealm = t.row.id === 'realm';
+  const cell = (c: MetricCell) => ({
+    value: meanSe(c.summary),
+    difference: diffCell(c),
+    paper: paperCell(c, isRealm),
+    direction: matchCell(c.directionMatches),
+  });
+  return { em: cell(t.em), recallAt5: cell(t.recallAt5) };
+}
+
 /**
  * Markdown: EM and R@5 in percent as mean ± standard error over seeds, the difference from REALM with the
  * paired t-test's two-sided p, the paper's figure with its difference, and whether the directions match.
@@ -193,7 +205,7 @@ export function ablationMarkdown(table: readonly AblationTableRow[]): string {
       return `| ${t.row.name} | ${meanSe(t.em.summary)} | ${diffCell(t.em)} | ${paperCell(t.em, isRealm)} | ${meanSe(t.recallAt5.summary)} | ${diffCell(t.recallAt5)} | ${paperCell(t.recallAt5, isRealm)} | ${matchCell(t.em.directionMatches)} / ${matchCell(t.recallAt5.directionMatches)} |`;
     }),
     '',
-    `EM: exact match on the QA dev set after fine-tuning; R@5: zero-shot retrieval recall@5 (a top-5 passage holds an answer), in percent, mean ± standard error over ${seeds} seed${seeds === 1 ? '' : 's'}. ` +
+    `EM: exact match on the QA dev set after fine-tuning; R@5: zero-shot retrieval recall@5 (an answer's wordpieces in the body of a top-5 passage, as the reader reads it), in percent, mean ± standard error over ${seeds} seed${seeds === 1 ? '' : 's'}. ` +
       `Δ: row − REALM, paired over seeds, two-sided paired t-test (df = seeds − 1${seeds === 3 ? '; with 3 seeds only large, consistent differences reach p < 0.05' : ''}). ` +
       'Paper: REALM Table 2 (arXiv 2002.08909), NQ dev. "Direction as paper": the sign of our mean Δ equals the sign of the paper\'s Δ.',
   ];

@@ -3,6 +3,7 @@
 // embedding map, runs) on the right, so Start and the loss chart share the first screen. The config
 // lives in the URL. The shell paints at once and lists what is loading while the backend starts.
 import { useEffect, useState, type ReactNode } from 'react';
+import { AblationsPanel } from './AblationsPanel';
 import { AskPanel } from './AskPanel';
 import { BackendBadge } from './BackendBadge';
 import { ChartsPanel } from './ChartsPanel';
@@ -152,6 +153,9 @@ export function App() {
             </Area>
             <Area name="Runs" area="runs">
               <RunsPanel rt={state.rt} />
+            </Area>
+            <Area name="Ablations" area="ablations">
+              <AblationsPanel rt={state.rt} />
             </Area>
           </div>
         </main>
