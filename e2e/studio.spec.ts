@@ -74,7 +74,7 @@ test('the whole studio at 1280x800 after a smoke run, in light and dark themes',
     .poll(() => page.evaluate('window.__realm.run.state()?.status'), { timeout: 900_000, intervals: [2_000] })
     .toBe('done');
   // Every panel is on the page, none shows its error boundary, and nothing scrolls sideways at 1280 px.
-  for (const id of ['corpus', 'config', 'charts', 'index', 'inspector', 'map', 'runs', 'ask'])
+  for (const id of ['corpus', 'config', 'charts', 'index', 'inspector', 'map', 'runs', 'ask', 'ablations'])
     await expect(page.getByTestId(`${id}-panel`)).toBeVisible();
   await expect(page.getByTestId('panel-error')).toHaveCount(0);
   // Held-out evaluations at steps 4 and 8; the end of the run does not evaluate step 8 twice.
