@@ -10,7 +10,6 @@
 // evaluation's recall, before fine-tuning. `--recall-only 1` skips the fine-tuning (EM stays "n/a").
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { parseQa } from '../src/corpus/corpus-format';
 import { openQaExecutor, openQaZeroShotRecall, type AblationQaCorpus } from '../src/model/ablation-qa';
@@ -29,7 +28,8 @@ import { PRESETS, type PresetName, type RealmConfig } from '../src/model/config'
 import { formatEta } from '../src/model/progress';
 import type { RealmCheckpoint } from '../src/model/trainer';
 import { FINETUNE_DEFAULTS } from '../src/model/qa-finetune';
-import { guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
+import { guardedWasmStep } from '../src/platform/wasm-kernels';
+import { startBackend } from './cli-backend';
 import { loadInit, readCheckpoint, writeCheckpoint } from './checkpoint-files';
 import { checkKnownOptions, CliArgsError, numOption, parseCliArgs } from './cli-args';
 import { corpusTrainingData, loadCorpusDir } from './corpus-loader';
@@ -180,13 +180,7 @@ export async function ablateCommand(
     for (const j of jobs) console.log(`${j.id}\t${j.units} steps`);
     return 0;
   }
-  const backend = args.get('backend') ?? 'wasm';
-  if (backend === 'wasm') {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    installWasmKernels();
-  }
-  if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
-  await tf.ready();
+  await startBackend(args.get('backend'));
   const store = new FileAblationStore(work, tokenizer.vocab);
   const qa = (f: string) => parseQa(readFileSync(join(corpus, f), 'utf8'), f);
   const qaCorpus: AblationQaCorpus = {

@@ -28,7 +28,8 @@ import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint';
 import { makeConfig, type MlmPairMasking, type PresetName, type RealmConfig } from '../src/model/config';
 import { formatEta, ProgressMeter } from '../src/model/progress';
 import { RealmTrainer } from '../src/model/trainer';
-import { guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
+import { guardedWasmStep } from '../src/platform/wasm-kernels';
+import { startBackend } from './cli-backend';
 import type { CorpusRecall, WarmStartManifest } from '../src/model/warm-start';
 import { evaluateClozeFile } from './eval';
 import { warmStartText } from './warmstart-text';
@@ -169,12 +170,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (o.backend === 'wasm') {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    installWasmKernels();
-  }
-  if (!(await tf.setBackend(o.backend))) throw new Error(`the ${o.backend} backend did not start: use --backend cpu`);
-  await tf.ready();
+  await startBackend(o.backend);
   const t0 = Date.now();
   const tokenizer = bertTokenizer();
   const text = warmStartText();

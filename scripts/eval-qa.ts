@@ -12,6 +12,7 @@
 // fine-tuning (the checkpoint the model was fine-tuned from, or --pretrained). --predictions writes the
 // model's answers as ORQA does, one {question, prediction} per line.
 import { existsSync, writeFileSync } from 'node:fs';
+import { startBackend, writeJsonReport } from './cli-backend';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { QaItem } from '../src/corpus/corpus-format';
@@ -24,7 +25,7 @@ import { bm25Retrieval, denseRetrieval, FixedDocumentIndex, nullRetrieval } from
 import { RealmModel } from '../src/model/realm-model';
 import { checkKnownOptions, CliArgsError, numOption, parseCliArgs } from './cli-args';
 import { checkpointBase, readCheckpoint } from './checkpoint-files';
-import { checkpointPath, loadQaSetup, readQaFile, startBackend, type QaSetup } from './qa-setup';
+import { checkpointPath, loadQaSetup, readQaFile, type QaSetup } from './qa-setup';
 
 const HELP = `usage: npm run eval:qa -- --model M --qa FILE [options]
   --model M          a fine-tuned checkpoint: the folder npm run finetune --out wrote, or its PATH.json + PATH.bin
@@ -207,11 +208,7 @@ async function main(argv: string[]): Promise<void> {
   const predictions = args.get('predictions');
   if (predictions) writeFileSync(predictions, e.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n');
   const json = args.get('json');
-  if (json)
-    writeFileSync(
-      json,
-      JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
-    );
+  if (json) writeJsonReport(json, e);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

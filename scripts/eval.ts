@@ -12,10 +12,9 @@
 // without that sentence (REALM's trivialExclusion 'sentence'; --keep-sentence 1 turns this off), so
 // neither retriever finds it by copying. An empty set prints "n/a".
 // The model's vocabulary is the vocab.txt beside the checkpoint (else the corpus folder's).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { tokenizePassage } from '../src/corpus/corpus-data';
 import { documentStore } from '../src/corpus/data';
@@ -38,7 +37,7 @@ import {
 } from '../src/model/evaluate';
 import { freshIndex } from '../src/model/index-refresh';
 import { RealmModel } from '../src/model/realm-model';
-import { installWasmKernels } from '../src/platform/wasm-kernels';
+import { startBackend, writeJsonReport } from './cli-backend';
 import { checkKnownOptions, CliArgsError, flagOption, numOption, parseCliArgs } from './cli-args';
 import { checkpointVocabFile, readCheckpoint } from './checkpoint-files';
 import { loadCorpusDir } from './corpus-loader';
@@ -206,13 +205,7 @@ async function main(argv: string[]): Promise<void> {
   const model = args.get('model');
   const cloze = args.get('cloze');
   if (!model || !cloze) throw new CliArgsError('give --model CHECKPOINT and --cloze FILE');
-  const backend = args.get('backend') ?? 'wasm';
-  if (backend === 'wasm') {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    installWasmKernels();
-  }
-  if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
-  await tf.ready();
+  await startBackend(args.get('backend'));
   const e = await evaluateClozeFile({
     model,
     cloze,
@@ -222,11 +215,7 @@ async function main(argv: string[]): Promise<void> {
   });
   console.log(formatClozeFileEval(e));
   const json = args.get('json');
-  if (json)
-    writeFileSync(
-      json,
-      JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
-    );
+  if (json) writeJsonReport(json, e);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

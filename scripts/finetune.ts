@@ -19,7 +19,8 @@ import { formatEta, ProgressMeter } from '../src/model/progress';
 import { checkWasmFitsModel, guardedWasmStep } from '../src/platform/wasm-kernels';
 import { checkKnownOptions, CliArgsError, numOption, parseCliArgs } from './cli-args';
 import { vocabSha256, writeCheckpoint } from './checkpoint-files';
-import { loadQaSetup, readQaFile, startBackend } from './qa-setup';
+import { startBackend } from './cli-backend';
+import { loadQaSetup, readQaFile } from './qa-setup';
 
 const HELP = `usage: npm run finetune -- --from CHECKPOINT --qa FILE [options]
   --from PATH        the pre-trained checkpoint PATH.json + PATH.bin (npm run train --out PATH; PATH-mlm, the ICT retriever

@@ -3,7 +3,6 @@
 // (NQ-open jsonl or DPR tsv, src/corpus/qa-file.ts).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { QaItem } from '../src/corpus/corpus-format';
 import { parseQaFile } from '../src/corpus/qa-file';
@@ -12,20 +11,9 @@ import { checkpointConfig } from '../src/model/checkpoint';
 import { withConfigDefaults, type RealmConfig } from '../src/model/config';
 import { qaEvidence, type QaEvidence } from '../src/model/qa-retrieval';
 import type { RealmCheckpoint } from '../src/model/trainer';
-import { installWasmKernels } from '../src/platform/wasm-kernels';
 import { CliArgsError } from './cli-args';
 import { checkpointVocabFile, readCheckpoint } from './checkpoint-files';
 import { loadCorpusDir } from './corpus-loader';
-
-/** Starts the tfjs backend a CLI was asked for (wasm by default, as npm run train). */
-export async function startBackend(backend = 'wasm'): Promise<void> {
-  if (backend === 'wasm') {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    installWasmKernels();
-  }
-  if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
-  await tf.ready();
-}
 
 /** A checkpoint given as PATH (PATH.json + PATH.bin) or as the folder npm run finetune --out wrote (DIR/checkpoint). */
 export function checkpointPath(path: string): string {

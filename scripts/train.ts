@@ -28,7 +28,8 @@ import { loadData } from './corpus-loader';
 import { checkKnownOptions, CliArgsError, flagOption, numOption as num, parseCliArgs } from './cli-args';
 import { loadInit, vocabSha256, writeCheckpoint, type InitCheckpoint } from './checkpoint-files';
 import { configForCheckpoint, initFromCheckpoint, parseImportTarget } from './hf-io';
-import { checkWasmFitsModel, guardedWasmStep, installWasmKernels } from '../src/platform/wasm-kernels';
+import { checkWasmFitsModel, guardedWasmStep } from '../src/platform/wasm-kernels';
+import { startBackend } from './cli-backend';
 
 const HELP = `usage: npm run train -- [options]
   --corpus synthetic[:N] | DIR   training data: the synthetic world of N people (default 60), or a corpus folder
@@ -197,13 +198,7 @@ async function main() {
   checkKnownOptions(args, OPTIONS);
   if (args.has('init') && args.has('resume'))
     throw new CliArgsError('--init starts a new run from weights, --resume continues one: give one of them');
-  const backend = args.get('backend') ?? 'wasm';
-  if (backend === 'wasm') {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    installWasmKernels(); // data-sharing Identity, XNNPACK matMuls (src/platform/wasm-kernels.ts)
-  }
-  if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not start: use --backend cpu`);
-  await tf.ready();
+  await startBackend(args.get('backend'));
   const seed = num(args, 'seed') ?? 1;
   const presetName = args.get('preset') ?? 'tiny';
   const preset = PRESETS[presetName as PresetName] ?? PRESETS.tiny;
