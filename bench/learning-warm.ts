@@ -10,7 +10,9 @@
 // beside BM25 over the same wordpieces (same rule) and chance. Mean ± standard error over the seeds.
 // Env: LEARNING_WARM_START (public/warmstart/mini), LEARNING_CORPUS (public/corpus/tiny),
 // LEARNING_SEEDS (1,2,3), LEARNING_REALM_STEPS (150, the Classroom demo's), LEARNING_BATCH, LEARNING_LR, LEARNING_K,
-// LEARNING_REFRESH_EVERY (the mini preset's otherwise). Writes bench/results/learning-warm.md.
+// LEARNING_REFRESH_EVERY (the mini preset's otherwise), LEARNING_TAU (retrievalTemperature) and
+// LEARNING_RETRIEVER_LR_SCALE (the embedders' share of the learning rate), the page's `tau` and `rlr`.
+// Writes bench/results/learning-warm.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { buildTrainingData } from '../src/corpus/corpus-data';
@@ -166,6 +168,8 @@ export async function warmLearningBench(): Promise<void> {
   if (process.env.LEARNING_LR) over.learningRate = Number(process.env.LEARNING_LR);
   if (process.env.LEARNING_K) over.k = Number(process.env.LEARNING_K);
   if (process.env.LEARNING_REFRESH_EVERY) over.refreshEvery = Number(process.env.LEARNING_REFRESH_EVERY);
+  if (process.env.LEARNING_TAU) over.retrievalTemperature = Number(process.env.LEARNING_TAU);
+  if (process.env.LEARNING_RETRIEVER_LR_SCALE) over.retrieverLearningRateScale = Number(process.env.LEARNING_RETRIEVER_LR_SCALE);
   const ws = await readWarmStart(dir);
   const results: WarmDemoSeed[] = [];
   for (const seed of seeds) {
@@ -205,7 +209,7 @@ export async function warmLearningBench(): Promise<void> {
   const text =
     `Warm start ${dir} (${ws.manifest.preset}, ${ws.manifest.steps.ict} ICT + ${ws.manifest.steps.mlm} MLM steps), corpus ${corpusDir} ` +
     `(${base.passages} passages, ${base.queries} held-out cloze), REALM ${realmSteps} steps, batch ${config.batchSize}, k ${config.k}, ` +
-    `lr ${config.learningRate}, refresh every ${config.refreshEvery}, trivial candidate by '${config.trivialExclusion}', tfjs ${tf.getBackend()}, ` +
+    `lr ${config.learningRate} (embedders x${config.retrieverLearningRateScale}), τ ${config.retrievalTemperature}, refresh every ${config.refreshEvery}, trivial candidate by '${config.trivialExclusion}', tfjs ${tf.getBackend()}, ` +
     `seeds ${seeds.join(', ')}; REALM wall time per seed ${results.map((r) => r.realmSeconds.toFixed(0)).join(', ')} s.\n\n${table}\n\nTargets (#31): ${targets}.\n`;
   console.log(text);
   mkdirSync('bench/results', { recursive: true });
