@@ -10,8 +10,8 @@
 // beside BM25 over the same wordpieces (same rule) and chance. Mean ± standard error over the seeds.
 // Env: LEARNING_WARM_START (public/warmstart/mini), LEARNING_CORPUS (public/corpus/tiny),
 // LEARNING_SEEDS (1,2,3), LEARNING_REALM_STEPS (150, the Classroom demo's), LEARNING_BATCH, LEARNING_LR, LEARNING_K,
-// LEARNING_REFRESH_EVERY (the mini preset's otherwise), LEARNING_TAU (retrievalTemperature) and
-// LEARNING_RETRIEVER_LR_SCALE (the embedders' share of the learning rate), the page's `tau` and `rlr`.
+// LEARNING_REFRESH_EVERY (the mini preset's otherwise), LEARNING_TAU (retrievalTemperature, default 4) and
+// LEARNING_RETRIEVER_LR_SCALE (the embedders' share of the learning rate, default 0.1), the page's `tau` and `rlr`.
 // Writes bench/results/learning-warm.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -83,6 +83,8 @@ export function warmDemoConfig(ws: WarmStart, seed: number, realmSteps: number, 
     realmSteps,
     seed,
     trivialExclusion: 'sentence',
+    retrievalTemperature: 4, // as the Classroom demo (src/app/first-run.ts)
+    retrieverLearningRateScale: 0.1,
     ...over,
   });
 }

@@ -24,10 +24,12 @@ export function dismissGuide(): void {
  * The Classroom demo: the warm start, REALM only, on the bundled corpus. 150 REALM steps of the mini preset
  * are sized to finish in under 5 minutes on wasm on a 2-core machine (docs/studio.md, "Warm and cold starts").
  * The trivial candidate is the query sentence, not its whole passage (as `npm run bench:learning`), so a
- * held-out sentence's gold passage can be retrieved and the inspector shows it.
+ * held-out sentence's gold passage can be retrieved and the inspector shows it. τ = 4 and the embedders at
+ * 0.1 x the learning rate keep the warm start's retriever (at τ = 1 and 1 x, 150 steps took its
+ * gold-passage recall@5 from 0.33 to 0.03: docs/research/06-warm-start-demo.md).
  */
 export const CLASSROOM_QUERY =
-  'preset=mini&start=warm&ict=0&mlm=0&realm=150&exclude=sentence&refresh=async&every=20&eval=50&ckpt=25';
+  'preset=mini&start=warm&ict=0&mlm=0&realm=150&exclude=sentence&tau=4&rlr=0.1&refresh=async&every=20&eval=50&ckpt=25';
 
 declare const __WARM_START_SHIPPED__: boolean | undefined;
 
