@@ -8,12 +8,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { QaItem } from '../corpus/corpus-format';
 import { Rng } from '../corpus/rng';
 import { SPECIAL_TOKENS } from '../corpus/tokenizer';
-import { makeConfig, type RealmConfig } from '../model/config';
+import type { RealmConfig } from '../model/config';
 import { RealmModel } from '../model/realm-model';
 import type { RealmCheckpoint } from '../model/trainer';
 import type { ChunkRecord } from '../storage/db';
 import { FinetuneRun, PAGE_FINETUNE_DEFAULTS } from './finetune-run';
 import { OpenQaSource, OpenQaUnavailableError, type QaRun, type QaStore } from './open-qa-source';
+import { microConfig } from '../testing/micro-config';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -39,20 +40,11 @@ for (const t of [...PASSAGES.flatMap((p) => [p.title, p.text]), ...[...TRAIN, ..
   for (const w of t.toLowerCase().match(/[a-z0-9]+|[^\sa-z0-9]/g) ?? []) words.add(w);
 const VOCAB = [...SPECIAL_TOKENS, ...words];
 
-const CONFIG: RealmConfig = makeConfig('tiny', {
-  vocabSize: VOCAB.length,
-  hidden: 16,
-  layers: 1,
-  heads: 2,
-  intermediate: 32,
-  retrieverDim: 16,
-  maxPositions: 64,
-  maxQueryLength: 16,
-  maxDocLength: 24,
-  maxReaderLength: 40,
-  dropout: 0,
-  attentionDropout: 0,
-});
+// The unit tests' micro model, with a wider retriever and shorter documents (dropout off).
+const CONFIG: RealmConfig = microConfig(
+  { vocabSize: VOCAB.length },
+  { retrieverDim: 16, maxDocLength: 24, maxReaderLength: 40, dropout: 0, attentionDropout: 0 },
+);
 
 const CHUNKS: ChunkRecord[] = PASSAGES.map((p, seq) => ({ corpusId: 'c', seq, id: `id${seq}`, ...p }));
 const store = (qaTrain: unknown[] = TRAIN): QaStore => ({

@@ -8,12 +8,13 @@ import type { QaItem } from '../corpus/corpus-format';
 import { Rng } from '../corpus/rng';
 import { SPECIAL_TOKENS, WordPieceTokenizer } from '../corpus/tokenizer';
 import { initArchitecture, initModelWeights } from './checkpoint';
-import { makeConfig, type RealmConfig } from './config';
+import type { RealmConfig } from './config';
 import { answerQuestion, evaluateOpenQa, retrievalRecall } from './qa-answer';
 import { finetunedParamNames, OpenQaFinetuner, openQaModel } from './qa-finetune';
 import { bm25Retrieval, denseRetrieval, FixedDocumentIndex, nullRetrieval, qaEvidence } from './qa-retrieval';
 import { RealmModel } from './realm-model';
 import type { RealmCheckpoint } from './trainer';
+import { microConfig } from '../testing/micro-config';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -38,20 +39,11 @@ for (const t of [...PASSAGES.flatMap((p) => [p.title, p.text]), ...TRAIN.map((q)
   for (const w of t.toLowerCase().match(/[a-z0-9]+|[^\sa-z0-9]/g) ?? []) words.add(w);
 const tokenizer = new WordPieceTokenizer([...SPECIAL_TOKENS, ...words]);
 
-const CONFIG: RealmConfig = makeConfig('tiny', {
-  vocabSize: tokenizer.size,
-  hidden: 16,
-  layers: 1,
-  heads: 2,
-  intermediate: 32,
-  retrieverDim: 16,
-  maxPositions: 64,
-  maxQueryLength: 16,
-  maxDocLength: 24,
-  maxReaderLength: 40,
-  dropout: 0,
-  attentionDropout: 0,
-});
+// The unit tests' micro model, with a wider retriever and shorter documents (dropout off).
+const CONFIG: RealmConfig = microConfig(
+  { vocabSize: tokenizer.size },
+  { retrieverDim: 16, maxDocLength: 24, maxReaderLength: 40, dropout: 0, attentionDropout: 0 },
+);
 
 /** A "pre-trained" checkpoint: a seeded model without a span head, as npm run train saves it. */
 async function pretrained(seed = 3, config = CONFIG): Promise<RealmCheckpoint> {
