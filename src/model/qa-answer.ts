@@ -32,7 +32,7 @@ export interface AnswerSpan {
 
 /** One of the k documents read for a question. */
 export interface AnsweredDocument {
-  /** Evidence row, or -1 for the null document. */
+  /** Evidence row (-1: the null document, which has no row). */
   row: number;
   id: string | null;
   title: string;
