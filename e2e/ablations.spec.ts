@@ -2,7 +2,9 @@
 // a handful of steps, run from the panel on the page's backend with the index builder's every-R-steps
 // refresh and real Open-QA fine-tuning: the progress bar gives the table's ETA, the result table shows
 // both rows with numbers for EM and R@5, the chart draws a bar per row and metric with the paper's
-// markers, a reload keeps the result (IndexedDB), and the page logs no errors.
+// markers, a reload keeps the result (IndexedDB), and the page logs no errors. While the table runs, the
+// Training panel's Start waits for it; the Runs panel lists the table as a group of runs, and deleting
+// the group there removes the table from the Ablations panel too.
 import { expect, test, openAppWithCorpus, watchPage } from './helpers';
 
 const QUERY = '?backend=webgpu&bundle=micro';
@@ -30,6 +32,10 @@ test('a two-row, one-seed ablation table runs in the page, draws its chart and s
   for (const [name, value] of Object.entries(SCALE)) await panel.locator(`input[name="${name}"]`).fill(value);
   await panel.getByTestId('ablations-run').click();
   await expect(panel.getByTestId('ablations-progress')).toContainText('ETA', { timeout: 60_000 });
+  // One job holds the GPU at a time: a training run cannot start beside the table.
+  const training = page.getByTestId('run-panel');
+  await expect(training.getByTestId('run-waiting-job')).toContainText('The ablation table is running');
+  await expect(training.getByRole('button', { name: 'Start', exact: true })).toBeDisabled();
 
   const result = panel.getByTestId('ablations-result');
   await expect(result).toBeVisible({ timeout: 480_000 });
@@ -57,5 +63,36 @@ test('a two-row, one-seed ablation table runs in the page, draws its chart and s
   await expect(again).toBeVisible({ timeout: 60_000 });
   expect(await again.locator('table').innerText()).toBe(before);
   await expect(again.getByTestId('ablation-chart').locator('rect.bar')).toHaveCount(4);
+  await expect(page.getByTestId('run-panel').getByRole('button', { name: 'Start', exact: true })).toBeEnabled();
+
+  // The Runs panel lists the table as a group: warm start, REALM's pre-training, 2 recall and 2 QA jobs.
+  const group = page.getByTestId('ablation-group');
+  await expect(group).toHaveCount(1);
+  await expect(group).toHaveAttribute('data-status', 'done');
+  await expect(group.getByTestId('ablation-group-summary')).toContainText('2 rows × 1 seed · done in');
+  await expect(group.getByTestId('ablation-group-summary')).toContainText('6 of 6 jobs finished · 2 models kept');
+  await group.getByRole('button', { name: /^Delete ablation table/ }).click();
+  await group.getByTestId('ablation-group-delete-confirm').click();
+  await expect(page.getByTestId('ablation-group')).toHaveCount(0);
+  await expect(page.getByTestId('ablations-result')).toHaveCount(0);
+  const left = await page.evaluate(async () => {
+    const open = indexedDB.open('realm-webgpu');
+    const db = await new Promise<IDBDatabase>((ok, fail) => {
+      open.onsuccess = () => ok(open.result);
+      open.onerror = () => fail(open.error);
+    });
+    const keys = <T extends IDBValidKey>(store: string) =>
+      new Promise<T[]>((ok, fail) => {
+        const r = db.transaction(store).objectStore(store).getAllKeys();
+        r.onsuccess = () => ok(r.result as T[]);
+        r.onerror = () => fail(r.error);
+      });
+    const settings = (await keys<string>('settings')).filter((k) => k.startsWith('ablation:') && k !== 'ablation:latest');
+    const checkpoints = (await keys<[string, number]>('checkpoints')).filter((k) => k[0].startsWith('ablation:'));
+    const embeddings = (await keys<[string, string, number]>('embeddings')).filter((k) => k[1].startsWith('ablation:'));
+    db.close();
+    return { settings, checkpoints: checkpoints.length, embeddings: embeddings.length };
+  });
+  expect(left).toEqual({ settings: [], checkpoints: 0, embeddings: 0 });
   expect(watch.errors).toEqual([]);
 });

@@ -6,7 +6,9 @@ import { RealmStore } from '../storage/db';
 import {
   checkAblationsSettings,
   DEFAULT_ABLATIONS_SETTINGS,
+  deleteAblationGroup,
   IdbAblationStore,
+  listAblationGroups,
   latestAblationTable,
   tableRows,
   type StoredAblationTable,
@@ -68,6 +70,45 @@ describe('IdbAblationStore', () => {
     expect(rows[1].em.difference!.mean).toBeCloseTo(-0.05, 12);
     expect(rows[1].em.directionMatches).toBe(true);
     expect(rows[1].recallAt5.directionMatches).toBe(false);
+    db.close();
+  });
+});
+
+describe('ablation tables as groups of runs (the Runs panel)', () => {
+  const table = (id: string, createdAt: number): StoredAblationTable => ({
+    id,
+    corpusId: 'bundled:micro',
+    createdAt,
+    updatedAt: createdAt,
+    settings: DEFAULT_ABLATIONS_SETTINGS,
+    status: 'done',
+    results: [],
+    plannedJobs: 3,
+  });
+
+  it('lists every stored table with its finished jobs, newest first, and deletes one whole', async () => {
+    const db = await RealmStore.open(`ablations-${n++}`);
+    expect(await listAblationGroups(db)).toEqual([]);
+    for (const [id, at] of [['t1', 1], ['t10', 2]] as const) {
+      await db.putSetting(`ablation:table:${id}`, table(id, at));
+      const s = new IdbAblationStore(db, id);
+      await s.saveRecord({ jobId: 'warm-start', planKey: 'k', seconds: 4, finishedAt: at });
+      await s.saveRecord({ jobId: 'recall/realm/seed-1', planKey: 'k', seconds: 1, finishedAt: at, recallAt5: 0.5 });
+      await s.saveModel('warm-start', checkpoint(at));
+    }
+    await db.putSetting('ablation:latest', 't1');
+    await db.putCheckpoint({ ...checkpoint(9), runId: 'a-run' });
+    const groups = await listAblationGroups(db);
+    expect(groups.map((g) => g.table.id)).toEqual(['t10', 't1']);
+    expect(groups[1].jobs.map((j) => j.jobId)).toEqual(['recall/realm/seed-1', 'warm-start']);
+
+    await deleteAblationGroup(db, 't1');
+    expect((await listAblationGroups(db)).map((g) => g.table.id)).toEqual(['t10']);
+    expect(await new IdbAblationStore(db, 't1').model('warm-start')).toBeNull();
+    expect(await new IdbAblationStore(db, 't1').record('warm-start')).toBeNull();
+    expect(await latestAblationTable(db)).toBeNull(); // it was the latest
+    expect(await new IdbAblationStore(db, 't10').model('warm-start')).not.toBeNull();
+    expect(await db.latestCheckpoint('a-run')).toBeDefined();
     db.close();
   });
 });

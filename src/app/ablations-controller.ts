@@ -14,7 +14,7 @@ import { WordPieceTokenizer } from '../corpus/tokenizer';
 import { createMipsIndex } from '../kernels/mips-index';
 import { openQaExecutor, openQaZeroShotRecall, type AblationQaCorpus } from '../model/ablation-qa';
 import { ABLATION_ROWS, ablationRow, realmRowConfig, type AblationRowId, type AblationScale } from '../model/ablation-rows';
-import { runAblation, type AblationJobRecord, type AblationProgress, type AblationStore } from '../model/ablation-runner';
+import { planAblation, runAblation, type AblationJobRecord, type AblationProgress, type AblationStore } from '../model/ablation-runner';
 import { ablationTable, type AblationRowResult, type AblationTableRow } from '../model/ablation-table';
 import type { RealmCheckpoint } from '../model/trainer';
 import type { RealmStore } from '../storage/db';
@@ -61,8 +61,13 @@ export interface StoredAblationTable {
   results: AblationRowResult[];
   /** Wall time of the last invocation that finished it (seconds). */
   seconds?: number;
+  /** How many jobs the table plans (warm start, pre-trainings, recall and fine-tuning jobs). */
+  plannedJobs?: number;
   error?: string;
 }
+
+/** The name a running table holds the page's GPU under (studio-store's pageJob). */
+export const ABLATION_TABLE_JOB = 'The ablation table';
 
 const LATEST_KEY = 'ablation:latest';
 const tableKey = (id: string) => `ablation:table:${id}`;
@@ -97,6 +102,34 @@ export class IdbAblationStore implements AblationStore {
 export async function latestAblationTable(store: RealmStore): Promise<StoredAblationTable | null> {
   const id = await store.getSetting<string>(LATEST_KEY);
   return id ? ((await store.getSetting<StoredAblationTable>(tableKey(id))) ?? null) : null;
+}
+
+/** A stored table as the Runs panel lists it: a group of runs (its warm start and pre-trainings) and jobs. */
+export interface AblationGroup {
+  table: StoredAblationTable;
+  /** Its finished jobs' records, in key order. */
+  jobs: AblationJobRecord[];
+}
+
+/** Every ablation table stored in this browser with its finished jobs, newest first. */
+export async function listAblationGroups(store: RealmStore): Promise<AblationGroup[]> {
+  const tables = await store.settingsWithPrefix<StoredAblationTable>(tableKey(''));
+  const groups = await Promise.all(
+    tables.map(async ([, table]) => ({
+      table,
+      jobs: (await store.settingsWithPrefix<AblationJobRecord>(jobKey(table.id, ''))).map(([, r]) => r),
+    })),
+  );
+  return groups.sort((a, b) => b.table.createdAt - a.table.createdAt);
+}
+
+/**
+ * Deletes a table with everything it stored, in one transaction (all or nothing): the table, its job
+ * records and its models (the warm start's and every pre-training's checkpoint and index embeddings).
+ */
+export async function deleteAblationGroup(store: RealmStore, tableId: string): Promise<void> {
+  await store.deleteRunGroup(modelRunId(tableId, ''), jobKey(tableId, ''), [tableKey(tableId)]);
+  if ((await store.getSetting<string>(LATEST_KEY)) === tableId) await store.putSetting(LATEST_KEY, null);
 }
 
 /** The table's rows (Table 2's order) with their statistics, from a stored table. */
@@ -176,15 +209,19 @@ export async function runAblationsTable(
     await store.putSetting(tableKey(table.id), table);
     opts.onTable?.(table);
   };
-  await save({});
+  const plan = {
+    scale,
+    seeds: Array.from({ length: settings.seeds }, (_, i) => i + 1),
+    rows: settings.rows.map((id) => ablationRow(id)),
+    finetuneSteps: settings.finetuneSteps,
+  };
+  await save({ plannedJobs: planAblation(plan).length });
   await store.putSetting(LATEST_KEY, table.id);
   const t0 = performance.now();
   try {
     const qaCorpus: AblationQaCorpus = { passages: await evidencePassages(store, corpusId), tokenizer, train, dev };
     const results = await runAblation({
-      scale,
-      seeds: Array.from({ length: settings.seeds }, (_, i) => i + 1),
-      rows: settings.rows.map((id) => ablationRow(id)),
+      ...plan,
       store: new IdbAblationStore(store, table.id),
       data: async (masking: MaskingStrategy, seed: number) =>
         loadRunData(store, corpusId, { ...realmRowConfig(scale), masking, seed }),

@@ -59,6 +59,16 @@ interface StudioState {
   record(e: Omit<RunEvent, 'time'>): void;
   setBuild(b: BuildInFlight | null): void;
   setBuildProgress(p: Progress): void;
+  /**
+   * A long job other than the Training run that holds the GPU and the index builder (the ablation
+   * table, Open-QA fine-tuning), named for the message, or null. Start, Resume and the other such jobs
+   * wait until it ends.
+   */
+  pageJob: string | null;
+  setPageJob(job: string | null): void;
+  /** Bumped when a stored ablation table changes or is deleted: the panels that list tables re-read. */
+  tablesVersion: number;
+  tablesChanged(): void;
 }
 
 export const useStudio = create<StudioState>((set) => ({
@@ -81,4 +91,8 @@ export const useStudio = create<StudioState>((set) => ({
     }),
   setBuild: (build) => set((s) => ({ build, tick: s.tick + 1 })),
   setBuildProgress: (progress) => set((s) => (s.build ? { build: { ...s.build, progress } } : {})),
+  pageJob: null,
+  setPageJob: (pageJob) => set({ pageJob }),
+  tablesVersion: 0,
+  tablesChanged: () => set((s) => ({ tablesVersion: s.tablesVersion + 1 })),
 }));

@@ -145,6 +145,55 @@ describe('RealmStore', () => {
     expect(await store.getFinetuneCheckpoint('r1')).toBeUndefined();
   });
 
+  it('deletes a group of runs and settings by prefix in one go, and nothing outside the group', async () => {
+    const ckpt = (runId: string) => ({
+      runId,
+      step: 0,
+      createdAt: 0,
+      phase: 'realm',
+      weights: [],
+      optimizer: [],
+      rngState: [1],
+      indexVersion: 0,
+    });
+    const emb = (runId: string) => ({
+      corpusId: 'a',
+      version: 1,
+      snapshotStep: 0,
+      runId,
+      createdAt: 0,
+      dim: 1,
+      count: 1,
+      vectors: new Float32Array([1]),
+    });
+    for (const id of ['ablation:t1:warm-start', 'ablation:t1:pretrain/realm/seed-1', 'ablation:t10:warm-start', 'r1']) {
+      await store.putCheckpoint(ckpt(id));
+      await store.putEmbeddings(emb(id));
+    }
+    await store.putSetting('ablation:job:t1:warm-start', { seconds: 1 });
+    await store.putSetting('ablation:job:t1:qa/realm/seed-1', { em: 0.5 });
+    await store.putSetting('ablation:table:t1', { id: 't1' });
+    await store.putSetting('ablation:job:t10:warm-start', { seconds: 2 });
+    await store.putSetting('ablation:table:t10', { id: 't10' });
+    expect((await store.settingsWithPrefix('ablation:job:t1:')).map(([k]) => k)).toEqual([
+      'ablation:job:t1:qa/realm/seed-1',
+      'ablation:job:t1:warm-start',
+    ]);
+    await store.deleteRunGroup('ablation:t1:', 'ablation:job:t1:', ['ablation:table:t1']);
+    expect(await store.latestCheckpoint('ablation:t1:warm-start')).toBeUndefined();
+    expect(await store.latestCheckpoint('ablation:t1:pretrain/realm/seed-1')).toBeUndefined();
+    expect(await store.latestEmbeddings('a', 'ablation:t1:warm-start')).toBeUndefined();
+    expect(await store.settingsWithPrefix('ablation:job:t1:')).toEqual([]);
+    expect(await store.getSetting('ablation:table:t1')).toBeUndefined();
+    // t10 shares the characters "t1" but not the prefix "t1:"; r1 is another run.
+    expect((await store.latestCheckpoint('ablation:t10:warm-start'))?.runId).toBe('ablation:t10:warm-start');
+    expect(await store.latestEmbeddings('a', 'ablation:t10:warm-start')).toBeDefined();
+    expect(await store.latestCheckpoint('r1')).toBeDefined();
+    expect(await store.getSetting('ablation:job:t10:warm-start')).toEqual({ seconds: 2 });
+    expect(await store.getSetting('ablation:table:t10')).toEqual({ id: 't10' });
+    await expect(store.deleteRunGroup('', 'x')).rejects.toThrow(RangeError);
+  });
+
   describe('runs for the Runs panel', () => {
     const runRecord = (id: string, createdAt: number, corpusId = 'c'): RunRecord => ({
       id,

@@ -281,6 +281,11 @@ function prefixRange(prefix: string): IDBKeyRange {
   return IDBKeyRange.bound([prefix, -Infinity], [prefix, Infinity]);
 }
 
+/** Every string key that starts with `prefix` ('\uffff' sorts after every character our ids use). */
+function startsWith(prefix: string): IDBKeyRange {
+  return IDBKeyRange.bound(prefix, prefix + '\uffff');
+}
+
 /** Every [corpusId, runId, version] key of a corpus (an array sorts after every string and number). */
 function corpusRange(corpusId: string): IDBKeyRange {
   return IDBKeyRange.bound([corpusId], [corpusId, []]);
@@ -544,6 +549,45 @@ export class RealmStore {
         ]),
       );
     });
+  }
+  /**
+   * Deletes a group of runs in one transaction: every run whose id starts with `runIdPrefix` (its record,
+   * logs, checkpoints and the index embeddings it built) and every setting whose key starts with
+   * `settingsPrefix` or is one of `settingKeys` (an ablation table's job records, and the table itself).
+   * All or nothing.
+   */
+  async deleteRunGroup(runIdPrefix: string, settingsPrefix: string, settingKeys: string[] = []): Promise<void> {
+    if (!runIdPrefix || !settingsPrefix) throw new RangeError('deleteRunGroup needs two non-empty prefixes');
+    await guard(`the deletion of the runs "${runIdPrefix}…"`, async () => {
+      const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'embeddings', 'settings'], 'readwrite');
+      const ids = startsWith(runIdPrefix);
+      const compound = IDBKeyRange.bound([runIdPrefix], [runIdPrefix + '\uffff']);
+      const deleteEmbeddings = async () => {
+        const embeddings = tx.objectStore('embeddings');
+        let cursor = await embeddings.index('byRun').openKeyCursor(ids);
+        while (cursor) {
+          await embeddings.delete(cursor.primaryKey);
+          cursor = await cursor.continue();
+        }
+      };
+      await allOrNothing(tx, () =>
+        requests([
+          () => tx.objectStore('runs').delete(ids),
+          () => tx.objectStore('runLogs').delete(compound),
+          () => tx.objectStore('checkpoints').delete(compound),
+          () => tx.objectStore('settings').delete(startsWith(settingsPrefix)),
+          ...settingKeys.map((k) => () => tx.objectStore('settings').delete(k)),
+          deleteEmbeddings,
+        ]),
+      );
+    });
+  }
+  /** The settings whose keys start with `prefix`, as [key, value] pairs in key order. */
+  async settingsWithPrefix<T>(prefix: string): Promise<[string, T][]> {
+    const tx = this.db.transaction('settings');
+    const range = startsWith(prefix);
+    const [keys, values] = await Promise.all([tx.store.getAllKeys(range), tx.store.getAll(range), tx.done]);
+    return keys.map((k, i) => [String(k), values[i] as T]);
   }
   /** Steps of a run's stored checkpoints, oldest first (reads keys only, not the weights). */
   async checkpointSteps(runId: string): Promise<number[]> {

@@ -9,6 +9,7 @@
 import { useEffect, useRef, useState } from 'react';
 import {
   ABLATION_ROWS,
+  ABLATION_TABLE_JOB,
   ablationCsv,
   ablationMarkdown,
   ablationRowTexts,
@@ -25,8 +26,11 @@ import type { AblationProgress } from '../model/ablation-runner';
 import type { AblationTableRow } from '../model/ablation-table';
 import type { Runtime } from '../app/runtime';
 import { formatEta } from '../app/progress-view';
+import { useStudio } from '../app/studio-store';
+import { downloadFile } from './download';
 import { ProgressBar } from './ProgressBar';
 import './ablations-panel.css';
+
 
 const NUMBER_FIELDS: { key: Exclude<keyof AblationsSettings, 'rows'>; label: string; title: string }[] = [
   { key: 'seeds', label: 'Seeds', title: 'Seeds 1..N of every row: the table gives mean ± standard error over them' },
@@ -38,14 +42,6 @@ const NUMBER_FIELDS: { key: Exclude<keyof AblationsSettings, 'rows'>; label: str
   { key: 'finetuneBatch', label: 'Fine-tuning batch', title: 'Questions per fine-tuning step' },
 ];
 
-function download(text: string, name: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 /** Rows as bar pairs (EM, R@5 in percent), the paper's values as diamond markers on each bar. */
 function AblationChart({ rows }: { rows: AblationTableRow[] }) {
@@ -153,21 +149,29 @@ export function AblationsPanel({ rt }: { rt: Runtime }) {
   const [error, setError] = useState<string | null>(null);
   const abort = useRef<AbortController | null>(null);
 
+  const trainingStatus = useStudio((s) => s.status);
+  const pageJob = useStudio((s) => s.pageJob);
+  const tablesVersion = useStudio((s) => s.tablesVersion);
+  const busyWith =
+    trainingStatus === 'running' ? 'The training run' : pageJob !== null && pageJob !== ABLATION_TABLE_JOB ? pageJob : null;
+
+  // The newest stored table, again whenever a table changes elsewhere (deleted in the Runs panel).
   useEffect(() => {
+    if (abort.current) return;
     let live = true;
     latestAblationTable(rt.store).then(
       (t) => {
-        if (!live || !t) return;
+        if (!live) return;
         setTable(t);
-        setSettings(t.settings);
+        if (t) setSettings(t.settings);
       },
       (e: Error) => live && setError(e.message),
     );
     return () => {
       live = false;
-      abort.current?.abort();
     };
-  }, [rt.store]);
+  }, [rt.store, tablesVersion]);
+  useEffect(() => () => abort.current?.abort(), []);
 
   const toggleRow = (id: AblationRowId) =>
     setSettings((s) => ({
@@ -183,8 +187,14 @@ export function AblationsPanel({ rt }: { rt: Runtime }) {
       setError((e as Error).message);
       return;
     }
+    const studio = useStudio.getState();
+    if (busyWith || studio.pageJob) {
+      setError(`${busyWith ?? studio.pageJob} is running in this page: the table starts when it ends.`);
+      return;
+    }
     const ctl = new AbortController();
     abort.current = ctl;
+    studio.setPageJob(ABLATION_TABLE_JOB);
     setRunning(true);
     setProgress(null);
     try {
@@ -192,13 +202,17 @@ export function AblationsPanel({ rt }: { rt: Runtime }) {
         resume: table,
         signal: ctl.signal,
         onProgress: setProgress,
-        onTable: setTable,
+        onTable: (t) => {
+          setTable(t);
+          useStudio.getState().tablesChanged();
+        },
       });
     } catch (e) {
       setError((e as Error).message);
     } finally {
       setRunning(false);
       abort.current = null;
+      if (useStudio.getState().pageJob === ABLATION_TABLE_JOB) useStudio.getState().setPageJob(null);
     }
   };
 
@@ -237,7 +251,13 @@ export function AblationsPanel({ rt }: { rt: Runtime }) {
         ))}
       </fieldset>
       <div className="run-buttons">
-        <button type="button" onClick={() => void run()} disabled={running} data-testid="ablations-run">
+        <button
+          type="button"
+          onClick={() => void run()}
+          disabled={running || busyWith !== null}
+          title={busyWith ? `Waiting for ${busyWith.toLowerCase()} to end` : undefined}
+          data-testid="ablations-run"
+        >
           {resumes ? 'Go on with the table' : 'Run the table'}
         </button>
         {running && (
@@ -246,6 +266,11 @@ export function AblationsPanel({ rt }: { rt: Runtime }) {
           </button>
         )}
       </div>
+      {busyWith && !running && (
+        <p className="muted small" data-testid="ablations-waiting">
+          {busyWith} is running in this page: the table waits until it ends (pause or stop it to run the table now).
+        </p>
+      )}
       {running && (
         <ProgressBar
           progress={progress}
@@ -275,10 +300,10 @@ export function AblationsPanel({ rt }: { rt: Runtime }) {
           </p>
           <ResultTable rows={rows} />
           <div className="run-buttons">
-            <button type="button" onClick={() => download(ablationMarkdown(rows), 'ablations.md', 'text/markdown')}>
+            <button type="button" onClick={() => downloadFile(ablationMarkdown(rows), 'ablations.md', 'text/markdown')}>
               Markdown
             </button>
-            <button type="button" onClick={() => download(ablationCsv(rows), 'ablations.csv', 'text/csv')}>
+            <button type="button" onClick={() => downloadFile(ablationCsv(rows), 'ablations.csv', 'text/csv')}>
               CSV
             </button>
           </div>

@@ -94,6 +94,9 @@ function StepChart({
   );
 }
 
+/** The name fine-tuning holds the page's GPU under (studio-store's pageJob). */
+const FINETUNE_JOB = 'Open-QA fine-tuning';
+
 export function FinetuneSection({ rt }: { rt: Runtime }) {
   const run = useStudio((s) => s.run);
   const status = useStudio((s) => s.status);
@@ -154,6 +157,15 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
 
   const ft = finetune && run && finetune.runId === run.settings.runId ? finetune : null;
   const running = ft?.status === 'running' || ft?.status === 'preparing';
+  const pageJob = useStudio((s) => s.pageJob);
+  // While it trains, fine-tuning holds the GPU: Start, Resume and the ablation table wait for it.
+  useEffect(() => {
+    if (!running) return;
+    useStudio.getState().setPageJob(FINETUNE_JOB);
+    return () => {
+      if (useStudio.getState().pageJob === FINETUNE_JOB) useStudio.getState().setPageJob(null);
+    };
+  }, [running]);
 
   const start = useCallback(
     async (chosen: FinetuneSettings) => {
@@ -192,7 +204,8 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
   }, [start, settings]);
 
   if (!run) return null;
-  const canStart = !running && !busy && status !== 'running' && run.step > 0 && (questions?.train ?? 0) > 0;
+  const otherJob = pageJob !== null && pageJob !== FINETUNE_JOB ? pageJob : null;
+  const canStart = !running && !busy && !otherJob && status !== 'running' && run.step > 0 && (questions?.train ?? 0) > 0;
   const field = (key: 'steps' | 'k' | 'evalEvery', label: string, title: string, min: number) => (
     <label title={title}>
       {label}
@@ -217,6 +230,7 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
         {questions ? `${questions.train} training questions (qa-train.jsonl)` : 'training questions'}, retrieving k documents per
         question from a fixed index (Embed_doc frozen, as in REALM's fine-tuning). The Ask panel then answers with it.
         {status === 'running' ? ' Pause the run (or let it finish) first.' : ''}
+        {otherJob ? ` ${otherJob} is running in this page: fine-tuning waits for it.` : ''}
         {questions && questions.train === 0 ? ' This corpus has no training questions.' : ''}
       </p>
       <div className="finetune-form">

@@ -30,6 +30,13 @@ interface View {
 const NO_SPEED: SpeedView = { rate: '–', etaSeconds: null, eta: '' };
 const EMPTY: View = { status: 'idle', step: 0, total: 0, phase: '–', speed: NO_SPEED, lastLoss: NaN };
 
+/** Says (and returns true) when another job holds the page's GPU: training must not start beside it. */
+function refuseDuringPageJob(say: (message: string) => void): boolean {
+  const job = useStudio.getState().pageJob;
+  if (job) say(`${job} is running in this page: training starts when it ends (or stop it).`);
+  return job !== null;
+}
+
 export function RunPanel({ rt }: { rt: Runtime }) {
   const [view, setView] = useState<View>(EMPTY);
   const [error, setError] = useState<string | null>(null);
@@ -47,6 +54,8 @@ export function RunPanel({ rt }: { rt: Runtime }) {
   const corpora = corpusControllerFor(rt.store).state;
   const corpus = useSyncExternalStore(corpora.subscribe, corpora.getState);
   const corpusLoading = corpus.activeId === null && (!corpus.started || corpus.job !== null);
+  /** Another job holding the GPU and the index builder (the ablation table, fine-tuning): training waits. */
+  const pageJob = useStudio((s) => s.pageJob);
   const rate = useRef(new StepRateMeter());
 
   const refreshView = useCallback(() => {
@@ -131,6 +140,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
 
   const startNew = useCallback(async () => {
     if (switching.current) return;
+    if (refuseDuringPageJob(setError)) return;
     switching.current = true;
     setError(null);
     setNotice(null);
@@ -164,6 +174,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
   const resumeStored = useCallback(
     async (runId: string, train = false) => {
       if (switching.current) throw new Error('A run is being started or restored; try again in a moment.');
+      if (train && refuseDuringPageJob(setError)) throw new Error(useStudio.getState().pageJob + ' is running');
       switching.current = true;
       setError(null);
       setNotice(null);
@@ -244,7 +255,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       {offer && !run && (
         <div className="notice" data-testid="resume-offer">
           {resumeOfferText(offer)}{' '}
-          <button type="button" onClick={() => void resumeStored(offer.run.id, true)}>
+          <button type="button" disabled={!!pageJob} onClick={() => void resumeStored(offer.run.id, true)}>
             Resume training from step {offer.checkpointStep}
           </button>
         </div>
@@ -253,11 +264,13 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         <button
           type="button"
           onClick={() => void startNew()}
-          disabled={running || !!busy || corpusLoading}
+          disabled={running || !!busy || corpusLoading || !!pageJob}
           title={
             corpusLoading
               ? 'Waiting for the bundled corpus to be stored in this browser'
-              : 'Start a new run on the active corpus: ICT, then MLM, then REALM'
+              : pageJob
+                ? `Waiting for ${pageJob.toLowerCase()} to end`
+                : 'Start a new run on the active corpus: ICT, then MLM, then REALM'
           }
         >
           Start
@@ -270,7 +283,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
         >
           Pause
         </button>
-        <button type="button" onClick={() => run?.resume()} disabled={view.status !== 'paused'}>
+        <button type="button" onClick={() => run?.resume()} disabled={view.status !== 'paused' || !!pageJob}>
           Resume
         </button>
         <button
@@ -284,6 +297,11 @@ export function RunPanel({ rt }: { rt: Runtime }) {
       {corpusLoading && (
         <p className="muted small" data-testid="run-waiting-corpus">
           Start waits for the bundled corpus, which is being stored in this browser (the Corpus panel shows its progress).
+        </p>
+      )}
+      {pageJob && (
+        <p className="muted small" data-testid="run-waiting-job">
+          {pageJob} is running in this page and holds the GPU and the index builder: Start and Resume wait until it ends.
         </p>
       )}
       {busy && <p role="status">{busy}</p>}
@@ -305,7 +323,7 @@ export function RunPanel({ rt }: { rt: Runtime }) {
           ) : (
             <>
               Its last checkpoint is at step {failedCheckpoint}.{' '}
-              <button type="button" disabled={!!busy} onClick={() => void resumeStored(run.settings.runId, true)}>
+              <button type="button" disabled={!!busy || !!pageJob} onClick={() => void resumeStored(run.settings.runId, true)}>
                 Resume training from step {failedCheckpoint}
               </button>
             </>

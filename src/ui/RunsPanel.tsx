@@ -6,6 +6,8 @@ import { useCallback, useEffect, useRef, useState, type ChangeEvent } from 'reac
 import type { Progress } from '../model/progress';
 import type { RunSummary, StorageStatus } from '../storage/db';
 import { formatAmount } from '../app/progress-view';
+import { AblationGroups } from './AblationGroups';
+import { downloadFile } from './download';
 import { ProgressBar } from './ProgressBar';
 import { archiveFileName, RunArchiveError, RUN_ARCHIVE_SUFFIX } from '../app/run-archive';
 import {
@@ -67,17 +69,7 @@ const busy = (task: string, detail: string): Progress => ({
 /** Lets the page paint (a progress label) before a long synchronous step such as zipping. */
 const nextFrame = () => new Promise<void>((r) => setTimeout(r, 30));
 
-function download(bytes: Uint8Array, name: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  // The browser has taken the bytes once the download started; keep the URL a while for slow disks.
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
+const download = (bytes: Uint8Array, name: string) => downloadFile(bytes, name, 'application/zip');
 
 /** The step of the page run's latest checkpoint event (scans back only to it), or -1. */
 function lastCheckpointStep(events: { type: string; step: number }[]): number {
@@ -711,6 +703,7 @@ export function RunsPanel({ rt }: { rt: Runtime }) {
           </table>
         </div>
       )}
+      <AblationGroups rt={rt} onChanged={reloadSafely} />
     </section>
   );
 }
