@@ -6,6 +6,7 @@ import { makeConfig } from '../model/config';
 import { modelWeightShapes } from '../model/weight-shapes';
 import { crc32, fromJson, toJson, type RunArchiveManifest } from '../workers/run-archive-format';
 import { readRunArchive } from '../workers/run-archive-reader';
+import { describeImport } from './runs-view';
 import {
   RUN_ARCHIVE_VERSION,
   RunArchiveError,
@@ -350,6 +351,20 @@ describe('run archive', () => {
     await store.deleteRun(RUN_ID);
     await store.putVocab({ corpusId: CORPUS, tokens: [...VOCAB.slice(0, -1), 'other'] });
     expect((await importRunArchive(store, zip)).vocabMatches).toBe(false);
+  });
+
+  it("does not hold a warm run's model vocabulary against the corpus's: it reads the corpus with its own", async () => {
+    const model = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', '##s'];
+    await storeRun();
+    const run = runRecord();
+    await store.putRun({ ...run, config: { ...run.config, warmStart: { url: 'warmstart/mini/', preset: 'mini', vocabHash: 'h', vocabPieces: 7, vocabSha256: 's' } } });
+    await store.putRunVocab(RUN_ID, model);
+    const zip = await exportRunArchive(store, RUN_ID);
+    await store.deleteRun(RUN_ID);
+    const r = await importRunArchive(store, zip);
+    expect(r.vocabMatches).toBeNull();
+    expect(describeImport(r, 'warm.realm.zip').kind).toBe('ok');
+    expect(await store.getRunVocab(RUN_ID)).toEqual(model); // kept with the run, for resuming
   });
 
   describe('malformed files', () => {

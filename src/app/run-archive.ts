@@ -94,7 +94,11 @@ export interface ImportResult {
   corpusId: string;
   /** Whether the run's corpus is ready in this browser (only then can the run resume). */
   corpusPresent: boolean;
-  /** Whether the archived vocabulary equals that corpus's vocabulary here; null when either is missing. */
+  /**
+   * Whether the archived vocabulary equals that corpus's vocabulary here; null when either is missing, or
+   * when the run started from a warm start: it reads the corpus with its model's own vocabulary (kept
+   * with the run), so the corpus's vocabulary does not bear on it.
+   */
   vocabMatches: boolean | null;
   step: number;
   checkpointStep: number | null;
@@ -153,8 +157,9 @@ export async function importRunArchive(
     }
   }
   const [corpus, corpusVocab] = await Promise.all([store.getCorpus(archive.run.corpusId), store.getVocab(archive.run.corpusId)]);
+  const ownVocabulary = archive.run.config.warmStart !== undefined;
   const vocabMatches =
-    archive.vocab && corpusVocab
+    archive.vocab && corpusVocab && !ownVocabulary
       ? archive.vocab.tokens.length === corpusVocab.tokens.length &&
         archive.vocab.tokens.every((t, i) => t === corpusVocab.tokens[i])
       : null;
