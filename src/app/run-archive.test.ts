@@ -238,6 +238,7 @@ describe('run archive', () => {
       vocabMatches: true,
       step: 6,
       checkpointStep: 6,
+      finetuneStep: null,
     });
     expect(await store.getRun(RUN_ID)).toEqual(run);
     const back = await store.getRunLogs(RUN_ID);
@@ -294,6 +295,45 @@ describe('run archive', () => {
       'corrupt-entry',
       /lacks 1 of the model's weights \(first: span\/output\/kernel\)/,
     );
+  });
+
+  it("carries a run's Open-QA fine-tuned checkpoint beside its pre-training one, and refuses a damaged one", async () => {
+    const spanShapes = [...modelWeightShapes({ ...CONFIG, spanReader: true })];
+    const finetuned = (phase = 'finetune'): CheckpointRecord => ({
+      ...checkpoint(40),
+      phase,
+      weights: spanShapes.map(([name, shape], i) => ({ name, shape, data: floats(size(shape), 100 + i) })),
+      extra: { config: { hidden: 32 }, pageFinetune: { settings: { steps: 40, k: 3, evalEvery: 0 } } },
+    });
+    await storeRun();
+    await store.putFinetuneCheckpoint(finetuned());
+    const zip = await exportRunArchive(store, RUN_ID);
+    expect(Object.keys(unzipSync(zip))).toContain('finetune/manifest.json');
+    await store.deleteRun(RUN_ID);
+    expect(await store.getFinetuneCheckpoint(RUN_ID)).toBeUndefined();
+    expect(await importRunArchive(store, zip)).toMatchObject({ checkpointStep: 6, finetuneStep: 40 });
+    const back = (await store.getFinetuneCheckpoint(RUN_ID))!;
+    expect(back.extra).toEqual(finetuned().extra);
+    back.weights.forEach((w, i) => expect(bytesOf(w.data)).toEqual(bytesOf(finetuned().weights[i].data)));
+    expect((await store.latestCheckpoint(RUN_ID))!.phase).toBe('mlm'); // pre-training resumes from its own
+    // Imported as a copy, the fine-tuned checkpoint follows the new id.
+    const copy = await importRunArchive(store, zip, { ifExists: 'copy' });
+    expect((await store.getFinetuneCheckpoint(copy.runId))?.runId).toBe(copy.runId);
+
+    // A fine-tuned checkpoint that is not one, or lacks the span head, is refused and nothing is stored.
+    await store.deleteRun(RUN_ID);
+    const otherPhase = rezip(zip, (files) => {
+      const m = JSON.parse(strFromU8(files['finetune/manifest.json'])) as { phase: string };
+      files['finetune/manifest.json'] = strToU8(JSON.stringify({ ...m, phase: 'realm' }));
+    });
+    await expectProblem(importRunArchive(store, otherPhase), 'corrupt-entry', /finetune\/manifest.json has the phase "realm"/);
+    const noHead = rezip(zip, (files) => {
+      const m = JSON.parse(strFromU8(files['finetune/manifest.json'])) as { weights: { name: string }[] };
+      m.weights = m.weights.filter((w) => !w.name.startsWith('span/'));
+      files['finetune/manifest.json'] = strToU8(JSON.stringify(m));
+    });
+    await expectProblem(importRunArchive(store, noHead), 'corrupt-entry', /finetune\/manifest.json lacks 8 of the model's weights/);
+    expect(await store.getRun(RUN_ID)).toBeUndefined();
   });
 
   it('exports a run with no checkpoint yet, and imports it back', async () => {

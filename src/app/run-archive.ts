@@ -33,15 +33,16 @@ export class RunNotFoundError extends Error {
 
 // ---- export ----
 
-/** Packs a stored run (record, log, latest checkpoint, vocabulary) into the bytes of one zip file. */
+/** Packs a stored run (record, log, latest checkpoint, vocabulary, fine-tuned checkpoint) into the bytes of one zip file. */
 export async function exportRunArchive(store: RealmStore, runId: string, now = new Date()): Promise<Uint8Array> {
   const run = await store.getRun(runId);
   if (!run) throw new RunNotFoundError(runId);
-  const [logs, checkpoint, corpusVocab, runVocab] = await Promise.all([
+  const [logs, checkpoint, corpusVocab, runVocab, finetune] = await Promise.all([
     store.getRunLogs(runId),
     store.latestCheckpoint(runId),
     store.getVocab(run.corpusId),
     store.getRunVocab(runId),
+    store.getFinetuneCheckpoint(runId),
   ]);
   // The vocabulary kept with an imported run is the one it was trained with; else the corpus's own.
   const tokens = runVocab ?? corpusVocab?.tokens;
@@ -51,26 +52,29 @@ export async function exportRunArchive(store: RealmStore, runId: string, now = n
   add('run.json', strToU8(toJson(run)));
   add('metrics.jsonl', strToU8(logs.map((l) => toJson({ seq: l.seq, kind: l.kind, record: l.record }) + '\n').join('')));
   if (tokens) add('vocab.json', strToU8(JSON.stringify({ corpusId: run.corpusId, tokens })));
-  if (checkpoint) {
+  // A checkpoint under `root`: its manifest, and each buffer stored as is (float data barely compresses,
+  // so export and import stay fast).
+  const addCheckpoint = (root: string, c: CheckpointRecord) => {
     const buffers = (dir: string, ws: CheckpointRecord['weights']): BufferInfo[] =>
       ws.map((w, i) => {
-        const path = `checkpoint/${dir}/${String(i).padStart(4, '0')}.bin`;
-        // Float data barely compresses; store it as is, so export and import stay fast.
+        const path = `${root}/${dir}/${String(i).padStart(4, '0')}.bin`;
         add(path, new Uint8Array(w.data), true);
         return { name: w.name, shape: [...w.shape], dtype: 'float32', path, bytes: w.data.byteLength };
       });
     const cm: CheckpointManifest = {
-      step: checkpoint.step,
-      createdAt: checkpoint.createdAt,
-      phase: checkpoint.phase,
-      rngState: checkpoint.rngState,
-      indexVersion: checkpoint.indexVersion,
-      ...(checkpoint.extra !== undefined ? { extra: checkpoint.extra } : {}),
-      weights: buffers('weights', checkpoint.weights),
-      optimizer: buffers('optimizer', checkpoint.optimizer),
+      step: c.step,
+      createdAt: c.createdAt,
+      phase: c.phase,
+      rngState: c.rngState,
+      indexVersion: c.indexVersion,
+      ...(c.extra !== undefined ? { extra: c.extra } : {}),
+      weights: buffers('weights', c.weights),
+      optimizer: buffers('optimizer', c.optimizer),
     };
-    add('checkpoint/manifest.json', strToU8(toJson(cm)));
-  }
+    add(`${root}/manifest.json`, strToU8(toJson(cm)));
+  };
+  if (checkpoint) addCheckpoint('checkpoint', checkpoint);
+  if (finetune) addCheckpoint('finetune', finetune);
   const manifest: RunArchiveManifest = {
     format: RUN_ARCHIVE_FORMAT,
     version: RUN_ARCHIVE_VERSION,
@@ -102,6 +106,8 @@ export interface ImportResult {
   vocabMatches: boolean | null;
   step: number;
   checkpointStep: number | null;
+  /** Steps of the Open-QA fine-tuned checkpoint that came with the run, or null. */
+  finetuneStep: number | null;
 }
 
 /** A free id for a copy of `runId`: `<runId>-copy`, `<runId>-copy2`, ... */
@@ -120,6 +126,7 @@ function renamed(a: RunArchive, id: string): RunArchive {
     run: { ...a.run, id, config },
     logs: a.logs.map((l) => ({ ...l, runId: id })),
     checkpoint: a.checkpoint ? { ...a.checkpoint, runId: id } : null,
+    finetune: a.finetune ? { ...a.finetune, runId: id } : null,
   };
 }
 
@@ -147,6 +154,7 @@ export async function importRunArchive(
         logs: archive.logs,
         checkpoints: archive.checkpoint ? [archive.checkpoint] : [],
         vocab: archive.vocab?.tokens,
+        finetune: archive.finetune ?? undefined,
       });
       break;
     } catch (e) {
@@ -171,5 +179,6 @@ export async function importRunArchive(
     vocabMatches,
     step: archive.run.step,
     checkpointStep: archive.checkpoint?.step ?? null,
+    finetuneStep: archive.finetune?.step ?? null,
   };
 }

@@ -214,11 +214,15 @@ describe('final metrics, storage, deleting, archive problems', () => {
       vocabMatches: true,
       step: 3,
       checkpointStep: 3,
+      finetuneStep: null,
     };
     expect(describeImport(ok, 'r1.realm.zip')).toEqual({
       kind: 'ok',
       text: 'Imported r1.realm.zip as run r1: step 3, with its checkpoint at step 3.',
     });
+    expect(describeImport({ ...ok, finetuneStep: 40 }, 'r1.realm.zip').text).toBe(
+      'Imported r1.realm.zip as run r1: step 3, with its checkpoint at step 3 and its Open-QA fine-tuned reader (40 steps; the Ask panel answers with it).',
+    );
     const copy = describeImport({ ...ok, runId: 'r1-copy', renamedFrom: 'r1', checkpointStep: null }, 'f.zip');
     expect(copy).toEqual({ kind: 'ok', text: 'Imported f.zip as run r1-copy (a copy of r1): step 3, without a checkpoint.' });
     const away = describeImport({ ...ok, corpusPresent: false, vocabMatches: null }, 'f.zip');

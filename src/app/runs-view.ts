@@ -282,7 +282,10 @@ export function shownStatus(
 export function describeImport(r: ImportResult, file: string): { kind: 'ok' | 'warn'; text: string } {
   const parts = [
     `Imported ${file} as run ${r.runId}${r.renamedFrom ? ` (a copy of ${r.renamedFrom})` : ''}: step ${r.step}, ` +
-      (r.checkpointStep !== null ? `with its checkpoint at step ${r.checkpointStep}.` : 'without a checkpoint.'),
+      (r.checkpointStep !== null ? `with its checkpoint at step ${r.checkpointStep}` : 'without a checkpoint') +
+      (r.finetuneStep !== null
+        ? ` and its Open-QA fine-tuned reader (${r.finetuneStep} steps; the Ask panel answers with it).`
+        : '.'),
   ];
   if (!r.corpusPresent)
     parts.push(

@@ -653,9 +653,11 @@ export class RealmStore {
     logs: RunLogRecord[];
     checkpoints: CheckpointRecord[];
     vocab?: string[];
+    /** The run's Open-QA fine-tuned checkpoint (getFinetuneCheckpoint), stored in the same transaction. */
+    finetune?: CheckpointRecord;
   }): Promise<void> {
     const id = b.run.id;
-    if ([...b.logs, ...b.checkpoints].some((r) => r.runId !== id)) {
+    if ([...b.logs, ...b.checkpoints, ...(b.finetune ? [b.finetune] : [])].some((r) => r.runId !== id)) {
       throw new Error(`Every log and checkpoint of run ${id} must carry its id; import the run again.`);
     }
     await guard(`run ${id}`, async () => {
@@ -667,6 +669,7 @@ export class RealmStore {
           ...b.logs.map((l) => () => tx.objectStore('runLogs').put(l)),
           ...b.checkpoints.map((c) => () => tx.objectStore('checkpoints').put(c)),
           ...(b.vocab ? [() => tx.objectStore('settings').put(b.vocab, runVocabKey(id))] : []),
+          ...(b.finetune ? [() => tx.objectStore('settings').put(b.finetune, finetuneKey(id))] : []),
         ]);
       });
     });

@@ -8,6 +8,9 @@
 //                            and optimiser slot its name, shape, dtype and .bin entry
 //   checkpoint/weights/NNNN.bin, checkpoint/optimizer/NNNN.bin   raw little-endian float32 buffers
 //   vocab.json               the corpus vocabulary the run was trained with (wordpieces in id order)
+//   finetune/manifest.json, finetune/weights/NNNN.bin, finetune/optimizer/NNNN.bin
+//                            the run's Open-QA fine-tuned checkpoint (phase finetune, the span head's
+//                            weights beside the encoders'), laid out as checkpoint/; only when it has one
 import type { CheckpointRecord, RunLogRecord, RunRecord } from '../storage/db';
 
 export const RUN_ARCHIVE_FORMAT = 'realm-webgpu-run';
@@ -82,6 +85,8 @@ export interface RunArchive {
   logs: RunLogRecord[];
   checkpoint: CheckpointRecord | null;
   vocab: { corpusId: string; tokens: string[] } | null;
+  /** The run's Open-QA fine-tuned checkpoint (RealmStore.getFinetuneCheckpoint), when it has one. */
+  finetune: CheckpointRecord | null;
 }
 
 export const archiveFileName = (runId: string) => `${runId.replace(/[^\w.-]+/g, '_')}${RUN_ARCHIVE_SUFFIX}`;

@@ -7,7 +7,8 @@
 //      URL has), the refresh policy and intervals, the log lines, the vocabulary against the config;
 //   4. every checkpoint buffer is checked against the model that config builds (name, shape, bytes; the
 //      AdamW slots by the weight they belong to) before the buffers are inflated; then their checksums,
-//      and every value must be finite.
+//      and every value must be finite. A fine-tuned checkpoint is checked the same way against the
+//      model with ORQA's span head.
 import * as Comlink from 'comlink';
 import { strFromU8 } from 'fflate';
 import { RealmConfigError, validateConfig, withConfigDefaults, type RealmConfig } from '../model/config';
@@ -34,6 +35,7 @@ const JSON_CAPS: Record<string, number> = {
   'checkpoint/manifest.json': 16 * MiB,
   'vocab.json': 64 * MiB,
   'metrics.jsonl': 512 * MiB,
+  'finetune/manifest.json': 16 * MiB,
 };
 /** The largest checkpointEvery / evalEvery a stored run can have. */
 const MAX_INTERVAL = 10_000_000;
@@ -172,13 +174,13 @@ interface PlannedBuffer {
   path: string;
 }
 
-/** checkpoint/manifest.json against the model of `config`; says which entries hold which buffer. */
+/** A checkpoint's manifest (`path`) against the model of `config`; says which entries hold which buffer. */
 function checkCheckpointManifest(
+  path: string,
   v: unknown,
   config: RealmConfig,
   listed: ReadonlyMap<string, { bytes: number }>,
 ): { head: Omit<CheckpointRecord, 'weights' | 'optimizer' | 'runId'>; weights: PlannedBuffer[]; optimizer: PlannedBuffer[] } {
-  const path = 'checkpoint/manifest.json';
   if (!isObject(v)) return corrupt(path, 'is not a checkpoint manifest');
   if (!isInt(v.step) || !isFiniteNumber(v.createdAt) || typeof v.phase !== 'string' || !isInt(v.indexVersion)) {
     corrupt(path, 'lacks the step, phase, date or index version');
@@ -276,10 +278,12 @@ export function readRunArchive(bytes: Uint8Array): RunArchive {
   const logs = checkLogs(json.get('metrics.jsonl')!, run.id);
   const vocabBytes = json.get('vocab.json');
   const vocab = vocabBytes ? checkVocab(parseJsonEntry('vocab.json', vocabBytes), run.corpusId, config) : null;
-  const ckBytes = json.get('checkpoint/manifest.json');
-  let checkpoint: CheckpointRecord | null = null;
-  if (ckBytes) {
-    const plan = checkCheckpointManifest(parseJsonEntry('checkpoint/manifest.json', ckBytes), config, listed);
+  // The checkpoint (and a fine-tuned one) under `root`, its buffers checked against the model of `c`.
+  const readCheckpoint = (root: string, c: RealmConfig): CheckpointRecord | null => {
+    const path = `${root}/manifest.json`;
+    const ck = json.get(path);
+    if (!ck) return null;
+    const plan = checkCheckpointManifest(path, parseJsonEntry(path, ck), c, listed);
     const all = [...plan.weights, ...plan.optimizer];
     const bins = inflateChecked(
       bytes,
@@ -294,8 +298,13 @@ export function readRunArchive(bytes: Uint8Array): RunArchive {
           if (!Number.isFinite(floats[i])) corrupt(b.path, `holds a value that is not a finite number (${b.name}, element ${i})`);
         return { name: b.name, shape: b.shape, data: floats.buffer };
       });
-    checkpoint = { runId: run.id, ...plan.head, weights: buffers(plan.weights), optimizer: buffers(plan.optimizer) };
-  }
+    return { runId: run.id, ...plan.head, weights: buffers(plan.weights), optimizer: buffers(plan.optimizer) };
+  };
+  const checkpoint = readCheckpoint('checkpoint', config);
+  // Fine-tuning's model is the run's with ORQA's span head (spanReader); its phase says so.
+  const finetune = readCheckpoint('finetune', { ...config, spanReader: true });
+  if (finetune && finetune.phase !== 'finetune')
+    corrupt('finetune/manifest.json', `has the phase "${finetune.phase}"; a fine-tuned checkpoint's is "finetune"`);
   if ((checkpoint?.step ?? null) !== manifest.checkpointStep) {
     if (!checkpoint) missing(`The checkpoint at step ${manifest.checkpointStep} is missing from this run archive.`);
     corrupt(
@@ -303,7 +312,7 @@ export function readRunArchive(bytes: Uint8Array): RunArchive {
       `is for step ${checkpoint.step}, but the manifest says ${String(manifest.checkpointStep)}`,
     );
   }
-  return { manifest, run, logs, checkpoint, vocab };
+  return { manifest, run, logs, checkpoint, vocab, finetune };
 }
 
 /** What the worker answers: the archive (its buffers transferred), or why it was refused. */
@@ -317,7 +326,7 @@ export class RunArchiveReader {
   read(bytes: Uint8Array): RunArchiveReading {
     try {
       const archive = readRunArchive(bytes);
-      const buffers = [...(archive.checkpoint?.weights ?? []), ...(archive.checkpoint?.optimizer ?? [])].map((w) => w.data);
+      const buffers = [archive.checkpoint, archive.finetune].flatMap((c) => [...(c?.weights ?? []), ...(c?.optimizer ?? [])].map((w) => w.data));
       return Comlink.transfer({ ok: true, archive }, buffers);
     } catch (e) {
       if (e instanceof RunArchiveError) return { ok: false, problem: e.problem, detail: e.detail };
