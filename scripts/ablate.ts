@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { parseQa } from '../src/corpus/corpus-format';
 import { openQaExecutor, openQaZeroShotRecall, type AblationQaCorpus } from '../src/model/ablation-qa';
 import type { MaskingStrategy } from '../src/corpus/masking-strategies';
-import { ABLATION_ROWS, ablationRow, REALM_STEPS, REFRESH_EVERY, type AblationScale } from '../src/model/ablation-rows';
+import { ABLATION_FINETUNE_STEPS, ABLATION_ROWS, ablationRow, REALM_STEPS, REFRESH_EVERY, type AblationScale } from '../src/model/ablation-rows';
 import {
   estimateAblationSeconds,
   planAblation,
@@ -48,7 +48,7 @@ const HELP = `usage: npm run ablate -- --corpus DIR [options]
   --init PATH           use a checkpoint as the warm start (e.g. public/warmstart/mini/checkpoint), its
                         architecture and the vocab.txt beside it, instead of training one
   --backend wasm|cpu    tfjs backend (default wasm)
-  --finetune-steps N    Open-QA fine-tuning steps per row and seed (default ${FINETUNE_DEFAULTS.steps}), batch
+  --finetune-steps N    Open-QA fine-tuning steps per row and seed (default ${ABLATION_FINETUNE_STEPS}), batch
                         --finetune-batch (default ${FINETUNE_DEFAULTS.batchSize}), k 5, learning rate ${FINETUNE_DEFAULTS.learningRate}
   --recall-only 1       run the pre-training and the zero-shot recall@5 column only (EM stays n/a)
   --plan 1              print the jobs and the expected wall time, run nothing`;
@@ -165,7 +165,7 @@ export async function ablateCommand(
     Object.assign(overrides, arch);
   }
   const scale: AblationScale = { preset, overrides };
-  const finetuneSteps = recallOnly ? null : (numOption(args, 'finetune-steps') ?? FINETUNE_DEFAULTS.steps);
+  const finetuneSteps = recallOnly ? null : (numOption(args, 'finetune-steps') ?? ABLATION_FINETUNE_STEPS);
   if (finetuneSteps !== null && !(Number.isInteger(finetuneSteps) && finetuneSteps >= 1))
     throw new CliArgsError(`--finetune-steps is a whole number from 1, got ${finetuneSteps}`);
   const jobs = planAblation({ scale, seeds, rows, finetuneSteps, givenWarmStart: init !== undefined });
