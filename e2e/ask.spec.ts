@@ -3,7 +3,8 @@
 // panel (progress, loss and dev EM / recall@5 charts), then ask again: the fine-tuned reader's answer with
 // its span marked in its document, k documents whose p(z|x) sum to 1, the BM25 column beside it, a warm
 // ask timed under 2 s, no tensor left behind; after a reload, opening the run brings the fine-tuned model
-// back from storage with the same answers; no page error.
+// back from storage with the same answers; a fine-tuning stopped part-way goes on with Continue; no page
+// error.
 import type { Page } from '@playwright/test';
 import { expect, test, openAppWithCorpus, watchPage } from './helpers';
 
@@ -25,7 +26,10 @@ interface Hook {
     resumeStored(runId: string): Promise<number>;
   };
   ask: { ask(q: string): Promise<AskResult>; result(): AskResult | null; devQuestions(): string[]; numTensors(): number };
-  finetune: { state(): { status: string; step: number; steps: number; k: number; evals: { step: number }[] } | null };
+  finetune: {
+    state(): { status: string; step: number; steps: number; k: number; evals: { step: number }[] } | null;
+    stop(): Promise<void>;
+  };
 }
 
 const hook = <T>(page: Page, fn: (h: Hook) => T | Promise<T>) =>
@@ -133,6 +137,21 @@ test('pre-train, fine-tune for Open-QA, and ask a dev question: an answer with i
   const restored = (await hook(page, (h) => h.ask.result()))!;
   expect(restored.dense.answer).toBe(r.dense.answer);
   expect(restored.bm25.answer).toBe(r.bm25.answer);
+
+  // A fine-tuning stopped part-way goes on to its last step with Continue.
+  await training.getByTestId('finetune-steps').fill('30');
+  await training.getByTestId('finetune-evalEvery').fill('0');
+  await training.getByTestId('finetune-start').click();
+  await expect.poll(() => hook(page, (h) => h.finetune.state()?.step ?? 0), { timeout: 300_000, intervals: [200] }).toBeGreaterThan(0);
+  await hook(page, (h) => h.finetune.stop());
+  const stopped = (await hook(page, (h) => h.finetune.state()))!;
+  expect(stopped.status).toBe('stopped');
+  expect(stopped.step).toBeLessThan(30);
+  await training.getByTestId('finetune-continue').click();
+  await expect.poll(() => hook(page, (h) => h.finetune.state()?.status), { timeout: 300_000, intervals: [500] }).toBe('done');
+  expect(await hook(page, (h) => h.finetune.state())).toMatchObject({ step: 30, steps: 30 });
+  await expect(training.getByTestId('finetune-continue')).toHaveCount(0);
+  await expect(training.getByTestId('finetune-loss-chart')).toHaveAttribute('data-points', '30');
 
   expect(watch.errors).toEqual([]);
 });

@@ -120,9 +120,16 @@ export class FinetuneRun {
 
   /**
    * The fine-tuning run stored for `runId` (its checkpoint from `putFinetuneCheckpoint`), with its
-   * model, fixed index, step and charts: ended ('done', or 'stopped' before its last step).
+   * model, fixed index, step and charts: ended ('done', or 'stopped' before its last step, which
+   * `continue()` takes on to its steps; with `store`, stored again when it ends).
    */
-  static async restore(runId: string, ctx: QaContext, c: RealmCheckpoint, events: FinetuneEvents = {}): Promise<FinetuneRun> {
+  static async restore(
+    runId: string,
+    ctx: QaContext,
+    c: RealmCheckpoint,
+    events: FinetuneEvents = {},
+    store: FinetuneStore | null = null,
+  ): Promise<FinetuneRun> {
     const page = (c.extra as Partial<PageFinetuneExtra> | undefined)?.pageFinetune;
     if (c.runId !== runId || c.phase !== 'finetune' || !page)
       throw new OpenQaUnavailableError(`The stored fine-tuned checkpoint is not run ${runId}'s; fine-tune the run again.`);
@@ -135,7 +142,7 @@ export class FinetuneRun {
       model.dispose();
       throw e;
     }
-    const f = new FinetuneRun(runId, page.fromStep, page.settings, ctx, ft, events, null);
+    const f = new FinetuneRun(runId, page.fromStep, page.settings, ctx, ft, events, store);
     f.history.steps.push(...page.history.steps);
     f.history.evals.push(...page.history.evals);
     f.status = f.step >= page.settings.steps ? 'done' : 'stopped';
@@ -184,6 +191,21 @@ export class FinetuneRun {
     this.loop = this.runLoop();
   }
 
+  /**
+   * Goes on with a stopped run (stopped here, or restored from storage) up to its steps: the weights,
+   * AdamW's moments, the RNG and the question order carry on, so it ends where an uninterrupted run would.
+   */
+  continue(): void {
+    if (this.status !== 'stopped' || this.step >= this.settings.steps) return;
+    this.setStatus('running');
+    this.loop = this.runLoop();
+  }
+
+  /** Whether `continue()` has steps left to take. */
+  get canContinue(): boolean {
+    return this.status === 'stopped' && this.step < this.settings.steps;
+  }
+
   /** Stops after the current step (its model stays, for the Ask panel). */
   async stop(): Promise<void> {
     if (this.status !== 'running') return;
@@ -212,8 +234,9 @@ export class FinetuneRun {
   private async runLoop(): Promise<void> {
     const { steps, evalEvery, batchSize, k } = this.settings;
     try {
-      await this.evaluate(); // step 0: the pre-trained retriever, the untrained span head
-      this.progress = this.meter.at(0);
+      // Step 0: the pre-trained retriever, the untrained span head (a continued run has it already).
+      if (this.history.evals.length === 0) await this.evaluate();
+      this.progress = this.meter.at(this.step);
       while (this.status === 'running' && this.step < steps) {
         const m = await guardedWasmStep(`fine-tuning step ${this.step + 1} (batch ${batchSize}, k ${k})`, () =>
           this.finetuner.step(),

@@ -173,6 +173,46 @@ describe('FinetuneRun', () => {
     run.model.dispose();
   });
 
+  it('continues a stopped, stored run to its steps and ends with the weights of an uninterrupted one', async () => {
+    const run = fakeRun();
+    const before = tf.memory().numTensors;
+    const ctx = await new OpenQaSource(store()).context(run);
+    const settings = { ...PAGE_FINETUNE_DEFAULTS, steps: 6, k: 3, evalEvery: 0, learningRate: 1e-2 };
+    const whole = await FinetuneRun.create(run, ctx, settings);
+    whole.start();
+    await whole.finished();
+    const saved: RealmCheckpoint[] = [];
+    const keep = { putFinetuneCheckpoint: async (c: unknown) => void saved.push(c as RealmCheckpoint) };
+    let cut: FinetuneRun | null = null;
+    let stopping: Promise<void> | null = null;
+    cut = await FinetuneRun.create(run, ctx, settings, { step: (m) => m.step === 2 && (stopping = cut!.stop()) }, keep);
+    cut.start();
+    await cut.finished();
+    await stopping;
+    cut.dispose();
+    // After a reload: restored from what was stored at step 2, then continued to step 6.
+    const back = await FinetuneRun.restore('run-1', ctx, saved.at(-1)!, {}, keep);
+    expect(back.canContinue).toBe(true);
+    back.continue();
+    await back.finished();
+    expect(back.status).toBe('done');
+    expect(back.canContinue).toBe(false);
+    expect(back.history.steps.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(back.history.evals.map((e) => e.step)).toEqual([0, 2, 6]);
+    expect(saved.map((c) => c.step)).toEqual([2, 6]);
+    expect(back.history.steps.map((m) => m.loss)).toEqual(whole.history.steps.map((m) => m.loss));
+    const a = await whole.finetuner.model.getWeights();
+    const b = await back.finetuner.model.getWeights();
+    expect(b.map((w) => w.name)).toEqual(a.map((w) => w.name));
+    b.forEach((w, i) => expect(new Float32Array(w.data)).toEqual(new Float32Array(a[i].data)));
+    back.continue(); // nothing left: a no-op
+    expect(back.status).toBe('done');
+    whole.dispose();
+    back.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    run.model.dispose();
+  });
+
   it('stops after the step in flight when asked: stopped, stored at that step, its reader usable', async () => {
     const run = fakeRun();
     const before = tf.memory().numTensors;

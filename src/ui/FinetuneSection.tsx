@@ -127,7 +127,7 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
       const c = await rt.store.getFinetuneCheckpoint(run.settings.runId);
       if (!c || !live) return;
       const ctx = await openQaSourceFor(rt.store).context(run);
-      const f = await FinetuneRun.restore(run.settings.runId, ctx, c, events());
+      const f = await FinetuneRun.restore(run.settings.runId, ctx, c, events(), rt.store);
       if (!live || useOpenQa.getState().finetune) {
         f.dispose();
         return;
@@ -200,6 +200,7 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
           : null;
       },
       stop: () => useOpenQa.getState().finetune?.stop(),
+      continue: () => useOpenQa.getState().finetune?.continue(),
     });
   }, [start, settings]);
 
@@ -253,6 +254,17 @@ export function FinetuneSection({ rt }: { rt: Runtime }) {
         <button type="button" disabled={!running} onClick={() => void ft?.stop()} data-testid="finetune-stop">
           End fine-tuning
         </button>
+        {ft?.canContinue && (
+          <button
+            type="button"
+            disabled={busy || !!otherJob || status === 'running'}
+            onClick={() => ft.continue()}
+            title="Go on from where it stopped (weights, AdamW, RNG and question order carry on) to its last step"
+            data-testid="finetune-continue"
+          >
+            Continue to step {ft.settings.steps}
+          </button>
+        )}
       </div>
       {error && (
         <p className="error" role="alert">
