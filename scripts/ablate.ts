@@ -45,6 +45,10 @@ const HELP = `usage: npm run ablate -- --corpus DIR [options]
   --steps N             REALM pre-training steps per pre-trained row (default ${REALM_STEPS})
   --refresh-every R     the normal index refresh interval (default ${REFRESH_EVERY}; the stale row uses 30 R)
   --ict-steps N, --mlm-steps N    the shared warm start's phases (default 1000 and 2000)
+  --tau T               REALM's retrieval temperature for every pre-trained row (default the preset's, 1;
+                        the Classroom demo uses 4)
+  --retriever-lr-scale S    the embedders' share of the learning rate in REALM pre-training (default 1;
+                        the Classroom demo uses 0.1, which keeps the ICT retriever: docs/research/06)
   --init PATH           use a checkpoint as the warm start (e.g. public/warmstart/mini/checkpoint), its
                         architecture and the vocab.txt beside it, instead of training one
   --backend wasm|cpu    tfjs backend (default wasm)
@@ -63,6 +67,8 @@ const OPTIONS = [
   'refresh-every',
   'ict-steps',
   'mlm-steps',
+  'tau',
+  'retriever-lr-scale',
   'init',
   'backend',
   'recall-only',
@@ -156,6 +162,10 @@ export async function ablateCommand(
     realmSteps: numOption(args, 'steps') ?? REALM_STEPS,
     refreshEvery: numOption(args, 'refresh-every') ?? REFRESH_EVERY,
   };
+  const tau = numOption(args, 'tau');
+  if (tau !== undefined) overrides.retrievalTemperature = tau;
+  const retrieverLrScale = numOption(args, 'retriever-lr-scale');
+  if (retrieverLrScale !== undefined) overrides.retrieverLearningRateScale = retrieverLrScale;
   if (init) {
     const arch = initArchitecture(init.checkpoint);
     if (arch.vocabSize !== tokenizer.size)
