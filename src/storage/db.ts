@@ -528,27 +528,10 @@ export class RealmStore {
    * embeddings it built (whatever their corpus) and the vocabulary kept with an imported run.
    */
   async deleteRun(runId: string): Promise<void> {
-    await guard(`the deletion of run ${runId}`, async () => {
-      const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'embeddings', 'settings'], 'readwrite');
-      const deleteEmbeddings = async () => {
-        const embeddings = tx.objectStore('embeddings');
-        let cursor = await embeddings.index('byRun').openKeyCursor(IDBKeyRange.only(runId));
-        while (cursor) {
-          await embeddings.delete(cursor.primaryKey);
-          cursor = await cursor.continue();
-        }
-      };
-      await allOrNothing(tx, () =>
-        requests([
-          () => tx.objectStore('runs').delete(runId),
-          () => tx.objectStore('runLogs').delete(prefixRange(runId)),
-          () => tx.objectStore('checkpoints').delete(prefixRange(runId)),
-          () => tx.objectStore('settings').delete(runVocabKey(runId)),
-          () => tx.objectStore('settings').delete(finetuneKey(runId)),
-          deleteEmbeddings,
-        ]),
-      );
-    });
+    await this.deleteRunsWhere(`the deletion of run ${runId}`, IDBKeyRange.only(runId), prefixRange(runId), [
+      runVocabKey(runId),
+      finetuneKey(runId),
+    ]);
   }
   /**
    * Deletes a group of runs in one transaction: every run whose id starts with `runIdPrefix` (its record,
@@ -558,10 +541,25 @@ export class RealmStore {
    */
   async deleteRunGroup(runIdPrefix: string, settingsPrefix: string, settingKeys: string[] = []): Promise<void> {
     if (!runIdPrefix || !settingsPrefix) throw new RangeError('deleteRunGroup needs two non-empty prefixes');
-    await guard(`the deletion of the runs "${runIdPrefix}…"`, async () => {
+    await this.deleteRunsWhere(
+      `the deletion of the runs "${runIdPrefix}…"`,
+      startsWith(runIdPrefix),
+      IDBKeyRange.bound([runIdPrefix], [runIdPrefix + '\uffff']),
+      [startsWith(settingsPrefix), ...settingKeys],
+    );
+  }
+  /**
+   * One transaction, all or nothing: the runs whose ids are in `ids`, their logs and checkpoints (keys in
+   * `perRun`, a range over [runId, n] keys), the index embeddings they built, and the `settings` named.
+   */
+  private async deleteRunsWhere(
+    what: string,
+    ids: IDBKeyRange,
+    perRun: IDBKeyRange,
+    settings: (string | IDBKeyRange)[],
+  ): Promise<void> {
+    await guard(what, async () => {
       const tx = this.db.transaction(['runs', 'runLogs', 'checkpoints', 'embeddings', 'settings'], 'readwrite');
-      const ids = startsWith(runIdPrefix);
-      const compound = IDBKeyRange.bound([runIdPrefix], [runIdPrefix + '\uffff']);
       const deleteEmbeddings = async () => {
         const embeddings = tx.objectStore('embeddings');
         let cursor = await embeddings.index('byRun').openKeyCursor(ids);
@@ -573,10 +571,9 @@ export class RealmStore {
       await allOrNothing(tx, () =>
         requests([
           () => tx.objectStore('runs').delete(ids),
-          () => tx.objectStore('runLogs').delete(compound),
-          () => tx.objectStore('checkpoints').delete(compound),
-          () => tx.objectStore('settings').delete(startsWith(settingsPrefix)),
-          ...settingKeys.map((k) => () => tx.objectStore('settings').delete(k)),
+          () => tx.objectStore('runLogs').delete(perRun),
+          () => tx.objectStore('checkpoints').delete(perRun),
+          ...settings.map((k) => () => tx.objectStore('settings').delete(k)),
           deleteEmbeddings,
         ]),
       );
