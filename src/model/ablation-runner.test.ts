@@ -10,6 +10,7 @@ import {
   composeWeights,
   estimateAblationSeconds,
   planAblation,
+  PRIOR_SECONDS,
   runAblation,
   tableEtaSeconds,
   type AblationJobRecord,
@@ -140,7 +141,8 @@ describe('planAblation', () => {
   it('a subset of rows plans only their prerequisites; the budget counts the steps', () => {
     const jobs = planAblation({ scale, seeds: [1], rows: [ablationRow('baseline')], finetuneSteps: 4 });
     expect(jobs.map((j) => j.id)).toEqual(['warm-start', 'recall/baseline/seed-1', 'qa/baseline/seed-1']);
-    expect(estimateAblationSeconds(jobs)).toBeCloseTo(2 * 0.65 + 2 * 0.13 + 5 + 4 * 1, 10);
+    const p = PRIOR_SECONDS;
+    expect(estimateAblationSeconds(jobs)).toBeCloseTo(2 * p.ict + 2 * p.mlm + p.recall + 4 * p.qa, 10);
   });
 });
 
@@ -156,20 +158,24 @@ describe('tableEtaSeconds', () => {
   const pending = jobs.slice(1); // the warm start was reused
 
   it('prices the running job and the jobs of its kind at its own pace, the others at the priors', () => {
+    const p = PRIOR_SECONDS;
     // Half of REALM's pre-training in 100 s: 2 s a step for its other 50 and the next pre-training's 100;
-    // two recall jobs (5 s) and two fine-tunings of 8 steps (1 s a step) by the priors.
+    // two recall jobs and two fine-tunings of 8 steps by the priors.
     expect(tableEtaSeconds(pending, at('pretrain/realm/seed-1'), 50, 100, new Map())).toBeCloseTo(
-      50 * 2 + 100 * 2 + 2 * 5 + 2 * 8,
+      50 * 2 + 100 * 2 + 2 * p.recall + 2 * 8 * p.qa,
       10,
     );
-    // Before its first step: the prior (0.9 s a REALM step), less the time already spent.
+    // Before its first step: the prior for a REALM step, less the time already spent.
     expect(tableEtaSeconds(pending, at('pretrain/realm/seed-1'), 0, 10, new Map())).toBeCloseTo(
-      100 * 0.9 - 10 + 100 * 0.9 + 10 + 16,
+      100 * p.realm - 10 + 100 * p.realm + 2 * p.recall + 2 * 8 * p.qa,
       10,
     );
     // A finished job of a kind sets its rate; a finished job adds nothing of its own.
     const measured = new Map([['pretrain', 3]] as const);
-    expect(tableEtaSeconds(pending, at('recall/realm/seed-1'), null, 4, measured)).toBeCloseTo(8 + 100 * 3 + 5 + 8, 10);
+    expect(tableEtaSeconds(pending, at('recall/realm/seed-1'), null, 4, measured)).toBeCloseTo(
+      8 * PRIOR_SECONDS.qa + 100 * 3 + PRIOR_SECONDS.recall + 8 * PRIOR_SECONDS.qa,
+      10,
+    );
     expect(tableEtaSeconds(pending, pending.at(-1)!, null, 1, measured)).toBe(0);
   });
 });

@@ -150,11 +150,12 @@ function planKeyOf(job: AblationJob, scale: AblationScale): string {
 }
 
 /**
- * Seconds per unit of each job kind before any is measured (2-core machine, wasm, the mini preset on the
- * tiny corpus; docs/ablations.md): an ICT step 0.65 s, an MLM step 0.13 s, a REALM step with its
- * refreshes 0.9 s, a recall job 5 s, a fine-tuning step 1 s (not measured yet on this machine).
+ * Seconds per unit of each job kind before any is measured, as measured on a 2-core machine (wasm, one
+ * thread, the mini preset on the tiny corpus, the first full table; docs/ablations.md): an ICT step
+ * 0.45 s, an MLM step 0.09 s, a REALM step with its refreshes 1.8 s, a recall job 1 s, a fine-tuning step
+ * with its share of the EM evaluation 0.27 s.
  */
-export const PRIOR_SECONDS = { ict: 0.65, mlm: 0.13, realm: 0.9, recall: 5, qa: 1 };
+export const PRIOR_SECONDS = { ict: 0.45, mlm: 0.09, realm: 1.8, recall: 1, qa: 0.27 };
 
 /** Seconds a job is expected to take: measured seconds per unit of its kind when known, else the prior. */
 function expectedSeconds(job: AblationJob, measured: ReadonlyMap<AblationJob['kind'], number>): number {
