@@ -142,7 +142,9 @@ test('pre-train, fine-tune for Open-QA, and ask a dev question: an answer with i
   await training.getByTestId('finetune-steps').fill('30');
   await training.getByTestId('finetune-evalEvery').fill('0');
   await training.getByTestId('finetune-start').click();
-  await expect.poll(() => hook(page, (h) => h.finetune.state()?.step ?? 0), { timeout: 300_000, intervals: [200] }).toBeGreaterThan(0);
+  await expect
+    .poll(() => hook(page, (h) => h.finetune.state()?.step ?? 0), { timeout: 300_000, intervals: [200] })
+    .toBeGreaterThan(0);
   await hook(page, (h) => h.finetune.stop());
   const stopped = (await hook(page, (h) => h.finetune.state()))!;
   expect(stopped.status).toBe('stopped');

@@ -14,7 +14,14 @@ import '@tensorflow/tfjs-backend-wasm';
 import { parseQa } from '../src/corpus/corpus-format';
 import { openQaExecutor, openQaZeroShotRecall, type AblationQaCorpus } from '../src/model/ablation-qa';
 import type { MaskingStrategy } from '../src/corpus/masking-strategies';
-import { ABLATION_FINETUNE_STEPS, ABLATION_ROWS, ablationRow, REALM_STEPS, REFRESH_EVERY, type AblationScale } from '../src/model/ablation-rows';
+import {
+  ABLATION_FINETUNE_STEPS,
+  ABLATION_ROWS,
+  ablationRow,
+  REALM_STEPS,
+  REFRESH_EVERY,
+  type AblationScale,
+} from '../src/model/ablation-rows';
 import {
   estimateAblationSeconds,
   planAblation,

@@ -89,7 +89,10 @@ describe('ablation tables as groups of runs (the Runs panel)', () => {
   it('lists every stored table with its finished jobs, newest first, and deletes one whole', async () => {
     const db = await RealmStore.open(`ablations-${n++}`);
     expect(await listAblationGroups(db)).toEqual([]);
-    for (const [id, at] of [['t1', 1], ['t10', 2]] as const) {
+    for (const [id, at] of [
+      ['t1', 1],
+      ['t10', 2],
+    ] as const) {
       await db.putSetting(`ablation:table:${id}`, table(id, at));
       const s = new IdbAblationStore(db, id);
       await s.saveRecord({ jobId: 'warm-start', planKey: 'k', seconds: 4, finishedAt: at });

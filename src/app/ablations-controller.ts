@@ -14,7 +14,13 @@ import { WordPieceTokenizer } from '../corpus/tokenizer';
 import { createMipsIndex } from '../kernels/mips-index';
 import { openQaExecutor, openQaZeroShotRecall, type AblationQaCorpus } from '../model/ablation-qa';
 import { ABLATION_ROWS, ablationRow, realmRowConfig, type AblationRowId, type AblationScale } from '../model/ablation-rows';
-import { planAblation, runAblation, type AblationJobRecord, type AblationProgress, type AblationStore } from '../model/ablation-runner';
+import {
+  planAblation,
+  runAblation,
+  type AblationJobRecord,
+  type AblationProgress,
+  type AblationStore,
+} from '../model/ablation-runner';
 import { ablationTable, type AblationRowResult, type AblationTableRow } from '../model/ablation-table';
 import type { RealmCheckpoint } from '../model/trainer';
 import type { RealmStore } from '../storage/db';

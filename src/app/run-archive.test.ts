@@ -332,7 +332,11 @@ describe('run archive', () => {
       m.weights = m.weights.filter((w) => !w.name.startsWith('span/'));
       files['finetune/manifest.json'] = strToU8(JSON.stringify(m));
     });
-    await expectProblem(importRunArchive(store, noHead), 'corrupt-entry', /finetune\/manifest.json lacks 8 of the model's weights/);
+    await expectProblem(
+      importRunArchive(store, noHead),
+      'corrupt-entry',
+      /finetune\/manifest.json lacks 8 of the model's weights/,
+    );
     expect(await store.getRun(RUN_ID)).toBeUndefined();
   });
 
@@ -397,7 +401,13 @@ describe('run archive', () => {
     const model = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', '##s'];
     await storeRun();
     const run = runRecord();
-    await store.putRun({ ...run, config: { ...run.config, warmStart: { url: 'warmstart/mini/', preset: 'mini', vocabHash: 'h', vocabPieces: 7, vocabSha256: 's' } } });
+    await store.putRun({
+      ...run,
+      config: {
+        ...run.config,
+        warmStart: { url: 'warmstart/mini/', preset: 'mini', vocabHash: 'h', vocabPieces: 7, vocabSha256: 's' },
+      },
+    });
     await store.putRunVocab(RUN_ID, model);
     const zip = await exportRunArchive(store, RUN_ID);
     await store.deleteRun(RUN_ID);

@@ -85,7 +85,11 @@ function GroupRow({
           <button
             type="button"
             disabled={running}
-            title={running ? 'This table is running in the Ablations panel: stop it there first' : 'Delete the table and everything it stored'}
+            title={
+              running
+                ? 'This table is running in the Ablations panel: stop it there first'
+                : 'Delete the table and everything it stored'
+            }
             onClick={onAskDelete}
             aria-label={`Delete ablation table ${table.id}`}
           >

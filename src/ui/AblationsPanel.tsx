@@ -31,7 +31,6 @@ import { downloadFile } from './download';
 import { ProgressBar } from './ProgressBar';
 import './ablations-panel.css';
 
-
 const NUMBER_FIELDS: { key: Exclude<keyof AblationsSettings, 'rows'>; label: string; title: string }[] = [
   { key: 'seeds', label: 'Seeds', title: 'Seeds 1..N of every row: the table gives mean ± standard error over them' },
   { key: 'ictSteps', label: 'ICT steps', title: "The shared warm start's ICT phase (the baseline retriever)" },
@@ -41,7 +40,6 @@ const NUMBER_FIELDS: { key: Exclude<keyof AblationsSettings, 'rows'>; label: str
   { key: 'finetuneSteps', label: 'Fine-tuning steps', title: 'Open-QA fine-tuning steps per row and seed (EM)' },
   { key: 'finetuneBatch', label: 'Fine-tuning batch', title: 'Questions per fine-tuning step' },
 ];
-
 
 /** Rows as bar pairs (EM, R@5 in percent), the paper's values as diamond markers on each bar. */
 function AblationChart({ rows }: { rows: AblationTableRow[] }) {

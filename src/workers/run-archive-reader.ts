@@ -326,7 +326,9 @@ export class RunArchiveReader {
   read(bytes: Uint8Array): RunArchiveReading {
     try {
       const archive = readRunArchive(bytes);
-      const buffers = [archive.checkpoint, archive.finetune].flatMap((c) => [...(c?.weights ?? []), ...(c?.optimizer ?? [])].map((w) => w.data));
+      const buffers = [archive.checkpoint, archive.finetune].flatMap((c) =>
+        [...(c?.weights ?? []), ...(c?.optimizer ?? [])].map((w) => w.data),
+      );
       return Comlink.transfer({ ok: true, archive }, buffers);
     } catch (e) {
       if (e instanceof RunArchiveError) return { ok: false, problem: e.problem, detail: e.detail };
