@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ABLATION_FINETUNE_STEPS } from '../src/model/ablation-rows';
 import { ablateCommand } from './ablate';
 
 const work = mkdtempSync(join(tmpdir(), 'ablate-test-'));
@@ -66,8 +67,9 @@ describe('npm run ablate', () => {
     const c = capture();
     expect(await ablateCommand([...SMALL, '--seeds', '2', '--plan', '1'], c.log)).toBe(0);
     expect(c.lines.join('')).toMatch(
-      /7 rows x 2 seeds .* 37 jobs \(8 REALM pre-trainings of 3 steps, refresh every 1\); expected .*, 100 fine-tuning steps per row/,
+      /7 rows x 2 seeds .* 37 jobs \(8 REALM pre-trainings of 3 steps, refresh every 1\); expected .*, (\d+) fine-tuning steps per row/,
     );
+    expect(c.lines.join('')).toContain(`, ${ABLATION_FINETUNE_STEPS} fine-tuning steps per row`);
   });
 
   it('bad options name themselves', async () => {
