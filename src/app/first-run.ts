@@ -29,7 +29,7 @@ export function dismissGuide(): void {
  * gold-passage recall@5 from 0.33 to 0.03: docs/research/06-warm-start-demo.md).
  */
 export const CLASSROOM_QUERY =
-  'preset=mini&start=warm&ict=0&mlm=0&realm=150&exclude=sentence&tau=4&rlr=0.1&refresh=async&every=20&eval=50&ckpt=25';
+  'preset=mini&start=warm&ict=0&mlm=0&realm=150&exclude=sentence&tau=4&rlr=0.1&refresh=async&every=20&eval=50&ckpt=50';
 
 declare const __WARM_START_SHIPPED__: boolean | undefined;
 
