@@ -131,11 +131,12 @@ export async function listAblationGroups(store: RealmStore): Promise<AblationGro
 
 /**
  * Deletes a table with everything it stored, in one transaction (all or nothing): the table, its job
- * records and its models (the warm start's and every pre-training's checkpoint and index embeddings).
+ * records and its models (the warm start's and every pre-training's checkpoint and index embeddings),
+ * and the latest-table key when it names this table.
  */
 export async function deleteAblationGroup(store: RealmStore, tableId: string): Promise<void> {
-  await store.deleteRunGroup(modelRunId(tableId, ''), jobKey(tableId, ''), [tableKey(tableId)]);
-  if ((await store.getSetting<string>(LATEST_KEY)) === tableId) await store.putSetting(LATEST_KEY, null);
+  const latest = (await store.getSetting<string>(LATEST_KEY)) === tableId ? [LATEST_KEY] : [];
+  await store.deleteRunGroup(modelRunId(tableId, ''), jobKey(tableId, ''), [tableKey(tableId), ...latest]);
 }
 
 /** The table's rows (Table 2's order) with their statistics, from a stored table. */

@@ -196,7 +196,7 @@ export class FinetuneRun {
    * AdamW's moments, the RNG and the question order carry on, so it ends where an uninterrupted run would.
    */
   continue(): void {
-    if (this.status !== 'stopped' || this.step >= this.settings.steps) return;
+    if (!this.canContinue) return;
     this.setStatus('running');
     this.loop = this.runLoop();
   }
